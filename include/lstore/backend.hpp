@@ -1,0 +1,36 @@
+// One interface for every place a store can live. A backend is chosen by the
+// store's name (a directory path, sqlite:FILE, redis://..., ...) in
+// src/backends/registry.cpp; each backend is one file in src/backends/.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lstore/store.hpp"
+
+namespace lstore {
+
+struct SaveOptions {
+  bool force = false;  // allow writing over a non-empty target
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string describe() const = 0;  // for messages; never holds a password
+  // Reads the whole store (lazily: entries stay raw until decoded).
+  virtual Store load() = 0;
+  // Writes `store` here, all or nothing.
+  virtual void save(const Store& store, const SaveOptions& options) = 0;
+};
+
+// Picks the backend for a store name; throws Error(Usage) for an unknown scheme.
+std::unique_ptr<Backend> open_backend(const std::string& name);
+// The schemes compiled in, for --version.
+std::vector<std::string> compiled_backends();
+
+// Directory backend, also used directly by tests.
+std::unique_ptr<Backend> make_directory_backend(const std::string& path);
+
+}  // namespace lstore

@@ -1,0 +1,128 @@
+// A JSON object file held as its raw bytes plus an editable outline: the root
+// members ("sections", e.g. the collections of a KV file) and, for object or
+// array sections, their entries. Entries stay raw bytes until someone asks to
+// decode one, and an unchanged entry (or file) is written back byte for byte.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "lstore/json.hpp"
+
+namespace lstore {
+
+// The bytes of a file: memory-mapped (pages can be dropped once read, so a
+// 1 GB file is scanned without 1 GB of resident memory) or owned.
+class Buffer {
+ public:
+  static std::shared_ptr<Buffer> map_file(const std::string& path);  // throws Error
+  static std::shared_ptr<Buffer> own(std::string bytes);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  std::string_view view() const { return {m_data, m_size}; }
+  // Lets the kernel drop the resident pages of [begin, end); they are read
+  // back from the page cache if touched again.
+  void release(std::size_t begin, std::size_t end) const;
+
+ private:
+  Buffer() = default;
+  const char* m_data = nullptr;
+  std::size_t m_size = 0;
+  bool m_mapped = false;
+  std::string m_owned;
+};
+
+// The whitespace and punctuation around members, taken from the original file
+// so that a re-written container looks like the one that was read.
+struct Gaps {
+  std::string open;         // after '{' / '[' before the first member
+  std::string kv = ": ";    // between a key and its value
+  std::string item = ", ";  // between members
+  std::string close;        // after the last member before '}' / ']'
+  std::string empty;        // inside an empty container
+};
+
+struct Entry {
+  std::string key;           // decoded key (empty for array elements)
+  std::string_view raw_key;  // the key token as stored, quotes included
+  std::string_view raw;      // the value as stored
+};
+
+struct Section {
+  std::string name;
+  std::string_view raw_key;
+  std::string_view raw;  // the whole value as stored (stale once dirty)
+  bool outlined = false; // an object or array whose entries are listed
+  bool is_array = false;
+  bool dirty = false;    // entries changed: re-compose on write
+  std::vector<Entry> entries;
+  Gaps gaps;
+
+  // Entry by key (an index is built on first use).
+  const Entry* find(std::string_view key) const;
+  std::size_t size() const { return entries.size(); }
+  // Call after changing `entries` directly (JsonDoc's editors do).
+  void touched() { m_index.clear(); }
+
+ private:
+  mutable std::unordered_map<std::string_view, std::size_t> m_index;
+};
+
+class JsonDoc {
+ public:
+  // Outlines `buffer` (a JSON object). Throws Error(Data) naming `name` and
+  // line:column on malformed or truncated input.
+  static JsonDoc read(std::string name, std::shared_ptr<Buffer> buffer, JsonDialect dialect);
+  // An empty document to be filled (when converting from another backend).
+  static JsonDoc make(std::string name, JsonDialect dialect);
+
+  const std::string& name() const { return m_name; }
+  JsonDialect dialect() const { return m_dialect; }
+  void set_dialect(JsonDialect d) { m_dialect = d; }
+  void set_name(std::string name) { m_name = std::move(name); }
+  std::string_view bytes() const { return m_buffer ? m_buffer->view() : std::string_view{}; }
+  bool changed() const;
+
+  std::vector<Section>& sections() { return m_sections; }
+  const std::vector<Section>& sections() const { return m_sections; }
+  const Section* section(std::string_view name) const;
+  Section* section(std::string_view name);
+
+  // Decodes one raw value of this document.
+  Json decode(std::string_view raw) const;
+
+  // Editing: values are serialised in this document's dialect and layout.
+  Section& add_section(std::string name, bool outlined);
+  void put(Section& s, std::string_view key, const Json& value);
+  void put_raw(Section& s, std::string_view key, std::string raw_value);
+  bool erase(Section& s, std::string_view key);
+
+  // The file's bytes: the original when nothing changed.
+  std::string serialize() const;
+
+ private:
+  std::string_view keep(std::string s);
+  std::string key_token(std::string_view key) const;
+  Gaps default_gaps(int depth) const;
+
+  std::string m_name;
+  JsonDialect m_dialect = JsonDialect::Python;
+  int m_indent = -1;
+  std::shared_ptr<Buffer> m_buffer;
+  std::string_view m_prefix, m_suffix;  // bytes before the root '{' and after its '}'
+  Gaps m_root;
+  std::vector<Section> m_sections;
+  bool m_structure_changed = false;
+  std::deque<std::string> m_arena;  // storage for edited keys and values
+};
+
+}  // namespace lstore

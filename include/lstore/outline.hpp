@@ -1,0 +1,66 @@
+// The outline of a JSON object file: byte spans of its members down to depth 2
+// (the collections of a KV file and their entries), found without building a
+// DOM. Everything deeper is skipped structurally and parsed only on demand.
+//
+// Why not simdjson here: its parsers index the whole document at once (4 bytes
+// per structural character, gigabytes for a large vector store) and need it
+// padded in memory. The outline needs only the top two levels, in one pass, in
+// bounded memory; the records it finds are handed to simdjson (json.hpp).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lstore {
+
+struct Span {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::size_t size() const { return end - begin; }
+  std::string_view in(std::string_view text) const { return text.substr(begin, end - begin); }
+};
+
+// One `"key": value` of an object (or one element of an array: key is empty).
+struct Member {
+  Span key;    // the key token, quotes included
+  Span value;  // the whole value
+};
+
+// An object or array whose members were outlined.
+struct Container {
+  Span span;  // from the opening bracket to the closing one, inclusive
+  bool is_array = false;
+  std::vector<Member> members;
+};
+
+struct Outline {
+  Container root;                                // the root object's members
+  std::vector<std::optional<Container>> children;  // per root member: its members, if it is an object/array
+};
+
+// Outlines `text`, whose root must be an object (after an optional BOM and
+// whitespace). `depth` 1 outlines only the root's members, 2 also the members
+// of object/array values at the root. Throws ParseError on malformed or
+// truncated input with a message naming the key path and how many entries of
+// the open container were complete.
+// `progress`, if set, is called now and then with an offset below which the
+// scan will not look again (so the caller may drop those pages).
+Outline outline_object(std::string_view text, int depth = 2,
+                       const std::function<void(std::size_t)>& progress = {});
+
+// Skips one JSON value starting at text[pos] (no leading whitespace); returns
+// the offset just past it. Throws ParseError if it is malformed or cut off.
+std::size_t skip_value(std::string_view text, std::size_t pos);
+
+// The decoded key of a member (keys with escapes are unescaped).
+std::string decode_key(std::string_view text, const Span& key);
+
+// Number of elements of the flat array at `span` (counts top-level commas);
+// used to read embedding dimensions without parsing floats.
+std::size_t count_array_elements(std::string_view text, const Span& span);
+
+}  // namespace lstore

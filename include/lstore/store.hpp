@@ -1,0 +1,96 @@
+// The model of a LlamaIndex store: its KV collections (docstore, index store),
+// its vector stores by namespace, its graph store and property graph store,
+// plus what was found beside them. Backends fill it and write it back.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lstore/jsondoc.hpp"
+
+namespace lstore {
+
+enum class Dialect { Python, TypeScript };
+
+// What a file holds, decided from its bytes, never from its name.
+enum class FileKind {
+  DocStore,           // docstore.json / doc_store.json
+  IndexStore,         // index_store.json
+  VectorStore,        // a SimpleVectorStore (JSON)
+  GraphStore,         // graph_store.json (SimpleGraphStore)
+  PropertyGraph,      // property_graph_store.json
+  KvStore,            // another SimpleKVStore file (collections of objects)
+  ChatStore,          // SimpleChatStore
+  LegacySaveToDisk,   // gpt_index 0.5 single-file save_to_disk()
+  Faiss,              // a binary FAISS index
+  LfsPointer,         // a Git LFS pointer instead of the real file
+  Empty,              // zero bytes or whitespace only
+  Sqlite,             // an SQLite database
+  Pickle,             // a Python pickle
+  ForeignJson,        // JSON that is not LlamaIndex's (LangChain.js, networkx, ...)
+  Broken,             // looked like a store file but does not parse
+  Other,              // anything else (code, notes, ...)
+};
+const char* file_kind_name(FileKind kind);
+
+struct FileInfo {
+  std::string name;        // relative to the store
+  FileKind kind = FileKind::Other;
+  std::uint64_t size = 0;
+  std::string detail;      // e.g. "FAISS IndexFlatL2 d=384 n=336"
+  // The bytes of a file the model does not hold (FAISS, pickle, notes...),
+  // so that a conversion can carry it along unchanged.
+  std::shared_ptr<Buffer> bytes;
+};
+
+enum class Severity { Info, Warning, Error };
+const char* severity_name(Severity s);
+
+struct Problem {
+  Severity severity = Severity::Warning;
+  std::string file;
+  std::string message;
+};
+
+struct VectorStoreDoc {
+  std::string ns;  // namespace ("default", "image", ...)
+  JsonDoc doc;
+};
+
+// Canonical collection names (FORMAT.md §3.1, §4; TS §9).
+namespace coll {
+inline constexpr const char* kDocData = "docstore/data";
+inline constexpr const char* kDocMetadata = "docstore/metadata";
+inline constexpr const char* kRefDocInfo = "docstore/ref_doc_info";
+inline constexpr const char* kIndexData = "index_store/data";
+}  // namespace coll
+
+class Store {
+ public:
+  std::string location;  // as the user named it
+  Dialect dialect = Dialect::Python;
+  std::string era;       // e.g. "0.12.x", "0.10.48-0.11.x", "TS"
+
+  std::vector<FileInfo> files;
+  std::optional<JsonDoc> docstore;
+  std::optional<JsonDoc> index_store;
+  std::optional<JsonDoc> graph_store;
+  std::optional<JsonDoc> property_graph;
+  std::vector<VectorStoreDoc> vector_stores;  // in file-name order
+  std::vector<Problem> problems;              // what a user should know
+
+  // The docstore's collection `name` (docstore/data, ...); nullptr if absent.
+  const Section* doc_collection(const char* name) const;
+  // The index store's struct collection (Python index_store/data, TS docstore/data).
+  const Section* index_collection() const;
+  const VectorStoreDoc* vector_store(std::string_view ns) const;
+
+  void problem(Severity s, std::string file, std::string message) {
+    problems.push_back({s, std::move(file), std::move(message)});
+  }
+};
+
+}  // namespace lstore

@@ -1,0 +1,2 @@
+#pragma once
+#define LSTORE_VERSION "0.1.0"

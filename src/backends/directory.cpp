@@ -1,0 +1,264 @@
+// The directory backend: a persist dir as LlamaIndex (Python or TS) writes it.
+// Reading classifies every file by content; writing builds the new directory
+// beside the target and swaps it in, so a reader sees the old or the new store.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "lstore/backend.hpp"
+#include "lstore/error.hpp"
+#include "lstore/fileio.hpp"
+#include "lstore/sniff.hpp"
+
+namespace lstore {
+namespace fs = std::filesystem;
+namespace {
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool store_file_name(std::string_view n) {
+  return n == "docstore.json" || n == "doc_store.json" || n == "index_store.json" || n == "graph_store.json" ||
+         n == "property_graph_store.json" || ends_with(n, "vector_store.json");
+}
+
+std::string read_head(const std::string& path, std::size_t n) {
+  std::string head(n, '\0');
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorKind::Data, path, std::string("cannot open: ") + std::strerror(errno));
+  ssize_t got = ::pread(fd, head.data(), n, 0);
+  int e = errno;
+  ::close(fd);
+  if (got < 0) throw Error(ErrorKind::Data, path, std::string("cannot read: ") + std::strerror(e));
+  head.resize(static_cast<std::size_t>(got));
+  return head;
+}
+
+class DirectoryBackend : public Backend {
+ public:
+  explicit DirectoryBackend(std::string path) : m_path(std::move(path)) {}
+
+  std::string describe() const override { return m_path; }
+
+  Store load() override {
+    struct stat st {};
+    if (::stat(m_path.c_str(), &st) != 0)
+      throw Error(ErrorKind::Data, m_path, std::string("cannot open store: ") + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::Data, m_path, "not a directory");
+    Store store;
+    store.location = m_path;
+    std::vector<std::string> names = list(m_path, "");
+    // TS before 0.2 kept image vectors in images/vector_store.json.
+    if (std::find(names.begin(), names.end(), "images/") != names.end()) {
+      names.erase(std::find(names.begin(), names.end(), "images/"));
+      for (auto& n : list(m_path + "/images", "images/")) names.push_back(n);
+    }
+    int ts_votes = 0, py_votes = 0;
+    for (const std::string& name : names) read_file(store, name, ts_votes, py_votes);
+    store.dialect = ts_votes > py_votes ? Dialect::TypeScript : Dialect::Python;
+    for (auto& v : store.vector_stores)
+      if (store.dialect == Dialect::TypeScript) v.doc.set_dialect(JsonDialect::JavaScript);
+    store.era = detect_era(store);
+    return store;
+  }
+
+  void save(const Store& store, const SaveOptions& options) override {
+    fs::path target = fs::absolute(m_path).lexically_normal();
+    if (target.filename().empty()) target = target.parent_path();
+    std::error_code ec;
+    bool exists = fs::exists(target, ec);
+    if (exists) {
+      if (!fs::is_directory(target, ec)) throw Error(ErrorKind::Data, m_path, "exists and is not a directory");
+      if (!fs::is_empty(target, ec) && !options.force)
+        throw Error(ErrorKind::Data, m_path, "target directory is not empty", "", "use --force to replace it");
+    }
+    StagedDirectory staged(target);
+    for (const FileInfo& f : store.files) {
+      const JsonDoc* doc = modelled_doc(store, f.name);
+      if (doc) staged.write(f.name, doc->serialize());
+      else if (f.bytes) staged.write(f.name, std::string(f.bytes->view()));
+    }
+    // Documents added to the model without a file of origin.
+    auto add_new = [&](const JsonDoc* doc) {
+      if (!doc) return;
+      for (const FileInfo& f : store.files)
+        if (f.name == doc->name()) return;
+      staged.write(doc->name(), doc->serialize());
+    };
+    add_new(store.docstore ? &*store.docstore : nullptr);
+    add_new(store.index_store ? &*store.index_store : nullptr);
+    add_new(store.graph_store ? &*store.graph_store : nullptr);
+    add_new(store.property_graph ? &*store.property_graph : nullptr);
+    for (const auto& v : store.vector_stores) add_new(&v.doc);
+    staged.commit();
+  }
+
+ private:
+  static const JsonDoc* modelled_doc(const Store& s, const std::string& name) {
+    for (const JsonDoc* d : {s.docstore ? &*s.docstore : nullptr, s.index_store ? &*s.index_store : nullptr,
+                             s.graph_store ? &*s.graph_store : nullptr,
+                             s.property_graph ? &*s.property_graph : nullptr})
+      if (d && d->name() == name) return d;
+    for (const auto& v : s.vector_stores)
+      if (v.doc.name() == name) return &v.doc;
+    return nullptr;
+  }
+
+  // Regular files (and "images/") in name order; lock and temp files skipped.
+  static std::vector<std::string> list(const std::string& dir, const std::string& prefix) {
+    std::vector<std::string> names;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) throw Error(ErrorKind::Data, dir, std::string("cannot list: ") + std::strerror(errno));
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == ".." || n == ".lstore.lock") continue;
+      std::string full = dir + "/" + n;
+      struct stat st {};
+      if (::stat(full.c_str(), &st) != 0) {
+        names.push_back(prefix + n);  // dangling link or unreadable: reported when read
+        continue;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (prefix.empty() && n == "images") names.push_back("images/");
+        continue;
+      }
+      names.push_back(prefix + n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  void read_file(Store& store, const std::string& name, int& ts_votes, int& py_votes) {
+    std::string path = m_path + "/" + name;
+    FileInfo info;
+    info.name = name;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (store_file_name(name))
+        throw Error(ErrorKind::Data, path, std::string("cannot read: ") + std::strerror(errno));
+      info.kind = FileKind::Broken;
+      info.detail = std::strerror(errno);
+      store.files.push_back(info);
+      return;
+    }
+    info.size = static_cast<std::uint64_t>(st.st_size);
+    std::string head = read_head(path, 4096);
+    info.kind = sniff_bytes(head, info.size, info.detail);
+    if (info.kind != FileKind::Other || info.detail == "not JSON") {
+      if (info.kind == FileKind::Other) info.detail.clear();
+      info.bytes = Buffer::map_file(path);
+      store.files.push_back(std::move(info));
+      return;
+    }
+    auto buffer = Buffer::map_file(path);
+    std::size_t lead = head.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+    while (lead < head.size() && std::isspace(static_cast<unsigned char>(head[lead]))) ++lead;
+    if (head[lead] != '{') {
+      classify_non_object(info, buffer);
+      info.bytes = buffer;
+      store.files.push_back(std::move(info));
+      return;
+    }
+    JsonDoc doc;
+    try {
+      doc = JsonDoc::read(name, buffer, JsonDialect::Python);
+    } catch (const Error& e) {
+      if (store_file_name(name)) throw Error(ErrorKind::Data, path, e.what(), e.place());
+      info.kind = FileKind::Broken;
+      info.detail = std::string(e.what()) + " (" + e.place() + ")";
+      info.bytes = buffer;
+      store.files.push_back(std::move(info));
+      return;
+    }
+    Dialect dialect = Dialect::Python;
+    info.kind = classify_json(doc, name.substr(name.rfind('/') + 1), dialect, info.detail);
+    if (dialect == Dialect::TypeScript) {
+      ++ts_votes;
+      doc.set_dialect(JsonDialect::JavaScript);
+    } else if (info.kind != FileKind::ForeignJson && info.kind != FileKind::KvStore) {
+      ++py_votes;
+    }
+    if (info.kind == FileKind::PropertyGraph) doc.set_dialect(JsonDialect::Pydantic);
+    auto take = [&](std::optional<JsonDoc>& slot, const char* canonical, const char* ts_name = nullptr) {
+      if (!slot || name == canonical || (ts_name && name == ts_name)) {
+        slot = std::move(doc);
+        return true;
+      }
+      return false;
+    };
+    bool modelled = false;
+    switch (info.kind) {
+      case FileKind::DocStore: modelled = take(store.docstore, "docstore.json", "doc_store.json"); break;
+      case FileKind::IndexStore: modelled = take(store.index_store, "index_store.json"); break;
+      case FileKind::GraphStore: modelled = take(store.graph_store, "graph_store.json"); break;
+      case FileKind::PropertyGraph: modelled = take(store.property_graph, "property_graph_store.json"); break;
+      case FileKind::VectorStore: {
+        std::string base = name.substr(name.rfind('/') + 1);
+        std::string ns;
+        if (name.rfind("images/", 0) == 0) ns = "images";
+        else if (auto p = base.find("__"); p != std::string::npos) ns = base.substr(0, p);
+        else if (base == "vector_store.json") ns = "default";
+        else ns = base.substr(0, base.size() - 5);
+        if (!store.vector_store(ns)) {
+          store.vector_stores.push_back({ns, std::move(doc)});
+          modelled = true;
+        }
+        break;
+      }
+      default: break;
+    }
+    if (!modelled) info.bytes = buffer;
+    store.files.push_back(std::move(info));
+  }
+
+  // JSON whose root is not an object: a 0.10 chat store (a JSON string), a
+  // LangChain.js docstore (an array of [id, document] pairs), or foreign.
+  static void classify_non_object(FileInfo& info, const std::shared_ptr<Buffer>& buffer) {
+    try {
+      Json v = parse(buffer->view());
+      if (v.is_string()) {
+        Json inner = parse(v.as_string());
+        if (inner.find("store") && inner.find("class_name")) {
+          info.kind = FileKind::ChatStore;
+          info.detail = "SimpleChatStore (0.10 era: a JSON string)";
+          return;
+        }
+      }
+      if (v.is_array()) {
+        const auto& a = v.as_array();
+        if (!a.empty() && a[0].is_array() && !a[0].as_array().empty() && a[0].as_array()[0].is_array()) {
+          info.kind = FileKind::ForeignJson;
+          info.detail = "LangChain.js docstore (array of [id, document] pairs)";
+          return;
+        }
+      }
+      info.kind = FileKind::ForeignJson;
+      info.detail = std::string("JSON ") + v.type_name() + ", not a LlamaIndex store file";
+    } catch (const ParseError& e) {
+      info.kind = FileKind::Broken;
+      info.detail = std::string(e.what()) + " (" + line_column(buffer->view().data(), buffer->view().size(), e.offset()) + ")";
+    } catch (const std::exception&) {
+      info.kind = FileKind::ForeignJson;
+      info.detail = "JSON that is not a LlamaIndex store file";
+    }
+  }
+
+  std::string m_path;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_directory_backend(const std::string& path) {
+  return std::make_unique<DirectoryBackend>(path);
+}
+
+}  // namespace lstore

@@ -1,0 +1,131 @@
+// lstore get STORE ID: everything the store holds under one id (spec/CLI.md).
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "lstore/backend.hpp"
+#include "lstore/error.hpp"
+#include "lstore/model.hpp"
+
+namespace lstore::cli {
+namespace {
+
+struct GetOptions {
+  std::string store;
+  std::string id;
+  std::string field;
+  bool raw = false;
+};
+
+struct Part {
+  std::string name;  // "node", "metadata", "ref_doc_info", "index", "vector:<ns>", ...
+  std::string file;
+  std::string_view raw;
+  Json value;
+};
+
+std::vector<Part> find_parts(const Store& store, const std::string& id) {
+  std::vector<Part> parts;
+  auto from = [&](const JsonDoc& doc, const char* section, const char* name) {
+    if (const Section* s = doc.section(section); s && s->outlined)
+      if (const Entry* e = s->find(id)) parts.push_back({name, doc.name(), e->raw, doc.decode(e->raw)});
+  };
+  if (store.docstore) {
+    if (const Section* s = store.doc_collection(coll::kDocData); s)
+      if (const Entry* e = s->find(id)) {
+        Node n = decode_node(*store.docstore, *e);
+        parts.push_back({"node", store.docstore->name(), e->raw,
+                         JsonObject{{"__type__", n.type_code}, {"__data__", n.data}}});
+      }
+    from(*store.docstore, coll::kDocMetadata, "metadata");
+    from(*store.docstore, coll::kRefDocInfo, "ref_doc_info");
+  }
+  if (const Section* idx = store.index_collection())
+    if (const Entry* e = idx->find(id)) {
+      IndexStruct s = decode_index_struct(*store.index_store, *e);
+      parts.push_back({"index", store.index_store->name(), e->raw, JsonObject{{"type", s.type}, {"data", s.data}}});
+    }
+  for (const auto& v : store.vector_stores) {
+    VectorSections s = vector_sections(v.doc);
+    const Entry* emb = s.embeddings ? s.embeddings->find(id) : nullptr;
+    if (!emb) continue;
+    JsonObject o{{"namespace", v.ns}, {"embedding", v.doc.decode(emb->raw)}};
+    if (s.ref_doc_ids)
+      if (const Entry* r = s.ref_doc_ids->find(id)) o.emplace_back("ref_doc_id", v.doc.decode(r->raw));
+    if (s.metadata)
+      if (const Entry* m = s.metadata->find(id)) o.emplace_back("metadata", v.doc.decode(m->raw));
+    parts.push_back({"vector:" + v.ns, v.doc.name(), emb->raw, Json(std::move(o))});
+  }
+  if (store.graph_store) from(*store.graph_store, "graph_dict", "graph");
+  if (store.property_graph) from(*store.property_graph, "nodes", "property_graph_node");
+  return parts;
+}
+
+// One field of the node (or of the vector entry, for `embedding`).
+std::optional<Json> pick_field(const std::vector<Part>& parts, const std::string& field) {
+  for (const Part& p : parts) {
+    if (p.name == "node") {
+      const Json& data = *p.value.find("__data__");
+      if (field == "metadata" && !data.find("metadata") && data.find("extra_info")) return *data.find("extra_info");
+      if (field == "text" && !data.find("text"))
+        if (const Json* r = data.find("text_resource"); r && r->find("text")) return *r->find("text");
+      if (const Json* v = data.find(field); v && !(field == "embedding" && v->is_null())) return *v;
+    }
+    if (p.name.rfind("vector:", 0) == 0)
+      if (const Json* v = p.value.find(field)) return *v;
+    if (p.name == "metadata" && field == "doc_hash")
+      if (const Json* v = p.value.find("doc_hash")) return *v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+CommandSpec add_get(CLI::App& parent) {
+  auto opts = std::make_shared<GetOptions>();
+  CLI::App* app = parent.add_subcommand("get", "Print everything a store holds under one id");
+  app->add_option("store", opts->store, "The store: a persist directory")->required();
+  app->add_option("id", opts->id, "A node, document, index or vector id")->required();
+  app->add_option("--field", opts->field, "Print one part: text, metadata, relationships, embedding, hash, ...");
+  app->add_flag("--raw", opts->raw, "Print the stored JSON bytes unchanged");
+  return {app, [opts](Output& out) {
+            Store store = open_backend(opts->store)->load();
+            std::vector<Part> parts = find_parts(store, opts->id);
+            if (parts.empty())
+              throw Error(ErrorKind::NotFound, opts->store, fmt::format("no entry with id '{}'", opts->id));
+            if (!opts->field.empty()) {
+              auto v = pick_field(parts, opts->field);
+              if (!v)
+                throw Error(ErrorKind::NotFound, opts->store,
+                            fmt::format("'{}' has no field '{}'", opts->id, opts->field));
+              if (v->is_string() && !out.json()) out.line(v->as_string());
+              else out.json_line(*v);
+              return 0;
+            }
+            if (opts->raw) {
+              for (const Part& p : parts) {
+                std::string line(p.raw);
+                line += '\n';
+                std::fwrite(line.data(), 1, line.size(), stdout);
+              }
+              return 0;
+            }
+            if (out.json()) {
+              JsonObject o{{"id", opts->id}};
+              JsonArray vectors;
+              for (Part& p : parts) {
+                if (p.name.rfind("vector:", 0) == 0) vectors.push_back(std::move(p.value));
+                else o.emplace_back(p.name, std::move(p.value));
+              }
+              if (!vectors.empty()) o.emplace_back("vectors", std::move(vectors));
+              out.json_line(Json(std::move(o)));
+              return 0;
+            }
+            for (const Part& p : parts) {
+              out.line(out.bold(fmt::format("{} ({})", p.name, p.file)));
+              out.line(dump(p.value, {JsonDialect::Compact, 2, 0}));
+            }
+            return 0;
+          }};
+}
+
+}  // namespace lstore::cli

@@ -1,0 +1,246 @@
+// lstore ls STORE [WHAT]: the summary, or one listing (spec/CLI.md).
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "lstore/backend.hpp"
+#include "lstore/error.hpp"
+#include "lstore/summary.hpp"
+
+namespace lstore::cli {
+namespace {
+
+struct LsOptions {
+  std::string store;
+  std::string what;
+};
+
+Json summary_json(const Summary& s) {
+  JsonObject doc{{"dialect", s.dialect}, {"era", s.era}};
+  doc.emplace_back("docstore", JsonObject{{"nodes", static_cast<std::int64_t>(s.nodes)},
+                                          {"ref_docs", static_cast<std::int64_t>(s.ref_docs)},
+                                          {"metadata", static_cast<std::int64_t>(s.metadata)}});
+  JsonArray indexes;
+  for (const auto& i : s.indexes)
+    indexes.push_back(JsonObject{{"id", i.id}, {"type", i.type}, {"nodes", static_cast<std::int64_t>(i.nodes)}});
+  doc.emplace_back("indexes", std::move(indexes));
+  JsonArray vectors;
+  for (const auto& v : s.vector_stores)
+    vectors.push_back(JsonObject{{"namespace", v.ns},
+                                 {"file", v.file},
+                                 {"vectors", static_cast<std::int64_t>(v.vectors)},
+                                 {"dim", v.dim ? Json(static_cast<std::int64_t>(*v.dim)) : Json()},
+                                 {"metadata", v.has_metadata}});
+  doc.emplace_back("vector_stores", std::move(vectors));
+  doc.emplace_back("graph", JsonObject{{"subjects", static_cast<std::int64_t>(s.graph.subjects)},
+                                       {"triplets", static_cast<std::int64_t>(s.graph.triplets)}});
+  if (s.property_graph)
+    doc.emplace_back("property_graph",
+                     JsonObject{{"nodes", static_cast<std::int64_t>(s.property_graph->nodes)},
+                                {"relations", static_cast<std::int64_t>(s.property_graph->relations)},
+                                {"triplets", static_cast<std::int64_t>(s.property_graph->triplets)}});
+  else
+    doc.emplace_back("property_graph", nullptr);
+  JsonArray problems;
+  for (const auto& p : s.problems)
+    problems.push_back(JsonObject{{"severity", severity_name(p.severity)}, {"file", p.file}, {"message", p.message}});
+  doc.emplace_back("problems", std::move(problems));
+  return Json(std::move(doc));
+}
+
+void print_summary(Output& out, const Store& store, const Summary& s) {
+  if (out.json()) {
+    out.json_line(summary_json(s));
+    return;
+  }
+  out.field("store", fmt::format("{} ({} dialect, LlamaIndex {})", store.location,
+                                 s.dialect == "ts" ? "TypeScript" : "Python", s.era));
+  if (store.docstore)
+    out.field("docstore", fmt::format("{} nodes, {} ref docs, {} metadata entries", s.nodes, s.ref_docs, s.metadata));
+  else
+    out.field("docstore", "none");
+  if (s.indexes.empty()) out.field("indexes", "none");
+  for (std::size_t i = 0; i < s.indexes.size(); ++i)
+    out.field(i ? "" : "indexes", fmt::format("{}  {}  {} nodes", s.indexes[i].id, s.indexes[i].type, s.indexes[i].nodes));
+  if (s.vector_stores.empty()) out.field("vectors", "none");
+  for (std::size_t i = 0; i < s.vector_stores.size(); ++i) {
+    const auto& v = s.vector_stores[i];
+    std::string shape = v.vectors == 0 ? "empty" : fmt::format("{} x {}", v.vectors, v.dim ? std::to_string(*v.dim) : "?");
+    out.field(i ? "" : "vectors", fmt::format("{}  {}{}  ({})", v.ns, shape,
+                                              v.vectors && v.has_metadata ? ", with metadata" : "", v.file));
+  }
+  if (store.graph_store) out.field("graph", fmt::format("{} subjects, {} triplets", s.graph.subjects, s.graph.triplets));
+  if (s.property_graph)
+    out.field("prop. graph", fmt::format("{} nodes, {} relations, {} triplets", s.property_graph->nodes,
+                                         s.property_graph->relations, s.property_graph->triplets));
+  for (std::size_t i = 0; i < s.problems.size(); ++i) {
+    const auto& p = s.problems[i];
+    out.field(i ? "" : "problems", out.severity(severity_name(p.severity)) + "  " + p.message);
+  }
+}
+
+void list_nodes(Output& out, const Store& store) {
+  const Section* data = store.doc_collection(coll::kDocData);
+  std::vector<std::vector<std::string>> rows;
+  if (data) {
+    for (const Entry& e : data->entries) {
+      Node n = decode_node(*store.docstore, e);
+      if (out.json()) {
+        JsonObject o{{"id", e.key}, {"type", n.type_code}, {"class", n.class_name},
+                     {"ref_doc_id", n.ref_doc_id ? Json(*n.ref_doc_id) : Json()},
+                     {"hash", n.hash ? Json(*n.hash) : Json()}, {"text_chars", static_cast<std::int64_t>(n.text.size())}};
+        out.json_line(Json(std::move(o)));
+      } else {
+        rows.push_back({e.key, n.class_name, n.ref_doc_id.value_or("-"), preview(n.text, 60)});
+      }
+    }
+  }
+  if (!out.json()) out.table({"ID", "CLASS", "REF DOC", "TEXT"}, rows);
+}
+
+void list_docs(Output& out, const Store& store) {
+  const Section* info = store.doc_collection(coll::kRefDocInfo);
+  std::vector<std::vector<std::string>> rows;
+  if (info) {
+    for (const Entry& e : info->entries) {
+      Json v = store.docstore->decode(e.raw);
+      const Json* ids = v.find("node_ids");
+      if (!ids) ids = v.find("nodeIds");
+      if (!ids) ids = v.find("doc_ids");  // <= 0.6.33
+      JsonArray node_ids = ids && ids->is_array() ? ids->as_array() : JsonArray{};
+      if (out.json()) {
+        std::int64_t n = static_cast<std::int64_t>(node_ids.size());
+        out.json_line(JsonObject{{"id", e.key}, {"nodes", n}, {"node_ids", std::move(node_ids)}});
+      } else {
+        rows.push_back({e.key, std::to_string(node_ids.size())});
+      }
+    }
+  }
+  if (!out.json()) out.table({"REF DOC", "NODES"}, rows);
+}
+
+void list_indexes(Output& out, const Store& store) {
+  std::vector<std::vector<std::string>> rows;
+  for (const IndexStruct& i : read_index_structs(store)) {
+    std::size_t n = index_node_count(i);
+    const Json* summary = i.data.find("summary");
+    if (out.json())
+      out.json_line(JsonObject{{"id", i.id}, {"type", i.type}, {"nodes", static_cast<std::int64_t>(n)},
+                               {"summary", summary ? *summary : Json()}});
+    else
+      rows.push_back({i.id, i.type, std::to_string(n)});
+  }
+  if (!out.json()) out.table({"INDEX", "TYPE", "NODES"}, rows);
+}
+
+void list_vectors(Output& out, const Store& store) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& v : store.vector_stores) {
+    VectorSections s = vector_sections(v.doc);
+    if (!s.embeddings || !s.embeddings->outlined) continue;
+    for (const Entry& e : s.embeddings->entries) {
+      std::string ref = "-";
+      if (s.ref_doc_ids)
+        if (const Entry* r = s.ref_doc_ids->find(e.key)) {
+          Json rv = v.doc.decode(r->raw);
+          if (rv.is_string()) ref = rv.as_string();
+        }
+      std::size_t dim = 0;
+      for (char c : e.raw) dim += c == ',';
+      if (e.raw.find_first_not_of("[] \n\t\r") != std::string_view::npos) ++dim;
+      if (out.json())
+        out.json_line(JsonObject{{"id", e.key}, {"namespace", v.ns}, {"dim", static_cast<std::int64_t>(dim)},
+                                 {"ref_doc_id", ref == "-" ? Json() : Json(ref)},
+                                 {"metadata", s.metadata && s.metadata->find(e.key) != nullptr}});
+      else
+        rows.push_back({v.ns, e.key, std::to_string(dim), ref});
+    }
+  }
+  if (!out.json()) out.table({"NAMESPACE", "ID", "DIM", "REF DOC"}, rows);
+}
+
+void list_graph(Output& out, const Store& store) {
+  std::vector<std::vector<std::string>> rows;
+  auto emit = [&](const char* source, const std::string& s, const std::string& r, const std::string& o) {
+    if (out.json())
+      out.json_line(JsonObject{{"id", s + "|" + r + "|" + o}, {"store", source}, {"subject", s}, {"relation", r}, {"object", o}});
+    else
+      rows.push_back({source, s, r, o});
+  };
+  if (store.graph_store)
+    if (const Section* gd = store.graph_store->section("graph_dict"); gd && gd->outlined)
+      for (const Entry& e : gd->entries) {
+        Json rels = store.graph_store->decode(e.raw);
+        if (!rels.is_array()) continue;
+        for (const Json& pair : rels.as_array())
+          if (pair.is_array() && pair.as_array().size() == 2 && pair.as_array()[0].is_string() &&
+              pair.as_array()[1].is_string())
+            emit("graph", e.key, pair.as_array()[0].as_string(), pair.as_array()[1].as_string());
+      }
+  if (store.property_graph)
+    if (const Section* t = store.property_graph->section("triplets"); t && t->outlined)
+      for (const Entry& e : t->entries) {
+        Json tr = store.property_graph->decode(e.raw);
+        if (tr.is_array() && tr.as_array().size() == 3) {
+          const auto& a = tr.as_array();
+          if (a[0].is_string() && a[1].is_string() && a[2].is_string())
+            emit("property_graph", a[0].as_string(), a[1].as_string(), a[2].as_string());
+        }
+      }
+  if (!out.json()) out.table({"STORE", "SUBJECT", "RELATION", "OBJECT"}, rows);
+}
+
+void list_collections(Output& out, const Store& store) {
+  std::vector<std::vector<std::string>> rows;
+  auto emit_doc = [&](const JsonDoc& d) {
+    for (const Section& s : d.sections()) {
+      std::int64_t n = s.outlined ? static_cast<std::int64_t>(s.entries.size()) : -1;
+      if (out.json())
+        out.json_line(JsonObject{{"id", s.name}, {"file", d.name()}, {"entries", n >= 0 ? Json(n) : Json()}});
+      else
+        rows.push_back({d.name(), s.name, n >= 0 ? std::to_string(n) : "-"});
+    }
+  };
+  for (const JsonDoc* d : {store.docstore ? &*store.docstore : nullptr, store.index_store ? &*store.index_store : nullptr,
+                           store.graph_store ? &*store.graph_store : nullptr,
+                           store.property_graph ? &*store.property_graph : nullptr})
+    if (d) emit_doc(*d);
+  for (const auto& v : store.vector_stores) emit_doc(v.doc);
+  if (!out.json()) out.table({"FILE", "COLLECTION", "ENTRIES"}, rows);
+}
+
+void list_files(Output& out, const Store& store) {
+  std::vector<std::vector<std::string>> rows;
+  for (const FileInfo& f : store.files) {
+    if (out.json())
+      out.json_line(JsonObject{{"id", f.name}, {"kind", file_kind_name(f.kind)},
+                               {"bytes", static_cast<std::int64_t>(f.size)}, {"detail", f.detail}});
+    else
+      rows.push_back({f.name, file_kind_name(f.kind), human_bytes(f.size), f.detail});
+  }
+  if (!out.json()) out.table({"FILE", "KIND", "SIZE", "DETAIL"}, rows);
+}
+
+}  // namespace
+
+CommandSpec add_ls(CLI::App& parent) {
+  auto opts = std::make_shared<LsOptions>();
+  CLI::App* app = parent.add_subcommand("ls", "Summarise a store, or list its nodes, docs, indexes, vectors, graph, collections or files");
+  app->add_option("store", opts->store, "The store: a persist directory")->required();
+  app->add_option("what", opts->what, "What to list: nodes, docs, indexes, vectors, graph, collections, files")
+      ->check(CLI::IsMember({"nodes", "docs", "indexes", "vectors", "graph", "collections", "files"}));
+  return {app, [opts](Output& out) {
+            Store store = open_backend(opts->store)->load();
+            const std::string& w = opts->what;
+            if (w.empty()) print_summary(out, store, summarize(store));
+            else if (w == "nodes") list_nodes(out, store);
+            else if (w == "docs") list_docs(out, store);
+            else if (w == "indexes") list_indexes(out, store);
+            else if (w == "vectors") list_vectors(out, store);
+            else if (w == "graph") list_graph(out, store);
+            else if (w == "collections") list_collections(out, store);
+            else if (w == "files") list_files(out, store);
+            return 0;
+          }};
+}
+
+}  // namespace lstore::cli

@@ -1,0 +1,122 @@
+#include "output.hpp"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+
+namespace lstore::cli {
+namespace {
+
+// Display width of UTF-8 text, counting each code point as one column.
+std::size_t width_of(const std::string& s) {
+  std::size_t w = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++w;
+  return w;
+}
+
+// Cuts UTF-8 text to at most `cols` code points, adding "…" when cut.
+std::string cut(const std::string& s, std::size_t cols) {
+  if (width_of(s) <= cols) return s;
+  if (cols == 0) return "";
+  std::string out;
+  std::size_t w = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80) {
+      if (w + 1 >= cols) break;
+      ++w;
+    }
+    out += s[i];
+  }
+  return out + "\u2026";
+}
+
+}  // namespace
+
+Output::Output(const GlobalOptions& opts) : m_json(opts.json) {
+  bool tty = ::isatty(STDOUT_FILENO) != 0;
+  if (opts.color == "always") m_color = true;
+  else if (opts.color == "never") m_color = false;
+  else m_color = tty && std::getenv("NO_COLOR") == nullptr;
+  if (opts.color == "always" && std::getenv("NO_COLOR") && *std::getenv("NO_COLOR")) m_color = true;
+  m_width = 0;
+  if (tty) {
+    winsize ws{};
+    m_width = (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 80;
+  }
+}
+
+void Output::json_line(const Json& value) {
+  std::string s = dump(value, {JsonDialect::Compact});
+  s += '\n';
+  std::fwrite(s.data(), 1, s.size(), stdout);
+}
+
+void Output::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths(header.size(), 0);
+  for (std::size_t c = 0; c < header.size(); ++c) widths[c] = width_of(header[c]);
+  for (const auto& r : rows)
+    for (std::size_t c = 0; c < r.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], width_of(r[c]));
+  auto emit = [&](const std::vector<std::string>& r, bool head) {
+    std::string line;
+    std::size_t used = 0;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      std::string cell = r[c];
+      bool last = c + 1 == r.size();
+      if (last && m_width > 0 && used < static_cast<std::size_t>(m_width))
+        cell = cut(cell, static_cast<std::size_t>(m_width) - used);
+      std::string padded = cell;
+      if (!last) padded += std::string(widths[c] - width_of(cell) + 2, ' ');
+      used += width_of(padded);
+      line += head ? bold(padded) : padded;
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::fputs((line + "\n").c_str(), stdout);
+  };
+  emit(header, true);
+  for (const auto& r : rows) emit(r, false);
+}
+
+void Output::field(const std::string& key, const std::string& value) {
+  std::string k = key;
+  if (k.size() < 12) k += std::string(12 - k.size(), ' ');
+  std::fputs((bold(k) + value + "\n").c_str(), stdout);
+}
+
+void Output::line(const std::string& text) { std::fputs((text + "\n").c_str(), stdout); }
+
+std::string Output::bold(const std::string& s) const { return m_color ? "\033[1m" + s + "\033[0m" : s; }
+std::string Output::dim(const std::string& s) const { return m_color ? "\033[2m" + s + "\033[0m" : s; }
+
+std::string Output::severity(const std::string& s) const {
+  if (!m_color) return s;
+  if (s == "error") return "\033[31m" + s + "\033[0m";
+  if (s == "warning") return "\033[33m" + s + "\033[0m";
+  return "\033[36m" + s + "\033[0m";
+}
+
+std::string preview(const std::string& text, std::size_t max) {
+  std::string one;
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      if (!one.empty() && one.back() != ' ') one += ' ';
+    } else if (static_cast<unsigned char>(c) >= 0x20) {
+      one += c;
+    }
+  }
+  return cut(one, max);
+}
+
+std::string human_bytes(std::uint64_t n) {
+  if (n < 1024) return fmt::format("{} B", n);
+  if (n < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024);
+  if (n < 1024ull * 1024 * 1024) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1024 * 1024));
+  return fmt::format("{:.2f} GiB", static_cast<double>(n) / (1024.0 * 1024 * 1024));
+}
+
+}  // namespace lstore::cli

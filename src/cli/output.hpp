@@ -1,0 +1,49 @@
+// The one place that renders output: tables for people, JSON for scripts,
+// colour only on a terminal (NO_COLOR and --color honoured).
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "lstore/json.hpp"
+
+namespace lstore::cli {
+
+struct GlobalOptions {
+  bool json = false;
+  std::string color = "auto";  // auto | always | never
+  bool quiet = false;
+  bool verbose = false;
+};
+
+class Output {
+ public:
+  explicit Output(const GlobalOptions& opts);
+
+  bool json() const { return m_json; }
+  bool color() const { return m_color; }
+
+  // One JSON value on its own line (NDJSON when called repeatedly).
+  void json_line(const Json& value);
+  // A table: header row, then rows; columns padded, the last truncated to the
+  // terminal width when stdout is a terminal.
+  void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+  // "key   value" lines for summaries.
+  void field(const std::string& key, const std::string& value);
+  void line(const std::string& text);
+  std::string bold(const std::string& s) const;
+  std::string dim(const std::string& s) const;
+  std::string severity(const std::string& s) const;  // coloured severity word
+
+ private:
+  bool m_json;
+  bool m_color;
+  int m_width;  // 0 = not a terminal
+};
+
+// Shortens text for a table cell: first line only, at most `max` characters.
+std::string preview(const std::string& text, std::size_t max);
+std::string human_bytes(std::uint64_t n);
+
+}  // namespace lstore::cli

@@ -1,0 +1,66 @@
+// File bytes via mmap, so large stores are read at page-cache speed and
+// resident memory stays bounded (pages are released as the scan moves on).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "lstore/error.hpp"
+#include "lstore/jsondoc.hpp"
+
+namespace lstore {
+
+std::shared_ptr<Buffer> Buffer::map_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorKind::Data, path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw Error(ErrorKind::Data, path, std::string("cannot stat: ") + std::strerror(e));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw Error(ErrorKind::Data, path, "is a directory, expected a file");
+  }
+  std::shared_ptr<Buffer> b(new Buffer());
+  b->m_size = static_cast<std::size_t>(st.st_size);
+  if (b->m_size > 0) {
+    void* p = ::mmap(nullptr, b->m_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      ::close(fd);
+      throw Error(ErrorKind::Data, path, std::string("cannot map: ") + std::strerror(e));
+    }
+    ::madvise(p, b->m_size, MADV_SEQUENTIAL);
+    b->m_data = static_cast<const char*>(p);
+    b->m_mapped = true;
+  }
+  ::close(fd);
+  return b;
+}
+
+std::shared_ptr<Buffer> Buffer::own(std::string bytes) {
+  std::shared_ptr<Buffer> b(new Buffer());
+  b->m_owned = std::move(bytes);
+  b->m_data = b->m_owned.data();
+  b->m_size = b->m_owned.size();
+  return b;
+}
+
+Buffer::~Buffer() {
+  if (m_mapped) ::munmap(const_cast<char*>(m_data), m_size);
+}
+
+void Buffer::release(std::size_t begin, std::size_t end) const {
+  if (!m_mapped) return;
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::size_t b = (begin + page - 1) / page * page;
+  std::size_t e = std::min(end, m_size) / page * page;
+  if (e > b) ::madvise(const_cast<char*>(m_data) + b, e - b, MADV_DONTNEED);
+}
+
+}  // namespace lstore

@@ -1,0 +1,284 @@
+// Parses JSON into Json with the leniency of Python's json.load. simdjson does
+// the work; the few tokens it rejects but Python accepts (NaN, Infinity, big or
+// out-of-range numbers, lone surrogate escapes) are decoded from the raw token.
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <algorithm>
+#include <unordered_map>
+
+#include "lstore/error.hpp"
+#include "lstore/json.hpp"
+
+namespace lstore {
+namespace od = simdjson::ondemand;
+
+namespace {
+
+void put_utf8(std::string& out, unsigned cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {  // includes lone surrogates: WTF-8
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+bool hex4(std::string_view s, size_t i, unsigned& cp) {
+  if (i + 4 > s.size()) return false;
+  cp = 0;
+  for (size_t k = i; k < i + 4; ++k) {
+    char c = s[k];
+    cp <<= 4;
+    if (c >= '0' && c <= '9') cp |= static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f') cp |= static_cast<unsigned>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') cp |= static_cast<unsigned>(c - 'A' + 10);
+    else return false;
+  }
+  return true;
+}
+
+class Builder {
+ public:
+  Builder(od::document& doc, const char* base, size_t size) : m_doc(doc), m_base(base), m_size(size) {}
+
+  // Byte offset where simdjson stopped, for error messages.
+  size_t here() {
+    const char* loc = nullptr;
+    if (!m_doc.current_location().get(loc) && loc) return static_cast<size_t>(loc - m_base);
+    return m_size;
+  }
+
+  Json value(od::value v, int depth) {
+    od::json_type type;
+    auto err = v.type().get(type);
+    if (err) return special_token(v);
+    switch (type) {
+      case od::json_type::object: return object(v, depth);
+      case od::json_type::array: return array(v, depth);
+      case od::json_type::string: return string(v);
+      case od::json_type::number: return number(v);
+      case od::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) fail(v, "invalid literal");
+        return Json(b);
+      }
+      case od::json_type::null: {
+        bool is_null;
+        if (v.is_null().get(is_null) || !is_null) fail(v, "invalid literal");
+        return Json(nullptr);
+      }
+    }
+    fail(v, "unexpected value");
+  }
+
+ private:
+  [[noreturn]] void fail(od::value& v, const char* what) {
+    std::string_view tok = v.raw_json_token();
+    throw ParseError(static_cast<size_t>(tok.data() - m_base), what);
+  }
+
+  Json special_token(od::value& v) {
+    std::string_view tok = trim(v.raw_json_token());
+    if (tok == "NaN") return Json(std::nan(""));
+    if (tok == "Infinity") return Json(HUGE_VAL);
+    if (tok == "-Infinity") return Json(-HUGE_VAL);
+    fail(v, "expected a value");
+  }
+
+  static std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+      s.remove_suffix(1);
+    return s;
+  }
+
+  Json number(od::value& v) {
+    od::number n;
+    if (!v.get_number().get(n)) {
+      switch (n.get_number_type()) {
+        case od::number_type::signed_integer: return Json(n.get_int64());
+        case od::number_type::unsigned_integer: return Json(BigInt{std::to_string(n.get_uint64())});
+        case od::number_type::floating_point_number: return Json(n.get_double());
+        default: break;
+      }
+    }
+    // simdjson refuses integers beyond 64 bits and floats beyond double range;
+    // Python keeps the integer exactly and turns the float into ±inf.
+    std::string_view tok = trim(v.raw_json_token());
+    if (tok == "-Infinity") return Json(-HUGE_VAL);
+    bool is_float = tok.find_first_of(".eE") != std::string_view::npos;
+    size_t i = tok[0] == '-' ? 1 : 0;
+    bool digits_only = i < tok.size();
+    for (size_t k = i; k < tok.size(); ++k)
+      if (!(tok[k] >= '0' && tok[k] <= '9')) digits_only = false;
+    if (!is_float && digits_only && (tok.size() - i == 1 || tok[i] != '0'))
+      return Json(BigInt{std::string(tok)});
+    if (is_float) {
+      std::string s(tok);
+      char* end = nullptr;
+      double d = std::strtod(s.c_str(), &end);
+      if (end == s.c_str() + s.size()) return Json(d);
+    }
+    fail(v, "invalid number");
+  }
+
+  Json string(od::value& v) {
+    std::string_view s;
+    if (!v.get_string().get(s)) return Json(std::string(s));
+    return Json(raw_string(v, trim(v.raw_json_token())));
+  }
+
+  std::string raw_string(od::value& v, std::string_view tok) {
+    std::string out;
+    if (tok.size() < 2 || !unescape_string(tok.substr(1, tok.size() - 2), out)) fail(v, "invalid string");
+    return out;
+  }
+
+  Json array(od::value& v, int depth) {
+    od::array arr;
+    if (v.get_array().get(arr)) fail(v, "invalid array");
+    JsonArray out;
+    for (auto item : arr) {
+      od::value e;
+      if (std::move(item).get(e)) throw ParseError(here(), "invalid array element");
+      out.push_back(value(e, depth + 1));
+    }
+    return Json(std::move(out));
+  }
+
+  Json object(od::value& v, int depth) {
+    od::object obj;
+    if (v.get_object().get(obj)) fail(v, "invalid object");
+    JsonObject out;
+    std::unordered_map<std::string, size_t> seen;  // only for large objects
+    for (auto field : obj) {
+      od::field f;
+      if (std::move(field).get(f)) throw ParseError(here(), "invalid object member");
+      std::string key;
+      std::string_view k;
+      if (!f.unescaped_key().get(k)) {
+        key = std::string(k);
+      } else {
+        std::string_view raw = f.key().raw();  // points after the opening quote
+        const char* end = raw.data();
+        while (*end != '"' || end[-1] == '\\') {
+          if (*end == '"') {  // count the backslashes before the quote
+            const char* b = end - 1;
+            size_t n = 0;
+            while (*b == '\\') { ++n; --b; }
+            if (n % 2 == 0) break;
+          }
+          ++end;
+        }
+        if (!unescape_string(std::string_view(raw.data(), static_cast<size_t>(end - raw.data())), key))
+          throw ParseError(static_cast<size_t>(raw.data() - m_base), "invalid key");
+      }
+      Json val = value(f.value(), depth + 1);
+      // Duplicate keys: the last value wins, in the first key's position.
+      if (out.size() >= 16) {
+        if (seen.empty())
+          for (size_t i = 0; i < out.size(); ++i) seen.emplace(out[i].first, i);
+        auto [it, inserted] = seen.emplace(key, out.size());
+        if (!inserted) { out[it->second].second = std::move(val); continue; }
+      } else {
+        bool replaced = false;
+        for (auto& [ek, ev] : out)
+          if (ek == key) { ev = std::move(val); replaced = true; break; }
+        if (replaced) continue;
+        if (!seen.empty()) seen.emplace(key, out.size());
+      }
+      out.emplace_back(std::move(key), std::move(val));
+    }
+    return Json(std::move(out));
+  }
+
+  od::document& m_doc;
+  const char* m_base;
+  size_t m_size;
+};
+
+}  // namespace
+
+bool unescape_string(std::string_view s, std::string& out) {
+  out.reserve(out.size() + s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t bs = s.find('\\', i);
+    if (bs == std::string_view::npos) bs = s.size();
+    out.append(s.data() + i, bs - i);
+    i = bs;
+    if (i >= s.size()) break;
+    if (i + 1 >= s.size()) return false;
+    char c = s[i + 1];
+    i += 2;
+    switch (c) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '/': out += '/'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'u': {
+        unsigned cp;
+        if (!hex4(s, i, cp)) return false;
+        i += 4;
+        unsigned lo;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 6 <= s.size() && s[i] == '\\' && s[i + 1] == 'u' &&
+            hex4(s, i + 2, lo) && lo >= 0xDC00 && lo < 0xE000) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          i += 6;
+        }
+        put_utf8(out, cp);
+        break;
+      }
+      default: return false;
+    }
+  }
+  return true;
+}
+
+Json parse(std::string_view text) {
+  size_t skip = 0;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") skip = 3;  // Python's reader accepts a UTF-8 BOM
+  std::string_view body = text.substr(skip);
+  simdjson::padded_string padded(body);
+  od::parser parser;
+  od::document doc;
+  if (auto error = parser.iterate(padded).get(doc)) throw ParseError(skip, simdjson::error_message(error));
+  Builder builder(doc, padded.data(), body.size());
+  try {
+    bool scalar = false;
+    if (doc.is_scalar().get(scalar)) throw ParseError(builder.here(), "no JSON value");
+    if (scalar) {
+      // simdjson gives no value handle for a root scalar: parse it inside [].
+      Json arr = parse("[" + std::string(body) + "]");
+      if (arr.as_array().size() != 1) throw ParseError(0, "trailing content after the value");
+      return std::move(arr.as_array()[0]);
+    }
+    od::value root;
+    if (doc.get_value().get(root)) throw ParseError(builder.here(), "invalid document");
+    Json result = builder.value(root, 0);
+    const char* rest = nullptr;
+    if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) throw ParseError(builder.here(), "trailing content after the value");
+    return result;
+  } catch (const ParseError& e) {
+    throw ParseError(std::min(e.offset(), body.size()) + skip, e.what());
+  } catch (const simdjson::simdjson_error& e) {
+    throw ParseError(builder.here() + skip, e.what());
+  }
+}
+
+}  // namespace lstore

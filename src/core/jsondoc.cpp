@@ -1,0 +1,251 @@
+// JsonDoc: raw bytes + outline + edits; see jsondoc.hpp.
+#include "lstore/jsondoc.hpp"
+
+#include "lstore/error.hpp"
+#include "lstore/outline.hpp"
+
+namespace lstore {
+namespace {
+
+std::string between(std::string_view t, std::size_t a, std::size_t b) {
+  return b > a ? std::string(t.substr(a, b - a)) : std::string();
+}
+
+// Gaps of an outlined container, from its first two members.
+Gaps gaps_of(std::string_view t, const Container& c, const Gaps& fallback) {
+  Gaps g = fallback;
+  if (c.members.empty()) {
+    g.empty = between(t, c.span.begin + 1, c.span.end - 1);
+    return g;
+  }
+  const Member& first = c.members.front();
+  std::size_t first_start = c.is_array ? first.value.begin : first.key.begin;
+  g.open = between(t, c.span.begin + 1, first_start);
+  if (!c.is_array) g.kv = between(t, first.key.end, first.value.begin);
+  if (c.members.size() > 1) {
+    const Member& second = c.members[1];
+    g.item = between(t, first.value.end, c.is_array ? second.value.begin : second.key.begin);
+  }
+  g.close = between(t, c.members.back().value.end, c.span.end - 1);
+  return g;
+}
+
+}  // namespace
+
+const Entry* Section::find(std::string_view key) const {
+  if (entries.size() < 8) {
+    for (const Entry& e : entries)
+      if (e.key == key) return &e;
+    return nullptr;
+  }
+  if (m_index.empty()) {
+    m_index.clear();
+    m_index.reserve(entries.size());
+    // Duplicate keys: the last one wins, as in Python's json.load.
+    for (std::size_t i = 0; i < entries.size(); ++i) m_index[entries[i].key] = i;
+  }
+  auto it = m_index.find(key);
+  return it == m_index.end() ? nullptr : &entries[it->second];
+}
+
+JsonDoc JsonDoc::make(std::string name, JsonDialect dialect) {
+  JsonDoc d;
+  d.m_name = std::move(name);
+  d.m_dialect = dialect;
+  d.m_root = d.default_gaps(0);
+  d.m_structure_changed = true;
+  return d;
+}
+
+JsonDoc JsonDoc::read(std::string name, std::shared_ptr<Buffer> buffer, JsonDialect dialect) {
+  JsonDoc d;
+  d.m_name = std::move(name);
+  d.m_dialect = dialect;
+  d.m_buffer = std::move(buffer);
+  std::string_view t = d.m_buffer->view();
+  Outline o;
+  try {
+    const Buffer* buf = d.m_buffer.get();
+    o = outline_object(t, 2, [buf](std::size_t offset) { buf->release(0, offset); });
+  } catch (const ParseError& e) {
+    throw Error(ErrorKind::Data, d.m_name, e.what(), line_column(t.data(), t.size(), e.offset()));
+  }
+  d.m_prefix = t.substr(0, o.root.span.begin);
+  d.m_suffix = t.substr(o.root.span.end);
+  Gaps base = d.default_gaps(0);
+  d.m_root = gaps_of(t, o.root, base);
+  // A pretty-printed file: indent = spaces after the newline that opens the root.
+  auto nl = d.m_root.open.rfind('\n');
+  if (nl != std::string::npos) d.m_indent = static_cast<int>(d.m_root.open.size() - nl - 1);
+  d.m_sections.reserve(o.root.members.size());
+  for (std::size_t i = 0; i < o.root.members.size(); ++i) {
+    const Member& m = o.root.members[i];
+    Section s;
+    s.name = decode_key(t, m.key);
+    s.raw_key = m.key.in(t);
+    s.raw = m.value.in(t);
+    if (o.children[i]) {
+      const Container& c = *o.children[i];
+      s.outlined = true;
+      s.is_array = c.is_array;
+      s.gaps = gaps_of(t, c, d.default_gaps(1));
+      s.entries.reserve(c.members.size());
+      for (const Member& e : c.members) {
+        Entry en;
+        if (!c.is_array) {
+          en.raw_key = e.key.in(t);
+          en.key = decode_key(t, e.key);
+        }
+        en.raw = e.value.in(t);
+        s.entries.push_back(std::move(en));
+      }
+    }
+    d.m_sections.push_back(std::move(s));
+  }
+  d.m_buffer->release(0, t.size());
+  return d;
+}
+
+Gaps JsonDoc::default_gaps(int depth) const {
+  Gaps g;
+  if (m_indent >= 0) {
+    g.open = "\n" + std::string(static_cast<std::size_t>(m_indent * (depth + 1)), ' ');
+    g.item = "," + g.open;
+    g.close = "\n" + std::string(static_cast<std::size_t>(m_indent * depth), ' ');
+    g.kv = ": ";
+  } else if (m_dialect != JsonDialect::Python) {
+    g.kv = ":";
+    g.item = ",";
+  }
+  return g;
+}
+
+bool JsonDoc::changed() const {
+  if (m_structure_changed || !m_buffer) return true;
+  for (const Section& s : m_sections)
+    if (s.dirty) return true;
+  return false;
+}
+
+const Section* JsonDoc::section(std::string_view name) const {
+  for (const Section& s : m_sections)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+Section* JsonDoc::section(std::string_view name) {
+  for (Section& s : m_sections)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+Json JsonDoc::decode(std::string_view raw) const {
+  try {
+    return parse(raw);
+  } catch (const ParseError& e) {
+    std::string_view t = bytes();
+    std::size_t base = (!t.empty() && raw.data() >= t.data() && raw.data() < t.data() + t.size())
+                           ? static_cast<std::size_t>(raw.data() - t.data())
+                           : 0;
+    throw Error(ErrorKind::Data, m_name, e.what(), line_column(t.data(), t.size(), base + e.offset()));
+  }
+}
+
+std::string_view JsonDoc::keep(std::string s) {
+  m_arena.push_back(std::move(s));
+  return m_arena.back();
+}
+
+std::string JsonDoc::key_token(std::string_view key) const {
+  std::string out;
+  dump_string(out, key, m_dialect);
+  return out;
+}
+
+Section& JsonDoc::add_section(std::string name, bool outlined) {
+  Section s;
+  s.raw_key = keep(key_token(name));
+  s.name = std::move(name);
+  s.outlined = outlined;
+  s.dirty = true;
+  s.gaps = default_gaps(1);
+  m_sections.push_back(std::move(s));
+  m_structure_changed = true;
+  return m_sections.back();
+}
+
+void JsonDoc::put(Section& s, std::string_view key, const Json& value) {
+  WriteStyle st{m_dialect, m_indent, 2};
+  put_raw(s, key, dump(value, st));
+}
+
+void JsonDoc::put_raw(Section& s, std::string_view key, std::string raw_value) {
+  s.dirty = true;
+  s.touched();
+  std::string_view raw = keep(std::move(raw_value));
+  for (Entry& e : s.entries) {
+    if (e.key == key) {  // re-put keeps the position, as a Python dict does
+      e.raw = raw;
+      return;
+    }
+  }
+  Entry e;
+  e.key = std::string(key);
+  e.raw_key = keep(key_token(key));
+  e.raw = raw;
+  s.entries.push_back(std::move(e));
+}
+
+bool JsonDoc::erase(Section& s, std::string_view key) {
+  for (auto it = s.entries.begin(); it != s.entries.end(); ++it) {
+    if (it->key == key) {
+      s.entries.erase(it);
+      s.dirty = true;
+      s.touched();
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string JsonDoc::serialize() const {
+  if (!changed()) return std::string(bytes());
+  std::string out;
+  out += m_prefix;
+  auto compose = [&](const std::vector<std::pair<std::string_view, std::string_view>>& members,
+                     const Gaps& g, bool array, auto&& value_writer) {
+    out += array ? '[' : '{';
+    if (members.empty()) {
+      out += g.empty;
+    } else {
+      out += g.open;
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i) out += g.item;
+        if (!array) {
+          out += members[i].first;
+          out += g.kv;
+        }
+        value_writer(i);
+      }
+      out += g.close;
+    }
+    out += array ? ']' : '}';
+  };
+  std::vector<std::pair<std::string_view, std::string_view>> roots;
+  for (const Section& s : m_sections) roots.emplace_back(s.raw_key, s.raw);
+  compose(roots, m_root, false, [&](std::size_t i) {
+    const Section& s = m_sections[i];
+    if (!s.dirty) {
+      out += s.raw;
+      return;
+    }
+    std::vector<std::pair<std::string_view, std::string_view>> members;
+    members.reserve(s.entries.size());
+    for (const Entry& e : s.entries) members.emplace_back(e.raw_key, e.raw);
+    compose(members, s.gaps, s.is_array, [&](std::size_t k) { out += members[k].second; });
+  });
+  out += m_suffix;
+  return out;
+}
+
+}  // namespace lstore
