@@ -85,6 +85,7 @@ class Json {
 enum class JsonDialect {
   Python,      // json.dumps defaults: ", " / ": ", ensure_ascii, float repr, NaN
   Pydantic,    // model_dump_json: compact, raw UTF-8, its own float form, NaN as null
+  PydanticPyFloat,  // the same from older pydantic-core, which wrote floats as Python's repr
   JavaScript,  // JSON.stringify: compact, raw UTF-8, JS number form, NaN as null
   Compact,     // lstore's own output: compact, raw UTF-8, exact ints, NaN as null
 };

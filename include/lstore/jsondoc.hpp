@@ -88,6 +88,7 @@ class JsonDoc {
   const std::string& name() const { return m_name; }
   JsonDialect dialect() const { return m_dialect; }
   void set_dialect(JsonDialect d) { m_dialect = d; }
+  int indent() const { return m_indent; }  // -1 unless pretty-printed
   void set_name(std::string name) { m_name = std::move(name); }
   std::string_view bytes() const { return m_buffer ? m_buffer->view() : std::string_view{}; }
   bool changed() const;

@@ -42,6 +42,24 @@ std::string read_head(const std::string& path, std::size_t n) {
   return head;
 }
 
+// pydantic-core changed its float output: older releases wrote Python's repr
+// ("6.7e-05"), newer ones their own ("0.000067", "2.5e-7"). Tell them apart
+// by the first float that only one of them would write.
+JsonDialect pydantic_flavour(std::string_view text) {
+  // Before pydantic's model_dump_json, LlamaIndex wrote this file with json.dump.
+  if (text.substr(0, 64).find("\": ") != std::string_view::npos) return JsonDialect::Python;
+  for (std::size_t p = text.find("e-"); p != std::string_view::npos; p = text.find("e-", p + 2)) {
+    if (p == 0 || !std::isdigit(static_cast<unsigned char>(text[p - 1])) || p + 3 >= text.size()) continue;
+    if (!std::isdigit(static_cast<unsigned char>(text[p + 2]))) continue;
+    // Only look at numbers: the token must start after ',', '[' or ':'.
+    std::size_t b = p;
+    while (b > 0 && (std::isdigit(static_cast<unsigned char>(text[b - 1])) || text[b - 1] == '.' || text[b - 1] == '-')) --b;
+    if (b == 0 || (text[b - 1] != ',' && text[b - 1] != '[' && text[b - 1] != ':')) continue;
+    return text[p + 2] == '0' ? JsonDialect::PydanticPyFloat : JsonDialect::Pydantic;
+  }
+  return JsonDialect::Pydantic;
+}
+
 class DirectoryBackend : public Backend {
  public:
   explicit DirectoryBackend(std::string path) : m_path(std::move(path)) {}
@@ -187,7 +205,7 @@ class DirectoryBackend : public Backend {
     } else if (info.kind != FileKind::ForeignJson && info.kind != FileKind::KvStore) {
       ++py_votes;
     }
-    if (info.kind == FileKind::PropertyGraph) doc.set_dialect(JsonDialect::Pydantic);
+    if (info.kind == FileKind::PropertyGraph) doc.set_dialect(pydantic_flavour(buffer->view()));
     auto take = [&](std::optional<JsonDoc>& slot, const char* canonical, const char* ts_name = nullptr) {
       if (!slot || name == canonical || (ts_name && name == ts_name)) {
         slot = std::move(doc);

@@ -167,22 +167,18 @@ class Builder {
       if (std::move(field).get(f)) throw ParseError(here(), "invalid object member");
       std::string key;
       std::string_view k;
+      const char* start = f.key().raw();  // just after the opening quote (unescaped_key consumes it)
       if (!f.unescaped_key().get(k)) {
         key = std::string(k);
       } else {
-        std::string_view raw = f.key().raw();  // points after the opening quote
-        const char* end = raw.data();
-        while (*end != '"' || end[-1] == '\\') {
-          if (*end == '"') {  // count the backslashes before the quote
-            const char* b = end - 1;
-            size_t n = 0;
-            while (*b == '\\') { ++n; --b; }
-            if (n % 2 == 0) break;
-          }
+        const char* end = start;
+        for (;;) {
+          if (*end == '\\') { end += 2; continue; }
+          if (*end == '"' || *end == '\0') break;
           ++end;
         }
-        if (!unescape_string(std::string_view(raw.data(), static_cast<size_t>(end - raw.data())), key))
-          throw ParseError(static_cast<size_t>(raw.data() - m_base), "invalid key");
+        if (!unescape_string(std::string_view(start, static_cast<size_t>(end - start)), key))
+          throw ParseError(static_cast<size_t>(start - m_base), "invalid key");
       }
       Json val = value(f.value(), depth + 1);
       // Duplicate keys: the last value wins, in the first key's position.
@@ -260,9 +256,9 @@ Json parse(std::string_view text) {
   if (auto error = parser.iterate(padded).get(doc)) throw ParseError(skip, simdjson::error_message(error));
   Builder builder(doc, padded.data(), body.size());
   try {
-    bool scalar = false;
-    if (doc.is_scalar().get(scalar)) throw ParseError(builder.here(), "no JSON value");
-    if (scalar) {
+    size_t first = body.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) throw ParseError(body.size(), "no JSON value");
+    if (body[first] != '{' && body[first] != '[') {
       // simdjson gives no value handle for a root scalar: parse it inside [].
       Json arr = parse("[" + std::string(body) + "]");
       if (arr.as_array().size() != 1) throw ParseError(0, "trailing content after the value");

@@ -112,6 +112,9 @@ void write_number(std::string& out, double v, JsonDialect dialect) {
     case JsonDialect::Pydantic:
       out += std::isfinite(v) ? pydantic_float(v) : "null";
       return;
+    case JsonDialect::PydanticPyFloat:
+      out += std::isfinite(v) ? python_float_repr(v) : "null";
+      return;
     case JsonDialect::JavaScript:
       out += std::isfinite(v) ? js_number(v) : "null";
       return;
@@ -216,7 +219,7 @@ void dump_string(std::string& out, std::string_view s, JsonDialect dialect) {
         unsigned char c = static_cast<unsigned char>(s[run]);
         if (c < 0x20 || c == '"' || c == '\\') break;
         // JSON.stringify escapes lone surrogates (ED A0..BF xx in WTF-8).
-        if (dialect != JsonDialect::Pydantic && c == 0xED && run + 1 < s.size() &&
+        if (dialect != JsonDialect::Pydantic && dialect != JsonDialect::PydanticPyFloat && c == 0xED && run + 1 < s.size() &&
             static_cast<unsigned char>(s[run + 1]) >= 0xA0)
           break;
         ++run;

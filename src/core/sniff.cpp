@@ -146,6 +146,10 @@ FileKind classify_json(const JsonDoc& doc, const std::string& file_name, Dialect
     detail = "empty JSON object";
     return FileKind::KvStore;
   }
+  if (has("llama_cache")) {
+    detail = "IngestionPipeline cache (llama_cache)";
+    return FileKind::KvStore;
+  }
   // A SimpleKVStore: every root value is an object of objects.
   bool kv = true;
   for (const Section& s : doc.sections()) {

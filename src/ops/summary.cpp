@@ -46,6 +46,10 @@ void diagnose_files(const Store& store, Summary& out) {
         if (f.name != "PROVENANCE.json")
           add(Severity::Info, f.name, fmt::format("{} is not a LlamaIndex store file ({})", f.name, f.detail));
         break;
+      case FileKind::KvStore:
+        if (f.detail.find("IngestionPipeline") != std::string::npos)
+          add(Severity::Info, f.name, fmt::format("{} is an {}, not part of a StorageContext persist dir", f.name, f.detail));
+        break;
       case FileKind::Pickle:
         add(Severity::Info, f.name, fmt::format("{} is a Python pickle (kept as it is)", f.name));
         break;

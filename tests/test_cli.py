@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""CLI tests: run the built lstore binary on small stores and check stdout,
+stderr and the exit code (spec/CLI.md). Usage: test_cli.py PATH/TO/lstore"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+LSTORE = None
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "testdata", "sample")
+CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
+
+
+def run(*args, env=None):
+    e = dict(os.environ)
+    e.pop("NO_COLOR", None)
+    if env:
+        e.update(env)
+    p = subprocess.run([LSTORE, *args], capture_output=True, env=e, timeout=60)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def ndjson(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+class Tmp(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lstore-cli-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def copy_sample(self, name="store"):
+        dst = os.path.join(self.tmp, name)
+        shutil.copytree(SAMPLE, dst)
+        return dst
+
+    def assert_one_error_line(self, err, *needles):
+        lines = [l for l in err.splitlines() if l.strip()]
+        self.assertTrue(lines and lines[0].startswith("lstore: "), err)
+        self.assertLessEqual(len(lines), 2, err)  # the error, and at most a hint
+        for n in needles:
+            self.assertIn(n, lines[0])
+
+
+class LsTest(Tmp):
+    def test_summary_text(self):
+        rc, out, err = run("ls", SAMPLE)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(err, "")
+        self.assertIn("12 nodes, 4 ref docs, 16 metadata entries", out)
+        self.assertIn("vector_store", out)
+        self.assertIn("12 x 8", out)
+
+    def test_summary_json_fields(self):
+        rc, out, err = run("ls", SAMPLE, "--json")
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 1)
+        s = json.loads(lines[0])
+        self.assertEqual(s["dialect"], "python")
+        self.assertEqual(s["era"], "0.12.x")
+        self.assertEqual(s["docstore"], {"nodes": 12, "ref_docs": 4, "metadata": 16})
+        self.assertEqual([(i["type"], i["nodes"]) for i in s["indexes"]], [("vector_store", 12)])
+        vs = {v["namespace"]: v for v in s["vector_stores"]}
+        self.assertEqual((vs["default"]["vectors"], vs["default"]["dim"], vs["default"]["metadata"]), (12, 8, True))
+        self.assertEqual((vs["image"]["vectors"], vs["image"]["dim"]), (0, None))
+        self.assertEqual(s["graph"], {"subjects": 0, "triplets": 0})
+        self.assertIsNone(s["property_graph"])
+        self.assertEqual(s["problems"], [])
+
+    def test_global_option_before_subcommand(self):
+        self.assertEqual(run("--json", "ls", SAMPLE)[1], run("ls", SAMPLE, "--json")[1])
+
+    def test_listings_are_ndjson_with_ids(self):
+        expect = {"nodes": 12, "docs": 4, "indexes": 1, "vectors": 12, "graph": 0, "files": 5}
+        for what, n in expect.items():
+            rc, out, err = run("ls", SAMPLE, what, "--json")
+            self.assertEqual(rc, 0, err)
+            rows = ndjson(out)
+            self.assertEqual(len(rows), n, what)
+            for r in rows:
+                self.assertIn("id", r)
+        rows = ndjson(run("ls", SAMPLE, "vectors", "--json")[1])
+        self.assertTrue(all(r["dim"] == 8 and r["namespace"] == "default" for r in rows))
+        docs = ndjson(run("ls", SAMPLE, "docs", "--json")[1])
+        self.assertEqual(sum(d["nodes"] for d in docs), 12)
+        cols = {(r["file"], r["id"]): r["entries"] for r in ndjson(run("ls", SAMPLE, "collections", "--json")[1])}
+        self.assertEqual(cols[("docstore.json", "docstore/data")], 12)
+        self.assertEqual(cols[("default__vector_store.json", "embedding_dict")], 12)
+        self.assertEqual(cols[("image__vector_store.json", "embedding_dict")], 0)
+
+    def test_table_output(self):
+        rc, out, _ = run("ls", SAMPLE, "nodes")
+        self.assertEqual(rc, 0)
+        self.assertTrue(out.startswith("ID"))
+        self.assertEqual(len(out.splitlines()), 13)
+
+    def test_colour(self):
+        _, out, _ = run("ls", SAMPLE, "--color", "always")
+        self.assertIn("\033[", out)
+        _, out, _ = run("ls", SAMPLE, "--color", "never")
+        self.assertNotIn("\033[", out)
+        _, out, _ = run("ls", SAMPLE, env={"NO_COLOR": "1"})
+        self.assertNotIn("\033[", out)
+
+    def test_diagnoses(self):
+        store = self.copy_sample()
+        os.rename(os.path.join(store, "default__vector_store.json"), os.path.join(store, "vector_store.json"))
+        os.remove(os.path.join(store, "image__vector_store.json"))
+        with open(os.path.join(store, "big.json"), "w") as f:
+            f.write("version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 123\n")
+        s = json.loads(run("ls", store, "--json")[1])
+        msgs = " | ".join(p["message"] for p in s["problems"])
+        self.assertIn("legacy name; LlamaIndex 0.11.3 and later will not load it", msgs)
+        self.assertIn("Git LFS pointer", msgs)
+        os.remove(os.path.join(store, "docstore.json"))
+        s = json.loads(run("ls", store, "--json")[1])
+        self.assertTrue(any(p["severity"] == "error" and "docstore.json is missing" in p["message"] for p in s["problems"]))
+
+    def test_faiss_binary_is_recognised(self):
+        store = self.copy_sample()
+        with open(os.path.join(store, "default__vector_store.json"), "wb") as f:
+            f.write(b"IxF2" + (384).to_bytes(4, "little") + (336).to_bytes(8, "little") + b"\0" * 40)
+        rc, out, err = run("ls", store, "--json")
+        self.assertEqual(rc, 0, err)
+        msgs = " | ".join(p["message"] for p in json.loads(out)["problems"])
+        self.assertIn("default__vector_store.json is a FAISS binary index (IndexFlatL2 d=384 n=336)", msgs)
+
+
+class GetTest(Tmp):
+    def node_id(self):
+        return ndjson(run("ls", SAMPLE, "nodes", "--json")[1])[0]["id"]
+
+    def test_get_node_everything(self):
+        nid = self.node_id()
+        rc, out, err = run("get", SAMPLE, nid, "--json")
+        self.assertEqual(rc, 0, err)
+        g = json.loads(out)
+        self.assertEqual(g["id"], nid)
+        self.assertEqual(g["node"]["__data__"]["id_"], nid)
+        self.assertIn("doc_hash", g["metadata"])
+        self.assertEqual(len(g["vectors"][0]["embedding"]), 8)
+        self.assertEqual(g["vectors"][0]["namespace"], "default")
+
+    def test_fields_and_raw(self):
+        nid = self.node_id()
+        rc, text, _ = run("get", SAMPLE, nid, "--field", "text")
+        self.assertEqual(rc, 0)
+        data = json.loads(run("get", SAMPLE, nid, "--json")[1])["node"]["__data__"]
+        self.assertEqual(text, data["text"] + "\n")
+        rc, out, _ = run("get", SAMPLE, nid, "--field", "embedding")
+        self.assertEqual(len(json.loads(out)), 8)
+        rc, raw, _ = run("get", SAMPLE, nid, "--raw")
+        first = raw.splitlines()[0]
+        with open(os.path.join(SAMPLE, "docstore.json"), encoding="ascii") as f:
+            self.assertIn(first, f.read())
+
+    def test_missing_id_is_exit_1(self):
+        rc, out, err = run("get", SAMPLE, "no-such-id")
+        self.assertEqual(rc, 1)
+        self.assertEqual(out, "")
+        self.assert_one_error_line(err, "lstore: get:", "no-such-id")
+
+
+class ErrorsTest(Tmp):
+    def test_usage_errors_exit_2(self):
+        for args in ([], ["ls"], ["ls", SAMPLE, "bogus"], ["frobnicate"], ["ls", SAMPLE, "--nope"]):
+            rc, out, err = run(*args)
+            self.assertEqual(rc, 2, (args, err))
+            self.assertEqual(out, "")
+            self.assertTrue(err.startswith("lstore: "), err)
+
+    def test_missing_store_exit_3(self):
+        rc, out, err = run("ls", os.path.join(self.tmp, "nope"))
+        self.assertEqual(rc, 3)
+        self.assert_one_error_line(err, "lstore: ls:", "nope")
+
+    def test_truncated_file_names_file_and_place(self):
+        store = self.copy_sample()
+        path = os.path.join(store, "docstore.json")
+        with open(path, "rb") as f:
+            data = f.read()
+        for cut in (len(data) // 2, len(data) - 1, 1):
+            with open(path, "wb") as f:
+                f.write(data[:cut])
+            rc, out, err = run("ls", store)
+            self.assertEqual(rc, 3, err)
+            self.assertEqual(out, "")
+            self.assert_one_error_line(err, "docstore.json", "line 1, column")
+
+    def test_not_json_store_file(self):
+        store = self.copy_sample()
+        with open(os.path.join(store, "index_store.json"), "w") as f:
+            f.write('{"index_store/data": {"x": {"__type__": "vector_store", "__data__": "{not json"}}}')
+        rc, _, err = run("ls", store)
+        self.assertEqual(rc, 3)
+        self.assert_one_error_line(err, "index_store.json", "__data__")
+
+    def test_version_and_help(self):
+        rc, out, _ = run("--version")
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"lstore \d+\.\d+\.\d+")
+        self.assertIn("backends: dir", out)
+        rc, out, _ = run("--help")
+        self.assertEqual(rc, 0)
+        for opt in ("--json", "--color", "--quiet", "--verbose", "--version"):
+            self.assertIn(opt, out)
+        for sub in ("ls", "get", "convert"):
+            rc, out, _ = run(sub, "--help")
+            self.assertEqual(rc, 0)
+            self.assertIn(f"lstore {sub}", out)
+
+
+class ConvertTest(Tmp):
+    def files(self, d):
+        out = {}
+        for root, _, names in os.walk(d):
+            for n in names:
+                p = os.path.join(root, n)
+                with open(p, "rb") as f:
+                    out[os.path.relpath(p, d)] = f.read()
+        return out
+
+    def test_round_trip_is_byte_identical(self):
+        dst = os.path.join(self.tmp, "out")
+        rc, out, err = run("convert", SAMPLE, dst)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.files(dst), self.files(SAMPLE))
+
+    def test_refuses_non_empty_target_without_force(self):
+        dst = os.path.join(self.tmp, "out")
+        os.makedirs(dst)
+        with open(os.path.join(dst, "keep.txt"), "w") as f:
+            f.write("mine")
+        rc, _, err = run("convert", SAMPLE, dst)
+        self.assertEqual(rc, 3)
+        self.assert_one_error_line(err, "not empty")
+        self.assertEqual(os.listdir(dst), ["keep.txt"])
+        rc, _, err = run("convert", SAMPLE, dst, "--force")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.files(dst), self.files(SAMPLE))
+        self.assertFalse([n for n in os.listdir(self.tmp) if "lstore-" in n])  # no staging left
+
+    def test_dry_run_writes_nothing(self):
+        dst = os.path.join(self.tmp, "out")
+        rc, out, _ = run("convert", SAMPLE, dst, "--dry-run")
+        self.assertEqual(rc, 0)
+        self.assertIn("docstore.json", out)
+        self.assertFalse(os.path.exists(dst))
+
+    def test_failed_convert_leaves_target(self):
+        src = self.copy_sample("src")
+        with open(os.path.join(src, "docstore.json"), "w") as f:
+            f.write('{"docstore/data": {')
+        dst = os.path.join(self.tmp, "out")
+        rc, _, _ = run("convert", src, dst)
+        self.assertEqual(rc, 3)
+        self.assertFalse(os.path.exists(dst))
+
+
+class ManPagesTest(unittest.TestCase):
+    def test_every_option_in_help_is_in_the_man_page(self):
+        for sub in ("", "ls", "get", "convert"):
+            page = os.path.join(ROOT, "man", f"lstore-{sub}.1" if sub else "lstore.1")
+            self.assertTrue(os.path.exists(page), page)
+            with open(page) as f:
+                text = f.read().replace("\\-", "-")
+            help_text = run(*([sub] if sub else []), "--help")[1]
+            for opt in set(re.findall(r"(--[a-z][a-z-]+)", help_text)):
+                self.assertIn(opt, text, f"{opt} of 'lstore {sub}' is not in {page}")
+
+
+class CorpusTest(unittest.TestCase):
+    def test_ls_runs_on_every_corpus_store(self):
+        if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):
+            print(f"SKIPPED: corpus CLI test (no corpus at {CORPUS})", file=sys.stderr)
+            self.skipTest("no corpus")
+        stores = []
+        for era in ("llamaindex-0.12", "llamaindex-0.10"):
+            for case in sorted(os.listdir(os.path.join(CORPUS, era))):
+                p = os.path.join(CORPUS, era, case, "persist")
+                if os.path.isdir(p):
+                    stores.append(p)
+        for group in ("llamaindex-ts", "wild"):
+            for case in sorted(os.listdir(os.path.join(CORPUS, group))):
+                p = os.path.join(CORPUS, group, case)
+                if os.path.isdir(p):
+                    stores.append(p)
+        self.assertGreater(len(stores), 50)
+        for s in stores:
+            for what in ([], ["nodes"], ["docs"], ["indexes"], ["vectors"], ["graph"], ["collections"], ["files"]):
+                rc, out, err = run("ls", s, *what, "--json")
+                self.assertEqual(rc, 0, (s, what, err))
+                for line in out.splitlines():
+                    json.loads(line)
+
+
+if __name__ == "__main__":
+    LSTORE = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=1)
