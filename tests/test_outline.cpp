@@ -5,6 +5,10 @@
 #include "lstore/jsondoc.hpp"
 #include "lstore/outline.hpp"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 using namespace lstore;
 
 TEST_CASE("outline finds collections and entries without parsing them") {
@@ -74,5 +78,58 @@ TEST_CASE("JsonDoc: a broken file is one Error naming file and line:column") {
   } catch (const Error& e) {
     CHECK(e.where() == "docstore.json");
     CHECK(e.place().find("line 2") != std::string::npos);
+  }
+}
+
+namespace {
+
+// Writes text to a temp file and outlines it through a window of `window` bytes.
+Outline outline_through_file(const std::string& text, std::size_t window) {
+  char path[] = "/tmp/lstore-outline-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::unlink(path);
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
+  return outline_file(fd, text.size(), 2, {}, window);
+}
+
+std::string describe(const Outline& o) {
+  std::string s;
+  auto members = [&](const Container& c) {
+    for (const Member& m : c.members)
+      s += m.name + "@" + std::to_string(m.key.begin) + "-" + std::to_string(m.value.begin) + ":" +
+           std::to_string(m.value.end) + "#" + std::to_string(m.elements) + ";";
+  };
+  members(o.root);
+  for (const auto& c : o.children) {
+    s += "|";
+    if (c) members(*c);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("windowed file scan equals the in-memory scan at every window size") {
+  std::string text =
+      "\xEF\xBB\xBF {\"embedding_dict\": {\"a\\\"b\": [0.1, -2.5e-07, 3], \"e\": [], \"long\": [" +
+      std::string(200, '1') + ", 2]},\n \"docstore/data\": {\"n\\u00e9\": {\"__data__\": {\"text\": \"x\\\\\\\"}]\", "
+      "\"m\": [[1, {\"k\": \"v\"}], \"s\"]}, \"__type__\": \"1\"}, \"n2\": {\"t\": \"" + std::string(300, 'y') +
+      "\"}}, \"list\": [1, \"two\", {\"three\": 3}], \"n\": NaN}  ";
+  std::string want = describe(outline_object(text));
+  for (std::size_t w : {1, 2, 3, 5, 7, 16, 17, 31, 64, 100, 4096}) {
+    CAPTURE(w);
+    CHECK(describe(outline_through_file(text, w)) == want);
+  }
+  // Errors are the same too, wherever the file is cut.
+  for (std::size_t cut = 0; cut < text.size(); cut += 7) {
+    std::string part = text.substr(0, cut);
+    std::string a, b;
+    try { outline_object(part); } catch (const ParseError& e) { a = std::to_string(e.offset()) + e.what(); }
+    try { outline_through_file(part, 5); } catch (const ParseError& e) { b = std::to_string(e.offset()) + e.what(); }
+    CAPTURE(cut);
+    if (cut <= text.rfind('}')) CHECK(!a.empty());
+    CHECK(a == b);
   }
 }

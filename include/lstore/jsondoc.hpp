@@ -29,15 +29,19 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
 
   std::string_view view() const { return {m_data, m_size}; }
+  int fd() const { return m_fd; }  // open for pread() when the file is mapped, else -1
   // Lets the kernel drop the resident pages of [begin, end); they are read
   // back from the page cache if touched again.
   void release(std::size_t begin, std::size_t end) const;
+  // Maps [begin, end) in one go (fewer page faults on a sequential scan).
+  void prefetch(std::size_t begin, std::size_t end) const;
 
  private:
   Buffer() = default;
   const char* m_data = nullptr;
   std::size_t m_size = 0;
   bool m_mapped = false;
+  int m_fd = -1;
   std::string m_owned;
 };
 
@@ -55,6 +59,9 @@ struct Entry {
   std::string key;           // decoded key (empty for array elements)
   std::string_view raw_key;  // the key token as stored, quotes included
   std::string_view raw;      // the value as stored
+  // Elements of a flat array value (an embedding), counted by the outline;
+  // Member::kNotCounted when unknown.
+  std::uint32_t elements = 0xFFFFFFFFu;
 };
 
 struct Section {

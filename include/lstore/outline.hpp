@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <functional>
 #include <optional>
 #include <string>
@@ -26,8 +28,13 @@ struct Span {
 
 // One `"key": value` of an object (or one element of an array: key is empty).
 struct Member {
+  std::string name;  // the decoded key (decoded during the scan, while its page is mapped)
   Span key;    // the key token, quotes included
   Span value;  // the whole value
+  // Element count when the value is a flat array of scalars (an embedding),
+  // counted while skipping it; kNotCounted otherwise.
+  std::uint32_t elements = kNotCounted;
+  static constexpr std::uint32_t kNotCounted = 0xFFFFFFFFu;
 };
 
 // An object or array whose members were outlined.
@@ -51,6 +58,13 @@ struct Outline {
 // scan will not look again (so the caller may drop those pages).
 Outline outline_object(std::string_view text, int depth = 2,
                        const std::function<void(std::size_t)>& progress = {});
+
+// The same for a file read with pread() through a sliding window (the file
+// is never mapped: memory stays bounded by the largest entry).
+// `window` is the read size (tests use tiny ones to cross every boundary).
+Outline outline_file(int fd, std::size_t size, int depth = 2,
+                     const std::function<void(std::size_t)>& progress = {},
+                     std::size_t window = std::size_t{8} << 20);
 
 // Skips one JSON value starting at text[pos] (no leading whitespace); returns
 // the offset just past it. Throws ParseError if it is malformed or cut off.

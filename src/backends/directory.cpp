@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -79,8 +82,39 @@ class DirectoryBackend : public Backend {
       names.erase(std::find(names.begin(), names.end(), "images/"));
       for (auto& n : list(m_path + "/images", "images/")) names.push_back(n);
     }
+    // Files are scanned in parallel (one per core, biggest first), then placed
+    // in the model in name order, so the result does not depend on timing.
+    std::vector<Scanned> scanned(names.size());
+    std::vector<std::exception_ptr> errors(names.size());
+    std::vector<std::size_t> order(names.size());
+    std::vector<std::uint64_t> sizes(names.size(), 0);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      order[i] = i;
+      struct stat fst {};
+      if (::stat((m_path + "/" + names[i]).c_str(), &fst) == 0) sizes[i] = static_cast<std::uint64_t>(fst.st_size);
+    }
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+      for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
+        std::size_t i = order[k];
+        try {
+          scanned[i] = scan_file(names[i]);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      }
+    };
+    unsigned threads = std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()), 4);
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads && t < names.size(); ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
     int ts_votes = 0, py_votes = 0;
-    for (const std::string& name : names) read_file(store, name, ts_votes, py_votes);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (errors[i]) std::rethrow_exception(errors[i]);
+      place(store, std::move(scanned[i]), ts_votes, py_votes);
+    }
     store.dialect = ts_votes > py_votes ? Dialect::TypeScript : Dialect::Python;
     for (auto& v : store.vector_stores)
       if (store.dialect == Dialect::TypeScript) v.doc.set_dialect(JsonDialect::JavaScript);
@@ -155,9 +189,17 @@ class DirectoryBackend : public Backend {
     return names;
   }
 
-  void read_file(Store& store, const std::string& name, int& ts_votes, int& py_votes) {
-    std::string path = m_path + "/" + name;
+  // One file read and classified (thread-safe: touches nothing shared).
+  struct Scanned {
     FileInfo info;
+    std::optional<JsonDoc> doc;
+    Dialect dialect = Dialect::Python;
+  };
+
+  Scanned scan_file(const std::string& name) const {
+    std::string path = m_path + "/" + name;
+    Scanned out;
+    FileInfo& info = out.info;
     info.name = name;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -165,8 +207,7 @@ class DirectoryBackend : public Backend {
         throw Error(ErrorKind::Data, path, std::string("cannot read: ") + std::strerror(errno));
       info.kind = FileKind::Broken;
       info.detail = std::strerror(errno);
-      store.files.push_back(info);
-      return;
+      return out;
     }
     info.size = static_cast<std::uint64_t>(st.st_size);
     std::string head = read_head(path, 4096);
@@ -174,8 +215,7 @@ class DirectoryBackend : public Backend {
     if (info.kind != FileKind::Other || info.detail == "not JSON") {
       if (info.kind == FileKind::Other) info.detail.clear();
       info.bytes = Buffer::map_file(path);
-      store.files.push_back(std::move(info));
-      return;
+      return out;
     }
     auto buffer = Buffer::map_file(path);
     std::size_t lead = head.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
@@ -183,29 +223,36 @@ class DirectoryBackend : public Backend {
     if (head[lead] != '{') {
       classify_non_object(info, buffer);
       info.bytes = buffer;
-      store.files.push_back(std::move(info));
-      return;
+      return out;
     }
-    JsonDoc doc;
     try {
-      doc = JsonDoc::read(name, buffer, JsonDialect::Python);
+      out.doc = JsonDoc::read(name, buffer, JsonDialect::Python);
     } catch (const Error& e) {
       if (store_file_name(name)) throw Error(ErrorKind::Data, path, e.what(), e.place());
       info.kind = FileKind::Broken;
       info.detail = std::string(e.what()) + " (" + e.place() + ")";
       info.bytes = buffer;
+      return out;
+    }
+    info.kind = classify_json(*out.doc, name.substr(name.rfind('/') + 1), out.dialect, info.detail);
+    if (out.dialect == Dialect::TypeScript) out.doc->set_dialect(JsonDialect::JavaScript);
+    if (info.kind == FileKind::PropertyGraph) out.doc->set_dialect(pydantic_flavour(buffer->view()));
+    info.bytes = buffer;  // dropped again in place() when the model holds the file
+    return out;
+  }
+
+  // Puts a scanned file into its slot of the model (first come, canonical
+  // names win); files the model does not hold keep their bytes for copying.
+  static void place(Store& store, Scanned sc, int& ts_votes, int& py_votes) {
+    FileInfo info = std::move(sc.info);
+    const std::string& name = info.name;
+    if (!sc.doc) {
       store.files.push_back(std::move(info));
       return;
     }
-    Dialect dialect = Dialect::Python;
-    info.kind = classify_json(doc, name.substr(name.rfind('/') + 1), dialect, info.detail);
-    if (dialect == Dialect::TypeScript) {
-      ++ts_votes;
-      doc.set_dialect(JsonDialect::JavaScript);
-    } else if (info.kind != FileKind::ForeignJson && info.kind != FileKind::KvStore) {
-      ++py_votes;
-    }
-    if (info.kind == FileKind::PropertyGraph) doc.set_dialect(pydantic_flavour(buffer->view()));
+    JsonDoc& doc = *sc.doc;
+    if (sc.dialect == Dialect::TypeScript) ++ts_votes;
+    else if (info.kind != FileKind::ForeignJson && info.kind != FileKind::KvStore) ++py_votes;
     auto take = [&](std::optional<JsonDoc>& slot, const char* canonical, const char* ts_name = nullptr) {
       if (!slot || name == canonical || (ts_name && name == ts_name)) {
         slot = std::move(doc);
@@ -234,7 +281,7 @@ class DirectoryBackend : public Backend {
       }
       default: break;
     }
-    if (!modelled) info.bytes = buffer;
+    if (modelled) info.bytes.reset();
     store.files.push_back(std::move(info));
   }
 

@@ -35,9 +35,10 @@ std::shared_ptr<Buffer> Buffer::map_file(const std::string& path) {
       ::close(fd);
       throw Error(ErrorKind::Data, path, std::string("cannot map: ") + std::strerror(e));
     }
-    ::madvise(p, b->m_size, MADV_SEQUENTIAL);
     b->m_data = static_cast<const char*>(p);
     b->m_mapped = true;
+    b->m_fd = fd;  // kept for pread(): scans read through it instead of faulting the mapping in
+    return b;
   }
   ::close(fd);
   return b;
@@ -53,6 +54,7 @@ std::shared_ptr<Buffer> Buffer::own(std::string bytes) {
 
 Buffer::~Buffer() {
   if (m_mapped) ::munmap(const_cast<char*>(m_data), m_size);
+  if (m_fd >= 0) ::close(m_fd);
 }
 
 void Buffer::release(std::size_t begin, std::size_t end) const {
@@ -61,6 +63,18 @@ void Buffer::release(std::size_t begin, std::size_t end) const {
   std::size_t b = (begin + page - 1) / page * page;
   std::size_t e = std::min(end, m_size) / page * page;
   if (e > b) ::madvise(const_cast<char*>(m_data) + b, e - b, MADV_DONTNEED);
+}
+
+void Buffer::prefetch(std::size_t begin, std::size_t end) const {
+  if (!m_mapped) return;
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::size_t b = begin / page * page;
+  std::size_t e = std::min(end, m_size);
+  if (e <= b) return;
+#ifdef MADV_POPULATE_READ
+  if (::madvise(const_cast<char*>(m_data) + b, e - b, MADV_POPULATE_READ) == 0) return;
+#endif
+  ::madvise(const_cast<char*>(m_data) + b, e - b, MADV_WILLNEED);  // older kernels
 }
 
 }  // namespace lstore

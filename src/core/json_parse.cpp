@@ -161,7 +161,6 @@ class Builder {
     od::object obj;
     if (v.get_object().get(obj)) fail(v, "invalid object");
     JsonObject out;
-    std::unordered_map<std::string, size_t> seen;  // only for large objects
     for (auto field : obj) {
       od::field f;
       if (std::move(field).get(f)) throw ParseError(here(), "invalid object member");
@@ -180,23 +179,43 @@ class Builder {
         if (!unescape_string(std::string_view(start, static_cast<size_t>(end - start)), key))
           throw ParseError(static_cast<size_t>(start - m_base), "invalid key");
       }
-      Json val = value(f.value(), depth + 1);
-      // Duplicate keys: the last value wins, in the first key's position.
-      if (out.size() >= 16) {
-        if (seen.empty())
-          for (size_t i = 0; i < out.size(); ++i) seen.emplace(out[i].first, i);
-        auto [it, inserted] = seen.emplace(key, out.size());
-        if (!inserted) { out[it->second].second = std::move(val); continue; }
-      } else {
-        bool replaced = false;
-        for (auto& [ek, ev] : out)
-          if (ek == key) { ev = std::move(val); replaced = true; break; }
-        if (replaced) continue;
-        if (!seen.empty()) seen.emplace(key, out.size());
-      }
-      out.emplace_back(std::move(key), std::move(val));
+      out.emplace_back(std::move(key), value(f.value(), depth + 1));
     }
+    dedupe(out);
     return Json(std::move(out));
+  }
+
+  // Duplicate keys: the last value wins, in the first key's position (as a
+  // Python dict built by json.load). Sorting positions finds them in
+  // O(n log n) without copying a key.
+  static void dedupe(JsonObject& out) {
+    const size_t n = out.size();
+    if (n < 2) return;
+    if (n < 16) {
+      for (size_t i = 1; i < n; ++i)
+        for (size_t j = 0; j < i; ++j)
+          if (out[j].first == out[i].first) return dedupe_slow(out);
+      return;
+    }
+    std::vector<uint32_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      int c = out[a].first.compare(out[b].first);
+      return c != 0 ? c < 0 : a < b;
+    });
+    for (size_t i = 1; i < n; ++i)
+      if (out[order[i]].first == out[order[i - 1]].first) return dedupe_slow(out);
+  }
+
+  static void dedupe_slow(JsonObject& out) {
+    JsonObject result;
+    std::unordered_map<std::string, size_t> at;
+    for (auto& [k, v] : out) {
+      auto [it, inserted] = at.emplace(k, result.size());
+      if (inserted) result.emplace_back(std::move(k), std::move(v));
+      else result[it->second].second = std::move(v);
+    }
+    out = std::move(result);
   }
 
   od::document& m_doc;

@@ -65,8 +65,8 @@ JsonDoc JsonDoc::read(std::string name, std::shared_ptr<Buffer> buffer, JsonDial
   std::string_view t = d.m_buffer->view();
   Outline o;
   try {
-    const Buffer* buf = d.m_buffer.get();
-    o = outline_object(t, 2, [buf](std::size_t offset) { buf->release(0, offset); });
+    const Buffer& buf = *d.m_buffer;
+    o = buf.fd() >= 0 ? outline_file(buf.fd(), t.size(), 2) : outline_object(t, 2);
   } catch (const ParseError& e) {
     throw Error(ErrorKind::Data, d.m_name, e.what(), line_column(t.data(), t.size(), e.offset()));
   }
@@ -79,30 +79,30 @@ JsonDoc JsonDoc::read(std::string name, std::shared_ptr<Buffer> buffer, JsonDial
   if (nl != std::string::npos) d.m_indent = static_cast<int>(d.m_root.open.size() - nl - 1);
   d.m_sections.reserve(o.root.members.size());
   for (std::size_t i = 0; i < o.root.members.size(); ++i) {
-    const Member& m = o.root.members[i];
+    Member& m = o.root.members[i];
     Section s;
-    s.name = decode_key(t, m.key);
+    s.name = std::move(m.name);
     s.raw_key = m.key.in(t);
     s.raw = m.value.in(t);
     if (o.children[i]) {
-      const Container& c = *o.children[i];
+      Container& c = *o.children[i];
       s.outlined = true;
       s.is_array = c.is_array;
       s.gaps = gaps_of(t, c, d.default_gaps(1));
       s.entries.reserve(c.members.size());
-      for (const Member& e : c.members) {
+      for (Member& e : c.members) {
         Entry en;
         if (!c.is_array) {
           en.raw_key = e.key.in(t);
-          en.key = decode_key(t, e.key);
+          en.key = std::move(e.name);
         }
         en.raw = e.value.in(t);
+        en.elements = e.elements;
         s.entries.push_back(std::move(en));
       }
     }
     d.m_sections.push_back(std::move(s));
   }
-  d.m_buffer->release(0, t.size());
   return d;
 }
 

@@ -165,10 +165,13 @@ VectorStoreInfo vector_store_info(const VectorStoreDoc& v) {
   if (s.embeddings && s.embeddings->outlined) {
     info.vectors = s.embeddings->entries.size();
     for (const Entry& e : s.embeddings->entries) {
-      std::size_t begin = static_cast<std::size_t>(e.raw.data() - text.data());
-      std::size_t n = (!e.raw.empty() && e.raw[0] == '[' && begin < text.size())
-                          ? count_array_elements(text, {begin, begin + e.raw.size()})
-                          : 0;
+      std::size_t n = e.elements;
+      if (e.elements == Member::kNotCounted) {  // not a flat array: count it here
+        std::size_t begin = static_cast<std::size_t>(e.raw.data() - text.data());
+        n = (!e.raw.empty() && e.raw[0] == '[' && begin < text.size())
+                ? count_array_elements(text, {begin, begin + e.raw.size()})
+                : 0;
+      }
       if (!info.dim) info.dim = n;
       else if (*info.dim != n) info.mixed_dims = true;
     }

@@ -133,15 +133,6 @@ Summary summarize(const Store& store) {
   diagnose_files(store, s);
   diagnose_indexes(store, s);
   diagnose_vectors(store, s);
-  if (store.docstore)
-    if (const Section* data = store.doc_collection(coll::kDocData))
-      for (const Entry& e : data->entries)
-        if (e.raw.find("\"__type__\": \"5\"") != std::string_view::npos) {
-          s.problems.push_back({Severity::Warning, store.docstore->name(),
-                                fmt::format("node {} has type \"5\" (multimodal Node), which LlamaIndex 0.12.35 "
-                                            "cannot read back (Unknown doc type)", e.key)});
-          break;
-        }
   return s;
 }
 
