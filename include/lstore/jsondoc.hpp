@@ -56,7 +56,9 @@ struct Gaps {
 };
 
 struct Entry {
-  std::string key;           // decoded key (empty for array elements)
+  // The decoded key (empty for array elements): a view of the file's bytes
+  // when the key has no escapes, else of the document's own storage.
+  std::string_view key;
   std::string_view raw_key;  // the key token as stored, quotes included
   std::string_view raw;      // the value as stored
   // Elements of a flat array value (an embedding), counted by the outline;
@@ -74,14 +76,22 @@ struct Section {
   std::vector<Entry> entries;
   Gaps gaps;
 
-  // Entry by key (an index is built on first use).
+  // Entry by key; with duplicate keys the last one wins, as in Python's
+  // json.load (an index is built on first use).
   const Entry* find(std::string_view key) const;
-  std::size_t size() const { return entries.size(); }
+  // Number of distinct keys (what LlamaIndex sees); entries.size() counts
+  // duplicates too, which are kept so the file is written back as it was.
+  std::size_t size() const;
   // Call after changing `entries` directly (JsonDoc's editors do).
-  void touched() { m_index.clear(); }
+  void touched() {
+    m_index.clear();
+    m_distinct = kUnknown;
+  }
 
  private:
+  static constexpr std::size_t kUnknown = ~std::size_t{0};
   mutable std::unordered_map<std::string_view, std::size_t> m_index;
+  mutable std::size_t m_distinct = kUnknown;
 };
 
 class JsonDoc {
@@ -130,7 +140,10 @@ class JsonDoc {
   Gaps m_root;
   std::vector<Section> m_sections;
   bool m_structure_changed = false;
-  std::deque<std::string> m_arena;  // storage for edited keys and values
+  // Storage the entries' views point into, shared by copies of the document:
+  // the decoded keys of the file, and edited keys and values (append-only).
+  std::shared_ptr<const std::vector<char>> m_keys;
+  std::shared_ptr<std::deque<std::string>> m_arena = std::make_shared<std::deque<std::string>>();
 };
 
 }  // namespace lstore

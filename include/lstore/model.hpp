@@ -42,6 +42,15 @@ IndexStruct decode_index_struct(const JsonDoc& doc, const Entry& entry);
 std::size_t index_node_count(const IndexStruct& s);
 // Is the struct type one LlamaIndex (Python) can load (FORMAT.md §4.1)?
 bool index_type_loadable(const std::string& type);
+// Type and node count of one index-store entry without building a DOM of a
+// large nodes_dict (the struct's JSON is outlined, not parsed), for summaries.
+struct IndexCount {
+  std::string id;
+  std::string type;
+  std::size_t nodes = 0;
+};
+IndexCount count_index_struct(const JsonDoc& doc, const Entry& entry);
+
 // Every index struct of the store, in stored order.
 std::vector<IndexStruct> read_index_structs(const Store& store);
 

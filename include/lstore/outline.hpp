@@ -28,7 +28,11 @@ struct Span {
 
 // One `"key": value` of an object (or one element of an array: key is empty).
 struct Member {
-  std::string name;  // the decoded key (decoded during the scan, while its page is mapped)
+  // The decoded key: always for the root's members; deeper, only when the key
+  // has escapes (otherwise its bytes, between the quotes, are the key).
+  std::string name;
+  bool escaped = false;
+  Span name_at;  // the decoded key's bytes in Outline::keys
   Span key;    // the key token, quotes included
   Span value;  // the whole value
   // Element count when the value is a flat array of scalars (an embedding),
@@ -45,6 +49,9 @@ struct Container {
 };
 
 struct Outline {
+  // Every decoded key, back to back (Member::name_at points here): copied out
+  // while the bytes are at hand, so that reading keys later touches nothing.
+  std::vector<char> keys;
   Container root;                                // the root object's members
   std::vector<std::optional<Container>> children;  // per root member: its members, if it is an object/array
 };

@@ -90,7 +90,7 @@ void list_nodes(Output& out, const Store& store) {
                      {"hash", n.hash ? Json(*n.hash) : Json()}, {"text_chars", static_cast<std::int64_t>(n.text.size())}};
         out.json_line(Json(std::move(o)));
       } else {
-        rows.push_back({e.key, n.class_name, n.ref_doc_id.value_or("-"), preview(n.text, 60)});
+        rows.push_back({std::string(e.key), n.class_name, n.ref_doc_id.value_or("-"), preview(n.text, 60)});
       }
     }
   }
@@ -111,7 +111,7 @@ void list_docs(Output& out, const Store& store) {
         std::int64_t n = static_cast<std::int64_t>(node_ids.size());
         out.json_line(JsonObject{{"id", e.key}, {"nodes", n}, {"node_ids", std::move(node_ids)}});
       } else {
-        rows.push_back({e.key, std::to_string(node_ids.size())});
+        rows.push_back({std::string(e.key), std::to_string(node_ids.size())});
       }
     }
   }
@@ -152,7 +152,7 @@ void list_vectors(Output& out, const Store& store) {
                                  {"ref_doc_id", ref == "-" ? Json() : Json(ref)},
                                  {"metadata", s.metadata && s.metadata->find(e.key) != nullptr}});
       else
-        rows.push_back({v.ns, e.key, std::to_string(dim), ref});
+        rows.push_back({v.ns, std::string(e.key), std::to_string(dim), ref});
     }
   }
   if (!out.json()) out.table({"NAMESPACE", "ID", "DIM", "REF DOC"}, rows);
@@ -174,7 +174,7 @@ void list_graph(Output& out, const Store& store) {
         for (const Json& pair : rels.as_array())
           if (pair.is_array() && pair.as_array().size() == 2 && pair.as_array()[0].is_string() &&
               pair.as_array()[1].is_string())
-            emit("graph", e.key, pair.as_array()[0].as_string(), pair.as_array()[1].as_string());
+            emit("graph", std::string(e.key), pair.as_array()[0].as_string(), pair.as_array()[1].as_string());
       }
   if (store.property_graph)
     if (const Section* t = store.property_graph->section("triplets"); t && t->outlined)

@@ -1,6 +1,8 @@
 // JsonDoc: raw bytes + outline + edits; see jsondoc.hpp.
 #include "lstore/jsondoc.hpp"
 
+#include <algorithm>
+
 #include "lstore/error.hpp"
 #include "lstore/outline.hpp"
 
@@ -34,8 +36,8 @@ Gaps gaps_of(std::string_view t, const Container& c, const Gaps& fallback) {
 
 const Entry* Section::find(std::string_view key) const {
   if (entries.size() < 8) {
-    for (const Entry& e : entries)
-      if (e.key == key) return &e;
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it)
+      if (it->key == key) return &*it;
     return nullptr;
   }
   if (m_index.empty()) {
@@ -46,6 +48,31 @@ const Entry* Section::find(std::string_view key) const {
   }
   auto it = m_index.find(key);
   return it == m_index.end() ? nullptr : &entries[it->second];
+}
+
+std::size_t Section::size() const {
+  if (is_array || entries.size() < 2) return entries.size();
+  if (m_distinct != kUnknown) return m_distinct;
+  // Distinct keys: sort the keys' hashes and compare the keys only where two
+  // hashes are equal (cheaper than a hash map of 100k keys).
+  std::vector<std::pair<std::size_t, std::uint32_t>> h(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    h[i] = {std::hash<std::string_view>{}(entries[i].key), static_cast<std::uint32_t>(i)};
+  std::sort(h.begin(), h.end());
+  std::size_t n = entries.size();
+  for (std::size_t i = 0; i < h.size();) {
+    std::size_t j = i + 1;
+    while (j < h.size() && h[j].first == h[i].first) ++j;
+    for (std::size_t a = i + 1; a < j; ++a)  // same hash: duplicates unless the keys differ
+      for (std::size_t b = i; b < a; ++b)
+        if (entries[h[a].second].key == entries[h[b].second].key) {
+          --n;
+          break;
+        }
+    i = j;
+  }
+  m_distinct = n;
+  return n;
 }
 
 JsonDoc JsonDoc::make(std::string name, JsonDialect dialect) {
@@ -70,6 +97,8 @@ JsonDoc JsonDoc::read(std::string name, std::shared_ptr<Buffer> buffer, JsonDial
   } catch (const ParseError& e) {
     throw Error(ErrorKind::Data, d.m_name, e.what(), line_column(t.data(), t.size(), e.offset()));
   }
+  d.m_keys = std::make_shared<const std::vector<char>>(std::move(o.keys));
+  std::string_view keys(d.m_keys->data(), d.m_keys->size());
   d.m_prefix = t.substr(0, o.root.span.begin);
   d.m_suffix = t.substr(o.root.span.end);
   Gaps base = d.default_gaps(0);
@@ -94,7 +123,7 @@ JsonDoc JsonDoc::read(std::string name, std::shared_ptr<Buffer> buffer, JsonDial
         Entry en;
         if (!c.is_array) {
           en.raw_key = e.key.in(t);
-          en.key = std::move(e.name);
+          en.key = e.name_at.in(keys);
         }
         en.raw = e.value.in(t);
         en.elements = e.elements;
@@ -127,16 +156,15 @@ bool JsonDoc::changed() const {
   return false;
 }
 
+// A key that appears twice at the root: the last one wins, as in json.load.
 const Section* JsonDoc::section(std::string_view name) const {
-  for (const Section& s : m_sections)
-    if (s.name == name) return &s;
+  for (auto it = m_sections.rbegin(); it != m_sections.rend(); ++it)
+    if (it->name == name) return &*it;
   return nullptr;
 }
 
 Section* JsonDoc::section(std::string_view name) {
-  for (Section& s : m_sections)
-    if (s.name == name) return &s;
-  return nullptr;
+  return const_cast<Section*>(static_cast<const JsonDoc*>(this)->section(name));
 }
 
 Json JsonDoc::decode(std::string_view raw) const {
@@ -152,8 +180,8 @@ Json JsonDoc::decode(std::string_view raw) const {
 }
 
 std::string_view JsonDoc::keep(std::string s) {
-  m_arena.push_back(std::move(s));
-  return m_arena.back();
+  m_arena->push_back(std::move(s));
+  return m_arena->back();
 }
 
 std::string JsonDoc::key_token(std::string_view key) const {
@@ -190,7 +218,7 @@ void JsonDoc::put_raw(Section& s, std::string_view key, std::string raw_value) {
     }
   }
   Entry e;
-  e.key = std::string(key);
+  e.key = keep(std::string(key));
   e.raw_key = keep(key_token(key));
   e.raw = raw;
   s.entries.push_back(std::move(e));

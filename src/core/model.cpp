@@ -42,7 +42,7 @@ std::string class_for_type_code(const std::string& code) {
 }
 
 Node decode_node(const JsonDoc& doc, const Entry& entry) {
-  const std::string path = "docstore/data." + entry.key;
+  const std::string path = "docstore/data." + std::string(entry.key);
   Json env = doc.decode(entry.raw);
   if (!env.is_object()) bad(doc, path, std::string("node entry is a ") + env.type_name() + ", expected an object");
   Node n;
@@ -63,7 +63,7 @@ Node decode_node(const JsonDoc& doc, const Entry& entry) {
   }
   if (!n.data.is_object()) bad(doc, path + ".__data__", std::string("__data__ is a ") + n.data.type_name() + ", expected an object");
   const Json& d = n.data;
-  n.id = str_or(d.find("id_"), str_or(d.find("doc_id"), entry.key));
+  n.id = str_or(d.find("id_"), str_or(d.find("doc_id"), std::string(entry.key)));
   n.class_name = str_or(d.find("class_name"), class_for_type_code(n.type_code));
   if (const Json* t = d.find("text"); t && t->is_string()) n.text = t->as_string();
   else if (const Json* r = d.find("text_resource"); r && r->is_object()) n.text = str_or(r->find("text"));
@@ -77,7 +77,7 @@ Node decode_node(const JsonDoc& doc, const Entry& entry) {
 }
 
 IndexStruct decode_index_struct(const JsonDoc& doc, const Entry& entry) {
-  const std::string path = doc.sections().empty() ? entry.key : "index_store/data." + entry.key;
+  const std::string path = doc.sections().empty() ? std::string(entry.key) : "index_store/data." + std::string(entry.key);
   Json env = doc.decode(entry.raw);
   if (!env.is_object()) bad(doc, path, std::string("index entry is a ") + env.type_name() + ", expected an object");
   IndexStruct s;
@@ -129,6 +129,63 @@ std::size_t index_node_count(const IndexStruct& s) {
   return 0;
 }
 
+IndexCount count_index_struct(const JsonDoc& doc, const Entry& entry) {
+  IndexCount out;
+  out.id = entry.key;
+  // Only these types are counted from the outline; the others need the DOM
+  // (keyword and KG tables count distinct ids across their lists).
+  auto outlined_count = [](std::string_view text, const char* a, const char* b) -> std::optional<std::size_t> {
+    try {
+      Outline o = outline_object(text, 2);
+      for (std::size_t i = 0; i < o.root.members.size(); ++i) {
+        const std::string& n = o.root.members[i].name;
+        if (n == a || (b && n == b)) return o.children[i] ? o.children[i]->members.size() : 0;
+      }
+      return std::size_t{0};
+    } catch (const ParseError&) {
+      return std::nullopt;  // let the full decode report it
+    }
+  };
+  std::optional<std::size_t> count;
+  try {
+    Outline env = outline_object(entry.raw, 1);
+    std::string_view data;
+    for (const Member& m : env.root.members) {
+      std::string_view v = m.value.in(entry.raw);
+      if ((m.name == "__type__" || m.name == "type") && v.size() >= 2 && v[0] == '"') {
+        Json t = parse(v);
+        if (t.is_string()) out.type = t.as_string();
+      }
+      if (m.name == "__data__") data = v;
+    }
+    const std::string& t = out.type;
+    const char* a = nullptr;
+    const char* b = nullptr;
+    if (t == "vector_store" || t == "multimodal" || t == "simple_dict" || t == "dict") a = "nodes_dict", b = "nodesDict";
+    else if (t == "list") a = "nodes";
+    else if (t == "tree") a = "all_nodes";
+    if (a) {
+      if (data.empty()) {
+        count = outlined_count(entry.raw, a, b);  // TS: the entry is the struct
+      } else if (data[0] == '"') {
+        std::string inner;
+        if (unescape_string(data.substr(1, data.size() - 2), inner)) count = outlined_count(inner, a, b);
+      } else {
+        count = outlined_count(data, a, b);
+      }
+    }
+  } catch (const ParseError&) {
+  }
+  if (count) {
+    out.nodes = *count;
+    return out;
+  }
+  IndexStruct s = decode_index_struct(doc, entry);  // reports malformed entries with their place
+  out.type = s.type;
+  out.nodes = index_node_count(s);
+  return out;
+}
+
 bool index_type_loadable(const std::string& type) {
   static const std::set<std::string> loadable = {"vector_store", "multimodal", "list", "tree", "keyword_table", "kg",
                                                  "document_summary", "simple_lpg", "empty", "sql", "pandas"};
@@ -163,7 +220,7 @@ VectorStoreInfo vector_store_info(const VectorStoreDoc& v) {
   info.legacy_doc_id_map = v.doc.section("text_id_to_doc_id") != nullptr;
   std::string_view text = v.doc.bytes();
   if (s.embeddings && s.embeddings->outlined) {
-    info.vectors = s.embeddings->entries.size();
+    info.vectors = s.embeddings->size();
     for (const Entry& e : s.embeddings->entries) {
       std::size_t n = e.elements;
       if (e.elements == Member::kNotCounted) {  // not a flat array: count it here
@@ -176,8 +233,7 @@ VectorStoreInfo vector_store_info(const VectorStoreDoc& v) {
       else if (*info.dim != n) info.mixed_dims = true;
     }
   }
-  info.has_metadata = s.metadata && s.metadata->outlined &&
-                      (s.metadata->entries.size() > 0 || info.vectors == 0);
+  info.has_metadata = s.metadata && s.metadata->outlined && (s.metadata->size() > 0 || info.vectors == 0);
   return info;
 }
 
@@ -186,7 +242,7 @@ GraphInfo graph_info(const Store& store) {
   if (!store.graph_store) return g;
   const Section* gd = store.graph_store->section("graph_dict");
   if (!gd || !gd->outlined) return g;
-  g.subjects = gd->entries.size();
+  g.subjects = gd->size();
   for (const Entry& e : gd->entries) {
     Json rels = store.graph_store->decode(e.raw);
     if (rels.is_array()) g.triplets += rels.as_array().size();
@@ -198,8 +254,8 @@ std::optional<PropertyGraphInfo> property_graph_info(const Store& store) {
   if (!store.property_graph) return std::nullopt;
   PropertyGraphInfo p;
   const JsonDoc& d = *store.property_graph;
-  if (const Section* s = d.section("nodes"); s && s->outlined) p.nodes = s->entries.size();
-  if (const Section* s = d.section("relations"); s && s->outlined) p.relations = s->entries.size();
+  if (const Section* s = d.section("nodes"); s && s->outlined) p.nodes = s->size();
+  if (const Section* s = d.section("relations"); s && s->outlined) p.relations = s->size();
   if (const Section* s = d.section("triplets"); s && s->outlined) p.triplets = s->entries.size();
   return p;
 }

@@ -41,25 +41,44 @@ const char* find_quote_or_backslash(const char* p, const char* end) {
   return end;
 }
 
-// First pointer in [p, end) at a character that changes nesting: " [ ] { }.
-const char* find_structural(const char* p, const char* end) {
 #if defined(__SSE2__)
-  const __m128i q = _mm_set1_epi8('"');
-  // '[' 0x5B, ']' 0x5D, '{' 0x7B, '}' 0x7D: equal to 0x5B/0x5D after clearing bit 0x20.
-  const __m128i mask = _mm_set1_epi8(static_cast<char>(0xDF));
-  const __m128i ob = _mm_set1_epi8('['), cb = _mm_set1_epi8(']');
-  while (p + 16 <= end) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i y = _mm_and_si128(x, mask);
-    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_or_si128(_mm_cmpeq_epi8(y, ob), _mm_cmpeq_epi8(y, cb)));
-    int m = _mm_movemask_epi8(hit);
-    if (m) return p + __builtin_ctz(static_cast<unsigned>(m));
-    p += 16;
-  }
+// Bit i set where p[i] == c, for the 64 bytes at p.
+inline std::uint64_t eq64(const __m128i (&v)[4], char c) {
+  const __m128i m = _mm_set1_epi8(c);
+  std::uint64_t r = 0;
+  for (int k = 0; k < 4; ++k)
+    r |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v[k], m)))) << (16 * k);
+  return r;
+}
 #endif
-  for (; p < end; ++p)
-    if (*p == '"' || *p == '[' || *p == ']' || *p == '{' || *p == '}') return p;
-  return end;
+
+// Positions escaped by an odd run of backslashes (simdjson's classic
+// find_escaped); `carry` is 1 when the previous block ended inside such a run.
+inline std::uint64_t escaped_positions(std::uint64_t bs, std::uint64_t& carry) {
+  const std::uint64_t even = 0x5555555555555555ULL, odd = ~even;
+  std::uint64_t starts = bs & ~(bs << 1);
+  std::uint64_t even_start_mask = even ^ carry;
+  std::uint64_t even_starts = starts & even_start_mask;
+  std::uint64_t odd_starts = starts & ~even_start_mask;
+  std::uint64_t even_carries = bs + even_starts;
+  unsigned long long odd_carries;
+  bool overflow = __builtin_uaddll_overflow(bs, odd_starts, &odd_carries);
+  odd_carries |= carry;
+  carry = overflow ? 1 : 0;
+  std::uint64_t even_carry_ends = even_carries & ~bs;
+  std::uint64_t odd_carry_ends = odd_carries & ~bs;
+  return (even_carry_ends & odd) | (odd_carry_ends & even);
+}
+
+// Bit i = xor of bits 0..i (which bytes are inside a string).
+inline std::uint64_t prefix_xor(std::uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
 }
 
 // The bytes being scanned: offsets are file offsets; at(off) is valid for
@@ -67,7 +86,8 @@ const char* find_structural(const char* p, const char* end) {
 class Source {
  public:
   explicit Source(std::string_view text) : m_base(text.data()), m_hi(text.size()), m_size(text.size()) {}
-  Source(int fd, std::size_t size, std::size_t window) : m_chunk(std::max<std::size_t>(window, 1)), m_fd(fd), m_size(size) {}
+  Source(int fd, std::size_t size, std::size_t window)
+      : m_chunk(std::max<std::size_t>(window, 1)), m_size(size), m_fd(fd) {}
 
   std::size_t size() const { return m_size; }
   std::size_t hi() const { return m_hi; }
@@ -110,7 +130,8 @@ class Source {
 
 class Scanner {
  public:
-  Scanner(Source& src, const std::function<void(std::size_t)>* progress) : m_src(src), m_progress(progress) {}
+  Scanner(Source& src, const std::function<void(std::size_t)>* progress, std::vector<char>* keys = nullptr)
+      : m_src(src), m_progress(progress), m_keys(keys) {}
 
   // Is `pos` readable (fetching more if needed)? False only at end of file.
   bool have(std::size_t pos) {
@@ -233,29 +254,75 @@ class Scanner {
       }
     }
     if (c != '{' && c != '[') return scalar(pos);
-    // Nested container: track depth; strings are skipped whole.
+    return nested(pos);
+  }
+
+  // Skips an object or array: 64 bytes at a time, strings and escapes found
+  // with bit masks (as simdjson's first stage does), brackets outside strings
+  // matched on a stack. Node records are mostly short strings, where a
+  // token-by-token skip would branch on every quote.
+  std::size_t nested(std::size_t pos) {
     std::vector<char> stack;
-    stack.push_back(c);
-    std::size_t i = pos + 1;
-    while (!stack.empty()) {
-      if (!have(i)) fail(pos, "unexpected end of file inside a value that starts here");
-      const char* base = m_src.base();
-      const char* hit = find_structural(base + i, base + m_src.hi());
-      i = static_cast<std::size_t>(hit - base);
-      if (i >= m_src.hi()) continue;  // fetch more
-      char d = *hit;
-      if (d == '"') { i = string(i); continue; }
+    std::size_t i = pos;
+    std::uint64_t in_string = 0;   // all ones when the previous block ended inside a string
+    std::uint64_t escape = 0;      // 1 when the next byte is escaped
+    auto bracket = [&](char d, std::size_t at_pos) -> bool {  // true when the value ends here
       if (d == '{' || d == '[') {
-        if (stack.size() >= 100000) fail(i, "nesting too deep");
+        if (stack.size() >= 100000) fail(at_pos, "nesting too deep");
         stack.push_back(d);
-      } else {
-        char open = stack.back();
-        if ((d == '}' && open != '{') || (d == ']' && open != '[')) fail(i, "mismatched bracket");
-        stack.pop_back();
+        return false;
       }
-      ++i;
+      if (stack.empty() || (d == '}' && stack.back() != '{') || (d == ']' && stack.back() != '['))
+        fail(at_pos, "mismatched bracket");
+      stack.pop_back();
+      return stack.empty();
+    };
+    for (;;) {
+      if (m_src.hi() - std::min(i, m_src.hi()) < 64) m_src.more();
+      const char* base = m_src.base();
+      std::size_t hi = m_src.hi();
+#if defined(__SSE2__)
+      while (i + 64 <= hi) {
+        const char* p = base + i;
+        __m128i v[4];
+        for (int k = 0; k < 4; ++k) v[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+        std::uint64_t quotes = eq64(v, '"') & ~escaped_positions(eq64(v, '\\'), escape);
+        std::uint64_t str = prefix_xor(quotes) ^ in_string;
+        in_string = static_cast<std::uint64_t>(static_cast<std::int64_t>(str) >> 63);
+        __m128i folded[4];
+        const __m128i fold = _mm_set1_epi8(static_cast<char>(0xDF));  // '{' -> '[', '}' -> ']'
+        for (int k = 0; k < 4; ++k) folded[k] = _mm_and_si128(v[k], fold);
+        std::uint64_t brackets = (eq64(folded, '[') | eq64(folded, ']')) & ~str;
+        while (brackets) {
+          int k = __builtin_ctzll(brackets);
+          if (bracket(p[k], i + static_cast<std::size_t>(k))) return i + static_cast<std::size_t>(k) + 1;
+          brackets &= brackets - 1;
+        }
+        i += 64;
+        if (i + 64 > hi && m_src.hi() == hi && m_src.more()) {  // keep the window ahead
+          base = m_src.base();
+          hi = m_src.hi();
+        }
+      }
+#endif
+      // The last bytes of the file (or no SSE2): the same state, a byte at a time.
+      if (i >= hi && !m_src.more()) fail(pos, "unexpected end of file inside a value that starts here");
+      base = m_src.base();
+      hi = m_src.hi();
+      for (; i < hi; ++i) {
+        char d = base[i];
+        if (escape) { escape = 0; continue; }
+        if (in_string) {
+          if (d == '\\') escape = 1;
+          else if (d == '"') in_string = 0;
+          continue;
+        }
+        if (d == '"') in_string = ~std::uint64_t{0};
+        else if (d == '{' || d == '[' || d == '}' || d == ']') {
+          if (bracket(d, i)) return i + 1;
+        }
+      }
     }
-    return i;
   }
 
   std::string key_at(const Span& key) const {
@@ -265,7 +332,7 @@ class Scanner {
   // Outlines the container at pos. `path` names it for errors. With
   // `children`, object/array members are outlined too (one level more).
   Container container(std::size_t pos, const std::string& path,
-                      std::vector<std::optional<Container>>* children = nullptr) {
+                      std::vector<std::optional<Container>>* children = nullptr, bool names = false) {
     Container c;
     c.is_array = at(pos) == '[';
     const char close = c.is_array ? ']' : '}';
@@ -288,7 +355,14 @@ class Scanner {
         std::size_t k = i;
         try { i = string(i); } catch (const ParseError&) { where(m_src.size(), "a key"); }
         m.key = {k, i};
-        m.name = key_at(m.key);
+        m.escaped = std::memchr(m_src.base() + k, '\\', i - k) != nullptr;
+        if (names || m.escaped) m.name = key_at(m.key);
+        if (m_keys) {
+          std::size_t at_key = m_keys->size();
+          if (m.escaped) m_keys->insert(m_keys->end(), m.name.begin(), m.name.end());
+          else m_keys->insert(m_keys->end(), m_src.base() + k + 1, m_src.base() + i - 1);
+          m.name_at = {at_key, m_keys->size()};
+        }
         i = ws(i);
         if (!have(i) || at(i) != ':') where(i, "':'");
         i = ws(i + 1);
@@ -298,7 +372,7 @@ class Scanner {
       try {
         if (children) {
           if (at(i) == '{' || at(i) == '[') {
-            std::string key = c.is_array ? std::to_string(c.members.size()) : m.name;
+            std::string key = c.is_array ? std::to_string(c.members.size()) : key_at(m.key);
             children->push_back(container(i, key));
             i = children->back()->span.end;
           } else {
@@ -311,7 +385,7 @@ class Scanner {
       } catch (const ParseError& e) {
         bool nested_report = std::string_view(e.what()).find(" complete entr") != std::string_view::npos;
         if (!nested_report && (e.offset() >= m_src.size() || std::string_view(e.what()).find("end of file") != std::string_view::npos)) {
-          std::string key = c.is_array ? "[" + std::to_string(c.members.size()) + "]" : m.name;
+          std::string key = c.is_array ? "[" + std::to_string(c.members.size()) + "]" : key_at(m.key);
           std::string msg = "unexpected end of file inside " + (path.empty() ? key : path + "." + key) +
                             " after " + std::to_string(c.members.size()) + " complete entr" +
                             (c.members.size() == 1 ? "y" : "ies") + (path.empty() ? "" : " of " + path);
@@ -337,18 +411,19 @@ class Scanner {
  private:
   Source& m_src;
   const std::function<void(std::size_t)>* m_progress;
+  std::vector<char>* m_keys;
   std::size_t m_reported = 0;
 };
 
 Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& progress) {
-  Scanner s(src, &progress);
+  Outline out;
+  Scanner s(src, &progress, &out.keys);
   std::size_t i = 0;
   if (s.have(2) && s.at(0) == '\xEF' && s.at(1) == '\xBB' && s.at(2) == '\xBF') i = 3;
   i = s.ws(i);
   if (!s.have(i)) throw ParseError(i, "empty file (no JSON value)");
   if (s.at(i) != '{') throw ParseError(i, "the root is not a JSON object");
-  Outline out;
-  out.root = s.container(i, "", depth >= 2 ? &out.children : nullptr);
+  out.root = s.container(i, "", depth >= 2 ? &out.children : nullptr, true);
   out.children.resize(out.root.members.size());
   std::size_t end = s.ws(out.root.span.end);
   if (s.have(end)) throw ParseError(end, "trailing content after the root object");

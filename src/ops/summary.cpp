@@ -76,7 +76,7 @@ void diagnose_vectors(const Store& store, Summary& out) {
   if (bare && !namespaced)
     out.problems.push_back({Severity::Warning, "vector_store.json",
                             "vector_store.json is the legacy name; LlamaIndex 0.11.3 and later will not load it "
-                            "(convert --upgrade writes default__vector_store.json)"});
+                            "(renaming it default__vector_store.json makes it loadable again)"});
   bool vector_index = false;
   for (const auto& i : out.indexes)
     if (i.type == "vector_store" || i.type == "multimodal") vector_index = true;
@@ -125,7 +125,11 @@ Summary summarize(const Store& store) {
   if (const Section* c = store.doc_collection(coll::kDocData)) s.nodes = c->size();
   if (const Section* c = store.doc_collection(coll::kRefDocInfo)) s.ref_docs = c->size();
   if (const Section* c = store.doc_collection(coll::kDocMetadata)) s.metadata = c->size();
-  for (const IndexStruct& i : read_index_structs(store)) s.indexes.push_back({i.id, i.type, index_node_count(i)});
+  if (const Section* idx = store.index_collection())
+    for (const Entry& e : idx->entries) {
+      IndexCount c = count_index_struct(*store.index_store, e);
+      s.indexes.push_back({c.id, c.type, c.nodes});
+    }
   for (const auto& v : store.vector_stores) s.vector_stores.push_back(vector_store_info(v));
   s.graph = graph_info(store);
   s.property_graph = property_graph_info(store);
