@@ -2,6 +2,8 @@
 // (a fresh clone has no ../shared: the corpus tests then say what they skipped).
 #pragma once
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>

@@ -3,11 +3,40 @@
 // any instant a reader sees the whole old store or the whole new one.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
 namespace lstore {
+
+class Buffer;
+
+// Buffered output to a file descriptor. Ranges of a source file are copied
+// by the kernel (copy_file_range) when the source has a descriptor, so
+// rewriting a 1 GB store with one entry removed never reads it into memory.
+class FileSink {
+ public:
+  FileSink(int fd, std::string path) : m_fd(fd), m_path(std::move(path)) {}
+  ~FileSink() = default;
+  void write(std::string_view bytes);
+  // Bytes that live in `source` (a view into its data): copied, not re-serialised.
+  void copy(const Buffer& source, std::string_view bytes);
+  void flush();
+  std::uint64_t written() const { return m_written; }
+
+ private:
+  void flush_pending();
+  int m_fd;
+  std::string m_path;
+  std::string m_buf;
+  const Buffer* m_src = nullptr;  // a pending range of m_src not yet copied
+  std::size_t m_src_begin = 0, m_src_end = 0;
+  std::uint64_t m_written = 0;
+};
 
 class StagedDirectory {
  public:
@@ -17,7 +46,9 @@ class StagedDirectory {
   StagedDirectory& operator=(const StagedDirectory&) = delete;
 
   // Writes (and fsyncs) one file of the new directory; `name` may hold a '/'.
+  // The file gets the mode of the target's file of that name, if any.
   void write(const std::string& name, std::string_view bytes);
+  void write_with(const std::string& name, const std::function<void(FileSink&)>& fill);
   // fsyncs the new directory and swaps it with the target (RENAME_EXCHANGE),
   // then removes the old one.
   void commit();
@@ -25,7 +56,23 @@ class StagedDirectory {
  private:
   std::filesystem::path m_target;
   std::filesystem::path m_staging;
+  unsigned m_mode = 0755;
   bool m_committed = false;
+};
+
+// The writers' lock of a store: an flock on `.<name>.lstore.lock` beside it
+// (not inside: the store directory itself is swapped on every write). A
+// second writer waits up to `wait` and then fails with Error(Data) naming
+// the holder's pid.
+class StoreLock {
+ public:
+  StoreLock(const std::filesystem::path& store, std::chrono::milliseconds wait);
+  ~StoreLock();
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+
+ private:
+  int m_fd = -1;
 };
 
 // Writes one file atomically: temp file in the same directory, fsync, rename,

@@ -18,11 +18,16 @@
 
 namespace lstore {
 
+class FileSink;
+
 // The bytes of a file: memory-mapped (pages can be dropped once read, so a
 // 1 GB file is scanned without 1 GB of resident memory) or owned.
 class Buffer {
  public:
   static std::shared_ptr<Buffer> map_file(const std::string& path);  // throws Error
+  // `name` relative to the open directory `dirfd` (AT_FDCWD: the working
+  // directory); `display` names it in errors.
+  static std::shared_ptr<Buffer> map_at(int dirfd, const std::string& name, const std::string& display);
   static std::shared_ptr<Buffer> own(std::string bytes);
   ~Buffer();
   Buffer(const Buffer&) = delete;
@@ -126,9 +131,13 @@ class JsonDoc {
 
   // The file's bytes: the original when nothing changed.
   std::string serialize() const;
+  // The same into a file; unchanged runs are copied from the original file
+  // by the kernel instead of passing through memory.
+  void write_to(FileSink& sink) const;
 
  private:
   std::string_view keep(std::string s);
+  void write_pieces(const std::function<void(std::string_view, bool original)>& put) const;
   std::string key_token(std::string_view key) const;
   Gaps default_gaps(int depth) const;
 

@@ -33,9 +33,13 @@ bool store_file_name(std::string_view n) {
          n == "property_graph_store.json" || ends_with(n, "vector_store.json");
 }
 
-std::string read_head(const std::string& path, std::size_t n) {
+// A file listed a moment ago is gone: a writer swapped the store meanwhile.
+struct Vanished {};
+
+std::string read_head(int dirfd, const std::string& name, const std::string& path, std::size_t n) {
   std::string head(n, '\0');
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) throw Vanished{};
   if (fd < 0) throw Error(ErrorKind::Data, path, std::string("cannot open: ") + std::strerror(errno));
   ssize_t got = ::pread(fd, head.data(), n, 0);
   int e = errno;
@@ -69,18 +73,49 @@ class DirectoryBackend : public Backend {
 
   std::string describe() const override { return m_path; }
 
+  // Every file is opened relative to one open directory, so a store that a
+  // writer swaps meanwhile is read wholly old or wholly new; if a file of the
+  // old one is removed before it could be opened, the read starts again.
   Store load() override {
-    struct stat st {};
-    if (::stat(m_path.c_str(), &st) != 0)
-      throw Error(ErrorKind::Data, m_path, std::string("cannot open store: ") + std::strerror(errno));
-    if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::Data, m_path, "not a directory");
+    for (int attempt = 0;; ++attempt) {
+      int dirfd = ::open(m_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dirfd < 0) {
+        struct stat st {};
+        if (::stat(m_path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+          throw Error(ErrorKind::Data, m_path, "not a directory");
+        throw Error(ErrorKind::Data, m_path, std::string("cannot open store: ") + std::strerror(errno));
+      }
+      try {
+        Store s = load_at(dirfd);
+        ::close(dirfd);
+        return s;
+      } catch (const Vanished&) {
+        ::close(dirfd);
+        if (attempt >= 5) throw Error(ErrorKind::Data, m_path, "files keep vanishing while reading (another writer?)");
+      } catch (...) {
+        ::close(dirfd);
+        throw;
+      }
+    }
+  }
+
+  Store load_at(int dirfd) {
+    m_dirfd = dirfd;
     Store store;
     store.location = m_path;
-    std::vector<std::string> names = list(m_path, "");
+    std::vector<std::string> names = list(dirfd, "");
     // TS before 0.2 kept image vectors in images/vector_store.json.
     if (std::find(names.begin(), names.end(), "images/") != names.end()) {
       names.erase(std::find(names.begin(), names.end(), "images/"));
-      for (auto& n : list(m_path + "/images", "images/")) names.push_back(n);
+      int sub = ::openat(dirfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (sub < 0) throw Vanished{};
+      try {
+        for (auto& n : list(sub, "images/")) names.push_back(n);
+      } catch (...) {
+        ::close(sub);
+        throw;
+      }
+      ::close(sub);
     }
     // Files are scanned in parallel (one per core, biggest first), then placed
     // in the model in name order, so the result does not depend on timing.
@@ -91,7 +126,7 @@ class DirectoryBackend : public Backend {
     for (std::size_t i = 0; i < names.size(); ++i) {
       order[i] = i;
       struct stat fst {};
-      if (::stat((m_path + "/" + names[i]).c_str(), &fst) == 0) sizes[i] = static_cast<std::uint64_t>(fst.st_size);
+      if (::fstatat(dirfd, names[i].c_str(), &fst, 0) == 0) sizes[i] = static_cast<std::uint64_t>(fst.st_size);
     }
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
     std::atomic<std::size_t> next{0};
@@ -100,6 +135,8 @@ class DirectoryBackend : public Backend {
         std::size_t i = order[k];
         try {
           scanned[i] = scan_file(names[i]);
+        } catch (const Vanished&) {
+          errors[i] = std::make_exception_ptr(Vanished{});
         } catch (...) {
           errors[i] = std::current_exception();
         }
@@ -135,15 +172,15 @@ class DirectoryBackend : public Backend {
     StagedDirectory staged(target);
     for (const FileInfo& f : store.files) {
       const JsonDoc* doc = modelled_doc(store, f.name);
-      if (doc) staged.write(f.name, doc->serialize());
-      else if (f.bytes) staged.write(f.name, std::string(f.bytes->view()));
+      if (doc) staged.write_with(f.name, [&](FileSink& sink) { doc->write_to(sink); });
+      else if (f.bytes) staged.write_with(f.name, [&](FileSink& sink) { sink.copy(*f.bytes, f.bytes->view()); });
     }
     // Documents added to the model without a file of origin.
     auto add_new = [&](const JsonDoc* doc) {
       if (!doc) return;
       for (const FileInfo& f : store.files)
         if (f.name == doc->name()) return;
-      staged.write(doc->name(), doc->serialize());
+      staged.write_with(doc->name(), [&](FileSink& sink) { doc->write_to(sink); });
     };
     add_new(store.docstore ? &*store.docstore : nullptr);
     add_new(store.index_store ? &*store.index_store : nullptr);
@@ -165,16 +202,21 @@ class DirectoryBackend : public Backend {
   }
 
   // Regular files (and "images/") in name order; lock and temp files skipped.
-  static std::vector<std::string> list(const std::string& dir, const std::string& prefix) {
+  // Regular files (and "images/") in name order; the lock file is skipped.
+  std::vector<std::string> list(int dirfd, const std::string& prefix) const {
     std::vector<std::string> names;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) throw Error(ErrorKind::Data, dir, std::string("cannot list: ") + std::strerror(errno));
+    int fd = ::dup(dirfd);
+    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+    if (!d) {
+      if (fd >= 0) ::close(fd);
+      throw Error(ErrorKind::Data, m_path, std::string("cannot list: ") + std::strerror(errno));
+    }
+    ::rewinddir(d);
     while (dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
-      if (n == "." || n == ".." || n == ".lstore.lock") continue;
-      std::string full = dir + "/" + n;
+      if (n == "." || n == "..") continue;
       struct stat st {};
-      if (::stat(full.c_str(), &st) != 0) {
+      if (::fstatat(::dirfd(d), n.c_str(), &st, 0) != 0) {
         names.push_back(prefix + n);  // dangling link or unreadable: reported when read
         continue;
       }
@@ -202,7 +244,8 @@ class DirectoryBackend : public Backend {
     FileInfo& info = out.info;
     info.name = name;
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
+    if (::fstatat(m_dirfd, name.c_str(), &st, 0) != 0) {
+      if (errno == ENOENT && ::fstatat(m_dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw Vanished{};
       if (store_file_name(name))
         throw Error(ErrorKind::Data, path, std::string("cannot read: ") + std::strerror(errno));
       info.kind = FileKind::Broken;
@@ -210,14 +253,14 @@ class DirectoryBackend : public Backend {
       return out;
     }
     info.size = static_cast<std::uint64_t>(st.st_size);
-    std::string head = read_head(path, 4096);
+    std::string head = read_head(m_dirfd, name, path, 4096);
     info.kind = sniff_bytes(head, info.size, info.detail);
     if (info.kind != FileKind::Other || info.detail == "not JSON") {
       if (info.kind == FileKind::Other) info.detail.clear();
-      info.bytes = Buffer::map_file(path);
+      info.bytes = Buffer::map_at(m_dirfd, name, path);
       return out;
     }
-    auto buffer = Buffer::map_file(path);
+    auto buffer = Buffer::map_at(m_dirfd, name, path);
     std::size_t lead = head.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
     while (lead < head.size() && std::isspace(static_cast<unsigned char>(head[lead]))) ++lead;
     if (head[lead] != '{') {
@@ -318,6 +361,7 @@ class DirectoryBackend : public Backend {
   }
 
   std::string m_path;
+  int m_dirfd = AT_FDCWD;  // the store directory while loading
 };
 
 }  // namespace

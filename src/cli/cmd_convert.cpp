@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
+#include "lstore/fileio.hpp"
 
 namespace lstore::cli {
 namespace {
@@ -38,6 +39,7 @@ CommandSpec add_convert(CLI::App& parent) {
               }
               return 0;
             }
+            StoreLock lock(opts->dst, std::chrono::milliseconds(0));  // no other writer on the destination
             dst->save(store, SaveOptions{opts->force});
             if (out.json())
               out.json_line(JsonObject{{"source", opts->src}, {"destination", dst->describe()},

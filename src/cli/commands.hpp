@@ -21,5 +21,6 @@ struct CommandSpec {
 CommandSpec add_ls(CLI::App& parent);
 CommandSpec add_get(CLI::App& parent);
 CommandSpec add_convert(CLI::App& parent);
+CommandSpec add_delete(CLI::App& parent);
 
 }  // namespace lstore::cli

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
       lstore::cli::add_ls(app),
       lstore::cli::add_get(app),
       lstore::cli::add_convert(app),
+      lstore::cli::add_delete(app),
   };
 
   std::string command = "lstore";

@@ -13,8 +13,10 @@
 
 namespace lstore {
 
-std::shared_ptr<Buffer> Buffer::map_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+std::shared_ptr<Buffer> Buffer::map_file(const std::string& path) { return map_at(AT_FDCWD, path, path); }
+
+std::shared_ptr<Buffer> Buffer::map_at(int dirfd, const std::string& name, const std::string& path) {
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorKind::Data, path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "lstore/error.hpp"
+#include "lstore/fileio.hpp"
 #include "lstore/outline.hpp"
 
 namespace lstore {
@@ -236,44 +237,76 @@ bool JsonDoc::erase(Section& s, std::string_view key) {
   return false;
 }
 
+// Produces the document as pieces: `put(bytes, original)`, where original
+// pieces are views of the file that was read. Between members that were
+// neighbours in the original, the original bytes between them are emitted, so
+// a writer can copy whole runs of untouched entries in one go.
+void JsonDoc::write_pieces(const std::function<void(std::string_view, bool)>& put) const {
+  std::string_view file = bytes();
+  auto in_file = [&](std::string_view v) {
+    return !file.empty() && v.data() >= file.data() && v.data() + v.size() <= file.data() + file.size();
+  };
+  auto piece = [&](std::string_view v) { put(v, in_file(v)); };
+  // The gap between two pieces: the original bytes when they are contiguous there.
+  auto gap = [&](std::string_view before, std::string_view after, const std::string& text) {
+    if (in_file(before) && in_file(after) && before.data() + before.size() + text.size() == after.data())
+      put(std::string_view(before.data() + before.size(), text.size()), true);
+    else
+      put(text, false);
+  };
+  // One object or array: `key(i)` (empty for array elements) and `value(i)`
+  // give member i's pieces; value_writer writes a value that is not one piece.
+  auto container = [&](bool array, const Gaps& g, std::size_t n, auto&& key, auto&& value, auto&& value_writer) {
+    put(array ? "[" : "{", false);
+    if (n == 0) {
+      put(g.empty, false);
+    } else {
+      put(g.open, false);
+      std::string_view prev;
+      for (std::size_t i = 0; i < n; ++i) {
+        std::string_view k = key(i), v = value(i);
+        if (i) gap(prev, k.empty() ? v : k, g.item);
+        if (!k.empty()) {
+          piece(k);
+          gap(k, v, g.kv);
+        }
+        if (v.data() != nullptr) piece(v);
+        else value_writer(i);
+        prev = v;
+      }
+      put(g.close, false);
+    }
+    put(array ? "]" : "}", false);
+  };
+  piece(m_prefix);
+  container(
+      false, m_root, m_sections.size(), [&](std::size_t i) { return m_sections[i].raw_key; },
+      [&](std::size_t i) { return m_sections[i].dirty ? std::string_view() : m_sections[i].raw; },
+      [&](std::size_t i) {
+        const Section& s = m_sections[i];
+        container(
+            s.is_array, s.gaps, s.entries.size(), [&](std::size_t k) { return s.entries[k].raw_key; },
+            [&](std::size_t k) { return s.entries[k].raw; }, [](std::size_t) {});
+      });
+  piece(m_suffix);
+}
+
 std::string JsonDoc::serialize() const {
   if (!changed()) return std::string(bytes());
-  std::string out;
-  out += m_prefix;
-  auto compose = [&](const std::vector<std::pair<std::string_view, std::string_view>>& members,
-                     const Gaps& g, bool array, auto&& value_writer) {
-    out += array ? '[' : '{';
-    if (members.empty()) {
-      out += g.empty;
-    } else {
-      out += g.open;
-      for (std::size_t i = 0; i < members.size(); ++i) {
-        if (i) out += g.item;
-        if (!array) {
-          out += members[i].first;
-          out += g.kv;
-        }
-        value_writer(i);
-      }
-      out += g.close;
-    }
-    out += array ? ']' : '}';
-  };
-  std::vector<std::pair<std::string_view, std::string_view>> roots;
-  for (const Section& s : m_sections) roots.emplace_back(s.raw_key, s.raw);
-  compose(roots, m_root, false, [&](std::size_t i) {
-    const Section& s = m_sections[i];
-    if (!s.dirty) {
-      out += s.raw;
-      return;
-    }
-    std::vector<std::pair<std::string_view, std::string_view>> members;
-    members.reserve(s.entries.size());
-    for (const Entry& e : s.entries) members.emplace_back(e.raw_key, e.raw);
-    compose(members, s.gaps, s.is_array, [&](std::size_t k) { out += members[k].second; });
+  std::string result;
+  write_pieces([&](std::string_view piece, bool) { result += piece; });
+  return result;
+}
+
+void JsonDoc::write_to(FileSink& sink) const {
+  if (!changed() && m_buffer) {
+    sink.copy(*m_buffer, bytes());
+    return;
+  }
+  write_pieces([&](std::string_view piece, bool original) {
+    if (original && m_buffer) sink.copy(*m_buffer, piece);
+    else sink.write(piece);
   });
-  out += m_suffix;
-  return out;
 }
 
 }  // namespace lstore

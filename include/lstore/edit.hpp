@@ -1,0 +1,34 @@
+// Changes to a store with LlamaIndex's semantics (FORMAT.md §3.6, §4.2,
+// §5.2). They edit the model in memory; the backend then writes the result
+// all or nothing, and unchanged entries keep their bytes.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lstore/store.hpp"
+
+namespace lstore {
+
+// What an edit did, per part ("docstore.json:docstore/data",
+// "index_store.json:<index id>", ...): ids in the order they were touched.
+struct ChangeSet {
+  std::map<std::string, std::vector<std::string>> removed;
+  std::map<std::string, std::vector<std::string>> changed;
+  std::map<std::string, std::vector<std::string>> added;
+  bool empty() const { return removed.empty() && changed.empty() && added.empty(); }
+};
+
+// index.delete_ref_doc(id, delete_from_docstore=True) for every index of the
+// store at once: the document's vectors in every namespace, its nodes in
+// every index struct, and its nodes, metadata and ref_doc_info entries.
+// Throws Error(NotFound) naming the first id the store does not know, before
+// changing anything.
+ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ref_doc_ids);
+
+// Single nodes: docstore.delete_document semantics (the ref doc loses the
+// node, and goes when it has no node left), plus index structs and vectors.
+ChangeSet delete_nodes(Store& store, const std::vector<std::string>& node_ids);
+
+}  // namespace lstore

@@ -1,0 +1,319 @@
+// Deleting documents and nodes as LlamaIndex does (FORMAT.md §3.6, §4.2, §5.2).
+// Python 0.12 semantics; TS stores are handled with their own field names.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <unordered_set>
+
+#include "lstore/edit.hpp"
+#include "lstore/error.hpp"
+#include "lstore/model.hpp"
+
+namespace lstore {
+namespace {
+
+using IdSet = std::unordered_set<std::string>;
+
+std::string part(const JsonDoc& d, std::string_view what) { return d.name() + ":" + std::string(what); }
+
+// Field names differ between the Python and TS dialects.
+const Json* field(const Json& v, const char* py, const char* ts) {
+  const Json* f = v.find(py);
+  return f ? f : v.find(ts);
+}
+
+std::vector<std::string> strings_of(const Json* v) {
+  std::vector<std::string> out;
+  if (v && v->is_array())
+    for (const Json& s : v->as_array())
+      if (s.is_string()) out.push_back(s.as_string());
+  return out;
+}
+
+class Deleter {
+ public:
+  explicit Deleter(Store& s) : m_store(s) {}
+
+  ChangeSet take() { return std::move(m_changes); }
+
+  void erase(JsonDoc& doc, const char* section, const std::string& key) {
+    Section* s = doc.section(section);
+    if (!s) return;
+    bool any = false;
+    while (doc.erase(*s, key)) any = true;  // a duplicated key goes entirely, as Python's dict has one
+    if (any) m_changes.removed[part(doc, section)].push_back(key);
+  }
+
+  // The ref doc of a node, from its metadata entry (Python ref_doc_id, TS refDocId).
+  std::optional<std::string> ref_of(const std::string& node_id) {
+    const Section* md = m_store.doc_collection(coll::kDocMetadata);
+    const Entry* e = md ? md->find(node_id) : nullptr;
+    if (!e) return std::nullopt;
+    Json v = m_store.docstore->decode(e->raw);
+    if (const Json* r = field(v, "ref_doc_id", "refDocId"); r && r->is_string()) return r->as_string();
+    return std::nullopt;
+  }
+
+  // node_ids of a ref_doc_info entry (Python node_ids, TS nodeIds, <= 0.6.33 doc_ids).
+  std::optional<std::vector<std::string>> ref_doc_nodes(const std::string& ref) {
+    const Section* info = m_store.doc_collection(coll::kRefDocInfo);
+    const Entry* e = info ? info->find(ref) : nullptr;
+    if (!e) return std::nullopt;
+    Json v = m_store.docstore->decode(e->raw);
+    const Json* ids = field(v, "node_ids", "nodeIds");
+    if (!ids) ids = v.find("doc_ids");
+    return strings_of(ids);
+  }
+
+  // Vectors of every namespace whose ref doc is `ref` (SimpleVectorStore.delete).
+  void delete_vectors_of_ref(const std::string& ref) {
+    for (auto& v : m_store.vector_stores) {
+      VectorSections s = vector_sections(v.doc);
+      if (!s.ref_doc_ids) continue;
+      std::vector<std::string> ids;
+      for (const Entry& e : s.ref_doc_ids->entries) {
+        Json r = v.doc.decode(e.raw);
+        if (r.is_string() && r.as_string() == ref) ids.emplace_back(e.key);
+      }
+      for (const auto& id : ids) delete_vector(v.doc, id);
+    }
+  }
+
+  void delete_vector(JsonDoc& doc, const std::string& id) {
+    VectorSections s = vector_sections(doc);
+    for (const Section* sec : {s.embeddings, s.ref_doc_ids, s.metadata})
+      if (sec) erase(doc, sec->name.c_str(), id);
+  }
+
+  void delete_vectors_by_id(const IdSet& ids) {
+    for (auto& v : m_store.vector_stores) {
+      VectorSections s = vector_sections(v.doc);
+      if (!s.embeddings) continue;
+      std::vector<std::string> hit;
+      for (const Entry& e : s.embeddings->entries)
+        if (ids.count(std::string(e.key))) hit.emplace_back(e.key);
+      for (const auto& id : hit) delete_vector(v.doc, id);
+    }
+  }
+
+  // Removes node ids from every index struct that references them (§4.2).
+  void delete_from_indexes(const IdSet& nodes) {
+    if (!m_store.index_store) return;
+    JsonDoc& doc = *m_store.index_store;
+    Section* idx = doc.section(coll::kIndexData);
+    if (!idx) idx = doc.section(coll::kDocData);  // TS
+    if (!idx) return;
+    std::vector<std::pair<std::string, Json>> rewrites;
+    for (const Entry& e : idx->entries) {
+      Json env = doc.decode(e.raw);
+      Json* data_field = env.find("__data__");
+      bool as_string = data_field && data_field->is_string();
+      Json data = !data_field ? env : as_string ? parse(data_field->as_string()) : *data_field;
+      std::string type = data_field ? (env.find("__type__") && env.find("__type__")->is_string() ? env.find("__type__")->as_string() : "")
+                                    : (env.find("type") && env.find("type")->is_string() ? env.find("type")->as_string() : "");
+      std::vector<std::string> removed;
+      if (!remove_from_struct(type, data, nodes, removed)) continue;
+      if (!data_field) {
+        env = std::move(data);
+      } else if (as_string) {
+        *data_field = Json(dump(data, {JsonDialect::Python}));  // dataclasses-json to_json()
+      } else {
+        *data_field = std::move(data);
+      }
+      auto& list = m_changes.removed[part(doc, e.key)];
+      list.insert(list.end(), removed.begin(), removed.end());
+      rewrites.emplace_back(std::string(e.key), std::move(env));
+    }
+    for (auto& [key, env] : rewrites) {
+      doc.put(*idx, key, env);
+      m_changes.changed[part(doc, idx->name)].push_back(key);
+    }
+  }
+
+  // Node deletions inside one struct, as each index class deletes a node.
+  static bool remove_from_struct(const std::string& type, Json& data, const IdSet& nodes,
+                                 std::vector<std::string>& removed) {
+    auto in = [&](const Json& v) { return v.is_string() && nodes.count(v.as_string()) > 0; };
+    auto erase_members = [&](Json* obj, bool by_key, bool by_value) {
+      if (!obj || !obj->is_object()) return;
+      auto& o = obj->as_object();
+      for (auto it = o.begin(); it != o.end();) {
+        if ((by_key && nodes.count(it->first)) || (by_value && in(it->second))) {
+          removed.push_back(it->second.is_string() ? it->second.as_string() : it->first);
+          it = o.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    };
+    auto erase_elements = [&](Json* arr) {
+      if (!arr || !arr->is_array()) return;
+      auto& a = arr->as_array();
+      for (auto it = a.begin(); it != a.end();) {
+        if (in(*it)) {
+          removed.push_back(it->as_string());
+          it = a.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    };
+    if (type == "vector_store" || type == "multimodal" || type == "simple_dict" || type == "dict") {
+      erase_members(data.find("nodes_dict") ? data.find("nodes_dict") : data.find("nodesDict"), true, true);
+    } else if (type == "list") {
+      erase_elements(data.find("nodes"));
+    } else if (type == "tree") {
+      erase_members(data.find("all_nodes"), false, true);
+      std::vector<std::string> ignore;
+      std::swap(ignore, removed);
+      erase_members(data.find("root_nodes"), false, true);
+      erase_members(data.find("node_id_to_children_ids"), true, false);
+      if (Json* children = data.find("node_id_to_children_ids"); children && children->is_object())
+        for (auto& [k, v] : children->as_object()) erase_elements(&v);
+      std::swap(ignore, removed);
+    } else if (type == "keyword_table" || type == "kg" || type == "simple_kg") {
+      // BaseKeywordTableIndex._delete_node: drop the id, then keywords left empty.
+      Json* table = data.find("table");
+      if (table && table->is_object()) {
+        std::set<std::string> seen;
+        auto& t = table->as_object();
+        for (auto it = t.begin(); it != t.end();) {
+          if (it->second.is_array()) {
+            auto& a = it->second.as_array();
+            for (auto e = a.begin(); e != a.end();) {
+              if (in(*e)) {
+                if (seen.insert(e->as_string()).second) removed.push_back(e->as_string());
+                e = a.erase(e);
+              } else {
+                ++e;
+              }
+            }
+            if (a.empty() && !removed.empty()) {
+              it = t.erase(it);
+              continue;
+            }
+          }
+          ++it;
+        }
+      }
+    } else if (type == "document_summary") {
+      // IndexDocumentSummary.delete_nodes, then summaries left without nodes.
+      Json* by_node = data.find("node_id_to_summary_id");
+      erase_members(by_node, true, false);
+      Json* by_summary = data.find("summary_id_to_node_ids");
+      if (by_summary && by_summary->is_object()) {
+        auto& o = by_summary->as_object();
+        std::vector<std::string> ignore;
+        for (auto& [k, v] : o) {
+          std::swap(ignore, removed);
+          erase_elements(&v);
+          std::swap(ignore, removed);
+        }
+        std::set<std::string> empty;
+        for (auto it = o.begin(); it != o.end();) {
+          if (it->second.is_array() && it->second.as_array().empty() && !removed.empty()) {
+            empty.insert(it->first);
+            it = o.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        if (Json* by_doc = data.find("doc_id_to_summary_id"); by_doc && by_doc->is_object()) {
+          auto& d = by_doc->as_object();
+          d.erase(std::remove_if(d.begin(), d.end(),
+                                 [&](const auto& kv) { return kv.second.is_string() && empty.count(kv.second.as_string()); }),
+                  d.end());
+        }
+      }
+    }
+    return !removed.empty();
+  }
+
+  // docstore.delete_document(id) (0.12.35): the ref doc loses the node and
+  // goes when none is left; then the node's data and metadata.
+  void delete_document(const std::string& id) {
+    JsonDoc& doc = *m_store.docstore;
+    if (auto ref = ref_of(id)) {
+      if (auto ids = ref_doc_nodes(*ref)) {
+        auto it = std::find(ids->begin(), ids->end(), id);
+        if (it != ids->end()) ids->erase(it);  // list.remove: the first occurrence
+        if (ids->empty()) {
+          erase(doc, coll::kDocMetadata, *ref);
+          erase(doc, coll::kDocData, *ref);
+          erase(doc, coll::kRefDocInfo, *ref);
+        } else {
+          Section* info = doc.section(coll::kRefDocInfo);
+          Json v = doc.decode(info->find(*ref)->raw);
+          const char* name = v.find("node_ids") ? "node_ids" : v.find("nodeIds") ? "nodeIds" : "doc_ids";
+          JsonArray arr;
+          for (auto& s : *ids) arr.emplace_back(s);
+          v.set(name, Json(std::move(arr)));
+          doc.put(*info, *ref, v);
+          m_changes.changed[part(doc, coll::kRefDocInfo)].push_back(*ref);
+        }
+      }
+    }
+    erase(doc, coll::kDocData, id);
+    erase(doc, coll::kDocMetadata, id);
+  }
+
+ private:
+  Store& m_store;
+  ChangeSet m_changes;
+};
+
+void require_docstore(const Store& s) {
+  if (!s.docstore) throw Error(ErrorKind::Data, s.location, "the store has no docstore to delete from");
+  for (const FileInfo& f : s.files)
+    if (f.kind == FileKind::Faiss)
+      throw Error(ErrorKind::Data, s.location + "/" + f.name,
+                  "is a FAISS binary index; lstore cannot delete vectors from it", "",
+                  "delete through LlamaIndex's FaissVectorStore, or rebuild the index");
+}
+
+}  // namespace
+
+ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ids) {
+  require_docstore(store);
+  Deleter del(store);
+  std::vector<std::vector<std::string>> nodes_of;
+  for (const std::string& ref : ids) {  // check every id before changing anything
+    auto nodes = del.ref_doc_nodes(ref);
+    if (!nodes) throw Error(ErrorKind::NotFound, store.location, fmt::format("no ref doc '{}' in ref_doc_info", ref));
+    nodes_of.push_back(*nodes);
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string& ref = ids[i];
+    IdSet nodes(nodes_of[i].begin(), nodes_of[i].end());
+    del.delete_vectors_of_ref(ref);
+    del.delete_from_indexes(nodes);
+    JsonDoc& doc = *store.docstore;
+    std::unordered_set<std::string> done;
+    for (const std::string& n : nodes_of[i])
+      if (done.insert(n).second) {
+        del.erase(doc, coll::kDocData, n);
+        del.erase(doc, coll::kDocMetadata, n);
+      }
+    del.erase(doc, coll::kRefDocInfo, ref);
+    del.erase(doc, coll::kDocMetadata, ref);
+    del.erase(doc, coll::kDocData, ref);
+  }
+  return del.take();
+}
+
+ChangeSet delete_nodes(Store& store, const std::vector<std::string>& ids) {
+  require_docstore(store);
+  const Section* data = store.doc_collection(coll::kDocData);
+  for (const std::string& id : ids)
+    if (!data || !data->find(id))
+      throw Error(ErrorKind::NotFound, store.location, fmt::format("no node '{}' in docstore/data", id));
+  Deleter del(store);
+  IdSet set(ids.begin(), ids.end());
+  del.delete_vectors_by_id(set);
+  del.delete_from_indexes(set);
+  for (const std::string& id : ids) del.delete_document(id);
+  return del.take();
+}
+
+}  // namespace lstore
