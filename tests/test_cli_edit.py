@@ -22,8 +22,8 @@ GEN = os.path.join(ROOT, "bench", "gen_store.py")
 TRIALS = int(os.environ.get("LSTORE_CRASH_TRIALS", "24"))
 
 
-def run(*args, timeout=120):
-    p = subprocess.run([LSTORE, *args], capture_output=True, timeout=timeout)
+def run(*args, timeout=120, stdin=None):
+    p = subprocess.run([LSTORE, *args], capture_output=True, timeout=timeout, input=stdin)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
@@ -125,6 +125,59 @@ class DeleteTest(Base):
             self.assertEqual(rc, 0, err)
 
 
+class PutTest(Base):
+    NODE = {"id": "put-1", "text": "Put text \u00e9", "metadata": {"k": "v"}, "ref_doc_id": "doc-put",
+            "embedding": [0.5, 0, 0, 0, 0, 0, 0, 1]}
+
+    def test_put_from_stdin_then_get(self):
+        store = self.copy()
+        rc, out, err = run("put", store, "--json", stdin=(json.dumps(self.NODE) + "\n").encode())
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["added"]["docstore.json:docstore/data"], ["put-1"])
+        rc, out, err = run("get", store, "put-1", "--json")
+        self.assertEqual(rc, 0, err)
+        got = json.loads(out)
+        self.assertEqual(got["node"]["__data__"]["text"], "Put text \u00e9")
+        import hashlib
+        want = hashlib.sha256(("Put text \u00e9" + repr({"k": "v"})).encode()).hexdigest()
+        self.assertEqual(got["metadata"]["doc_hash"], want)
+        self.assertEqual(got["vectors"][0]["embedding"], [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+        self.assertIn("doc-put", ref_docs(store))
+
+    def test_put_file_of_many_and_raw_entries(self):
+        store = self.copy()
+        path = os.path.join(self.tmp, "nodes.json")
+        nodes = [dict(self.NODE, id=f"n{i}") for i in range(3)]
+        with open(path, "w") as f:
+            json.dump(nodes, f)
+        self.assertEqual(run("put", store, path)[0], 0)
+        self.assertEqual(json.loads(run("ls", store, "--json")[1])["docstore"]["nodes"], 15)
+        rc, _, err = run("put", store, "--collection", "docstore/metadata", "--key", "raw", "--value", '{"doc_hash": "x"}')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(run("get", store, "raw", "--json")[1])["metadata"], {"doc_hash": "x"})
+
+    def test_put_errors_write_nothing(self):
+        store = self.copy()
+        before = snapshot(store)
+        cases = [
+            ((json.dumps({"id": "x", "text": "t"}) + "\n").encode(), 3, "has no embedding"),
+            (b"{not json\n", 3, "line 1"),
+            (b"", 2, "no records"),
+        ]
+        for stdin, code, needle in cases:
+            rc, out, err = run("put", store, stdin=stdin)
+            self.assertEqual(rc, code, err)
+            self.assertIn(needle, err)
+        rc, _, err = run("put", store, "--index", "nope", stdin=json.dumps(self.NODE).encode())
+        self.assertEqual(rc, 2, err)
+        rc, _, err = run("put", store, "--collection", "docstore/metadata", "--key", "k", "--value", "[1]")
+        self.assertEqual(rc, 2, err)
+        rc, out, err = run("put", store, "--dry-run", stdin=json.dumps(self.NODE).encode())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("would add", out)
+        self.assertEqual(snapshot(store), before)
+
+
 class ScaleTest(Base):
     """A store large enough for a write to take a while: killed at random
     instants, the store is always exactly the old or the new one."""
@@ -170,6 +223,28 @@ class ScaleTest(Base):
             self.assertEqual(leftovers, [], "staging directory left behind")
             shutil.rmtree(work)
         print(f"crash trials: {outcomes}", file=sys.stderr)
+
+    def test_sigkill_during_put_leaves_old_or_new(self):
+        node = {"id": "crash-node", "text": "t", "metadata": {}, "ref_doc_id": "crash-doc", "embedding": [0.1] * 128}
+        data = (json.dumps(node) + "\n").encode()
+        old = snapshot(self.store)
+        ref_store = self.copy(self.store, "put-reference")
+        t0 = time.monotonic()
+        self.assertEqual(run("put", ref_store, stdin=data)[0], 0)
+        duration = time.monotonic() - t0
+        new = snapshot(ref_store)
+        rng = random.Random(2)
+        for trial in range(max(4, TRIALS // 2)):
+            work = self.copy(self.store, f"p{trial}")
+            p = subprocess.Popen([LSTORE, "put", work], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            p.stdin.write(data)
+            p.stdin.close()
+            time.sleep(rng.uniform(0, duration * 1.2))
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            self.assertIn(snapshot(work), (old, new), f"trial {trial}: a mix of old and new")
+            shutil.rmtree(work)
 
     def test_concurrent_writers_lose_no_update(self):
         store = self.copy(self.store, "shared")

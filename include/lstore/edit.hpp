@@ -31,4 +31,23 @@ ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ref_doc_
 // node, and goes when it has no node left), plus index structs and vectors.
 ChangeSet delete_nodes(Store& store, const std::vector<std::string>& node_ids);
 
+struct PutOptions {
+  std::string index_id;          // the index the nodes join; empty: the only vector index
+  std::string ns = "default";    // the vector namespace their embeddings go to
+};
+
+// Adds or replaces nodes as index.insert_nodes() does (FORMAT.md §3.6, §5.2):
+// the vector (embedding, ref doc, metadata_dict entry), the index struct's
+// nodes_dict, the docstore node with its hash as the store's era computes
+// it, its metadata entry and its ref doc's node_ids. Each record is a node as
+// stored ({"__data__": ..., "__type__": ...}, the embedding in __data__ or
+// beside it), a plain {"id", "text", "metadata", "ref_doc_id", "embedding"},
+// or {"document": {"id", "text", "metadata"}}, whose hash is recorded after
+// the nodes (set_document_hash). Throws Error(Data) for a record it cannot
+// use, before changing anything.
+ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutOptions& options);
+
+// Sets one raw entry of a KV collection (the collection is created if missing).
+ChangeSet put_raw(Store& store, const std::string& collection, const std::string& key, const Json& value);
+
 }  // namespace lstore

@@ -22,5 +22,6 @@ CommandSpec add_ls(CLI::App& parent);
 CommandSpec add_get(CLI::App& parent);
 CommandSpec add_convert(CLI::App& parent);
 CommandSpec add_delete(CLI::App& parent);
+CommandSpec add_put(CLI::App& parent);
 
 }  // namespace lstore::cli

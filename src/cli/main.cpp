@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
       lstore::cli::add_get(app),
       lstore::cli::add_convert(app),
       lstore::cli::add_delete(app),
+      lstore::cli::add_put(app),
   };
 
   std::string command = "lstore";
