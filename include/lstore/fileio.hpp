@@ -75,6 +75,10 @@ class StoreLock {
   int m_fd = -1;
 };
 
+// Copies every file of the directory `store` into `dir`, atomically (a
+// staged directory swapped in): the --backup of the writing commands.
+void backup_directory(const std::filesystem::path& store, const std::filesystem::path& dir);
+
 // Writes one file atomically: temp file in the same directory, fsync, rename,
 // fsync the directory.
 void atomic_write_file(const std::filesystem::path& path, std::string_view bytes);

@@ -131,6 +131,8 @@ class JsonDoc {
 
   // The file's bytes: the original when nothing changed.
   std::string serialize() const;
+  // Size in bytes of serialize(), without building it (for --dry-run).
+  std::uint64_t serialized_size() const;
   // The same into a file; unchanged runs are copied from the original file
   // by the kernel instead of passing through memory.
   void write_to(FileSink& sink) const;

@@ -1,7 +1,5 @@
 // lstore delete STORE --ref-doc ID... | --node ID...: LlamaIndex's deletes,
 // locked, all or nothing (spec/CLI.md).
-#include <filesystem>
-
 #include <fmt/format.h>
 
 #include "commands.hpp"
@@ -9,6 +7,7 @@
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
 #include "lstore/fileio.hpp"
+#include "write_report.hpp"
 
 namespace lstore::cli {
 namespace {
@@ -21,44 +20,6 @@ struct DeleteOptions {
   std::string backup;
   double wait = 0;
 };
-
-Json changes_json(const std::map<std::string, std::vector<std::string>>& m) {
-  JsonObject o;
-  for (const auto& [k, ids] : m) {
-    JsonArray a;
-    for (const auto& id : ids) a.emplace_back(id);
-    o.emplace_back(k, std::move(a));
-  }
-  return Json(std::move(o));
-}
-
-void print_changes(Output& out, const DeleteOptions& o, const ChangeSet& c) {
-  if (out.json()) {
-    JsonArray refs, nodes;
-    for (const auto& r : o.ref_docs) refs.emplace_back(r);
-    for (const auto& n : o.nodes) nodes.emplace_back(n);
-    out.json_line(JsonObject{{"store", o.store},           {"dry_run", o.dry_run},
-                             {"ref_docs", std::move(refs)}, {"nodes", std::move(nodes)},
-                             {"removed", changes_json(c.removed)}, {"changed", changes_json(c.changed)}});
-    return;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& [p, ids] : c.removed) rows.push_back({o.dry_run ? "would remove" : "removed", p, std::to_string(ids.size())});
-  for (const auto& [p, ids] : c.changed) rows.push_back({o.dry_run ? "would rewrite" : "rewrote", p, std::to_string(ids.size())});
-  out.table({"ACTION", "PART", "ENTRIES"}, rows);
-}
-
-// --backup DIR: the store's files as they were, written (atomically) before the change.
-void write_backup(const std::string& store, const std::string& dir) {
-  namespace fs = std::filesystem;
-  StagedDirectory staged(fs::absolute(dir).lexically_normal());
-  for (const auto& e : fs::recursive_directory_iterator(store)) {
-    if (!e.is_regular_file()) continue;
-    auto bytes = Buffer::map_file(e.path().string());
-    staged.write_with(e.path().lexically_relative(store).string(), [&](FileSink& s) { s.copy(*bytes, bytes->view()); });
-  }
-  staged.commit();
-}
 
 }  // namespace
 
@@ -82,10 +43,14 @@ CommandSpec add_delete(CLI::App& parent) {
             Store store = backend->load();
             ChangeSet changes = o->ref_docs.empty() ? delete_nodes(store, o->nodes) : delete_ref_docs(store, o->ref_docs);
             if (!o->dry_run && !changes.empty()) {
-              if (!o->backup.empty()) write_backup(o->store, o->backup);
+              if (!o->backup.empty()) backup_directory(o->store, o->backup);
               backend->save(store, SaveOptions{true});
             }
-            print_changes(out, *o, changes);
+            JsonArray refs, nodes;
+            for (const auto& r : o->ref_docs) refs.emplace_back(r);
+            for (const auto& n : o->nodes) nodes.emplace_back(n);
+            print_write_report(out, store, o->store, o->dry_run, changes,
+                               JsonObject{{"ref_docs", std::move(refs)}, {"nodes", std::move(nodes)}});
             return 0;
           }};
 }

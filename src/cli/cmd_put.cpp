@@ -11,6 +11,7 @@
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
 #include "lstore/fileio.hpp"
+#include "write_report.hpp"
 
 namespace lstore::cli {
 namespace {
@@ -22,6 +23,7 @@ struct PutCliOptions {
   std::string ns = "default";
   std::string collection, key, value;
   bool dry_run = false;
+  std::string backup;
   double wait = 0;
 };
 
@@ -76,6 +78,7 @@ CommandSpec add_put(CLI::App& parent) {
   k->needs(c);
   v->needs(c);
   app->add_flag("--dry-run", o->dry_run, "Print what would change and change nothing");
+  app->add_option("--backup", o->backup, "Keep a copy of the store as it was in this directory");
   app->add_option("--wait", o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
             std::optional<Json> raw_value;
@@ -97,25 +100,11 @@ CommandSpec add_put(CLI::App& parent) {
             Store store = backend->load();
             ChangeSet changes = raw_value ? put_raw(store, o->collection, o->key, *raw_value)
                                           : put_records(store, records, PutOptions{o->index, o->ns});
-            if (!o->dry_run) backend->save(store, SaveOptions{true});
-            auto as_json = [](const std::map<std::string, std::vector<std::string>>& m) {
-              JsonObject obj;
-              for (const auto& [part, ids] : m) {
-                JsonArray a;
-                for (const auto& id : ids) a.emplace_back(id);
-                obj.emplace_back(part, std::move(a));
-              }
-              return Json(std::move(obj));
-            };
-            if (out.json()) {
-              out.json_line(JsonObject{{"store", o->store}, {"dry_run", o->dry_run}, {"added", as_json(changes.added)},
-                                       {"changed", as_json(changes.changed)}});
-            } else {
-              std::vector<std::vector<std::string>> rows;
-              for (const auto& [p, ids] : changes.added) rows.push_back({o->dry_run ? "would add" : "added", p, std::to_string(ids.size())});
-              for (const auto& [p, ids] : changes.changed) rows.push_back({o->dry_run ? "would rewrite" : "rewrote", p, std::to_string(ids.size())});
-              out.table({"ACTION", "PART", "ENTRIES"}, rows);
+            if (!o->dry_run && !changes.empty()) {
+              if (!o->backup.empty()) backup_directory(o->store, o->backup);
+              backend->save(store, SaveOptions{true});
             }
+            print_write_report(out, store, o->store, o->dry_run, changes);
             return 0;
           }};
 }

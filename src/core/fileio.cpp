@@ -263,6 +263,16 @@ StoreLock::~StoreLock() {
   if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
 }
 
+void backup_directory(const fs::path& store, const fs::path& dir) {
+  StagedDirectory staged(fs::absolute(dir).lexically_normal());
+  for (const auto& e : fs::recursive_directory_iterator(store)) {
+    if (!e.is_regular_file()) continue;
+    auto bytes = Buffer::map_file(e.path().string());
+    staged.write_with(e.path().lexically_relative(store).string(), [&](FileSink& s) { s.copy(*bytes, bytes->view()); });
+  }
+  staged.commit();
+}
+
 void remove_pending_staging() {
   std::lock_guard<std::mutex> lock(g_pending_mutex);
   for (const auto& p : pending()) {

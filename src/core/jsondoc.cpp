@@ -298,6 +298,13 @@ std::string JsonDoc::serialize() const {
   return result;
 }
 
+std::uint64_t JsonDoc::serialized_size() const {
+  if (!changed()) return bytes().size();
+  std::uint64_t n = 0;
+  write_pieces([&](std::string_view piece, bool) { n += piece.size(); });
+  return n;
+}
+
 void JsonDoc::write_to(FileSink& sink) const {
   if (!changed() && m_buffer) {
     sink.copy(*m_buffer, bytes());
