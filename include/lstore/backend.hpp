@@ -19,8 +19,12 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string describe() const = 0;  // for messages; never holds a password
-  // Reads the whole store (lazily: entries stay raw until decoded).
+  // Reads the whole store (lazily: entries stay raw until decoded). A store
+  // file that does not parse is an Error.
   virtual Store load() = 0;
+  // The same, but a store file that does not parse is kept in Store::files
+  // as FileKind::Broken with the reason (for validate).
+  virtual Store load_tolerant() { return load(); }
   // Writes `store` here, all or nothing.
   virtual void save(const Store& store, const SaveOptions& options) = 0;
 };

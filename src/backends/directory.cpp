@@ -76,7 +76,11 @@ class DirectoryBackend : public Backend {
   // Every file is opened relative to one open directory, so a store that a
   // writer swaps meanwhile is read wholly old or wholly new; if a file of the
   // old one is removed before it could be opened, the read starts again.
-  Store load() override {
+  Store load() override { return load_mode(false); }
+  Store load_tolerant() override { return load_mode(true); }
+
+  Store load_mode(bool tolerant) {
+    m_tolerant = tolerant;
     for (int attempt = 0;; ++attempt) {
       int dirfd = ::open(m_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (dirfd < 0) {
@@ -271,7 +275,7 @@ class DirectoryBackend : public Backend {
     try {
       out.doc = JsonDoc::read(name, buffer, JsonDialect::Python);
     } catch (const Error& e) {
-      if (store_file_name(name)) throw Error(ErrorKind::Data, path, e.what(), e.place());
+      if (store_file_name(name) && !m_tolerant) throw Error(ErrorKind::Data, path, e.what(), e.place());
       info.kind = FileKind::Broken;
       info.detail = std::string(e.what()) + " (" + e.place() + ")";
       info.bytes = buffer;
@@ -362,6 +366,7 @@ class DirectoryBackend : public Backend {
 
   std::string m_path;
   int m_dirfd = AT_FDCWD;  // the store directory while loading
+  bool m_tolerant = false;
 };
 
 }  // namespace

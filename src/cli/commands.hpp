@@ -23,5 +23,6 @@ CommandSpec add_get(CLI::App& parent);
 CommandSpec add_convert(CLI::App& parent);
 CommandSpec add_delete(CLI::App& parent);
 CommandSpec add_put(CLI::App& parent);
+CommandSpec add_validate(CLI::App& parent);
 
 }  // namespace lstore::cli

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
       lstore::cli::add_convert(app),
       lstore::cli::add_delete(app),
       lstore::cli::add_put(app),
+      lstore::cli::add_validate(app),
   };
 
   std::string command = "lstore";

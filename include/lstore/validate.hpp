@@ -1,0 +1,43 @@
+// lstore validate: the rules a store is checked against (structure, whether
+// LlamaIndex will load it, cross-store integrity, data quality). Every rule
+// has a stable id; man/lstore-validate.1 lists them all.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lstore/store.hpp"
+
+namespace lstore {
+
+struct Rule {
+  const char* id;
+  Severity severity;  // the default
+  const char* group;  // structure | loading | integrity | quality
+  const char* summary;
+  const char* hint;
+};
+
+// Every rule, in the order reports list them.
+const std::vector<Rule>& validation_rules();
+const Rule* find_rule(std::string_view id);
+
+struct Finding {
+  std::string rule;
+  Severity severity;
+  std::string file;     // relative to the store
+  std::string path;     // key path inside the file ("docstore/data.<id>"), or line:column
+  std::string message;
+};
+
+struct ValidateOptions {
+  std::set<std::string> only;  // --rule: just these
+  std::set<std::string> skip;  // --skip
+};
+
+// Checks a store loaded with Backend::load_tolerant() (files that do not
+// parse are in store.files as Broken, and become findings).
+std::vector<Finding> validate(const Store& store, const ValidateOptions& options);
+
+}  // namespace lstore

@@ -1,0 +1,239 @@
+// lstore validate STORE...: the CI gate (spec/CLI.md). Findings are printed in
+// the format CI systems read; the exit code says whether any reached --fail-on.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "commands.hpp"
+#include "lstore/backend.hpp"
+#include "lstore/error.hpp"
+#include "lstore/validate.hpp"
+#include "lstore/version.hpp"
+
+namespace lstore::cli {
+namespace {
+
+struct ValidateCli {
+  std::vector<std::string> stores;
+  std::string format = "text";
+  std::string fail_on = "error";
+  std::vector<std::string> rules, skips;
+  bool all = false;
+  std::size_t max = 10;
+  bool list_rules = false;
+};
+
+struct StoreFindings {
+  std::string store;
+  std::vector<Finding> findings;
+};
+
+int rank(Severity s) { return s == Severity::Error ? 2 : s == Severity::Warning ? 1 : 0; }
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += ' ';  // not allowed in XML 1.0
+        else out += c;
+    }
+  }
+  return out;
+}
+
+// GitHub workflow commands: % CR LF are escaped in the message; , and : too in properties.
+std::string gh_escape(std::string_view s, bool property) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%') out += "%25";
+    else if (c == '\r') out += "%0D";
+    else if (c == '\n') out += "%0A";
+    else if (property && c == ':') out += "%3A";
+    else if (property && c == ',') out += "%2C";
+    else out += c;
+  }
+  return out;
+}
+
+std::string where(const StoreFindings& s, const Finding& f) {
+  return f.file.empty() ? s.store : s.store + "/" + f.file;
+}
+
+void print_text(Output& out, const std::vector<StoreFindings>& all, const ValidateCli& o) {
+  for (const auto& s : all) {
+    std::size_t counts[3] = {0, 0, 0};
+    for (const auto& f : s.findings) ++counts[rank(f.severity)];
+    out.line(out.bold(fmt::format("{}: {} errors, {} warnings, {} notes", s.store, counts[2], counts[1], counts[0])));
+    // Grouped per file, then per rule, first N of each rule.
+    std::map<std::string, std::map<std::string, std::vector<const Finding*>>> by_file;
+    for (const auto& f : s.findings) by_file[f.file][f.rule].push_back(&f);
+    for (const auto& [file, rules] : by_file) {
+      out.line("  " + (file.empty() ? std::string("(store)") : file));
+      for (const auto& [rule, fs] : rules) {
+        const char* sev = severity_name(fs.front()->severity);
+        out.line(fmt::format("    {} {} ({})", out.severity(sev), rule, fs.size()));
+        std::size_t shown = o.all ? fs.size() : std::min(fs.size(), o.max);
+        for (std::size_t i = 0; i < shown; ++i)
+          out.line(fmt::format("      {}{}", fs[i]->message, fs[i]->path.empty() ? "" : out.dim("  [" + fs[i]->path + "]")));
+        if (shown < fs.size()) out.line(out.dim(fmt::format("      ... and {} more (--all shows them)", fs.size() - shown)));
+        if (const Rule* r = find_rule(rule)) out.line(out.dim(std::string("      hint: ") + r->hint));
+      }
+    }
+  }
+}
+
+void print_json(Output& out, const std::vector<StoreFindings>& all) {
+  JsonArray findings;
+  std::size_t counts[3] = {0, 0, 0};
+  std::map<std::string, std::int64_t> by_rule;
+  for (const auto& s : all)
+    for (const auto& f : s.findings) {
+      ++counts[rank(f.severity)];
+      ++by_rule[f.rule];
+      findings.push_back(JsonObject{{"rule", f.rule}, {"severity", severity_name(f.severity)}, {"store", s.store},
+                                    {"file", f.file}, {"path", f.path}, {"message", f.message}});
+    }
+  JsonObject rules;
+  for (const auto& [r, n] : by_rule) rules.emplace_back(r, n);
+  out.json_line(JsonObject{{"findings", std::move(findings)},
+                           {"summary", JsonObject{{"stores", static_cast<std::int64_t>(all.size())},
+                                                  {"errors", static_cast<std::int64_t>(counts[2])},
+                                                  {"warnings", static_cast<std::int64_t>(counts[1])},
+                                                  {"infos", static_cast<std::int64_t>(counts[0])},
+                                                  {"by_rule", std::move(rules)}}}});
+}
+
+void print_github(const std::vector<StoreFindings>& all) {
+  for (const auto& s : all)
+    for (const auto& f : s.findings) {
+      const char* cmd = f.severity == Severity::Error ? "error" : f.severity == Severity::Warning ? "warning" : "notice";
+      std::string msg = f.message + (f.path.empty() ? "" : " (" + f.path + ")");
+      std::printf("::%s file=%s,title=%s::%s\n", cmd, gh_escape(where(s, f), true).c_str(), gh_escape(f.rule, true).c_str(),
+                  gh_escape(msg, false).c_str());
+    }
+}
+
+void print_junit(const std::vector<StoreFindings>& all, Severity fail_on) {
+  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  std::size_t tests = 0, failures = 0;
+  std::string suites;
+  for (const auto& s : all) {
+    std::size_t suite_fail = 0;
+    std::string cases;
+    for (const Rule& r : validation_rules()) {
+      std::vector<const Finding*> fs;
+      for (const auto& f : s.findings)
+        if (f.rule == r.id) fs.push_back(&f);
+      bool failed = false;
+      std::string body;
+      for (const Finding* f : fs) {
+        body += f->file + (f->path.empty() ? "" : " [" + f->path + "]") + ": " + f->message + "\n";
+        failed |= rank(f->severity) >= rank(fail_on);
+      }
+      cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\"", xml_escape(s.store), r.id);
+      if (fs.empty()) {
+        cases += "/>\n";
+      } else if (failed) {
+        cases += fmt::format(">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n", r.id,
+                             xml_escape(fmt::format("{} finding(s): {}", fs.size(), r.summary)), xml_escape(body));
+        ++suite_fail;
+      } else {
+        cases += fmt::format(">\n      <system-out>{}</system-out>\n    </testcase>\n", xml_escape(body));
+      }
+    }
+    tests += validation_rules().size();
+    failures += suite_fail;
+    suites += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">\n{}  </testsuite>\n",
+                          xml_escape(s.store), validation_rules().size(), suite_fail, cases);
+  }
+  x += fmt::format("<testsuites name=\"lstore validate\" tests=\"{}\" failures=\"{}\" errors=\"0\">\n{}</testsuites>\n", tests,
+                   failures, suites);
+  std::fputs(x.c_str(), stdout);
+}
+
+void print_sarif(Output& out, const std::vector<StoreFindings>& all) {
+  auto level = [](Severity s) { return s == Severity::Error ? "error" : s == Severity::Warning ? "warning" : "note"; };
+  JsonArray rules;
+  for (const Rule& r : validation_rules())
+    rules.push_back(JsonObject{{"id", r.id},
+                               {"name", r.id},
+                               {"shortDescription", JsonObject{{"text", r.summary}}},
+                               {"help", JsonObject{{"text", r.hint}}},
+                               {"defaultConfiguration", JsonObject{{"level", level(r.severity)}}},
+                               {"properties", JsonObject{{"group", r.group}}}});
+  JsonArray results;
+  for (const auto& s : all)
+    for (const auto& f : s.findings) {
+      JsonObject loc{{"physicalLocation", JsonObject{{"artifactLocation", JsonObject{{"uri", where(s, f)}}}}}};
+      if (!f.path.empty()) loc.emplace_back("logicalLocations", JsonArray{JsonObject{{"fullyQualifiedName", f.path}}});
+      results.push_back(JsonObject{{"ruleId", f.rule},
+                                   {"level", level(f.severity)},
+                                   {"message", JsonObject{{"text", f.message}}},
+                                   {"locations", JsonArray{Json(std::move(loc))}}});
+    }
+  out.json_line(JsonObject{
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs", JsonArray{JsonObject{{"tool", JsonObject{{"driver", JsonObject{{"name", "lstore"},
+                                                                            {"version", LSTORE_VERSION},
+                                                                            {"informationUri", "https://example.invalid/lstore"},
+                                                                            {"rules", std::move(rules)}}}}},
+                                    {"results", std::move(results)}}}}});
+}
+
+}  // namespace
+
+CommandSpec add_validate(CLI::App& parent) {
+  auto o = std::make_shared<ValidateCli>();
+  CLI::App* app = parent.add_subcommand("validate", "Check stores: structure, loadability, cross-store integrity, data quality");
+  app->add_option("stores", o->stores, "One or more stores");
+  app->add_option("--format", o->format, "text, json, github, junit or sarif")
+      ->check(CLI::IsMember({"text", "json", "github", "junit", "sarif"}));
+  app->add_option("--fail-on", o->fail_on, "Exit 1 on findings of this severity or worse: error (default) or warning")
+      ->check(CLI::IsMember({"error", "warning"}));
+  app->add_option("--rule", o->rules, "Check only these rules (repeatable)");
+  app->add_option("--skip", o->skips, "Do not check these rules (repeatable)");
+  app->add_flag("--all", o->all, "Text format: print every finding, not the first few per rule");
+  app->add_option("--max", o->max, "Text format: findings printed per rule (default 10)");
+  app->add_flag("--list-rules", o->list_rules, "Print the rules and exit");
+  return {app, [o](Output& out) {
+            if (o->list_rules) {
+              std::vector<std::vector<std::string>> rows;
+              for (const Rule& r : validation_rules()) {
+                if (out.json())
+                  out.json_line(JsonObject{{"id", r.id}, {"severity", severity_name(r.severity)}, {"group", r.group},
+                                           {"summary", r.summary}, {"hint", r.hint}});
+                else
+                  rows.push_back({r.id, severity_name(r.severity), r.group, r.summary});
+              }
+              if (!out.json()) out.table({"RULE", "SEVERITY", "GROUP", "WHAT IT FINDS"}, rows);
+              return 0;
+            }
+            if (o->stores.empty()) throw Error(ErrorKind::Usage, "validate", "no store given");
+            ValidateOptions vo{{o->rules.begin(), o->rules.end()}, {o->skips.begin(), o->skips.end()}};
+            std::vector<StoreFindings> all;
+            for (const std::string& s : o->stores) {
+              Store store = open_backend(s)->load_tolerant();
+              all.push_back({s, validate(store, vo)});
+            }
+            std::string fmt_name = out.json() && o->format == "text" ? "json" : o->format;
+            if (fmt_name == "text") print_text(out, all, *o);
+            else if (fmt_name == "json") print_json(out, all);
+            else if (fmt_name == "github") print_github(all);
+            else if (fmt_name == "junit") print_junit(all, o->fail_on == "warning" ? Severity::Warning : Severity::Error);
+            else print_sarif(out, all);
+            Severity fail_on = o->fail_on == "warning" ? Severity::Warning : Severity::Error;
+            for (const auto& s : all)
+              for (const auto& f : s.findings)
+                if (rank(f.severity) >= rank(fail_on)) return 1;
+            return 0;
+          }};
+}
+
+}  // namespace lstore::cli

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""CLI tests of lstore validate: exit codes, and the json, github, junit and
+sarif outputs checked against what their readers require. Usage:
+test_cli_validate.py PATH/TO/lstore"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+LSTORE = None
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "testdata", "sample")
+
+
+def run(*args):
+    p = subprocess.run([LSTORE, *args], capture_output=True, timeout=120)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+class ValidateCli(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lstore-validate-")
+        self.broken = os.path.join(self.tmp, "broken")
+        shutil.copytree(SAMPLE, self.broken)
+        with open(os.path.join(self.broken, "docstore.json"), "rb") as f:
+            data = f.read()
+        with open(os.path.join(self.broken, "docstore.json"), "wb") as f:
+            f.write(data[: len(data) // 2])  # truncated, as by a crash during persist
+        vs = os.path.join(self.broken, "default__vector_store.json")
+        with open(vs) as f:
+            v = json.load(f)
+        v["embedding_dict"][next(iter(v["embedding_dict"]))][0] = 0.0
+        first = next(iter(v["embedding_dict"]))
+        v["embedding_dict"][first] = [0.0] * len(v["embedding_dict"][first])
+        with open(vs, "w") as f:
+            json.dump(v, f)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_clean_store_exit_0(self):
+        rc, out, err = run("validate", SAMPLE)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("0 errors, 0 warnings", out)
+
+    def test_findings_exit_1_and_text_report(self):
+        rc, out, err = run("validate", self.broken)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("parse-error", out)
+        self.assertRegex(out, r"unexpected end of file inside docstore/data\.\S+ after \d+ complete entries")
+        self.assertRegex(out, r"line 1, column \d+, byte \d+")
+        self.assertIn("hint:", out)
+
+    def test_fail_on_warning(self):
+        store = os.path.join(self.tmp, "warn")
+        shutil.copytree(SAMPLE, store)
+        os.rename(os.path.join(store, "default__vector_store.json"), os.path.join(store, "vector_store.json"))
+        self.assertEqual(run("validate", store)[0], 0)
+        self.assertEqual(run("validate", store, "--fail-on", "warning")[0], 1)
+
+    def test_json_format(self):
+        rc, out, _ = run("validate", self.broken, SAMPLE, "--format", "json")
+        self.assertEqual(rc, 1)
+        d = json.loads(out)
+        self.assertEqual(d["summary"]["stores"], 2)
+        self.assertGreaterEqual(d["summary"]["errors"], 1)
+        for f in d["findings"]:
+            self.assertEqual(set(f) >= {"rule", "severity", "file", "path", "message"}, True)
+            self.assertIn(f["severity"], ("error", "warning", "info"))
+        rules = {f["rule"] for f in d["findings"]}
+        self.assertIn("parse-error", rules)
+        self.assertIn("zero-vector", rules)
+        self.assertEqual(run("validate", self.broken, SAMPLE, "--json")[1], out)  # --json is --format json
+
+    def test_github_format(self):
+        rc, out, _ = run("validate", self.broken, "--format", "github")
+        self.assertEqual(rc, 1)
+        lines = out.splitlines()
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, r"^::(error|warning|notice) file=[^,:]+,title=[a-z-]+::.+$")
+            self.assertNotIn("\n", line)
+
+    def test_junit_format(self):
+        rc, out, _ = run("validate", self.broken, SAMPLE, "--format", "junit")
+        self.assertEqual(rc, 1)
+        root = ET.fromstring(out)
+        self.assertEqual(root.tag, "testsuites")
+        suites = root.findall("testsuite")
+        self.assertEqual(len(suites), 2)
+        total = sum(int(s.get("tests")) for s in suites)
+        self.assertEqual(int(root.get("tests")), total)
+        failures = [c for s in suites for c in s.findall("testcase") if c.find("failure") is not None]
+        self.assertEqual(int(root.get("failures")), len(failures))
+        self.assertIn("parse-error", [c.get("name") for c in failures])
+        self.assertEqual(int(suites[1].get("failures")), 0)  # the clean sample
+        for c in suites[0].findall("testcase"):
+            self.assertTrue(c.get("classname") and c.get("name"))
+
+    def test_sarif_format(self):
+        rc, out, _ = run("validate", self.broken, "--format", "sarif")
+        self.assertEqual(rc, 1)
+        s = json.loads(out)
+        self.assertEqual(s["version"], "2.1.0")
+        self.assertIn("$schema", s)
+        run0 = s["runs"][0]
+        driver = run0["tool"]["driver"]
+        self.assertEqual(driver["name"], "lstore")
+        ids = {r["id"] for r in driver["rules"]}
+        self.assertIn("parse-error", ids)
+        for r in driver["rules"]:
+            self.assertIn(r["defaultConfiguration"]["level"], ("error", "warning", "note"))
+            self.assertTrue(r["shortDescription"]["text"])
+        self.assertTrue(run0["results"])
+        for res in run0["results"]:
+            self.assertIn(res["ruleId"], ids)
+            self.assertIn(res["level"], ("error", "warning", "note"))
+            self.assertTrue(res["message"]["text"])
+            self.assertTrue(res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+
+    def test_rule_selection_and_usage(self):
+        rc, out, _ = run("validate", self.broken, "--rule", "zero-vector", "--format", "json")
+        self.assertEqual({f["rule"] for f in json.loads(out)["findings"]}, {"zero-vector"})
+        self.assertEqual(rc, 0)  # a warning only
+        rc, out, _ = run("validate", self.broken, "--skip", "parse-error", "--skip", "zero-vector", "--format", "json")
+        self.assertNotIn("parse-error", {f["rule"] for f in json.loads(out)["findings"]})
+        rc, _, err = run("validate", self.broken, "--rule", "no-such-rule")
+        self.assertEqual(rc, 2, err)
+        self.assertIn("no-such-rule", err)
+        self.assertEqual(run("validate")[0], 2)
+        self.assertEqual(run("validate", os.path.join(self.tmp, "nope"))[0], 3)
+
+    def test_many_findings_stay_readable(self):
+        store = os.path.join(self.tmp, "many")
+        shutil.copytree(SAMPLE, store)
+        vs = os.path.join(store, "default__vector_store.json")
+        with open(vs) as f:
+            v = json.load(f)
+        for k in v["embedding_dict"]:
+            v["embedding_dict"][k] = [0.0] * len(v["embedding_dict"][k])
+        with open(vs, "w") as f:
+            json.dump(v, f)
+        out = run("validate", store, "--max", "3")[1]
+        self.assertIn("zero-vector (12)", out)
+        self.assertIn("... and 9 more", out)
+        self.assertEqual(out.count("is all zeros"), 3)
+        self.assertEqual(run("validate", store, "--all")[1].count("is all zeros"), 12)
+
+    def test_every_rule_is_in_the_man_page(self):
+        with open(os.path.join(ROOT, "man", "lstore-validate.1")) as f:
+            page = f.read().replace("\\-", "-")
+        for line in run("validate", "--list-rules", "--json")[1].splitlines():
+            self.assertIn(json.loads(line)["id"], page)
+
+
+if __name__ == "__main__":
+    LSTORE = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=1)
