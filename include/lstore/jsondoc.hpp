@@ -113,6 +113,10 @@ class JsonDoc {
   int indent() const { return m_indent; }  // -1 unless pretty-printed
   void set_name(std::string name) { m_name = std::move(name); }
   std::string_view bytes() const { return m_buffer ? m_buffer->view() : std::string_view{}; }
+  // Lets the pages of the file before `p` (a pointer into bytes()) go; a long
+  // pass over a large file calls it now and then to keep resident memory low.
+  void release_before(const char* p) const { release_between(bytes().data(), p); }
+  void release_between(const char* from, const char* to) const;
   bool changed() const;
 
   std::vector<Section>& sections() { return m_sections; }

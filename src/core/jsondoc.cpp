@@ -150,6 +150,12 @@ Gaps JsonDoc::default_gaps(int depth) const {
   return g;
 }
 
+void JsonDoc::release_between(const char* from, const char* to) const {
+  std::string_view t = bytes();
+  if (!m_buffer || from < t.data() || to > t.data() + t.size() || from >= to) return;
+  m_buffer->release(static_cast<std::size_t>(from - t.data()), static_cast<std::size_t>(to - t.data()));
+}
+
 bool JsonDoc::changed() const {
   if (m_structure_changed || !m_buffer) return true;
   for (const Section& s : m_sections)

@@ -3,9 +3,12 @@
 // numbers without building a DOM.
 #include <fmt/format.h>
 
-#include <charconv>
+#include <algorithm>
 #include <cmath>
+#include <exception>
+#include <functional>
 #include <map>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,8 +33,16 @@ class Checker {
   std::vector<Finding> run() {
     files();
     loading();
-    docstore();
-    indexes();
+    // The vectors' bytes are scanned on another core while the docstore is checked.
+    std::thread scanner([this] { scan_all_vectors(); });
+    try {
+      docstore();
+      indexes();
+    } catch (...) {
+      scanner.join();
+      throw;
+    }
+    scanner.join();
     unindexed_nodes();
     vectors();
     graphs();
@@ -93,15 +104,93 @@ class Checker {
   }
 
   // --- the docstore -----------------------------------------------------------
+  // What the later checks need of a node, kept small (100k nodes of a large
+  // store are held at once): not its text and metadata, but their digests.
   struct NodeFacts {
     std::optional<std::string> ref;
     std::string type;
-    std::string text;
-    Json metadata;
-    bool text_node = false;
+    std::string content_hash;  // the hash its era computes, when lstore can recompute it
+    std::size_t metadata_digest = 0;
     bool legacy = false;       // <= 0.6.33 (extra_info): no ref_doc_id in metadata entries, other hashes
-    bool stored_hash = false;  // 0.6.34-0.9: hash was a field set when the node was made, not a property
   };
+
+  // A digest of metadata as metadata_dict holds it: without the keys
+  // SimpleVectorStore adds, NaN/Infinity as null (0.12 writes them so).
+  static std::size_t metadata_digest(const Json& md) {
+    static const std::unordered_set<std::string> added = {"_node_type", "document_id", "doc_id", "ref_doc_id", "_node_content"};
+    std::function<Json(const Json&)> norm = [&](const Json& v) -> Json {
+      if (v.is_float() && !std::isfinite(v.as_float())) return Json();
+      if (v.is_array()) {
+        JsonArray a;
+        for (const Json& e : v.as_array()) a.push_back(norm(e));
+        return Json(std::move(a));
+      }
+      if (v.is_object()) {
+        JsonObject o;
+        for (const auto& [k, e] : v.as_object()) o.emplace_back(k, norm(e));
+        return Json(std::move(o));
+      }
+      return v;
+    };
+    JsonObject o;
+    if (md.is_object())
+      for (const auto& [k, e] : md.as_object())
+        if (!added.count(k)) o.emplace_back(k, norm(e));
+    return std::hash<std::string>{}(dump(Json(std::move(o)), {JsonDialect::Compact}));
+  }
+
+  // Decodes and checks docstore/data entries [begin, end): run on both cores.
+  void check_nodes(const JsonDoc& d, const Section& data, std::size_t begin, std::size_t end,
+                   std::vector<Finding>& findings, std::vector<std::pair<std::string, NodeFacts>>& nodes) {
+    const bool ts = m_store.dialect == Dialect::TypeScript;
+    static const std::unordered_set<std::string> py_codes = {"1", "2", "3", "4", "5", "Document"};
+    static const std::unordered_set<std::string> ts_codes = {"TEXT", "IMAGE", "INDEX", "DOCUMENT", "IMAGE_DOCUMENT"};
+    auto add_local = [&](const char* rule, const std::string& path, const std::string& message) {
+      if (!wanted(rule)) return;
+      findings.push_back({rule, find_rule(rule)->severity, d.name(), path, message});
+    };
+    std::size_t since = 0;
+    const char* done_from = begin < end ? data.entries[begin].raw.data() : nullptr;
+    for (std::size_t i = begin; i < end; ++i) {
+      const Entry& e = data.entries[i];
+      if ((since += e.raw.size()) > (std::size_t{32} << 20)) {  // this range's pages behind us can go
+        d.release_between(done_from, e.raw.data());
+        since = 0;
+      }
+      std::string path = "docstore/data." + std::string(e.key);
+      Node n;
+      try {
+        n = decode_node(d, e);
+      } catch (const Error& err) {
+        add_local("bad-shape", err.place(), err.what());
+        continue;
+      }
+      if (!(ts ? ts_codes : py_codes).count(n.type_code))
+        add_local("unknown-type-code", path + ".__type__", fmt::format("node {} has __type__ '{}'", e.key, n.type_code));
+      if (n.type_code == "5") add_local("unreadable-node-type", path, fmt::format("node {} is a multimodal Node (type \"5\")", e.key));
+      const Json& dd = n.data;
+      auto expect = [&](const char* field, bool ok, const char* what) {
+        if (!ok) add_local("bad-shape", path + "." + field, fmt::format("node {}: {} must be {}", e.key, field, what));
+      };
+      if (const Json* v = dd.find("metadata")) expect("metadata", v->is_object() || v->is_null(), "an object");
+      if (const Json* v = dd.find("text")) expect("text", v->is_string(), "a string");
+      if (const Json* v = dd.find("relationships")) expect("relationships", v->is_object(), "an object");
+      if (const Json* v = dd.find("id_")) expect("id_", v->is_string(), "a string");
+      if (n.id != e.key && dd.find("id_"))
+        add_local("bad-shape", path + ".id_", fmt::format("node stored under {} has id_ {}", e.key, n.id));
+      NodeFacts f;
+      f.ref = n.ref_doc_id;
+      f.type = n.type_code;
+      f.legacy = dd.find("extra_info") != nullptr;
+      bool text_node = n.class_name == "TextNode" || n.class_name == "IndexNode";
+      // 0.6.34-0.9 stored `hash` as a field set when the node was made; since
+      // 0.10 it is computed from the content, so only then can it be checked.
+      if (!ts && text_node && n.type_code == "1" && !f.legacy && !dd.find("hash"))
+        f.content_hash = text_node_hash(n.text, n.metadata);
+      f.metadata_digest = metadata_digest(n.metadata);
+      nodes.emplace_back(std::string(e.key), std::move(f));
+    }
+  }
 
   void docstore() {
     if (!m_store.docstore) return;
@@ -114,39 +203,28 @@ class Checker {
         add("bad-shape", d.name(), s.name, fmt::format("collection {} is not an object", s.name));
     const Section* data = d.section(coll::kDocData);
     if (data && data->outlined) {
-      for (const Entry& e : data->entries) {
-        std::string path = "docstore/data." + std::string(e.key);
-        Node n;
-        try {
-          n = decode_node(d, e);
-        } catch (const Error& err) {
-          add("bad-shape", d.name(), err.place(), err.what());
-          continue;
-        }
-        if (!(ts ? ts_codes : py_codes).count(n.type_code))
-          add("unknown-type-code", d.name(), path + ".__type__", fmt::format("node {} has __type__ '{}'", e.key, n.type_code));
-        if (n.type_code == "5")
-          add("unreadable-node-type", d.name(), path, fmt::format("node {} is a multimodal Node (type \"5\")", e.key));
-        const Json& dd = n.data;
-        auto expect = [&](const char* field, bool ok, const char* what) {
-          if (!ok) add("bad-shape", d.name(), path + "." + field, fmt::format("node {}: {} must be {}", e.key, field, what));
-        };
-        if (const Json* v = dd.find("metadata")) expect("metadata", v->is_object() || v->is_null(), "an object");
-        if (const Json* v = dd.find("text")) expect("text", v->is_string(), "a string");
-        if (const Json* v = dd.find("relationships")) expect("relationships", v->is_object(), "an object");
-        if (const Json* v = dd.find("id_")) expect("id_", v->is_string(), "a string");
-        if (n.id != e.key && dd.find("id_"))
-          add("bad-shape", d.name(), path + ".id_", fmt::format("node stored under {} has id_ {}", e.key, n.id));
-        NodeFacts f;
-        f.ref = n.ref_doc_id;
-        f.type = n.type_code;
-        f.text = n.text;
-        f.metadata = n.metadata;
-        f.text_node = n.class_name == "TextNode" || n.class_name == "IndexNode";
-        f.legacy = dd.find("extra_info") != nullptr;
-        f.stored_hash = dd.find("hash") != nullptr;
-        m_nodes.emplace(std::string(e.key), std::move(f));
-      }
+      const std::size_t n = data->entries.size();
+      const std::size_t half = n > 2000 ? n / 2 : n;
+      std::vector<Finding> f1, f2;
+      std::vector<std::pair<std::string, NodeFacts>> n1, n2;
+      std::exception_ptr failure;
+      std::thread other;
+      if (half < n)
+        other = std::thread([&] {
+          try {
+            check_nodes(d, *data, half, n, f2, n2);
+          } catch (...) {
+            failure = std::current_exception();
+          }
+        });
+      check_nodes(d, *data, 0, half, f1, n1);
+      if (other.joinable()) other.join();
+      if (failure) std::rethrow_exception(failure);
+      for (auto* fs : {&f1, &f2}) m_findings.insert(m_findings.end(), fs->begin(), fs->end());
+      m_nodes.reserve(n);
+      for (auto* ns : {&n1, &n2})
+        for (auto& [k, v] : *ns) m_nodes.emplace(std::move(k), std::move(v));
+      d.release_before(d.bytes().data() + d.bytes().size());
     }
     const Section* meta = d.section(coll::kDocMetadata);
     std::unordered_map<std::string, std::string> first_with_hash;
@@ -171,8 +249,8 @@ class Checker {
           auto [it, inserted] = first_with_hash.emplace(h->as_string(), std::string(e.key));
           if (!inserted)
             add("duplicate-node", d.name(), path, fmt::format("nodes {} and {} have the same hash", it->second, e.key));
-          if (!ts && node->second.text_node && node->second.type == "1" && !node->second.legacy && !node->second.stored_hash) {
-            std::string want = text_node_hash(node->second.text, node->second.metadata);
+          if (!node->second.content_hash.empty()) {
+            const std::string& want = node->second.content_hash;
             if (want != h->as_string())
               add("hash-mismatch", d.name(), path, fmt::format("node {}: stored hash {}, content hashes to {}", e.key,
                                                                 h->as_string().substr(0, 12), want.substr(0, 12)));
@@ -297,35 +375,57 @@ class Checker {
   }
 
   // --- vector stores --------------------------------------------------------------
-  // Scans one embedding: element count, any NaN/Infinity, all zero.
-  static void scan_vector(std::string_view raw, std::size_t& count, bool& non_finite, bool& all_zero) {
-    count = 0;
-    non_finite = false;
-    all_zero = true;
-    const char* p = raw.data();
-    const char* end = p + raw.size();
-    while (p < end) {
-      while (p < end && (*p == '[' || *p == ']' || *p == ',' || *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) ++p;
-      if (p >= end) break;
-      const char* start = p;
-      while (p < end && *p != ',' && *p != ']' && *p != ' ' && *p != '\n') ++p;
-      std::string_view tok(start, static_cast<std::size_t>(p - start));
-      ++count;
-      if (tok.find_first_of("NI") != std::string_view::npos) {
-        non_finite = true;
-        all_zero = false;
-        continue;
-      }
-      double v = 0;
-      auto r = std::from_chars(tok.data(), tok.data() + tok.size(), v);
-      if (r.ec == std::errc::result_out_of_range) non_finite = true;
-      if (v != 0) all_zero = false;
+  // What validate needs of one embedding, read from its bytes without
+  // converting a number: the element count, whether a NaN/Infinity token (or
+  // an exponent beyond double range) is there, whether every mantissa is 0.
+  struct VectorScan {
+    bool is_list = false;
+    std::size_t count = 0;
+    bool non_finite = false;
+    bool all_zero = true;
+  };
+
+  static VectorScan scan_vector(const Entry& e) {
+    std::string_view raw = e.raw;
+    VectorScan r;
+    r.is_list = !raw.empty() && raw[0] == '[';
+    // Element count: counted by the outline for flat arrays.
+    if (e.elements != Member::kNotCounted) {
+      r.count = e.elements;
+    } else {
+      std::size_t commas = static_cast<std::size_t>(std::count(raw.begin(), raw.end(), ','));
+      r.count = raw.find_first_of("0123456789NI") == std::string_view::npos ? 0 : commas + 1;
     }
+    // NaN / Infinity tokens (memchr-speed), and exponents beyond double range.
+    r.non_finite = raw.find('N') != std::string_view::npos || raw.find('I') != std::string_view::npos;
+    // (find() is memchr; find_first_of would test every byte against each letter.)
+    std::size_t pe = raw.find('e'), pE = raw.find('E');
+    auto next_exp = [&](std::size_t from) {  // each letter's next position is searched only once
+      if (pe != std::string_view::npos && pe < from) pe = raw.find('e', from);
+      if (pE != std::string_view::npos && pE < from) pE = raw.find('E', from);
+      return std::min(pe, pE);
+    };
+    for (std::size_t p = next_exp(0); p != std::string_view::npos && !r.non_finite; p = next_exp(p + 1)) {
+      std::size_t q = p + 1;
+      if (q < raw.size() && (raw[q] == '+' || raw[q] == '-')) ++q;
+      while (q < raw.size() && raw[q] == '0') ++q;
+      std::size_t digits = 0;
+      while (q + digits < raw.size() && raw[q + digits] >= '0' && raw[q + digits] <= '9') ++digits;
+      if (digits >= 3 && raw[p + 1] != '-') r.non_finite = true;  // 1e400 reads as inf
+    }
+    // All zero: no digit 1-9 outside an exponent (usually found at once).
+    r.all_zero = !r.non_finite;
+    for (std::size_t p = raw.find_first_of("123456789"); p != std::string_view::npos && r.all_zero;
+         p = raw.find_first_of("123456789", p + 1)) {
+      std::size_t back = raw.find_last_of(",[eE", p);
+      if (back == std::string_view::npos || raw[back] == ',' || raw[back] == '[') r.all_zero = false;
+    }
+    return r;
   }
 
   // Nodes no index references: what a delete that stopped half way leaves
   // (LlamaIndex.TS's deleteRefDoc keeps the node, FORMAT.md §9). Stores with
-  // an index kind that references no nodes (a property graph) are skipped.
+  // an index kind that does not reference all its nodes are skipped.
   void unindexed_nodes() {
     if (m_unreferencing_index || m_node_refs.empty() || !m_store.docstore) return;
     const Section* data = m_store.doc_collection(coll::kDocData);
@@ -336,6 +436,25 @@ class Checker {
       if (!m_node_refs.count(n->first))
         add("node-not-indexed", m_store.docstore->name(), "docstore/data." + n->first,
             fmt::format("node {} is in no index (left behind by an incomplete delete?)", n->first));
+    }
+  }
+
+  // Scans every embedding of every namespace (run beside the docstore checks).
+  void scan_all_vectors() {
+    for (const auto& v : m_store.vector_stores) {
+      VectorSections s = vector_sections(v.doc);
+      auto& out = m_scans[&v];
+      if (!s.embeddings || !s.embeddings->outlined) continue;
+      out.reserve(s.embeddings->entries.size());
+      std::size_t since = 0;
+      for (const Entry& e : s.embeddings->entries) {
+        out.push_back(scan_vector(e));
+        if ((since += e.raw.size()) > (std::size_t{32} << 20)) {
+          v.doc.release_before(e.raw.data());
+          since = 0;
+        }
+      }
+      v.doc.release_before(v.doc.bytes().data() + v.doc.bytes().size());
     }
   }
 
@@ -355,16 +474,17 @@ class Checker {
       if (!s.embeddings || !s.embeddings->outlined) continue;
       std::optional<std::size_t> dim;
       std::size_t n = 0;
+      const auto& scans = m_scans[&v];
       for (const Entry& e : s.embeddings->entries) {
+        const VectorScan& sc = scans[n];
         ++n;
         std::string path = s.embeddings->name + "." + std::string(e.key);
-        if (e.raw.empty() || e.raw[0] != '[') {
+        if (!sc.is_list) {
           add("bad-shape", file, path, fmt::format("the embedding of {} is not a list", e.key));
           continue;
         }
-        std::size_t count;
-        bool non_finite, zero;
-        scan_vector(e.raw, count, non_finite, zero);
+        std::size_t count = sc.count;
+        bool non_finite = sc.non_finite, zero = sc.all_zero;
         if (!dim) dim = count;
         else if (*dim != count)
           add("mixed-dimensions", file, path, fmt::format("{} has dimension {}, the first vector {}", e.key, count, *dim));
@@ -400,24 +520,9 @@ class Checker {
       add("bad-shape", doc.name(), sec.name + "." + std::string(e.key), "a metadata_dict entry is not an object");
       return;
     }
-    static const std::unordered_set<std::string> added = {"_node_type", "document_id", "doc_id", "ref_doc_id", "_node_content",
-                                                          "nodeType"};
-    // Every node metadata key must be there with an equal value (NaN and null
-    // count as equal: 0.12 writes NaN as null in metadata_dict).
-    auto same = [](const Json& a, const Json& b) {
-      auto nanish = [](const Json& x) { return x.is_null() || (x.is_float() && std::isnan(x.as_float())); };
-      return a == b || (nanish(a) && nanish(b)) || (a.is_float() && !std::isfinite(a.as_float()) && b.is_null());
-    };
-    if (node.metadata.is_object())
-      for (const auto& [k, v] : node.metadata.as_object()) {
-        if (added.count(k)) continue;
-        const Json* w = got.find(k);
-        if (!w || !same(v, *w)) {
-          add("metadata-dict-mismatch", doc.name(), sec.name + "." + std::string(e.key),
-              fmt::format("vector {}: metadata key '{}' differs from the node's", e.key, k));
-          return;
-        }
-      }
+    if (metadata_digest(got) != node.metadata_digest)
+      add("metadata-dict-mismatch", doc.name(), sec.name + "." + std::string(e.key),
+          fmt::format("vector {}: its metadata_dict entry differs from the node's metadata", e.key));
   }
 
   // --- graphs -----------------------------------------------------------------------
@@ -465,6 +570,7 @@ class Checker {
   std::unordered_set<std::string> m_indexed;  // vector ids some index references
   std::unordered_set<std::string> m_node_refs;  // node ids some index struct references
   std::unordered_set<std::string> m_pg_nodes;   // property graph node ids
+  std::map<const VectorStoreDoc*, std::vector<VectorScan>> m_scans;
   bool m_unreferencing_index = false;
   bool m_vector_index = false;
 };
