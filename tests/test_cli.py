@@ -267,7 +267,7 @@ class ConvertTest(Tmp):
 
 class ManPagesTest(unittest.TestCase):
     def test_every_option_in_help_is_in_the_man_page(self):
-        for sub in ("", "ls", "get", "convert", "delete", "put", "validate"):
+        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "query"):
             page = os.path.join(ROOT, "man", f"lstore-{sub}.1" if sub else "lstore.1")
             self.assertTrue(os.path.exists(page), page)
             with open(page) as f:

@@ -1,0 +1,196 @@
+// Vector search over a store's SimpleVectorStore data, as LlamaIndex computes
+// it (FORMAT.md §5.3): the same ids in the same order, the same scores within
+// float rounding, and a refusal wherever LlamaIndex raises.
+//
+// The search reads only what it needs: the embeddings of the candidates,
+// parsed in parallel from the vector file straight into float64 (never a
+// DOM), and the metadata_dict entries of candidates when there are filters.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lstore/json.hpp"
+#include "lstore/store.hpp"
+
+namespace lstore {
+
+// ---------------------------------------------------------------- filters
+
+// LlamaIndex's FilterOperator, by its JSON value ("==", "nin", "text_match", ...).
+enum class FilterOp { Eq, Ne, Gt, Gte, Lt, Lte, In, Nin, Any, All, TextMatch, TextMatchInsensitive, Contains, IsEmpty };
+const char* filter_op_token(FilterOp op);
+std::optional<FilterOp> filter_op_from_token(std::string_view token);
+
+// FilterCondition; Null is a JSON null, which pydantic accepts and the search
+// then refuses (as LlamaIndex raises "Invalid filter condition: None").
+enum class FilterCondition { And, Or, Not, Null };
+
+// Which LlamaIndex's filter code a search follows. The two differ a lot, and
+// the corpus goldens of both are reproduced:
+//  - Current (llama-index-core 0.10.4x to 0.12): every operator, evaluated per
+//    candidate with Python's semantics; a value type error is raised only when
+//    a candidate's metadata reaches it.
+//  - Legacy (0.10.13 and before, via MetadataFilters.legacy_filters()): only
+//    "==" (anything else raises before the search), `condition` ignored (always
+//    AND), list metadata matches when it holds the value; the pydantic v1
+//    model accepted only int, float or str values and fewer operators.
+enum class FilterSemantics { Current, Legacy };
+// The semantics of the LlamaIndex that wrote a store (Store::era). Eras that
+// cannot be told apart from 0.10.13 (no `mimetype` in nodes) get Legacy.
+FilterSemantics filter_semantics_for_era(std::string_view era);
+
+struct MetadataFilters;
+
+struct MetadataFilter {
+  std::string key;
+  Json value;  // null, int, float, str, or a list of str / of numbers
+  FilterOp op = FilterOp::Eq;
+};
+
+// One element of MetadataFilters.filters: a filter, or a nested
+// MetadataFilters (parsed, because LlamaIndex parses it, then refused).
+struct FilterItem {
+  MetadataFilter filter;
+  std::shared_ptr<const MetadataFilters> nested;
+};
+
+struct MetadataFilters {
+  std::vector<FilterItem> filters;
+  FilterCondition condition = FilterCondition::And;
+};
+
+// Builds MetadataFilters from LlamaIndex's JSON shape
+// {"filters": [{"key", "value", "operator"}...], "condition": "and"|"or"},
+// validating as that era's pydantic model does (strict int / float / str
+// values or lists of one of them: a bool is refused). Throws Error(Usage).
+MetadataFilters parse_metadata_filters(const Json& json, FilterSemantics semantics = FilterSemantics::Current);
+// One `KEY OP VALUE` expression of the command line: KEY a word or a JSON
+// string, OP a FilterOperator value, VALUE a JSON literal (may be left out
+// for is_empty). Throws Error(Usage) naming what is wrong.
+MetadataFilter parse_filter_expression(std::string_view text, FilterSemantics semantics = FilterSemantics::Current);
+// The JSON shape of `filters` (as LlamaIndex's model_dump writes it).
+Json filters_to_json(const MetadataFilters& filters);
+
+// ---------------------------------------------------------------- search
+
+enum class QueryMode { Default, Mmr };
+
+struct VectorQuery {
+  std::vector<double> embedding;
+  // VectorStoreQuery.similarity_top_k. Default mode: nullopt or 0 keeps every
+  // candidate (LlamaIndex tests `if similarity_top_k`); MMR: nullopt keeps
+  // every candidate and 0 none.
+  std::optional<std::size_t> top_k = 2;
+  QueryMode mode = QueryMode::Default;
+  std::optional<double> mmr_threshold;  // nullopt or 0 means 0.5 (`mmr_threshold or 0.5`)
+  std::optional<MetadataFilters> filters;
+  // VectorStoreQuery.node_ids: only these ids are candidates (an empty list
+  // leaves none); nullopt = no restriction.
+  std::optional<std::vector<std::string>> node_ids;
+  // nullopt: from the store's era.
+  std::optional<FilterSemantics> semantics;
+};
+
+struct QueryHit {
+  std::string id;
+  double score = 0;  // cosine similarity, or the MMR score in MMR mode
+};
+
+// The embeddings of one namespace as a packed row-major float64 matrix, rows
+// in embedding_dict order (a duplicated key counts once, at its first place,
+// with its last value, as json.load builds the dict).
+class PackedVectors {
+ public:
+  std::size_t rows() const { return m_ids.size(); }
+  std::size_t dim() const { return m_dim; }
+  const std::vector<std::string_view>& ids() const { return m_ids; }
+  const double* row(std::size_t i) const { return m_data + i * m_dim; }
+  // The ref doc id stored for row i (text_id_to_ref_doc_id), if any.
+  std::optional<std::string_view> ref_doc_id(std::size_t i) const;
+  // Row of `id`, or npos.
+  std::size_t find(std::string_view id) const;
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  // Parses every embedding of `ns` (in parallel). The ids point into
+  // `store`, which must outlive the result. Throws Error(Data) on a malformed
+  // vector or on vectors of different dimensions.
+  static PackedVectors parse(const Store& store, std::string_view ns);
+
+ private:
+  friend struct PackedVectorsAccess;
+  std::vector<std::string_view> m_ids;
+  std::vector<std::optional<std::string_view>> m_ref_doc_ids;
+  std::size_t m_dim = 0;
+  const double* m_data = nullptr;
+  std::shared_ptr<const void> m_owner;  // keeps ids, ref doc ids and data alive
+  mutable std::vector<std::pair<std::string_view, std::size_t>> m_index;  // sorted, built on first find()
+};
+
+// Searches namespace `ns` of `store` as SimpleVectorStore.query does.
+// `packed`, if given, supplies the vectors (a warm cache) instead of the
+// vector file; it must hold this namespace's rows.
+// Throws Error(Usage) where LlamaIndex raises on the query or its filters
+// (message saying why) and for an unknown namespace or a query vector of the
+// wrong dimension; Error(Data) where the store cannot be searched (filters on
+// a store without metadata_dict, malformed vectors).
+std::vector<QueryHit> query_vector_store(const Store& store, std::string_view ns, const VectorQuery& query,
+                                         const PackedVectors* packed = nullptr);
+// The same over packed vectors alone (no store at hand): filters are refused.
+std::vector<QueryHit> query_packed(const PackedVectors& packed, const VectorQuery& query);
+
+// The stored embedding of `id` in namespace `ns` (for "more like this").
+// Throws Error(NotFound) if there is none.
+std::vector<double> stored_embedding(const Store& store, std::string_view ns, std::string_view id);
+// The node ids VectorIndexRetriever restricts a search to: the values of the
+// index's nodes_dict (TS: its nodesDict keys). Throws Error(Usage) for an
+// unknown index id, Error(Data) for an index without a nodes_dict.
+std::vector<std::string> index_node_ids(const Store& store, std::string_view index_id);
+// What BaseRetriever.retrieve() then does to the hits: a node whose hash
+// (its text and metadata) equals a better-ranked node's is dropped, so
+// `retriever` results can be shorter than top_k. Python stores only.
+std::vector<QueryHit> dedupe_like_retriever(const Store& store, std::vector<QueryHit> hits);
+// A query vector from JSON text: an array of numbers, or an object with a
+// `vector` or `query_embedding` array. Throws Error(Usage).
+std::vector<double> parse_query_vector(std::string_view json_text, const std::string& source);
+
+// ---------------------------------------------------------------- warm cache
+
+// Who a vector file is: size, modification time and a hash of its first and
+// last 64 KiB. A cache made from other bytes is never used.
+struct FileIdentity {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t head_tail_hash = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+FileIdentity file_identity(const std::filesystem::path& file);  // throws Error(Data)
+
+// The cache directory: $LSTORE_CACHE_DIR, else $XDG_CACHE_HOME/lstore, else
+// ~/.cache/lstore. Caches live there rather than in the persist dir, which may
+// be read-only and whose every file `convert` copies.
+std::filesystem::path vector_cache_dir();
+// The cache file for namespace `ns` of the directory store `store_dir`.
+std::filesystem::path vector_cache_path(const std::filesystem::path& store_dir, std::string_view ns);
+
+// Reads a cache; nullopt when there is none, it is unreadable, or the vector
+// file it was made from is no longer the same (stale).
+std::optional<PackedVectors> read_vector_cache(const std::filesystem::path& cache_file,
+                                               const std::filesystem::path& store_dir);
+// Parses every vector of namespace `ns` of a directory store and writes them
+// (atomically) as its cache; returns them for the search at hand (ids point
+// into `store`).
+PackedVectors write_vector_cache(const std::filesystem::path& cache_file, const std::filesystem::path& store_dir,
+                                 const Store& store, std::string_view ns);
+// Only the docstore file of a directory store (docstore.json or TS
+// doc_store.json), to print the hits of a cached search without outlining
+// the vector file; nullopt when there is none.
+std::optional<JsonDoc> read_docstore_file(const std::filesystem::path& store_dir);
+
+}  // namespace lstore

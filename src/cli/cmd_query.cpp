@@ -1,0 +1,252 @@
+// lstore query STORE: vector top-k with metadata filters, as LlamaIndex's
+// SimpleVectorStore answers it (spec/CLI.md). The search is the library's
+// (lstore/query.hpp); this file reads the options, picks the cold or warm
+// path, and prints the hits.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "commands.hpp"
+#include "lstore/backend.hpp"
+#include "lstore/error.hpp"
+#include "lstore/model.hpp"
+#include "lstore/query.hpp"
+
+namespace lstore::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct QueryOptions {
+  std::string store;
+  std::string vector, vector_file, like;
+  std::size_t top_k = 2;
+  std::string ns = "default";
+  std::string index;
+  std::vector<std::string> filter;
+  bool any_of = false;  // --or
+  std::string filters;  // JSON or @FILE
+  std::string mode = "default";
+  std::optional<double> mmr_threshold;
+  bool with_text = false, with_metadata = false, cache = false;
+};
+
+std::string read_text(const std::string& path, const char* what) {
+  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Data, path, std::string("cannot read the ") + what);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The filters as given, checked for syntax before anything is read; they are
+// built for real once the store's era (and so its LlamaIndex) is known.
+struct FilterSpec {
+  std::vector<std::string> expressions;
+  bool any_of = false;
+  std::optional<Json> json;
+  bool empty() const { return expressions.empty() && !json; }
+
+  MetadataFilters build(FilterSemantics semantics) const {
+    if (json) return parse_metadata_filters(*json, semantics);
+    MetadataFilters f;
+    for (const std::string& e : expressions) f.filters.push_back({parse_filter_expression(e, semantics), nullptr});
+    f.condition = any_of ? FilterCondition::Or : FilterCondition::And;
+    return f;
+  }
+};
+
+FilterSpec filter_spec(const QueryOptions& o) {
+  FilterSpec spec;
+  if (!o.filter.empty() && !o.filters.empty())
+    throw Error(ErrorKind::Usage, "--filters", "give either --filter expressions or one --filters object, not both");
+  if (o.any_of && o.filter.empty()) throw Error(ErrorKind::Usage, "--or", "--or combines --filter expressions; none given");
+  spec.expressions = o.filter;
+  spec.any_of = o.any_of;
+  if (!o.filters.empty()) {
+    std::string where = o.filters[0] == '@' ? o.filters.substr(1) : "--filters";
+    std::string text = o.filters[0] == '@' ? read_text(o.filters.substr(1), "filters file") : o.filters;
+    try {
+      spec.json = parse(text);
+    } catch (const ParseError& e) {
+      throw Error(ErrorKind::Usage, where, std::string("not JSON: ") + e.what(), line_column(text.data(), text.size(), e.offset()));
+    }
+  }
+  spec.build(FilterSemantics::Current);  // syntax and value checks; exit 2 before reading the store
+  return spec;
+}
+
+std::string score_text(double s) { return std::isnan(s) ? "nan" : fmt::format("{:.6f}", s); }
+
+// Where the printed fields of a hit come from: the loaded store, or (warm
+// path) the cache plus the docstore file alone.
+struct HitSources {
+  const Store* store = nullptr;
+  const VectorStoreDoc* vectors = nullptr;
+  const PackedVectors* packed = nullptr;
+  const JsonDoc* docstore = nullptr;
+
+  std::optional<Node> node(const std::string& id) const {
+    if (!docstore) return std::nullopt;
+    const Section* data = docstore->section(coll::kDocData);
+    const Entry* e = data && data->outlined ? data->find(id) : nullptr;
+    if (!e) return std::nullopt;
+    return decode_node(*docstore, *e);
+  }
+
+  Json ref_doc_id(const std::string& id, const std::optional<Node>& node) const {
+    std::optional<std::string> ref;
+    if (vectors) {
+      VectorSections s = vector_sections(vectors->doc);
+      if (const Entry* r = s.ref_doc_ids && s.ref_doc_ids->outlined ? s.ref_doc_ids->find(id) : nullptr)
+        if (Json v = vectors->doc.decode(r->raw); v.is_string()) ref = v.as_string();
+    } else if (packed) {
+      if (auto r = packed->ref_doc_id(packed->find(id))) ref = std::string(*r);
+    }
+    if (!ref && node && node->ref_doc_id) ref = node->ref_doc_id;
+    if (!ref || *ref == "None") return Json();  // LlamaIndex writes the string "None" for "no source"
+    return Json(*ref);
+  }
+
+  // What the filters see (the metadata_dict entry), else the node's metadata.
+  Json metadata(const std::string& id, const std::optional<Node>& node) const {
+    if (vectors) {
+      VectorSections s = vector_sections(vectors->doc);
+      if (const Entry* m = s.metadata && s.metadata->outlined ? s.metadata->find(id) : nullptr)
+        return vectors->doc.decode(m->raw);
+    }
+    return node ? node->metadata : Json();
+  }
+};
+
+void print_hits(Output& out, const QueryOptions& o, const std::vector<QueryHit>& hits, const HitSources& src) {
+  const bool want_text = !out.json() || o.with_text;
+  JsonArray results;
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    const QueryHit& h = hits[i];
+    std::optional<Node> node = want_text || o.with_metadata || !src.vectors ? src.node(h.id) : std::nullopt;
+    Json ref = src.ref_doc_id(h.id, node);
+    if (out.json()) {
+      JsonObject r{{"id", h.id}, {"score", h.score}, {"ref_doc_id", ref}};
+      if (o.with_text) r.emplace_back("text", node ? Json(node->text) : Json());
+      if (o.with_metadata) r.emplace_back("metadata", src.metadata(h.id, node));
+      results.emplace_back(std::move(r));
+    } else {
+      rows.push_back({std::to_string(i + 1), h.id, score_text(h.score), ref.is_string() ? ref.as_string() : "-",
+                      node ? preview(node->text, 80) : "-"});
+    }
+  }
+  if (out.json()) out.json_line(JsonObject{{"results", std::move(results)}});
+  else out.table({"RANK", "ID", "SCORE", "REF DOC", "TEXT"}, rows);
+}
+
+int run_query(Output& out, const QueryOptions& o) {
+  // 1. What can be checked without reading the store (exit 2).
+  int sources = !o.vector.empty() + !o.vector_file.empty() + !o.like.empty();
+  if (sources != 1)
+    throw Error(ErrorKind::Usage, "query", "give the query vector with exactly one of --vector, --vector-file, --like");
+  if (o.mmr_threshold && o.mode != "mmr")
+    throw Error(ErrorKind::Usage, "--mmr-threshold", "applies to --mode mmr only");
+  std::vector<double> embedding;
+  if (!o.vector.empty()) embedding = parse_query_vector(o.vector, "--vector");
+  if (!o.vector_file.empty()) embedding = parse_query_vector(read_text(o.vector_file, "vector file"), o.vector_file);
+  FilterSpec filters = filter_spec(o);
+  const bool is_dir = fs::is_directory(o.store);
+  if (o.cache && !is_dir) throw Error(ErrorKind::Usage, "--cache", "the warm cache is for persist directories");
+
+  // 2. A fresh cache answers alone when nothing else of the store is needed.
+  std::optional<PackedVectors> cached;
+  fs::path cache_file;
+  if (o.cache) {
+    cache_file = vector_cache_path(o.store, o.ns);
+    cached = read_vector_cache(cache_file, o.store);
+  }
+  const bool need_store = !cached || !filters.empty() || !o.index.empty() || o.with_metadata;
+  std::optional<Store> store;
+  if (need_store) store = open_backend(o.store)->load();
+
+  VectorQuery q;
+  q.top_k = o.top_k;
+  q.mode = o.mode == "mmr" ? QueryMode::Mmr : QueryMode::Default;
+  q.mmr_threshold = o.mmr_threshold;
+  if (!o.like.empty()) {
+    if (store) {
+      embedding = stored_embedding(*store, o.ns, o.like);
+    } else {
+      std::size_t row = cached->find(o.like);
+      if (row == PackedVectors::npos)
+        throw Error(ErrorKind::NotFound, o.store, "no embedding with id '" + o.like + "' in namespace '" + o.ns + "'");
+      embedding.assign(cached->row(row), cached->row(row) + cached->dim());
+    }
+  }
+  q.embedding = std::move(embedding);
+  if (store) {
+    q.semantics = filter_semantics_for_era(store->era);
+    if (!filters.empty()) q.filters = filters.build(*q.semantics);
+    if (!o.index.empty()) q.node_ids = index_node_ids(*store, o.index);
+  }
+  const bool as_retriever = store && !o.index.empty();
+
+  // 3. Search: cached vectors, or freshly parsed ones (written to the cache
+  // when asked), or straight from the vector file.
+  std::optional<PackedVectors> fresh;
+  if (o.cache && !cached) fresh = write_vector_cache(cache_file, o.store, *store, o.ns);
+  const PackedVectors* packed = cached ? &*cached : (fresh ? &*fresh : nullptr);
+  std::vector<QueryHit> hits = store ? query_vector_store(*store, o.ns, q, packed) : query_packed(*packed, q);
+  // With --index the answer is the index's retriever's: repeated nodes dropped.
+  if (as_retriever) hits = dedupe_like_retriever(*store, std::move(hits));
+
+  // 4. Print.
+  HitSources src;
+  std::optional<JsonDoc> docstore_only;
+  if (store) {
+    src.store = &*store;
+    src.vectors = store->vector_store(o.ns);
+    src.docstore = store->docstore ? &*store->docstore : nullptr;
+  } else {
+    src.packed = packed;
+    if (!out.json() || o.with_text) {
+      docstore_only = read_docstore_file(o.store);
+      src.docstore = docstore_only ? &*docstore_only : nullptr;
+    }
+  }
+  print_hits(out, o, hits, src);
+  return 0;
+}
+
+}  // namespace
+
+CommandSpec add_query(CLI::App& parent) {
+  auto o = std::make_shared<QueryOptions>();
+  CLI::App* app = parent.add_subcommand("query", "Vector top-k search with metadata filters, as LlamaIndex does it");
+  app->add_option("store", o->store, "The store: a persist directory")->required();
+  app->add_option("--vector", o->vector, "Query vector: a JSON array of numbers");
+  app->add_option("--vector-file", o->vector_file,
+                  "Query vector from a file (- = stdin): a JSON array, or an object with \"vector\" or \"query_embedding\"");
+  app->add_option("--like", o->like, "Use the stored embedding of this node id as the query vector");
+  app->add_option("--top-k", o->top_k, "Number of results (0 = all, as LlamaIndex)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app->add_option("--namespace", o->ns, "Vector store namespace")->capture_default_str();
+  app->add_option("--index", o->index, "Only this index's nodes, as its retriever returns them (VectorIndexRetriever)");
+  app->add_option("--filter", o->filter, "Metadata filter 'KEY OP VALUE' (VALUE a JSON literal); repeatable")
+      ->allow_extra_args(false);
+  app->add_flag("--or", o->any_of, "Combine --filter expressions with OR instead of AND");
+  app->add_option("--filters", o->filters, "A whole MetadataFilters object as JSON, or @FILE");
+  app->add_option("--mode", o->mode, "Query mode")->check(CLI::IsMember({"default", "mmr"}))->capture_default_str();
+  app->add_option("--mmr-threshold", o->mmr_threshold, "MMR trade-off between relevance and diversity (0 means 0.5)");
+  app->add_flag("--with-text", o->with_text, "JSON output: add each node's text (from the docstore)");
+  app->add_flag("--with-metadata", o->with_metadata, "JSON output: add each node's metadata (what filters see)");
+  app->add_flag("--cache", o->cache,
+                "Use, or write, the warm cache of packed vectors (in $LSTORE_CACHE_DIR, $XDG_CACHE_HOME/lstore or ~/.cache/lstore)");
+  return {app, [o](Output& out) { return run_query(out, *o); }};
+}
+
+}  // namespace lstore::cli

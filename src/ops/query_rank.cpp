@@ -1,0 +1,189 @@
+// Ranking exactly as llama_index.core.indices.query.embedding_utils does it:
+// the order of tied results comes from heapq's array layout and a stable sort
+// on the similarity alone, so both are emulated step by step rather than
+// replaced by an equivalent-looking partial sort.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "lstore/error.hpp"
+#include "query_internal.hpp"
+
+namespace lstore::detail {
+namespace {
+
+// heapq over candidate positions with Python's tuple order on
+// (similarity, id): equal similarities compare the ids; NaN is never less.
+class PyHeap {
+ public:
+  PyHeap(const std::vector<double>& sims, const std::vector<std::string_view>& ids) : m_sims(sims), m_ids(ids) {}
+
+  void push(std::size_t item) {
+    m_heap.push_back(item);
+    sift_down(0, m_heap.size() - 1);
+  }
+  void pop() {  // heapq.heappop, result dropped
+    std::size_t last = m_heap.back();
+    m_heap.pop_back();
+    if (m_heap.empty()) return;
+    m_heap[0] = last;
+    sift_up(0);
+  }
+  std::size_t size() const { return m_heap.size(); }
+  const std::vector<std::size_t>& items() const { return m_heap; }
+
+ private:
+  bool lt(std::size_t a, std::size_t b) const {
+    double x = m_sims[a], y = m_sims[b];
+    if (x == y) return m_ids[a] < m_ids[b];
+    return x < y;
+  }
+  // heapq._siftdown: move the item at pos up towards startpos.
+  void sift_down(std::size_t startpos, std::size_t pos) {
+    std::size_t item = m_heap[pos];
+    while (pos > startpos) {
+      std::size_t parentpos = (pos - 1) >> 1;
+      std::size_t parent = m_heap[parentpos];
+      if (!lt(item, parent)) break;
+      m_heap[pos] = parent;
+      pos = parentpos;
+    }
+    m_heap[pos] = item;
+  }
+  // heapq._siftup: bubble the smaller child up to a leaf, then sift down.
+  void sift_up(std::size_t pos) {
+    std::size_t endpos = m_heap.size(), startpos = pos, item = m_heap[pos];
+    std::size_t childpos = 2 * pos + 1;
+    while (childpos < endpos) {
+      std::size_t rightpos = childpos + 1;
+      if (rightpos < endpos && !lt(m_heap[childpos], m_heap[rightpos])) childpos = rightpos;
+      m_heap[pos] = m_heap[childpos];
+      pos = childpos;
+      childpos = 2 * pos + 1;
+    }
+    m_heap[pos] = item;
+    sift_down(startpos, pos);
+  }
+
+  const std::vector<double>& m_sims;
+  const std::vector<std::string_view>& m_ids;
+  std::vector<std::size_t> m_heap;
+};
+
+// CPython's listsort for a run shorter than 64 (one binary insertion sort
+// after count_run), ascending with `<`, as 3.11/3.12 do it.
+template <class Lt>
+void cpython_small_sort(std::vector<std::pair<double, std::size_t>>& a, Lt lt) {
+  std::size_t n = a.size();
+  if (n < 2) return;
+  std::size_t run = 2;
+  if (lt(a[1], a[0])) {  // strictly descending run: reversed in place
+    while (run < n && lt(a[run], a[run - 1])) ++run;
+    std::reverse(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(run));
+  } else {
+    while (run < n && !lt(a[run], a[run - 1])) ++run;
+  }
+  for (std::size_t start = run; start < n; ++start) {  // binarysort
+    auto pivot = a[start];
+    std::size_t l = 0, r = start;
+    do {
+      std::size_t p = l + ((r - l) >> 1);
+      if (lt(pivot, a[p])) r = p;
+      else l = p + 1;
+    } while (l < r);
+    std::move_backward(a.begin() + static_cast<std::ptrdiff_t>(l), a.begin() + static_cast<std::ptrdiff_t>(start),
+                       a.begin() + static_cast<std::ptrdiff_t>(start) + 1);
+    a[l] = pivot;
+  }
+}
+
+}  // namespace
+
+void python_sort_desc(std::vector<std::pair<double, std::size_t>>& items) {
+  bool nan = std::any_of(items.begin(), items.end(), [](const auto& x) { return std::isnan(x.first); });
+  if (!nan) {
+    // With a total order every stable sort gives the same result.
+    std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    return;
+  }
+  // reverse=True: CPython reverses, sorts ascending stably, reverses back.
+  // NaN makes `<` inconsistent, so the result depends on the algorithm:
+  // below 64 items it is reproduced exactly; above, NaN scores are put last
+  // (an approximation; LlamaIndex's order there depends on timsort's merges).
+  std::reverse(items.begin(), items.end());
+  auto lt = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (items.size() < 64) {
+    cpython_small_sort(items, lt);
+  } else {
+    std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+      bool an = std::isnan(a.first), bn = std::isnan(b.first);
+      if (an || bn) return an && !bn;  // NaN first here, so last once reversed
+      return a.first < b.first;
+    });
+  }
+  std::reverse(items.begin(), items.end());
+}
+
+std::vector<std::size_t> rank_default(const std::vector<double>& sims, const std::vector<std::string_view>& ids,
+                                      std::optional<std::size_t> top_k) {
+  PyHeap heap(sims, ids);
+  std::size_t k = top_k.value_or(0);  // `if similarity_top_k and ...`: 0 keeps all
+  for (std::size_t i = 0; i < sims.size(); ++i) {
+    heap.push(i);
+    if (k && heap.size() > k) heap.pop();
+  }
+  std::vector<std::pair<double, std::size_t>> items;
+  items.reserve(heap.size());
+  for (std::size_t i : heap.items()) items.emplace_back(sims[i], i);
+  python_sort_desc(items);
+  std::vector<std::size_t> out;
+  out.reserve(items.size());
+  for (const auto& it : items) out.push_back(it.second);
+  return out;
+}
+
+std::vector<MmrPick> rank_mmr(const std::vector<const double*>& rows, std::size_t dim, const std::vector<double>& sims,
+                              std::optional<std::size_t> top_k, std::optional<double> threshold_opt) {
+  const double threshold = threshold_opt && *threshold_opt != 0 ? *threshold_opt : 0.5;
+  const std::size_t n = rows.size();
+  std::vector<double> norms(n);
+  for (std::size_t i = 0; i < n; ++i) norms[i] = norm(rows[i], dim);
+
+  double score = -std::numeric_limits<double>::infinity();
+  std::optional<std::size_t> high;
+  for (std::size_t i = 0; i < n; ++i)
+    if (sims[i] * threshold > score) {
+      high = i;
+      score = sims[i] * threshold;
+    }
+
+  std::vector<MmrPick> results;
+  std::vector<bool> taken(n, false);
+  std::vector<std::size_t> remaining(n);  // embed_map: insertion order, picks deleted
+  for (std::size_t i = 0; i < n; ++i) remaining[i] = i;
+  const std::size_t want = std::min(top_k.value_or(n), n);
+  while (results.size() < want) {
+    // LlamaIndex appends the best pick and deletes it from embed_map; when no
+    // score beat -inf (NaN similarities) it deletes a stale or None id and
+    // raises KeyError.
+    if (!high || taken[*high])
+      throw Error(ErrorKind::Data, "mmr",
+                  "no candidate has a comparable MMR score (NaN similarities; LlamaIndex raises KeyError here)");
+    results.push_back({*high, score});
+    taken[*high] = true;
+    remaining.erase(std::find(remaining.begin(), remaining.end(), *high));
+    std::size_t recent = *high;
+    score = -std::numeric_limits<double>::infinity();
+    for (std::size_t id : remaining) {
+      double overlap = cosine(rows[id], norms[id], rows[recent], dim);
+      double s = threshold * sims[id] - ((1 - threshold) * overlap);
+      if (s > score) {
+        score = s;
+        high = id;
+      }
+    }
+  }
+  return results;
+}
+
+}  // namespace lstore::detail
