@@ -265,9 +265,42 @@ class ConvertTest(Tmp):
         self.assertFalse(os.path.exists(dst))
 
 
+class DiffTest(Tmp):
+    def test_equal_is_exit_0_and_a_change_exit_1(self):
+        rc, out, err = run("diff", SAMPLE, SAMPLE, "--json")
+        self.assertEqual(rc, 0, err)
+        d = json.loads(out)
+        self.assertTrue(d["equal"])
+        for key in ("added", "removed", "changed"):
+            self.assertIn(key, d)
+        store = self.copy_sample()
+        path = os.path.join(store, "docstore.json")
+        with open(path) as f:
+            doc = json.load(f)
+        first = next(iter(doc["docstore/data"]))
+        doc["docstore/data"][first]["__data__"]["text"] = "new text"
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        rc, out, _ = run("diff", SAMPLE, store, "--json")
+        self.assertEqual(rc, 1)
+        d = json.loads(out)
+        self.assertFalse(d["equal"])
+        self.assertEqual(d["changed"]["nodes"][0]["id"], first)
+        self.assertIn("text", d["changed"]["nodes"][0]["fields"])
+        rc, out, _ = run("diff", SAMPLE, store, "--stat")
+        self.assertEqual(rc, 1)
+        self.assertRegex(out, r"nodes\s+\+0\s+-0\s+~1")
+        rc, out, _ = run("diff", SAMPLE, store, "--text")
+        self.assertIn("+new text", out)
+        self.assertIn("@@", out)
+
+    def test_bad_store_is_exit_3(self):
+        self.assertEqual(run("diff", SAMPLE, os.path.join(self.tmp, "nope"))[0], 3)
+
+
 class ManPagesTest(unittest.TestCase):
     def test_every_option_in_help_is_in_the_man_page(self):
-        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "query"):
+        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "diff", "query"):
             page = os.path.join(ROOT, "man", f"lstore-{sub}.1" if sub else "lstore.1")
             self.assertTrue(os.path.exists(page), page)
             with open(page) as f:

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
       lstore::cli::add_delete(app),
       lstore::cli::add_put(app),
       lstore::cli::add_validate(app),
+      lstore::cli::add_diff(app),
       lstore::cli::add_query(app),
   };
 

@@ -1,0 +1,102 @@
+// lstore diff STORE_A STORE_B: what changed, part by part (spec/CLI.md).
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "lstore/backend.hpp"
+#include "lstore/diff.hpp"
+#include "lstore/error.hpp"
+
+namespace lstore::cli {
+namespace {
+
+struct DiffCli {
+  std::string a, b;
+  bool stat = false, text = false, all = false;
+  double tolerance = 0;
+  std::vector<std::string> ignore;
+  std::size_t max = 10;
+};
+
+Json changed_json(const ChangedEntry& c) {
+  JsonArray fields;
+  for (const auto& f : c.fields) fields.emplace_back(f);
+  JsonObject o{{"id", c.id}, {"fields", std::move(fields)}};
+  if (c.max_abs_diff) o.emplace_back("max_abs_diff", *c.max_abs_diff);
+  if (c.cosine) o.emplace_back("cosine", *c.cosine);
+  if (c.old_dim) o.emplace_back("old_dim", static_cast<std::int64_t>(*c.old_dim));
+  if (c.new_dim) o.emplace_back("new_dim", static_cast<std::int64_t>(*c.new_dim));
+  return Json(std::move(o));
+}
+
+void print_json(Output& out, const StoreDiff& d) {
+  JsonObject added, removed, changed;
+  for (const auto& [part, p] : d.parts) {
+    JsonArray a, r, c;
+    for (const auto& id : p.added) a.emplace_back(id);
+    for (const auto& id : p.removed) r.emplace_back(id);
+    for (const auto& e : p.changed) c.push_back(changed_json(e));
+    added.emplace_back(part, std::move(a));
+    removed.emplace_back(part, std::move(r));
+    changed.emplace_back(part, std::move(c));
+  }
+  out.json_line(JsonObject{{"equal", d.equal()}, {"added", std::move(added)}, {"removed", std::move(removed)},
+                           {"changed", std::move(changed)}});
+}
+
+void print_text(Output& out, const StoreDiff& d, const DiffCli& o) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [part, p] : d.parts)
+    rows.push_back({part, fmt::format("+{}", p.added.size()), fmt::format("-{}", p.removed.size()),
+                    fmt::format("~{}", p.changed.size())});
+  out.table({"PART", "ADDED", "REMOVED", "CHANGED"}, rows);
+  if (o.stat) return;
+  auto list = [&](const char* sign, const std::vector<std::string>& ids) {
+    std::size_t shown = o.all ? ids.size() : std::min(ids.size(), o.max);
+    for (std::size_t i = 0; i < shown; ++i) out.line(fmt::format("  {} {}", sign, ids[i]));
+    if (shown < ids.size()) out.line(out.dim(fmt::format("  ... and {} more (--all)", ids.size() - shown)));
+  };
+  for (const auto& [part, p] : d.parts) {
+    if (p.empty()) continue;
+    out.line("");
+    out.line(out.bold(part));
+    list("+", p.added);
+    list("-", p.removed);
+    std::size_t shown = o.all ? p.changed.size() : std::min(p.changed.size(), o.max);
+    for (std::size_t i = 0; i < shown; ++i) {
+      const ChangedEntry& c = p.changed[i];
+      std::string what;
+      for (const auto& f : c.fields) what += (what.empty() ? "" : ", ") + f;
+      if (c.max_abs_diff) what += fmt::format(" (max |diff| {:.3g}, cosine {:.6f})", *c.max_abs_diff, c.cosine.value_or(0));
+      if (c.old_dim) what += fmt::format(" ({} -> {})", *c.old_dim, c.new_dim.value_or(0));
+      out.line(fmt::format("  ~ {}: {}", c.id, what));
+      if (o.text && !c.old_text.empty() + !c.new_text.empty())
+        for (const auto& line : {unified_diff(c.old_text, c.new_text, "a/" + c.id, "b/" + c.id)}) out.line(line);
+    }
+    if (shown < p.changed.size()) out.line(out.dim(fmt::format("  ... and {} more changed (--all)", p.changed.size() - shown)));
+  }
+}
+
+}  // namespace
+
+CommandSpec add_diff(CLI::App& parent) {
+  auto o = std::make_shared<DiffCli>();
+  CLI::App* app = parent.add_subcommand("diff", "What changed between two stores, part by part");
+  app->add_option("store_a", o->a, "The old store")->required();
+  app->add_option("store_b", o->b, "The new store")->required();
+  app->add_flag("--stat", o->stat, "One line per part with counts");
+  app->add_flag("--text", o->text, "A unified diff of the texts of changed nodes");
+  app->add_flag("--all", o->all, "List every id, not the first few per group");
+  app->add_option("--max", o->max, "Ids listed per group (default 10)");
+  app->add_option("--tolerance", o->tolerance, "Embeddings within this absolute difference count as equal (default: exact)");
+  app->add_option("--ignore", o->ignore, "A metadata key to ignore (repeatable), e.g. last_modified_date");
+  return {app, [o](Output& out) {
+            Store a = open_backend(o->a)->load();
+            Store b = open_backend(o->b)->load();
+            StoreDiff d = diff_stores(a, b, DiffOptions{o->tolerance, {o->ignore.begin(), o->ignore.end()}});
+            if (out.json()) print_json(out, d);
+            else print_text(out, d, *o);
+            return d.equal() ? 0 : 1;
+          }};
+}
+
+}  // namespace lstore::cli
