@@ -90,6 +90,21 @@ class DeleteTest(Base):
             self.assertIn("no-such-id", err.splitlines()[0])
         self.assertEqual(snapshot(store), before)
 
+    def test_where_selects_ref_docs_by_metadata(self):
+        store = self.copy()
+        docs = json.loads(run("get", store, ref_docs(store)[0], "--json")[1])["ref_doc_info"]
+        key, value = next((k, v) for k, v in docs["metadata"].items() if isinstance(v, str))
+        expr = f"{key} == {json.dumps(value)}"
+        rc, out, err = run("delete", store, "--where", expr, "--dry-run", "--json")
+        self.assertEqual(rc, 0, err)
+        chosen = json.loads(out)["ref_docs"]
+        self.assertIn(ref_docs(store)[0], chosen)
+        rc, _, err = run("delete", store, "--where", expr)
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(set(chosen) & set(ref_docs(store)))
+        self.assertEqual(run("delete", store, "--where", f"{key} == \"no such value\"")[0], 1)
+        self.assertEqual(run("delete", store, "--where", "bad expression here !")[0], 2)
+
     def test_usage(self):
         store = self.copy()
         self.assertEqual(run("delete", store)[0], 2)

@@ -75,6 +75,11 @@ MetadataFilters parse_metadata_filters(const Json& json, FilterSemantics semanti
 // string, OP a FilterOperator value, VALUE a JSON literal (may be left out
 // for is_empty). Throws Error(Usage) naming what is wrong.
 MetadataFilter parse_filter_expression(std::string_view text, FilterSemantics semantics = FilterSemantics::Current);
+// Does `metadata` pass `filters`, as LlamaIndex's filter function decides for
+// one node? Throws Error(Usage) where Python would raise (e.g. ordering a
+// string against a number).
+bool metadata_matches(const MetadataFilters& filters, const Json& metadata,
+                      FilterSemantics semantics = FilterSemantics::Current);
 // The JSON shape of `filters` (as LlamaIndex's model_dump writes it).
 Json filters_to_json(const MetadataFilters& filters);
 

@@ -2,11 +2,14 @@
 // locked, all or nothing (spec/CLI.md).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "commands.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
 #include "lstore/fileio.hpp"
+#include "lstore/query.hpp"
 #include "write_report.hpp"
 
 namespace lstore::cli {
@@ -16,10 +19,31 @@ struct DeleteOptions {
   std::string store;
   std::vector<std::string> ref_docs;
   std::vector<std::string> nodes;
+  std::vector<std::string> where;
+  bool any = false;
   bool dry_run = false;
   std::string backup;
   double wait = 0;
 };
+
+// --where: the ref docs whose ref_doc_info metadata passes the filters (the
+// metadata LlamaIndex keeps for the document), added to `ids`.
+void select_ref_docs(const Store& store, const MetadataFilters& filters, std::vector<std::string>& ids) {
+  const Section* info = store.doc_collection(coll::kRefDocInfo);
+  std::size_t before = ids.size();
+  if (info)
+    for (const Entry& e : info->entries) {
+      Json v = store.docstore->decode(e.raw);
+      const Json* md = v.find("metadata");
+      if (!md) md = v.find("extraInfo");
+      if (!md) md = v.find("extra_info");
+      if (metadata_matches(filters, md && md->is_object() ? *md : Json(JsonObject{}), filter_semantics_for_era(store.era)) &&
+          std::find(ids.begin(), ids.end(), e.key) == ids.end())
+        ids.emplace_back(e.key);
+    }
+  if (ids.size() == before && before == 0)
+    throw Error(ErrorKind::NotFound, store.location, "no ref doc matches --where");
+}
 
 }  // namespace
 
@@ -29,18 +53,25 @@ CommandSpec add_delete(CLI::App& parent) {
   app->add_option("store", o->store, "The store: a persist directory")->required();
   auto* ref = app->add_option("--ref-doc", o->ref_docs, "Source document ids: index.delete_ref_doc(ID, delete_from_docstore=True)");
   auto* node = app->add_option("--node", o->nodes, "Node ids: docstore.delete_document(ID), plus index structs and vectors");
+  auto* where = app->add_option("--where", o->where, "Select ref docs by metadata: 'KEY OP VALUE' (repeatable; as in lstore query)");
+  app->add_flag("--or", o->any, "--where expressions combined with OR instead of AND");
   ref->excludes(node);
+  where->excludes(node);
   app->add_flag("--dry-run", o->dry_run, "Print what would change and change nothing");
   app->add_option("--backup", o->backup, "Keep a copy of the store as it was in this directory");
   app->add_option("--wait", o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
-            if (o->ref_docs.empty() && o->nodes.empty())
-              throw Error(ErrorKind::Usage, "delete", "nothing to delete: give --ref-doc ID... or --node ID...");
+            if (o->ref_docs.empty() && o->nodes.empty() && o->where.empty())
+              throw Error(ErrorKind::Usage, "delete", "nothing to delete: give --ref-doc ID..., --node ID... or --where EXPR");
+            MetadataFilters filters;
+            for (const std::string& w : o->where) filters.filters.push_back({parse_filter_expression(w), nullptr});
+            filters.condition = o->any ? FilterCondition::Or : FilterCondition::And;
             std::optional<StoreLock> lock;
             if (!o->dry_run)
               lock.emplace(o->store, std::chrono::milliseconds(static_cast<long long>(o->wait * 1000)));
             auto backend = open_backend(o->store);
             Store store = backend->load();
+            if (!o->where.empty()) select_ref_docs(store, filters, o->ref_docs);
             ChangeSet changes = o->ref_docs.empty() ? delete_nodes(store, o->nodes) : delete_ref_docs(store, o->ref_docs);
             if (!o->dry_run && !changes.empty()) {
               if (!o->backup.empty()) backup_directory(o->store, o->backup);

@@ -373,4 +373,14 @@ bool FilterEvaluator::matches_legacy(const Json& metadata) const {
 }
 
 }  // namespace detail
+bool metadata_matches(const MetadataFilters& filters, const Json& metadata, FilterSemantics semantics) {
+  detail::FilterEvaluator eval(&filters, semantics);
+  if (!eval.active()) return true;
+  try {
+    return eval.matches(metadata);
+  } catch (const detail::PyError& e) {
+    throw Error(ErrorKind::Usage, "filter", e.text());
+  }
+}
+
 }  // namespace lstore
