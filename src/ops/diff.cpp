@@ -33,17 +33,26 @@ Keyed keyed(const Section* s) {
   return k;
 }
 
-// Calls on_changed(id, a, b) for ids in both whose bytes differ.
+// Calls on_changed(id, a, b) for ids in both whose bytes differ. With the
+// documents given, the pages behind the comparison are released as it goes,
+// so two large files are compared without both staying resident.
 template <class F>
-void compare(const Keyed& a, const Keyed& b, PartDiff& out, F&& on_changed) {
+void compare(const Keyed& a, const Keyed& b, PartDiff& out, F&& on_changed, const JsonDoc* da = nullptr,
+             const JsonDoc* db = nullptr) {
   for (const Entry* e : b.order)
     if (!a.by_id.count(e->key)) out.added.emplace_back(e->key);
+  std::size_t since = 0;
   for (const Entry* e : a.order) {
     auto it = b.by_id.find(e->key);
     if (it == b.by_id.end()) {
       out.removed.emplace_back(e->key);
     } else if (it->second->raw != a.by_id.at(e->key)->raw) {
       on_changed(std::string(e->key), *a.by_id.at(e->key), *it->second);
+    }
+    if (da && (since += e->raw.size()) > (std::size_t{32} << 20)) {
+      since = 0;
+      da->release_before(e->raw.data());
+      if (db && it != b.by_id.end()) db->release_before(it->second->raw.data());
     }
   }
 }
@@ -123,7 +132,8 @@ void diff_nodes(const Store& a, const Store& b, const DiffOptions& o, StoreDiff&
   PartDiff& nodes = out.parts["nodes"];
   Keyed ka = keyed(a.doc_collection(coll::kDocData)), kb = keyed(b.doc_collection(coll::kDocData));
   Keyed ma = keyed(a.doc_collection(coll::kDocMetadata)), mb = keyed(b.doc_collection(coll::kDocMetadata));
-  compare(ka, kb, nodes, [&](const std::string& id, const Entry& x, const Entry& y) {
+  compare(
+      ka, kb, nodes, [&](const std::string& id, const Entry& x, const Entry& y) {
     Node p = decode_node(*a.docstore, x), q = decode_node(*b.docstore, y);
     ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
     if (p.text != q.text) {
@@ -137,7 +147,8 @@ void diff_nodes(const Store& a, const Store& b, const DiffOptions& o, StoreDiff&
       c.fields.push_back("relationships");
     if (p.class_name != q.class_name) c.fields.push_back("class");
     if (!c.fields.empty()) nodes.changed.push_back(std::move(c));
-  });
+      },
+      a.docstore ? &*a.docstore : nullptr, b.docstore ? &*b.docstore : nullptr);
   // Hashes live in docstore/metadata; a node whose hash changed is reported
   // on its entry there and as "hash" on the node.
   PartDiff& meta = out.parts["metadata"];
@@ -242,7 +253,8 @@ void diff_vectors(const Store& a, const Store& b, const DiffOptions& o, StoreDif
     PartDiff& part = out.parts["vectors:" + ns];
     VectorSections sa = va ? vector_sections(va->doc) : VectorSections{};
     VectorSections sb = vb ? vector_sections(vb->doc) : VectorSections{};
-    compare(keyed(sa.embeddings), keyed(sb.embeddings), part, [&](const std::string& id, const Entry& x, const Entry& y) {
+    compare(
+        keyed(sa.embeddings), keyed(sb.embeddings), part, [&](const std::string& id, const Entry& x, const Entry& y) {
       std::vector<double> p = numbers(x.raw), q = numbers(y.raw);
       ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
       if (p.size() != q.size()) {
@@ -265,7 +277,8 @@ void diff_vectors(const Store& a, const Store& b, const DiffOptions& o, StoreDif
         }
       }
       if (!c.fields.empty()) part.changed.push_back(std::move(c));
-    });
+        },
+        va ? &va->doc : nullptr, vb ? &vb->doc : nullptr);
     // The ref doc and metadata_dict entries of vectors present in both.
     Keyed ra = keyed(sa.ref_doc_ids), rb = keyed(sb.ref_doc_ids), ma = keyed(sa.metadata), mb = keyed(sb.metadata);
     auto note = [&](const std::string& id, const std::string& field) {
