@@ -171,6 +171,19 @@ class PutTest(Base):
         self.assertEqual(rc, 0, err)
         self.assertEqual(json.loads(run("get", store, "raw", "--json")[1])["metadata"], {"doc_hash": "x"})
 
+    def test_put_into_a_ts_store(self):
+        store = self.copy(os.path.join(ROOT, "testdata", "ts-basic"))
+        node = {"id": "ts-2", "text": "Hallo", "metadata": {"k": 1}, "ref_doc_id": "d1", "embedding": [0, 1, 0]}
+        rc, _, err = run("put", store, stdin=json.dumps(node).encode())
+        self.assertEqual(rc, 0, err)
+        got = json.loads(run("get", store, "ts-2", "--json")[1])
+        import base64, hashlib
+        want = base64.b64encode(hashlib.sha256(b"type=TEXTstartCharIdx=undefined endCharIdx=undefinedk: 1\n\nHallo").digest()).decode()
+        self.assertEqual(got["metadata"], {"docHash": want, "refDocId": "d1"})
+        with open(os.path.join(store, "doc_store.json"), encoding="utf-8") as f:
+            raw = f.read()
+        self.assertIn('"ts-2":{"__data__":"{\\"id_\\":\\"ts-2\\"', raw)  # JSON.stringify layout, __data__ a string
+
     def test_put_errors_write_nothing(self):
         store = self.copy()
         before = snapshot(store)

@@ -263,3 +263,42 @@ TEST_CASE("put refuses what it cannot store, before changing anything") {
   CHECK(s.doc_collection(coll::kDocMetadata)->find("raw-key")->raw == R"({"doc_hash": "abc"})");
   CHECK_THROWS_AS(put_raw(s, "docstore/metadata", "k", parse("[1]")), Error);
 }
+
+TEST_CASE("put into a LlamaIndex.TS store: replaying stored nodes gives the same bytes; new nodes get TS hashes") {
+  if (corpus::available()) {
+    fs::path src = corpus::root() / "llamaindex-ts" / "vector-basic";
+    TempStore t(src);
+    Store s = t.load();
+    Json vec = parse(slurp(src / "vector_store.json"));
+    Json doc = parse(slurp(src / "doc_store.json"));
+    std::vector<Json> records;
+    for (const auto& [id, emb] : vec.find("embeddingDict")->as_object()) {
+      Json r = *doc.find("docstore/data")->find(id);
+      r.set("embedding", emb);
+      records.push_back(r);
+    }
+    REQUIRE(records.size() == 4);
+    put_records(s, records, {});
+    t.save(s);
+    for (const char* f : {"doc_store.json", "index_store.json", "vector_store.json"}) {
+      CAPTURE(f);
+      CHECK(slurp(t.dir / f) == slurp(src / f));
+    }
+  } else {
+    MESSAGE("SKIPPED: no corpus at " << corpus::root() << " (TS put replay)");
+  }
+  TempStore t(fs::path(LSTORE_SOURCE_DIR) / "testdata" / "ts-basic");
+  Store s = t.load();
+  put_records(s, {parse(R"({"id": "n2", "text": "Bonjour", "metadata": {"lang": "fr", "n": 2}, "ref_doc_id": "d1", "embedding": [1, 0, 0.5]})")}, {});
+  t.save(s);
+  s = t.load();
+  Node n = decode_node(*s.docstore, *s.doc_collection(coll::kDocData)->find("n2"));
+  CHECK(n.text == "Bonjour");
+  CHECK(n.ref_doc_id == "d1");
+  CHECK(*n.hash == ts_node_hash("TEXT", "Bonjour", parse(R"({"lang": "fr", "n": 2})"), "\n", nullptr, nullptr));
+  Json info = s.docstore->decode(s.doc_collection(coll::kRefDocInfo)->find("d1")->raw);
+  CHECK(info == parse(R"({"nodeIds": ["d1#0", "n2"], "extraInfo": {}})"));
+  CHECK(s.vector_stores.at(0).doc.decode(vector_sections(s.vector_stores.at(0).doc).embeddings->find("n2")->raw) ==
+        parse("[1, 0, 0.5]"));
+  CHECK(summarize(s).indexes.at(0).nodes == 2);
+}

@@ -2,10 +2,13 @@
 // hashes are SHA-256 over them (FORMAT.md §3.5).
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <cstdio>
 
 #include "lstore/hash.hpp"
+#include "lstore/json.hpp"
 
 namespace lstore {
 namespace {
@@ -143,6 +146,53 @@ std::string sha256_hex(std::string_view bytes) {
 
 std::string text_node_hash(const std::string& text, const Json& metadata) {
   return sha256_hex(text + python_str(metadata));
+}
+
+std::string js_string(const Json& v) {
+  switch (v.value().index()) {
+    case 0: return "null";
+    case 1: return v.as_bool() ? "true" : "false";
+    case 2: case 3: case 4: return js_number(v.as_number());
+    case 5: return v.as_string();
+    case 6: {
+      std::string out;
+      bool first = true;
+      for (const Json& e : v.as_array()) {
+        if (!first) out += ',';
+        first = false;
+        if (!e.is_null()) out += js_string(e);  // [null].toString() is ""
+      }
+      return out;
+    }
+    default: return "[object Object]";
+  }
+}
+
+std::string ts_node_hash(const std::string& type, const std::string& text, const Json& metadata,
+                         const std::string& separator, const Json* start_char, const Json* end_char) {
+  std::vector<std::string> keys;
+  if (metadata.is_object())
+    for (const auto& [k, v] : metadata.as_object()) keys.push_back(k);
+  std::sort(keys.begin(), keys.end());
+  std::string meta;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i) meta += separator;
+    meta += keys[i] + ": " + js_string(*metadata.find(keys[i]));
+  }
+  std::string content = meta + "\n\n" + text;
+  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; };
+  std::size_t b = 0, e = content.size();
+  while (b < e && space(content[b])) ++b;
+  while (e > b && space(content[e - 1])) --e;
+  auto idx = [](const Json* v) { return v && v->is_number() && v->as_number() != 0 ? js_number(v->as_number()) : std::string("undefined"); };
+  std::string input = "type=" + type + "startCharIdx=" + idx(start_char) + " endCharIdx=" + idx(end_char) +
+                      content.substr(b, e - b);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(input.data(), input.size(), md, &len, EVP_sha256(), nullptr);
+  unsigned char out[64];
+  int n = EVP_EncodeBlock(out, md, static_cast<int>(len));
+  return std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
 }
 
 std::string document_hash_0_12_28(const std::string& text, const Json& metadata, const std::string& separator) {

@@ -8,8 +8,14 @@
 #include "lstore/error.hpp"
 #include "lstore/hash.hpp"
 #include "lstore/model.hpp"
+#include "put_internal.hpp"
 
 namespace lstore {
+
+void put_detail::bad_record(std::size_t i, const std::string& what) {
+  throw Error(ErrorKind::Data, "input", what, fmt::format("record {}", i + 1));
+}
+
 namespace {
 
 struct DocumentInput {
@@ -58,9 +64,7 @@ Json default_field(const std::string& k) {
   return Json();
 }
 
-[[noreturn]] void bad_record(std::size_t i, const std::string& what) {
-  throw Error(ErrorKind::Data, "input", what, fmt::format("record {}", i + 1));
-}
+using put_detail::bad_record;
 
 NodeInput read_node(const Store& store, const Json& r, std::size_t i, const std::vector<std::string>& fields,
                     const std::map<std::string, DocumentInput>& docs) {
@@ -144,8 +148,7 @@ Json vector_metadata(const NodeInput& n, const std::string& class_name, bool jso
 
 ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutOptions& options) {
   if (!store.docstore) throw Error(ErrorKind::Data, store.location, "the store has no docstore to put nodes into");
-  if (store.dialect == Dialect::TypeScript)
-    throw Error(ErrorKind::Data, store.location, "putting nodes into a LlamaIndex.TS store is not supported yet");
+  if (store.dialect == Dialect::TypeScript) return put_records_ts(store, records, options);
   // Documents first: node relationships built from plain records use them.
   std::map<std::string, DocumentInput> docs;
   std::vector<std::string> doc_order;
