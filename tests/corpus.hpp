@@ -1,14 +1,22 @@
-// Where the shared corpus is, and a skip counter that is printed at the end
-// (a fresh clone has no ../shared: the corpus tests then say what they skipped).
+// Test support: where the shared corpus is (a fresh clone has no ../shared;
+// the corpus tests then say what they skipped), and reading a file.
 #pragma once
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 namespace corpus {
+
+// A file's bytes ("" when it cannot be read).
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 inline std::filesystem::path root() {
   if (const char* env = std::getenv("LSTORE_CORPUS")) return env;

@@ -16,24 +16,11 @@
 
 using namespace lstore;
 namespace fs = std::filesystem;
+using corpus::slurp;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 Store load(const fs::path& dir) { return make_directory_backend(dir.string())->load(); }
-
-std::vector<const JsonDoc*> docs_of(const Store& s) {
-  std::vector<const JsonDoc*> out;
-  for (const JsonDoc* d : {s.docstore ? &*s.docstore : nullptr, s.index_store ? &*s.index_store : nullptr,
-                           s.graph_store ? &*s.graph_store : nullptr, s.property_graph ? &*s.property_graph : nullptr})
-    if (d) out.push_back(d);
-  for (const auto& v : s.vector_stores) out.push_back(&v.doc);
-  return out;
-}
 
 // Every entry decoded and written again in the file's dialect and layout must
 // give the stored bytes: this is what makes edited files byte-faithful.
@@ -154,7 +141,7 @@ TEST_CASE("corpus: every store file re-serialises byte for byte") {
   for (const fs::path& dir : corpus::store_dirs()) {
     Store store = load(dir);
     std::string label = dir.lexically_relative(corpus::root()).string();
-    for (const JsonDoc* d : docs_of(store)) {
+    for (const JsonDoc* d : store.documents()) {
       ++files;
       check_entries_redump(*d, label + "/" + d->name());
     }

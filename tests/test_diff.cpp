@@ -12,13 +12,9 @@
 
 using namespace lstore;
 namespace fs = std::filesystem;
+using corpus::slurp;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 Store load(const fs::path& p) { return make_directory_backend(p.string())->load(); }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "corpus.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
@@ -13,6 +14,7 @@
 
 using namespace lstore;
 namespace fs = std::filesystem;
+using corpus::slurp;
 
 namespace {
 
@@ -22,11 +24,6 @@ JsonDoc doc_of(const std::string& name, const std::string& text, JsonDialect d =
 
 Store load(const char* fixture) {
   return make_directory_backend((fs::path(LSTORE_SOURCE_DIR) / "testdata" / fixture).string())->load();
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace

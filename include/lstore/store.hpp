@@ -87,6 +87,11 @@ class Store {
   // The index store's struct collection (Python index_store/data, TS docstore/data).
   const Section* index_collection() const;
   const VectorStoreDoc* vector_store(std::string_view ns) const;
+  // Every JSON file the model holds, in file order of kind: docstore, index
+  // store, graph store, property graph, then the vector stores.
+  std::vector<const JsonDoc*> documents() const;
+  // The model's document written to `name`, or nullptr.
+  const JsonDoc* document(std::string_view name) const;
 
   void problem(Severity s, std::string file, std::string message) {
     problems.push_back({s, std::move(file), std::move(message)});

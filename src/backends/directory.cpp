@@ -175,36 +175,20 @@ class DirectoryBackend : public Backend {
     }
     StagedDirectory staged(target);
     for (const FileInfo& f : store.files) {
-      const JsonDoc* doc = modelled_doc(store, f.name);
+      const JsonDoc* doc = store.document(f.name);
       if (doc) staged.write_with(f.name, [&](FileSink& sink) { doc->write_to(sink); });
       else if (f.bytes) staged.write_with(f.name, [&](FileSink& sink) { sink.copy(*f.bytes, f.bytes->view()); });
     }
     // Documents added to the model without a file of origin.
-    auto add_new = [&](const JsonDoc* doc) {
-      if (!doc) return;
-      for (const FileInfo& f : store.files)
-        if (f.name == doc->name()) return;
-      staged.write_with(doc->name(), [&](FileSink& sink) { doc->write_to(sink); });
-    };
-    add_new(store.docstore ? &*store.docstore : nullptr);
-    add_new(store.index_store ? &*store.index_store : nullptr);
-    add_new(store.graph_store ? &*store.graph_store : nullptr);
-    add_new(store.property_graph ? &*store.property_graph : nullptr);
-    for (const auto& v : store.vector_stores) add_new(&v.doc);
+    for (const JsonDoc* doc : store.documents()) {
+      bool listed = false;
+      for (const FileInfo& f : store.files) listed |= f.name == doc->name();
+      if (!listed) staged.write_with(doc->name(), [&](FileSink& sink) { doc->write_to(sink); });
+    }
     staged.commit();
   }
 
  private:
-  static const JsonDoc* modelled_doc(const Store& s, const std::string& name) {
-    for (const JsonDoc* d : {s.docstore ? &*s.docstore : nullptr, s.index_store ? &*s.index_store : nullptr,
-                             s.graph_store ? &*s.graph_store : nullptr,
-                             s.property_graph ? &*s.property_graph : nullptr})
-      if (d && d->name() == name) return d;
-    for (const auto& v : s.vector_stores)
-      if (v.doc.name() == name) return &v.doc;
-    return nullptr;
-  }
-
   // Regular files (and "images/") in name order; lock and temp files skipped.
   // Regular files (and "images/") in name order; the lock file is skipped.
   std::vector<std::string> list(int dirfd, const std::string& prefix) const {

@@ -200,11 +200,7 @@ void list_collections(Output& out, const Store& store) {
         rows.push_back({d.name(), s.name, n >= 0 ? std::to_string(n) : "-"});
     }
   };
-  for (const JsonDoc* d : {store.docstore ? &*store.docstore : nullptr, store.index_store ? &*store.index_store : nullptr,
-                           store.graph_store ? &*store.graph_store : nullptr,
-                           store.property_graph ? &*store.property_graph : nullptr})
-    if (d) emit_doc(*d);
-  for (const auto& v : store.vector_stores) emit_doc(v.doc);
+  for (const JsonDoc* d : store.documents()) emit_doc(*d);
   if (!out.json()) out.table({"FILE", "COLLECTION", "ENTRIES"}, rows);
 }
 

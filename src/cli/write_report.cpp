@@ -15,22 +15,13 @@ Json ids_by_part(const std::map<std::string, std::vector<std::string>>& m) {
   return Json(std::move(o));
 }
 
-std::vector<const JsonDoc*> docs_of(const Store& s) {
-  std::vector<const JsonDoc*> out;
-  for (const JsonDoc* d : {s.docstore ? &*s.docstore : nullptr, s.index_store ? &*s.index_store : nullptr,
-                           s.graph_store ? &*s.graph_store : nullptr, s.property_graph ? &*s.property_graph : nullptr})
-    if (d) out.push_back(d);
-  for (const auto& v : s.vector_stores) out.push_back(&v.doc);
-  return out;
-}
-
 }  // namespace
 
 void print_write_report(Output& out, const Store& store, const std::string& location, bool dry_run,
                         const ChangeSet& changes, JsonObject extra) {
   JsonArray files;
   std::vector<std::vector<std::string>> file_rows;
-  for (const JsonDoc* d : docs_of(store)) {
+  for (const JsonDoc* d : store.documents()) {
     if (!d->changed()) continue;
     std::uint64_t after = d->serialized_size();
     files.push_back(JsonObject{{"file", d->name()}, {"bytes_before", static_cast<std::int64_t>(d->bytes().size())},

@@ -18,4 +18,18 @@ const VectorStoreDoc* Store::vector_store(std::string_view ns) const {
   return nullptr;
 }
 
+std::vector<const JsonDoc*> Store::documents() const {
+  std::vector<const JsonDoc*> out;
+  for (const auto* d : {&docstore, &index_store, &graph_store, &property_graph})
+    if (*d) out.push_back(&**d);
+  for (const auto& v : vector_stores) out.push_back(&v.doc);
+  return out;
+}
+
+const JsonDoc* Store::document(std::string_view name) const {
+  for (const JsonDoc* d : documents())
+    if (d->name() == name) return d;
+  return nullptr;
+}
+
 }  // namespace lstore
