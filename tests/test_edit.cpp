@@ -13,6 +13,7 @@
 #include "lstore/hash.hpp"
 #include "lstore/model.hpp"
 #include "lstore/summary.hpp"
+#include "lstore/validate.hpp"
 
 using namespace lstore;
 namespace fs = std::filesystem;
@@ -297,4 +298,24 @@ TEST_CASE("put into a LlamaIndex.TS store: replaying stored nodes gives the same
   CHECK(s.vector_stores.at(0).doc.decode(vector_sections(s.vector_stores.at(0).doc).embeddings->find("n2")->raw) ==
         parse("[1, 0, 0.5]"));
   CHECK(summarize(s).indexes.at(0).nodes == 2);
+}
+
+TEST_CASE("after a delete or a put, validate finds no error") {
+  if (!corpus::available()) {
+    MESSAGE("SKIPPED: no corpus at " << corpus::root() << " (validate after edits)");
+    return;
+  }
+  for (const char* era : {"llamaindex-0.12", "llamaindex-0.10"}) {
+    CAPTURE(era);
+    TempStore t(corpus::root() / era / "multi" / "persist");
+    Store s = t.load();
+    delete_ref_docs(s, {"d4878aba-6746-58b4-a508-b716a5cfcbaf"});
+    t.save(s);
+    for (const Finding& f : validate(t.load(), {})) CHECK_MESSAGE(f.severity != Severity::Error, f.rule << ": " << f.message);
+    TempStore u(corpus::root() / era / "vector" / "persist");
+    Store v = u.load();
+    put_records(v, inserted_records(corpus::root() / era / "inserted"), {});
+    u.save(v);
+    for (const Finding& f : validate(u.load(), {})) CHECK_MESSAGE(f.severity != Severity::Error, f.rule << ": " << f.message);
+  }
 }
