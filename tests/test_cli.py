@@ -298,9 +298,36 @@ class DiffTest(Tmp):
         self.assertEqual(run("diff", SAMPLE, os.path.join(self.tmp, "nope"))[0], 3)
 
 
+class FinishTest(Tmp):
+    def test_did_you_mean(self):
+        cases = [(["lss", SAMPLE], "did you mean 'ls'?"), (["ls", SAMPLE, "--jsno"], "did you mean '--json'?"),
+                 (["validate", SAMPLE, "--fail-of", "error"], "did you mean '--fail-on'?")]
+        for args, hint in cases:
+            rc, out, err = run(*args)
+            self.assertEqual(rc, 2)
+            self.assertEqual(out, "")
+            self.assertIn(hint, err)
+
+    def test_completions_cover_the_command_tree(self):
+        rc, script, _ = run("completion", "bash")
+        self.assertEqual(rc, 0)
+        self.assertEqual(subprocess.run(["bash", "-n"], input=script.encode()).returncode, 0)
+        for sub in ("ls", "get", "query", "validate", "diff", "delete", "put", "convert", "completion"):
+            self.assertIn(sub, script)
+            help_text = run(sub, "--help")[1]
+            for opt in set(re.findall(r"(--[a-z][a-z-]+)", help_text)):
+                self.assertIn(opt, script, f"{opt} of {sub}")
+        self.assertIn("collections", script)
+        rc, fish, _ = run("completion", "fish")
+        self.assertIn("__fish_seen_subcommand_from query' -l top-k", fish)
+        rc, zsh, _ = run("completion", "zsh")
+        self.assertIn("bashcompinit", zsh)
+        self.assertEqual(run("completion", "tcsh")[0], 2)
+
+
 class ManPagesTest(unittest.TestCase):
     def test_every_option_in_help_is_in_the_man_page(self):
-        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "diff", "query"):
+        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "diff", "query", "completion"):
             page = os.path.join(ROOT, "man", f"lstore-{sub}.1" if sub else "lstore.1")
             self.assertTrue(os.path.exists(page), page)
             with open(page) as f:

@@ -25,6 +25,7 @@ CommandSpec add_delete(CLI::App& parent);
 CommandSpec add_put(CLI::App& parent);
 CommandSpec add_validate(CLI::App& parent);
 CommandSpec add_diff(CLI::App& parent);
+CommandSpec add_completion(CLI::App& parent);
 CommandSpec add_query(CLI::App& parent);
 
 }  // namespace lstore::cli

@@ -1,5 +1,6 @@
 // lstore's entry point: parse the command line, run one subcommand, and turn
 // every error into one stderr line and the exit code spec/CLI.md fixes.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "suggest.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/fileio.hpp"
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
       lstore::cli::add_put(app),
       lstore::cli::add_validate(app),
       lstore::cli::add_diff(app),
+      lstore::cli::add_completion(app),
       lstore::cli::add_query(app),
   };
 
@@ -73,9 +76,34 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string sub;
-    for (const auto* s : app.get_subcommands()) sub = s->get_name() + ": ";
-    std::fprintf(stderr, "lstore: %s%s\nRun 'lstore %s--help' for usage.\n", sub.c_str(), e.what(),
-                 sub.empty() ? "" : (sub.substr(0, sub.size() - 2) + " ").c_str());
+    const CLI::App* parsed = nullptr;
+    for (const auto* s : app.get_subcommands()) {
+      sub = s->get_name() + ": ";
+      parsed = s;
+    }
+    std::fprintf(stderr, "lstore: %s%s\n", sub.c_str(), e.what());
+    // Did you mean: the first word that is neither a subcommand nor an option we know.
+    std::vector<std::string> names, options;
+    for (const auto& c : commands) names.push_back(c.app->get_name());
+    for (const CLI::App* a : {static_cast<const CLI::App*>(&app), parsed})
+      if (a)
+        for (const CLI::Option* o : a->get_options())
+          for (const std::string& l : o->get_lnames()) options.push_back("--" + l);
+    std::string hint;
+    for (int i = 1; i < argc && hint.empty(); ++i) {
+      std::string arg = argv[i];
+      std::string word = arg.substr(0, arg.find('='));
+      if (word.rfind("--", 0) == 0) {
+        if (std::find(options.begin(), options.end(), word) == options.end()) hint = lstore::cli::did_you_mean(word, options);
+      } else if (!parsed && word[0] != '-') {
+        if (std::find(names.begin(), names.end(), word) == names.end()) hint = lstore::cli::did_you_mean(word, names);
+        break;
+      }
+    }
+    if (!hint.empty()) std::fprintf(stderr, "hint: did you mean '%s'?\n", hint.c_str());
+    else
+      std::fprintf(stderr, "hint: run 'lstore %s--help' for usage\n",
+                   sub.empty() ? "" : (sub.substr(0, sub.size() - 2) + " ").c_str());
     return 2;
   }
 
