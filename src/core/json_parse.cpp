@@ -11,29 +11,12 @@
 
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
+#include "lstore/utf8.hpp"
 
 namespace lstore {
 namespace od = simdjson::ondemand;
 
 namespace {
-
-void put_utf8(std::string& out, unsigned cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {  // includes lone surrogates: WTF-8
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 bool hex4(std::string_view s, size_t i, unsigned& cp) {
   if (i + 4 > s.size()) return false;
@@ -256,7 +239,7 @@ bool unescape_string(std::string_view s, std::string& out) {
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           i += 6;
         }
-        put_utf8(out, cp);
+        utf8::append(out, cp);
         break;
       }
       default: return false;

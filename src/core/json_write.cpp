@@ -7,6 +7,7 @@
 #include <string>
 
 #include "lstore/json.hpp"
+#include "lstore/utf8.hpp"
 
 namespace lstore {
 namespace {
@@ -74,19 +75,6 @@ void append_hex4(std::string& out, unsigned cp) {
   out += hex[(cp >> 8) & 15];
   out += hex[(cp >> 4) & 15];
   out += hex[cp & 15];
-}
-
-// Decodes one WTF-8 code point at s[i]; advances i. Invalid bytes decode as
-// themselves (U+0080..U+00FF would be wrong, so callers only feed valid text).
-unsigned next_code_point(std::string_view s, size_t& i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) { ++i; return c; }
-  int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-  unsigned cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
-  for (int k = 1; k < len && i + static_cast<size_t>(k) < s.size(); ++k)
-    cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0x3F);
-  i += static_cast<size_t>(len);
-  return cp;
 }
 
 bool short_escape(char c, std::string& out) {
@@ -230,7 +218,7 @@ void dump_string(std::string& out, std::string_view s, JsonDialect dialect) {
     if (i >= s.size()) break;
     char c = s[i];
     if (short_escape(c, out)) { ++i; continue; }
-    unsigned cp = next_code_point(s, i);
+    char32_t cp = utf8::next(s, i);
     if (cp < 0x10000) {
       append_hex4(out, cp);
     } else {

@@ -9,21 +9,10 @@
 
 #include "lstore/hash.hpp"
 #include "lstore/json.hpp"
+#include "lstore/utf8.hpp"
 
 namespace lstore {
 namespace {
-
-// Decodes one WTF-8 code point at s[i], advancing i.
-unsigned code_point(std::string_view s, std::size_t& i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) { ++i; return c; }
-  int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-  unsigned cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
-  for (int k = 1; k < len && i + static_cast<std::size_t>(k) < s.size(); ++k)
-    cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
-  i += static_cast<std::size_t>(len);
-  return cp;
-}
 
 // str.isprintable() for a code point: false for the categories Python calls
 // non-printable (Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs except ' '). Without the
@@ -56,7 +45,7 @@ void repr_string(std::string& out, std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     std::size_t start = i;
-    unsigned cp = code_point(s, i);
+    unsigned cp = utf8::next(s, i);
     if (cp == static_cast<unsigned>(quote) || cp == '\\') {
       out += '\\';
       out += static_cast<char>(cp);

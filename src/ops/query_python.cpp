@@ -8,6 +8,7 @@
 #include <cwctype>
 #include <locale.h>
 
+#include "lstore/utf8.hpp"
 #include "query_internal.hpp"
 
 namespace lstore::detail::py {
@@ -128,35 +129,6 @@ bool apply(int c, Order op) {
   return false;
 }
 
-// Decodes one code point of WTF-8 at s[i]; advances i.
-char32_t next_cp(std::string_view s, std::size_t& i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-  if (i + static_cast<std::size_t>(len) > s.size()) len = 1;
-  char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  i += static_cast<std::size_t>(len);
-  return cp;
-}
-
-void put_cp(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // glibc's Unicode case tables, independent of the user's locale.
 locale_t utf8_locale() {
   static locale_t loc = [] {
@@ -245,7 +217,7 @@ std::vector<Json> iterate(const Json& value) {
     const std::string& s = value.as_string();
     for (std::size_t i = 0; i < s.size();) {
       std::size_t b = i;
-      next_cp(s, i);
+      utf8::next(s, i);
       out.emplace_back(s.substr(b, i - b));
     }
     return out;
@@ -261,12 +233,12 @@ std::string lower(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   std::vector<char32_t> cps;
-  for (std::size_t i = 0; i < s.size();) cps.push_back(next_cp(s, i));
+  for (std::size_t i = 0; i < s.size();) cps.push_back(utf8::next(s, i));
   for (std::size_t i = 0; i < cps.size(); ++i) {
     char32_t cp = cps[i];
     if (cp == 0x130) {  // İ -> i + combining dot above (SpecialCasing)
-      put_cp(out, 'i');
-      put_cp(out, 0x307);
+      utf8::append(out, 'i');
+      utf8::append(out, 0x307);
       continue;
     }
     if (cp == 0x3A3) {  // Σ: final sigma when it ends a cased word
@@ -283,10 +255,10 @@ std::string lower(std::string_view s) {
         after = is_cased(cps[j]);
         break;
       }
-      put_cp(out, before && !after ? 0x3C2 : 0x3C3);
+      utf8::append(out, before && !after ? 0x3C2 : 0x3C3);
       continue;
     }
-    put_cp(out, simple_lower(cp));
+    utf8::append(out, simple_lower(cp));
   }
   return out;
 }
