@@ -45,9 +45,8 @@ class StagedDirectory {
   StagedDirectory(const StagedDirectory&) = delete;
   StagedDirectory& operator=(const StagedDirectory&) = delete;
 
-  // Writes (and fsyncs) one file of the new directory; `name` may hold a '/'.
-  // The file gets the mode of the target's file of that name, if any.
-  void write(const std::string& name, std::string_view bytes);
+  // Writes (and fsyncs) one file of the new directory through `fill`; `name`
+  // may hold a '/'. The file gets the mode of the target's file of that name.
   void write_with(const std::string& name, const std::function<void(FileSink&)>& fill);
   // fsyncs the new directory and swaps it with the target (RENAME_EXCHANGE),
   // then removes the old one.

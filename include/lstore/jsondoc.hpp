@@ -104,8 +104,6 @@ class JsonDoc {
   // Outlines `buffer` (a JSON object). Throws Error(Data) naming `name` and
   // line:column on malformed or truncated input.
   static JsonDoc read(std::string name, std::shared_ptr<Buffer> buffer, JsonDialect dialect);
-  // An empty document to be filled (when converting from another backend).
-  static JsonDoc make(std::string name, JsonDialect dialect);
 
   const std::string& name() const { return m_name; }
   JsonDialect dialect() const { return m_dialect; }

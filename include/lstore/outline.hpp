@@ -73,10 +73,6 @@ Outline outline_file(int fd, std::size_t size, int depth = 2,
                      const std::function<void(std::size_t)>& progress = {},
                      std::size_t window = std::size_t{8} << 20);
 
-// Skips one JSON value starting at text[pos] (no leading whitespace); returns
-// the offset just past it. Throws ParseError if it is malformed or cut off.
-std::size_t skip_value(std::string_view text, std::size_t pos);
-
 // The decoded key of a member (keys with escapes are unescaped).
 std::string decode_key(std::string_view text, const Span& key);
 

@@ -18,6 +18,10 @@ FileKind sniff_bytes(std::string_view head, std::uint64_t size, std::string& det
 // are ambiguous, its first entry and `file_name`).
 FileKind classify_json(const JsonDoc& doc, const std::string& file_name, Dialect& dialect, std::string& detail);
 
+// Is `name` (a base name) one LlamaIndex gives a store file? A broken file
+// of such a name is an error; a broken note beside the store is not.
+bool is_store_file_name(std::string_view name);
+
 // Works out the LlamaIndex version range that wrote `store` (Store::era).
 std::string detect_era(const Store& store);
 

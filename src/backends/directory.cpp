@@ -24,15 +24,6 @@ namespace lstore {
 namespace fs = std::filesystem;
 namespace {
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-bool store_file_name(std::string_view n) {
-  return n == "docstore.json" || n == "doc_store.json" || n == "index_store.json" || n == "graph_store.json" ||
-         n == "property_graph_store.json" || ends_with(n, "vector_store.json");
-}
-
 // A file listed a moment ago is gone: a writer swapped the store meanwhile.
 struct Vanished {};
 
@@ -234,7 +225,7 @@ class DirectoryBackend : public Backend {
     struct stat st {};
     if (::fstatat(m_dirfd, name.c_str(), &st, 0) != 0) {
       if (errno == ENOENT && ::fstatat(m_dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw Vanished{};
-      if (store_file_name(name))
+      if (is_store_file_name(name.substr(name.rfind('/') + 1)))
         throw Error(ErrorKind::Data, path, std::string("cannot read: ") + std::strerror(errno));
       info.kind = FileKind::Broken;
       info.detail = std::strerror(errno);
@@ -259,7 +250,7 @@ class DirectoryBackend : public Backend {
     try {
       out.doc = JsonDoc::read(name, buffer, JsonDialect::Python);
     } catch (const Error& e) {
-      if (store_file_name(name) && !m_tolerant) throw Error(ErrorKind::Data, path, e.what(), e.place());
+      if (is_store_file_name(name.substr(name.rfind('/') + 1)) && !m_tolerant) throw Error(ErrorKind::Data, path, e.what(), e.place());
       info.kind = FileKind::Broken;
       info.detail = std::string(e.what()) + " (" + e.place() + ")";
       info.bytes = buffer;

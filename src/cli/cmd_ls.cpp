@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
+#include "lstore/outline.hpp"
 #include "lstore/summary.hpp"
 
 namespace lstore::cli {
@@ -144,9 +145,13 @@ void list_vectors(Output& out, const Store& store) {
           Json rv = v.doc.decode(r->raw);
           if (rv.is_string()) ref = rv.as_string();
         }
-      std::size_t dim = 0;
-      for (char c : e.raw) dim += c == ',';
-      if (e.raw.find_first_not_of("[] \n\t\r") != std::string_view::npos) ++dim;
+      // Counted by the outline while the file was scanned; touching the
+      // embeddings again would read the whole vector file a second time.
+      std::size_t dim = e.elements;
+      if (dim == Member::kNotCounted) {  // not a flat list: count its top-level commas here
+        std::size_t begin = static_cast<std::size_t>(e.raw.data() - v.doc.bytes().data());
+        dim = count_array_elements(v.doc.bytes(), {begin, begin + e.raw.size()});
+      }
       if (out.json())
         out.json_line(JsonObject{{"id", e.key}, {"namespace", v.ns}, {"dim", static_cast<std::int64_t>(dim)},
                                  {"ref_doc_id", ref == "-" ? Json() : Json(ref)},

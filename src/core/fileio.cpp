@@ -100,10 +100,6 @@ StagedDirectory::~StagedDirectory() {
   pending().erase(m_staging.string());
 }
 
-void StagedDirectory::write(const std::string& name, std::string_view bytes) {
-  write_with(name, [&](FileSink& sink) { sink.write(bytes); });
-}
-
 void StagedDirectory::write_with(const std::string& name, const std::function<void(FileSink&)>& fill) {
   fs::path p = m_staging / name;
   if (name.find('/') != std::string::npos) fs::create_directories(p.parent_path());

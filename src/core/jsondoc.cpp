@@ -76,15 +76,6 @@ std::size_t Section::size() const {
   return n;
 }
 
-JsonDoc JsonDoc::make(std::string name, JsonDialect dialect) {
-  JsonDoc d;
-  d.m_name = std::move(name);
-  d.m_dialect = dialect;
-  d.m_root = d.default_gaps(0);
-  d.m_structure_changed = true;
-  return d;
-}
-
 JsonDoc JsonDoc::read(std::string name, std::shared_ptr<Buffer> buffer, JsonDialect dialect) {
   JsonDoc d;
   d.m_name = std::move(name);

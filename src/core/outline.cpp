@@ -432,11 +432,6 @@ Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& 
 
 }  // namespace
 
-std::size_t skip_value(std::string_view text, std::size_t pos) {
-  Source src(text);
-  return Scanner(src, nullptr).value(pos);
-}
-
 std::string decode_key(std::string_view text, const Span& key) {
   std::string_view body = text.substr(key.begin + 1, key.size() >= 2 ? key.size() - 2 : 0);
   if (body.find('\\') == std::string_view::npos) return std::string(body);

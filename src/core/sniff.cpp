@@ -53,6 +53,14 @@ const char* severity_name(Severity s) {
   return "info";
 }
 
+bool is_store_file_name(std::string_view n) {
+  auto ends_with = [&](std::string_view suffix) {
+    return n.size() >= suffix.size() && n.substr(n.size() - suffix.size()) == suffix;
+  };
+  return n == "docstore.json" || n == "doc_store.json" || n == "index_store.json" || n == "graph_store.json" ||
+         n == "property_graph_store.json" || ends_with("vector_store.json");
+}
+
 FileKind sniff_bytes(std::string_view head, std::uint64_t size, std::string& detail) {
   std::size_t i = 0;
   while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) ++i;

@@ -16,15 +16,11 @@
 #include "lstore/hash.hpp"
 #include "lstore/model.hpp"
 #include "lstore/outline.hpp"
+#include "lstore/sniff.hpp"
 #include "lstore/validate.hpp"
 
 namespace lstore {
 namespace {
-
-bool store_file_name(std::string_view n) {
-  return n == "docstore.json" || n == "doc_store.json" || n == "index_store.json" || n == "graph_store.json" ||
-         n == "property_graph_store.json" || (n.size() >= 17 && n.substr(n.size() - 17) == "vector_store.json");
-}
 
 class Checker {
  public:
@@ -68,7 +64,7 @@ class Checker {
       switch (f.kind) {
         case FileKind::Broken: add("parse-error", f.name, "", f.detail); break;
         case FileKind::Empty:
-          if (store_file_name(base)) add("empty-file", f.name, "", fmt::format("{} is empty ({})", f.name, f.detail));
+          if (is_store_file_name(base)) add("empty-file", f.name, "", fmt::format("{} is empty ({})", f.name, f.detail));
           break;
         case FileKind::LfsPointer: add("lfs-pointer", f.name, "", fmt::format("{} is a {}", f.name, f.detail)); break;
         case FileKind::Faiss:
@@ -77,7 +73,7 @@ class Checker {
           break;
         case FileKind::LegacySaveToDisk: add("legacy-save-to-disk", f.name, "", fmt::format("{} is a {}", f.name, f.detail)); break;
         case FileKind::ForeignJson:
-          if (store_file_name(base)) add("bad-shape", f.name, "", fmt::format("{} is {}", f.name, f.detail));
+          if (is_store_file_name(base)) add("bad-shape", f.name, "", fmt::format("{} is {}", f.name, f.detail));
           break;
         default: break;
       }
