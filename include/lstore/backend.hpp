@@ -25,6 +25,9 @@ class Backend {
   // The same, but a store file that does not parse is kept in Store::files
   // as FileKind::Broken with the reason (for validate).
   virtual Store load_tolerant() { return load(); }
+  // The path whose writers StoreLock serialises (the directory, the SQLite
+  // file); empty when the backend locks on its server instead.
+  virtual std::string lock_path() const { return {}; }
   // Writes `store` here, all or nothing.
   virtual void save(const Store& store, const SaveOptions& options) = 0;
 };
@@ -34,7 +37,9 @@ std::unique_ptr<Backend> open_backend(const std::string& name);
 // The schemes compiled in, for --version.
 std::vector<std::string> compiled_backends();
 
-// Directory backend, also used directly by tests.
+// The backends (one file each in src/backends/), also used directly by tests.
 std::unique_ptr<Backend> make_directory_backend(const std::string& path);
+std::unique_ptr<Backend> make_sqlite_backend(const std::string& path);
+std::unique_ptr<Backend> make_jsonl_backend(const std::string& path);
 
 }  // namespace lstore

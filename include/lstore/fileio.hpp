@@ -82,6 +82,25 @@ void backup_directory(const std::filesystem::path& store, const std::filesystem:
 // fsync the directory.
 void atomic_write_file(const std::filesystem::path& path, std::string_view bytes);
 
+// A temporary file being built before it is renamed into place: removed on
+// scope exit, and by the signal handler, unless release()d.
+class TempPath {
+ public:
+  explicit TempPath(std::string path);
+  ~TempPath();
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  const std::string& path() const { return m_path; }
+  void release();  // the file was renamed away: nothing to remove
+
+ private:
+  std::string m_path;
+  bool m_armed = true;
+};
+
+// fsyncs a file, or a directory (`directory`), by path.
+void fsync_path(const std::filesystem::path& p, bool directory);
+
 // Removes every staging directory still registered (for signal handlers that
 // are about to exit; see src/cli/main.cpp).
 void remove_pending_staging();

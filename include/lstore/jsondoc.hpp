@@ -28,6 +28,8 @@ class Buffer {
   // `name` relative to the open directory `dirfd` (AT_FDCWD: the working
   // directory); `display` names it in errors.
   static std::shared_ptr<Buffer> map_at(int dirfd, const std::string& name, const std::string& display);
+  // An open file descriptor (taken over: the Buffer closes it).
+  static std::shared_ptr<Buffer> map_fd(int fd, const std::string& display);
   static std::shared_ptr<Buffer> own(std::string bytes);
   ~Buffer();
   Buffer(const Buffer&) = delete;

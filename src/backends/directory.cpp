@@ -19,6 +19,7 @@
 #include "lstore/error.hpp"
 #include "lstore/fileio.hpp"
 #include "lstore/sniff.hpp"
+#include "store_builder.hpp"
 
 namespace lstore {
 namespace fs = std::filesystem;
@@ -63,6 +64,7 @@ class DirectoryBackend : public Backend {
   explicit DirectoryBackend(std::string path) : m_path(std::move(path)) {}
 
   std::string describe() const override { return m_path; }
+  std::string lock_path() const override { return m_path; }
 
   // Every file is opened relative to one open directory, so a store that a
   // writer swaps meanwhile is read wholly old or wholly new; if a file of the
@@ -96,8 +98,7 @@ class DirectoryBackend : public Backend {
 
   Store load_at(int dirfd) {
     m_dirfd = dirfd;
-    Store store;
-    store.location = m_path;
+    StoreBuilder builder(m_path);
     std::vector<std::string> names = list(dirfd, "");
     // TS before 0.2 kept image vectors in images/vector_store.json.
     if (std::find(names.begin(), names.end(), "images/") != names.end()) {
@@ -142,16 +143,11 @@ class DirectoryBackend : public Backend {
     for (unsigned t = 1; t < threads && t < names.size(); ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
-    int ts_votes = 0, py_votes = 0;
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (errors[i]) std::rethrow_exception(errors[i]);
-      place(store, std::move(scanned[i]), ts_votes, py_votes);
+      builder.add(std::move(scanned[i].info), std::move(scanned[i].doc), scanned[i].dialect);
     }
-    store.dialect = ts_votes > py_votes ? Dialect::TypeScript : Dialect::Python;
-    for (auto& v : store.vector_stores)
-      if (store.dialect == Dialect::TypeScript) v.doc.set_dialect(JsonDialect::JavaScript);
-    store.era = detect_era(store);
-    return store;
+    return builder.finish();
   }
 
   void save(const Store& store, const SaveOptions& options) override {
@@ -259,52 +255,8 @@ class DirectoryBackend : public Backend {
     info.kind = classify_json(*out.doc, name.substr(name.rfind('/') + 1), out.dialect, info.detail);
     if (out.dialect == Dialect::TypeScript) out.doc->set_dialect(JsonDialect::JavaScript);
     if (info.kind == FileKind::PropertyGraph) out.doc->set_dialect(pydantic_flavour(buffer->view()));
-    info.bytes = buffer;  // dropped again in place() when the model holds the file
+    info.bytes = buffer;  // dropped again by StoreBuilder when the model holds the file
     return out;
-  }
-
-  // Puts a scanned file into its slot of the model (first come, canonical
-  // names win); files the model does not hold keep their bytes for copying.
-  static void place(Store& store, Scanned sc, int& ts_votes, int& py_votes) {
-    FileInfo info = std::move(sc.info);
-    const std::string& name = info.name;
-    if (!sc.doc) {
-      store.files.push_back(std::move(info));
-      return;
-    }
-    JsonDoc& doc = *sc.doc;
-    if (sc.dialect == Dialect::TypeScript) ++ts_votes;
-    else if (info.kind != FileKind::ForeignJson && info.kind != FileKind::KvStore) ++py_votes;
-    auto take = [&](std::optional<JsonDoc>& slot, const char* canonical, const char* ts_name = nullptr) {
-      if (!slot || name == canonical || (ts_name && name == ts_name)) {
-        slot = std::move(doc);
-        return true;
-      }
-      return false;
-    };
-    bool modelled = false;
-    switch (info.kind) {
-      case FileKind::DocStore: modelled = take(store.docstore, "docstore.json", "doc_store.json"); break;
-      case FileKind::IndexStore: modelled = take(store.index_store, "index_store.json"); break;
-      case FileKind::GraphStore: modelled = take(store.graph_store, "graph_store.json"); break;
-      case FileKind::PropertyGraph: modelled = take(store.property_graph, "property_graph_store.json"); break;
-      case FileKind::VectorStore: {
-        std::string base = name.substr(name.rfind('/') + 1);
-        std::string ns;
-        if (name.rfind("images/", 0) == 0) ns = "images";
-        else if (auto p = base.find("__"); p != std::string::npos) ns = base.substr(0, p);
-        else if (base == "vector_store.json") ns = "default";
-        else ns = base.substr(0, base.size() - 5);
-        if (!store.vector_store(ns)) {
-          store.vector_stores.push_back({ns, std::move(doc)});
-          modelled = true;
-        }
-        break;
-      }
-      default: break;
-    }
-    if (modelled) info.bytes.reset();
-    store.files.push_back(std::move(info));
   }
 
   // JSON whose root is not an object: a 0.10 chat store (a JSON string), a

@@ -1,11 +1,16 @@
-// lstore convert SRC DST: copy a whole store through the model. Unchanged
-// records (here: all of them) are written back byte for byte.
+// lstore convert SRC DST: copy a whole store through the model to another
+// backend. Unchanged records are written back byte for byte; --verify reads
+// the destination back and compares it with the source by meaning.
 #include <fmt/format.h>
+
+#include <cstdio>
 
 #include "commands.hpp"
 #include "lstore/backend.hpp"
+#include "lstore/diff.hpp"
 #include "lstore/error.hpp"
 #include "lstore/fileio.hpp"
+#include "write_guard.hpp"
 
 namespace lstore::cli {
 namespace {
@@ -15,36 +20,61 @@ struct ConvertOptions {
   std::string dst;
   bool force = false;
   bool dry_run = false;
+  bool verify = false;
+  double wait = 0;
 };
 
 }  // namespace
 
 CommandSpec add_convert(CLI::App& parent) {
   auto opts = std::make_shared<ConvertOptions>();
-  CLI::App* app = parent.add_subcommand("convert", "Copy a whole store to another place (directory to directory for now)");
+  CLI::App* app = parent.add_subcommand(
+      "convert", "Copy a whole store to another backend: directory, sqlite:FILE, jsonl:FILE");
   app->add_option("src", opts->src, "The source store")->required();
   app->add_option("dst", opts->dst, "The destination store")->required();
   app->add_flag("--force", opts->force, "Replace a non-empty destination");
   app->add_flag("--dry-run", opts->dry_run, "Print what would be written and write nothing");
+  app->add_flag("--verify", opts->verify, "Read the destination back and compare it with the source (exit 1 if they differ)");
+  app->add_option("--wait", opts->wait, "Seconds to wait for another writer's lock on the destination (default 0)");
   return {app, [opts](Output& out) {
-            Store store = open_backend(opts->src)->load();
+            auto src = open_backend(opts->src);
             auto dst = open_backend(opts->dst);
+            Store store = src->load();
             if (opts->dry_run) {
               for (const FileInfo& f : store.files) {
                 if (out.json())
                   out.json_line(JsonObject{{"id", f.name}, {"kind", file_kind_name(f.kind)},
                                            {"bytes", static_cast<std::int64_t>(f.size)}});
                 else
-                  out.line(fmt::format("would write {} ({} bytes)", f.name, f.size));
+                  out.line(fmt::format("would write {} ({} bytes) to {}", f.name, f.size, dst->describe()));
               }
               return 0;
             }
-            StoreLock lock(opts->dst, std::chrono::milliseconds(0));  // no other writer on the destination
-            dst->save(store, SaveOptions{opts->force});
-            if (out.json())
-              out.json_line(JsonObject{{"source", opts->src}, {"destination", dst->describe()},
-                                       {"files", static_cast<std::int64_t>(store.files.size())}});
-            return 0;
+            {
+              std::unique_ptr<StoreLock> lock = lock_store(*dst, opts->wait);
+              dst->save(store, SaveOptions{opts->force});
+            }
+            bool equal = true;
+            if (opts->verify) {
+              Store written = open_backend(opts->dst)->load();
+              StoreDiff d = diff_stores(store, written, DiffOptions{});
+              equal = d.equal();
+              if (!equal)
+                std::fprintf(stderr, "lstore: convert: %s: differs from %s after writing (see lstore diff)\n",
+                             dst->describe().c_str(), src->describe().c_str());
+            }
+            // A stream on stdout is the data: nothing else goes there.
+            bool to_stdout = opts->dst == "jsonl:-" || opts->dst == "jsonl:-.zst";
+            if (to_stdout)
+              ;
+            else if (out.json())
+              out.json_line(JsonObject{{"source", src->describe()}, {"destination", dst->describe()},
+                                       {"files", static_cast<std::int64_t>(store.files.size())},
+                                       {"verified", opts->verify ? Json(equal) : Json()}});
+            else
+              out.line(fmt::format("{} -> {}: {} files{}", src->describe(), dst->describe(), store.files.size(),
+                                   opts->verify ? (equal ? ", verified" : ", DIFFERENT") : ""));
+            return equal ? 0 : 1;
           }};
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "commands.hpp"
+#include "write_guard.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
@@ -58,7 +59,7 @@ CommandSpec add_delete(CLI::App& parent) {
   ref->excludes(node);
   where->excludes(node);
   app->add_flag("--dry-run", o->dry_run, "Print what would change and change nothing");
-  app->add_option("--backup", o->backup, "Keep a copy of the store as it was in this directory");
+  app->add_option("--backup", o->backup, "Keep a copy of the store as it was (a directory, or any store name)");
   app->add_option("--wait", o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
             if (o->ref_docs.empty() && o->nodes.empty() && o->where.empty())
@@ -66,15 +67,14 @@ CommandSpec add_delete(CLI::App& parent) {
             MetadataFilters filters;
             for (const std::string& w : o->where) filters.filters.push_back({parse_filter_expression(w), nullptr});
             filters.condition = o->any ? FilterCondition::Or : FilterCondition::And;
-            std::optional<StoreLock> lock;
-            if (!o->dry_run)
-              lock.emplace(o->store, std::chrono::milliseconds(static_cast<long long>(o->wait * 1000)));
             auto backend = open_backend(o->store);
+            std::unique_ptr<StoreLock> lock;
+            if (!o->dry_run) lock = lock_store(*backend, o->wait);
             Store store = backend->load();
             if (!o->where.empty()) select_ref_docs(store, filters, o->ref_docs);
             ChangeSet changes = o->ref_docs.empty() ? delete_nodes(store, o->nodes) : delete_ref_docs(store, o->ref_docs);
             if (!o->dry_run && !changes.empty()) {
-              if (!o->backup.empty()) backup_directory(o->store, o->backup);
+              if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               backend->save(store, SaveOptions{true});
             }
             JsonArray refs, nodes;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "write_guard.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
@@ -78,7 +79,7 @@ CommandSpec add_put(CLI::App& parent) {
   k->needs(c);
   v->needs(c);
   app->add_flag("--dry-run", o->dry_run, "Print what would change and change nothing");
-  app->add_option("--backup", o->backup, "Keep a copy of the store as it was in this directory");
+  app->add_option("--backup", o->backup, "Keep a copy of the store as it was (a directory, or any store name)");
   app->add_option("--wait", o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
             std::optional<Json> raw_value;
@@ -94,14 +95,14 @@ CommandSpec add_put(CLI::App& parent) {
               records = read_records(o->input);
               if (records.empty()) throw Error(ErrorKind::Usage, "put", "no records in the input");
             }
-            std::optional<StoreLock> lock;
-            if (!o->dry_run) lock.emplace(o->store, std::chrono::milliseconds(static_cast<long long>(o->wait * 1000)));
             auto backend = open_backend(o->store);
+            std::unique_ptr<StoreLock> lock;
+            if (!o->dry_run) lock = lock_store(*backend, o->wait);
             Store store = backend->load();
             ChangeSet changes = raw_value ? put_raw(store, o->collection, o->key, *raw_value)
                                           : put_records(store, records, PutOptions{o->index, o->ns});
             if (!o->dry_run && !changes.empty()) {
-              if (!o->backup.empty()) backup_directory(o->store, o->backup);
+              if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               backend->save(store, SaveOptions{true});
             }
             print_write_report(out, store, o->store, o->dry_run, changes);

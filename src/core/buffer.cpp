@@ -18,6 +18,10 @@ std::shared_ptr<Buffer> Buffer::map_file(const std::string& path) { return map_a
 std::shared_ptr<Buffer> Buffer::map_at(int dirfd, const std::string& name, const std::string& path) {
   int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorKind::Data, path, std::string("cannot open: ") + std::strerror(errno));
+  return map_fd(fd, path);
+}
+
+std::shared_ptr<Buffer> Buffer::map_fd(int fd, const std::string& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int e = errno;

@@ -28,6 +28,8 @@ std::set<std::string>& pending() {
   throw Error(ErrorKind::Data, p.string(), std::string(what) + ": " + std::strerror(errno));
 }
 
+}  // namespace
+
 void fsync_path(const fs::path& p, bool directory) {
   int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
   if (fd < 0) io_fail(p, "cannot open for fsync");
@@ -39,6 +41,8 @@ void fsync_path(const fs::path& p, bool directory) {
   }
   ::close(fd);
 }
+
+namespace {
 
 void write_fd(int fd, const std::string& path, const char* p, std::size_t left) {
   while (left > 0) {
@@ -268,6 +272,19 @@ void backup_directory(const fs::path& store, const fs::path& dir) {
   }
   staged.commit();
 }
+
+TempPath::TempPath(std::string path) : m_path(std::move(path)) {
+  std::lock_guard<std::mutex> lock(g_pending_mutex);
+  pending().insert(m_path);
+}
+
+TempPath::~TempPath() {
+  if (m_armed) ::unlink(m_path.c_str());
+  std::lock_guard<std::mutex> lock(g_pending_mutex);
+  pending().erase(m_path);
+}
+
+void TempPath::release() { m_armed = false; }
 
 void remove_pending_staging() {
   std::lock_guard<std::mutex> lock(g_pending_mutex);

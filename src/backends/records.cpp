@@ -1,0 +1,482 @@
+// The store as records, and back (see records.hpp).
+//
+// A layout is a JSON object:
+//   {"dialect": "python", "indent": -1, "prefix": "", "suffix": "\n",
+//    "close": "", "empty": "",            root: before '}' / inside an empty '{}'
+//    "sections": [
+//      {"lead": "", "key": "\"docstore/data\"", "kv": ": ",   before, the key token, after it
+//       "collection": "docstore/data", "array": false,        an outlined section...
+//       "open": "", "item": ", ", "ekv": ": ", "close": "", "empty": "",
+//       "vectors": ", ",                                       entries may be packed embeddings
+//       "except": [{"seq": 7, "lead": ",\n ", "key": "\"a\\/b\"", "kv": ":"},
+//                  {"seq": 9, "key": "\"x\"", "value": "1"}]}, an entry LlamaIndex never sees
+//      {"lead": ", ", "key": "\"v\"", "kv": ": ", "raw": "3"}   ...or one kept whole
+//    ]}
+// "item" and "ekv" are the usual bytes between entries and between a key and
+// its value; "except" lists the entries whose bytes differ from the usual,
+// and entries shadowed by a later duplicate key (only the last one is a
+// record, as only the last one is what LlamaIndex loads).
+#include "records.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "lstore/error.hpp"
+#include "lstore/sniff.hpp"
+#include "store_builder.hpp"
+
+namespace lstore {
+namespace {
+
+const char* dialect_name(JsonDialect d) {
+  switch (d) {
+    case JsonDialect::Python: return "python";
+    case JsonDialect::Pydantic: return "pydantic";
+    case JsonDialect::PydanticPyFloat: return "pydantic-pyfloat";
+    case JsonDialect::JavaScript: return "javascript";
+    case JsonDialect::Compact: return "compact";
+  }
+  return "python";
+}
+
+JsonDialect dialect_from_name(std::string_view s) {
+  if (s == "pydantic") return JsonDialect::Pydantic;
+  if (s == "pydantic-pyfloat") return JsonDialect::PydanticPyFloat;
+  if (s == "javascript") return JsonDialect::JavaScript;
+  if (s == "compact") return JsonDialect::Compact;
+  return JsonDialect::Python;
+}
+
+std::string token(std::string_view key, JsonDialect d) {
+  std::string out;
+  dump_string(out, key, d);
+  return out;
+}
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) return false;
+    for (int k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0xC0) != 0x80) return false;
+    i += static_cast<std::size_t>(len);
+  }
+  return true;
+}
+
+void append_number(std::string& out, double v, JsonDialect d) {
+  out += d == JsonDialect::JavaScript ? js_number(v) : python_float_repr(v);
+}
+
+// Packs `raw` ("[0.1, 0.2]") when printing the numbers back gives the same
+// bytes; a vector that would not (ints, NaN, other spacing) stays text.
+bool try_pack(std::string_view raw, JsonDialect d, std::string_view sep, std::vector<double>& out) {
+  out.clear();
+  if (raw.size() < 3 || raw.front() != '[' || raw.back() != ']') return false;
+  const char* p = raw.data() + 1;
+  const char* end = raw.data() + raw.size() - 1;
+  std::string printed;
+  for (;;) {
+    double v = 0;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc() || !std::isfinite(v)) return false;
+    printed.clear();
+    append_number(printed, v, d);
+    if (printed.size() != static_cast<std::size_t>(next - p) || std::memcmp(printed.data(), p, printed.size()) != 0)
+      return false;
+    out.push_back(v);
+    p = next;
+    if (p == end) return true;
+    if (static_cast<std::size_t>(end - p) <= sep.size() || std::memcmp(p, sep.data(), sep.size()) != 0) return false;
+    p += sep.size();
+  }
+}
+
+bool inside(std::string_view outer, std::string_view v) {
+  return v.data() >= outer.data() && v.data() + v.size() <= outer.data() + outer.size();
+}
+
+std::string_view between(const char* a, const char* b) { return {a, static_cast<std::size_t>(b - a)}; }
+
+// Raised while building a layout for a file whose bytes it cannot hold as
+// text (invalid UTF-8 around the entries): the file is carried whole instead.
+struct NotRepresentable {};
+
+std::string checked(std::string_view s) {
+  if (!valid_utf8(s)) throw NotRepresentable{};
+  return std::string(s);
+}
+
+bool is_embedding_section(FileKind kind, const std::string& name) {
+  return kind == FileKind::VectorStore && (name == "embedding_dict" || name == "embeddingDict");
+}
+
+// Layout of a document whose entries are all views of its own bytes.
+Json make_layout(const JsonDoc& doc, FileKind kind, std::vector<std::string>& collections) {
+  std::string_view b = doc.bytes();
+  JsonDialect d = doc.dialect();
+  std::size_t open = b.find('{');
+  std::size_t close = b.rfind('}');
+  if (open == std::string_view::npos || close == std::string_view::npos) throw NotRepresentable{};
+  JsonObject root{{"dialect", dialect_name(d)}, {"indent", static_cast<std::int64_t>(doc.indent())},
+                  {"prefix", checked(b.substr(0, open))}, {"suffix", checked(b.substr(close + 1))}};
+  const char* prev = b.data() + open + 1;
+  JsonArray sections;
+  const auto& secs = doc.sections();
+  for (std::size_t si = 0; si < secs.size(); ++si) {
+    const Section& s = secs[si];
+    if (!inside(b, s.raw_key) || !inside(b, s.raw)) throw NotRepresentable{};
+    JsonObject o{{"lead", checked(between(prev, s.raw_key.data()))},
+                 {"key", checked(s.raw_key)},
+                 {"kv", checked(between(s.raw_key.data() + s.raw_key.size(), s.raw.data()))}};
+    prev = s.raw.data() + s.raw.size();
+    bool duplicate = false;
+    for (std::size_t later = si + 1; later < secs.size(); ++later) duplicate |= secs[later].name == s.name;
+    if (!s.outlined || duplicate) {
+      o.emplace_back("raw", checked(s.raw));
+      sections.emplace_back(std::move(o));
+      continue;
+    }
+    collections.push_back(s.name);
+    o.emplace_back("collection", s.name);
+    o.emplace_back("array", s.is_array);
+    const char* inner = s.raw.data() + 1;
+    const char* inner_end = s.raw.data() + s.raw.size() - 1;
+    if (s.entries.empty()) {
+      o.emplace_back("empty", checked(between(inner, inner_end)));
+      sections.emplace_back(std::move(o));
+      continue;
+    }
+    auto start_of = [&](const Entry& e) { return s.is_array ? e.raw.data() : e.raw_key.data(); };
+    auto lead_of = [&](std::size_t i) {
+      return between(i == 0 ? inner : s.entries[i - 1].raw.data() + s.entries[i - 1].raw.size(), start_of(s.entries[i]));
+    };
+    auto kv_of = [&](const Entry& e) { return between(e.raw_key.data() + e.raw_key.size(), e.raw.data()); };
+    for (const Entry& e : s.entries)
+      if (!inside(b, e.raw) || (!s.is_array && !inside(b, e.raw_key))) throw NotRepresentable{};
+    std::string item = s.entries.size() > 1 ? checked(lead_of(1)) : (d == JsonDialect::Python ? ", " : ",");
+    std::string ekv = s.is_array ? "" : checked(kv_of(s.entries[0]));
+    o.emplace_back("open", checked(lead_of(0)));
+    o.emplace_back("item", item);
+    if (!s.is_array) o.emplace_back("ekv", ekv);
+    o.emplace_back("close", checked(between(s.entries.back().raw.data() + s.entries.back().raw.size(), inner_end)));
+    if (is_embedding_section(kind, s.name) && (d == JsonDialect::Python || d == JsonDialect::JavaScript))
+      o.emplace_back("vectors", d == JsonDialect::Python ? ", " : ",");
+    JsonArray except;
+    for (std::size_t i = 0; i < s.entries.size(); ++i) {
+      const Entry& e = s.entries[i];
+      JsonObject x{{"seq", static_cast<std::int64_t>(i)}};
+      if (i > 0 && lead_of(i) != item) x.emplace_back("lead", checked(lead_of(i)));
+      bool shadowed = !s.is_array && s.find(e.key) != &e;
+      if (!s.is_array) {
+        if (shadowed || e.raw_key != token(e.key, d)) x.emplace_back("key", checked(e.raw_key));
+        if (kv_of(e) != ekv) x.emplace_back("kv", checked(kv_of(e)));
+      }
+      if (shadowed) x.emplace_back("value", checked(e.raw));
+      if (x.size() > 1) except.emplace_back(std::move(x));
+    }
+    if (!except.empty()) o.emplace_back("except", std::move(except));
+    sections.emplace_back(std::move(o));
+  }
+  root.emplace_back(secs.empty() ? "empty" : "close", checked(between(prev, b.data() + close)));
+  root.emplace_back("sections", std::move(sections));
+  return Json(std::move(root));
+}
+
+FileKind kind_in_model(const Store& store, const JsonDoc* doc) {
+  if (store.docstore && &*store.docstore == doc) return FileKind::DocStore;
+  if (store.index_store && &*store.index_store == doc) return FileKind::IndexStore;
+  if (store.graph_store && &*store.graph_store == doc) return FileKind::GraphStore;
+  if (store.property_graph && &*store.property_graph == doc) return FileKind::PropertyGraph;
+  return FileKind::VectorStore;
+}
+
+void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink) {
+  // An edited document is printed and read again, so that every entry and
+  // every byte between them is a view of one text.
+  std::optional<JsonDoc> reread;
+  const JsonDoc* doc = &original;
+  if (original.changed()) {
+    reread = JsonDoc::read(original.name(), Buffer::own(original.serialize()), original.dialect());
+    doc = &*reread;
+  }
+  FileRecord rec;
+  rec.name = doc->name();
+  rec.kind = kind;
+  Json layout;
+  try {
+    layout = make_layout(*doc, kind, rec.collections);
+  } catch (const NotRepresentable&) {
+    rec.collections.clear();
+    rec.bytes = Buffer::own(std::string(doc->bytes()));
+    sink.file(rec);
+    return;
+  }
+  WriteStyle style{JsonDialect::Compact};
+  rec.layout = dump(layout, style);
+  sink.file(rec);
+  std::vector<double> packed;
+  for (const Section& s : doc->sections()) {
+    if (std::find(rec.collections.begin(), rec.collections.end(), s.name) == rec.collections.end()) continue;
+    // Skip an earlier duplicate section (kept whole in the layout).
+    if (doc->section(s.name) != &s) continue;
+    sink.collection(rec, s.name);
+    bool vectors = sink.wants_packed() && is_embedding_section(kind, s.name) &&
+                   (doc->dialect() == JsonDialect::Python || doc->dialect() == JsonDialect::JavaScript);
+    std::string_view sep = doc->dialect() == JsonDialect::Python ? ", " : ",";
+    for (std::size_t i = 0; i < s.entries.size(); ++i) {
+      const Entry& e = s.entries[i];
+      if (!s.is_array && s.find(e.key) != &e) continue;  // shadowed: in the layout
+      EntryRecord r;
+      r.key = e.key;
+      r.has_key = !s.is_array;
+      r.seq = i;
+      if (vectors && try_pack(e.raw, doc->dialect(), sep, packed)) r.vector = packed;
+      else r.json = e.raw;
+      sink.entry(r);
+    }
+  }
+}
+
+// An unlinked temporary file the rebuilt bytes go to, mapped afterwards.
+class Spool {
+ public:
+  Spool() {
+    const char* dir = std::getenv("TMPDIR");
+    std::string d = dir && *dir ? dir : "/tmp";
+    m_fd = ::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (m_fd < 0) {
+      std::string tmpl = d + "/lstore-XXXXXX";
+      m_fd = ::mkstemp(tmpl.data());
+      if (m_fd >= 0) ::unlink(tmpl.c_str());
+    }
+    if (m_fd < 0) throw Error(ErrorKind::Data, d, std::string("cannot create a temporary file: ") + std::strerror(errno));
+  }
+  ~Spool() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  void write(std::string_view s) {
+    m_buf.append(s);
+    if (m_buf.size() >= (1u << 20)) flush();
+  }
+  std::shared_ptr<Buffer> finish(const std::string& display) {
+    flush();
+    int fd = m_fd;
+    m_fd = -1;
+    return Buffer::map_fd(fd, display);
+  }
+
+ private:
+  void flush() {
+    std::size_t done = 0;
+    while (done < m_buf.size()) {
+      ssize_t n = ::write(m_fd, m_buf.data() + done, m_buf.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error(ErrorKind::Data, "temporary file", std::string("cannot write: ") + std::strerror(errno));
+      done += static_cast<std::size_t>(n);
+    }
+    m_buf.clear();
+  }
+  int m_fd = -1;
+  std::string m_buf;
+};
+
+// A string member of an exception record, or nullptr.
+const std::string* field(const Json* x, std::string_view key) {
+  const Json* v = x ? x->find(key) : nullptr;
+  return v && v->is_string() ? &v->as_string() : nullptr;
+}
+
+std::string str(const Json& o, std::string_view key, std::string_view fallback = "") {
+  const Json* v = o.find(key);
+  return v && v->is_string() ? v->as_string() : std::string(fallback);
+}
+
+// Writes one file's bytes from its layout and its entries.
+void rebuild(const Json& layout, const FileRecord& file, RecordSource& source, Spool& out) {
+  JsonDialect d = dialect_from_name(str(layout, "dialect"));
+  out.write(str(layout, "prefix"));
+  out.write("{");
+  const Json* sections = layout.find("sections");
+  bool any = false;
+  if (sections && sections->is_array()) {
+    for (const Json& s : sections->as_array()) {
+      any = true;
+      out.write(str(s, "lead"));
+      out.write(str(s, "key"));
+      out.write(str(s, "kv"));
+      if (s.find("raw")) {
+        out.write(str(s, "raw"));
+        continue;
+      }
+      const Json* arr = s.find("array");
+      bool array = arr && arr->is_bool() && arr->as_bool();
+      std::string open = str(s, "open"), item = str(s, "item", d == JsonDialect::Python ? ", " : ",");
+      std::string ekv = str(s, "ekv", d == JsonDialect::Python ? ": " : ":");
+      std::string vsep = str(s, "vectors", ", ");
+      // Exceptions by seq; shadowed entries are written from here.
+      std::map<std::uint64_t, const Json*> except;
+      if (const Json* ex = s.find("except"); ex && ex->is_array())
+        for (const Json& x : ex->as_array())
+          if (const Json* q = x.find("seq"); q && q->is_int()) except[static_cast<std::uint64_t>(q->as_int())] = &x;
+      auto shadowed_it = except.begin();
+      std::size_t n = 0;
+      out.write(array ? "[" : "{");
+      auto emit = [&](const Json* x, std::string_view key, bool has_key, const std::function<void()>& value) {
+        const std::string* lead = field(x, "lead");
+        out.write(n == 0 ? open : lead ? *lead : item);
+        if (has_key) {
+          const std::string* k = field(x, "key");
+          out.write(k ? *k : token(key, d));
+          const std::string* kv = field(x, "kv");
+          out.write(kv ? *kv : ekv);
+        }
+        value();
+        ++n;
+      };
+      auto flush_shadowed = [&](std::uint64_t before) {
+        for (; shadowed_it != except.end() && shadowed_it->first < before; ++shadowed_it) {
+          const Json* x = shadowed_it->second;
+          const std::string* value = field(x, "value");
+          if (value) emit(x, {}, true, [&] { out.write(*value); });
+        }
+      };
+      std::string text;
+      source.entries(file, str(s, "collection"), [&](const EntryRecord& e) {
+        flush_shadowed(e.seq);
+        auto it = except.find(e.seq);
+        const Json* x = it == except.end() || field(it->second, "value") ? nullptr : it->second;
+        emit(x, e.key, !array, [&] {
+          if (e.json.data() || e.vector.empty()) out.write(e.json);
+          else out.write(format_vector(e.vector, d, vsep));
+        });
+      });
+      flush_shadowed(~std::uint64_t{0});
+      out.write(n == 0 ? str(s, "empty") : str(s, "close"));
+      out.write(array ? "]" : "}");
+    }
+  }
+  out.write(any ? str(layout, "close") : str(layout, "empty"));
+  out.write("}");
+  out.write(str(layout, "suffix"));
+}
+
+}  // namespace
+
+std::string format_vector(std::span<const double> v, JsonDialect d, std::string_view sep) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    append_number(out, v[i], d);
+  }
+  out += ']';
+  return out;
+}
+
+void write_records(const Store& store, RecordSink& sink) {
+  sink.begin(StoreHeader{kRecordFormat, store.dialect, store.era});
+  for (const FileInfo& f : store.files) {
+    if (const JsonDoc* doc = store.document(f.name)) {
+      emit_document(*doc, kind_in_model(store, doc), sink);
+    } else if (f.bytes) {
+      FileRecord rec;
+      rec.name = f.name;
+      rec.kind = f.kind;
+      rec.bytes = f.bytes;
+      sink.file(rec);
+    }
+  }
+  // Documents added to the model without a file of origin.
+  for (const JsonDoc* doc : store.documents()) {
+    bool listed = false;
+    for (const FileInfo& f : store.files) listed |= f.name == doc->name();
+    if (!listed) emit_document(*doc, kind_in_model(store, doc), sink);
+  }
+  sink.commit();
+}
+
+Store assemble_store(RecordSource& source, const std::string& location) {
+  StoreHeader header = source.header();
+  if (header.format > kRecordFormat)
+    throw Error(ErrorKind::Data, location,
+                "written by a newer lstore (record format " + std::to_string(header.format) + ")");
+  StoreBuilder builder(location);
+  for (FileRecord f; source.next_file(f); f = FileRecord{}) {
+    FileInfo info;
+    info.name = f.name;
+    info.kind = f.kind;
+    if (f.layout.empty()) {
+      info.bytes = f.bytes ? f.bytes : Buffer::own({});
+      info.size = info.bytes->view().size();
+      info.kind = sniff_bytes(info.bytes->view().substr(0, 4096), info.size, info.detail);
+      if (info.kind == FileKind::Other && info.detail == "not JSON") info.detail.clear();
+      builder.add(std::move(info), std::nullopt, Dialect::Python);
+      continue;
+    }
+    std::string display = location + ": " + f.name;
+    Json layout;
+    try {
+      layout = parse(f.layout);
+    } catch (const ParseError& e) {
+      throw Error(ErrorKind::Data, display, std::string("stored layout is not JSON: ") + e.what());
+    }
+    if (!layout.is_object()) throw Error(ErrorKind::Data, display, "stored layout is not a JSON object");
+    Spool spool;
+    rebuild(layout, f, source, spool);
+    auto buffer = spool.finish(display);
+    info.size = buffer->view().size();
+    JsonDialect jd = dialect_from_name(str(layout, "dialect"));
+    JsonDoc doc = [&] {
+      try {
+        return JsonDoc::read(f.name, buffer, jd);
+      } catch (const Error& e) {
+        throw Error(ErrorKind::Data, display, e.what(), e.place());
+      }
+    }();
+    Dialect dialect = Dialect::Python;
+    std::string base = f.name.substr(f.name.rfind('/') + 1);
+    info.kind = classify_json(doc, base, dialect, info.detail);
+    doc.set_dialect(jd);
+    builder.add(std::move(info), std::move(doc), dialect);
+  }
+  return builder.finish();
+}
+
+std::string default_layout(const std::vector<std::string>& collections, Dialect dialect) {
+  JsonDialect d = dialect == Dialect::TypeScript ? JsonDialect::JavaScript : JsonDialect::Python;
+  bool py = d == JsonDialect::Python;
+  JsonArray sections;
+  for (std::size_t i = 0; i < collections.size(); ++i)
+    sections.emplace_back(JsonObject{{"lead", i ? (py ? ", " : ",") : ""},
+                                     {"key", token(collections[i], d)},
+                                     {"kv", py ? ": " : ":"},
+                                     {"collection", collections[i]},
+                                     {"array", false},
+                                     {"item", py ? ", " : ","},
+                                     {"ekv", py ? ": " : ":"}});
+  Json layout(JsonObject{{"dialect", dialect_name(d)}, {"sections", std::move(sections)}});
+  WriteStyle style{JsonDialect::Compact};
+  return dump(layout, style);
+}
+
+std::vector<std::string> layout_collections(std::string_view text) {
+  std::vector<std::string> out;
+  Json layout = parse(text);
+  if (const Json* s = layout.find("sections"); s && s->is_array())
+    for (const Json& x : s->as_array())
+      if (!x.find("raw") && x.find("collection") && x.find("collection")->is_string())
+        out.push_back(x.find("collection")->as_string());
+  return out;
+}
+
+}  // namespace lstore

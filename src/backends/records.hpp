@@ -1,0 +1,101 @@
+// A store as records: the form every backend but the directory keeps
+// (SQLite rows, Redis hashes, PostgreSQL rows, JSONL lines).
+//
+// A file of the model becomes a FileRecord holding its *layout* (everything
+// between its entries: key tokens, whitespace, sections kept whole) and one
+// EntryRecord per entry of each collection. Putting the layout and the
+// entries back together gives the file's bytes exactly, so dir -> backend ->
+// dir is byte-identical. Embeddings are packed as float64 arrays when their
+// text is what the file's dialect would print for those numbers (checked per
+// embedding; anything else stays JSON text). The layout format is documented
+// in man/lstore-formats.5.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lstore/store.hpp"
+
+namespace lstore {
+
+inline constexpr int kRecordFormat = 1;
+
+struct StoreHeader {
+  int format = kRecordFormat;
+  Dialect dialect = Dialect::Python;
+  std::string era;
+};
+
+struct FileRecord {
+  std::string name;  // relative to the store, e.g. "docstore.json"
+  FileKind kind = FileKind::Other;
+  // How to put the file back together (JSON text); empty for a file carried
+  // as it is (`bytes`): FAISS indexes, notes, files lstore does not model.
+  std::string layout;
+  std::shared_ptr<Buffer> bytes;
+  // The collections (outlined sections) in file order, as named in the
+  // layout; filled by write_records and by parse_layout_collections.
+  std::vector<std::string> collections;
+};
+
+struct EntryRecord {
+  std::string_view key;       // the decoded key; empty for array elements
+  bool has_key = true;
+  std::uint64_t seq = 0;      // position within its collection in the file
+  std::string_view json;      // the value as JSON text, unless `vector` holds it
+  std::span<const double> vector;  // a packed embedding (json is empty then)
+};
+
+// Where records go. Calls come in this order: begin; then per file: file,
+// and per collection of that file: collection, entry...; then commit.
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void begin(const StoreHeader& header) = 0;
+  virtual void file(const FileRecord& file) = 0;
+  virtual void collection(const FileRecord& file, const std::string& name) = 0;
+  virtual void entry(const EntryRecord& entry) = 0;
+  virtual void commit() = 0;
+  // false: embeddings come as JSON text too (a text stream gains nothing).
+  virtual bool wants_packed() const { return true; }
+};
+
+// Walks the model and feeds `sink` (the sink's commit() is called last).
+void write_records(const Store& store, RecordSink& sink);
+
+// Where records come from, for assemble_store.
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+  virtual StoreHeader header() = 0;
+  // The next file in store order, with its layout (or its bytes); false at
+  // the end. The file's entries are asked for before the next file (so a
+  // stream can be read in one pass).
+  virtual bool next_file(FileRecord& file) = 0;
+  // The entries of one collection of `file`, in `seq` order; collections are
+  // asked for in the layout's order.
+  virtual void entries(const FileRecord& file, const std::string& collection,
+                       const std::function<void(const EntryRecord&)>& fn) = 0;
+};
+
+// Rebuilds every file (into unlinked temporary files, so a big store does not
+// sit in memory) and reads them into the model as the directory backend does.
+Store assemble_store(RecordSource& source, const std::string& location);
+
+// The layout of a KV file that LlamaIndex itself wrote into a backend (so
+// lstore stored no layout): what SimpleKVStore.persist would write for those
+// collections, i.e. json.dumps of {collection: {key: value}}.
+std::string default_layout(const std::vector<std::string>& collections, Dialect dialect);
+// The collection names a layout lists, in order.
+std::vector<std::string> layout_collections(std::string_view layout);
+
+// The JSON text of a packed embedding in `dialect` with element separator `sep`.
+std::string format_vector(std::span<const double> v, JsonDialect dialect, std::string_view sep);
+
+}  // namespace lstore

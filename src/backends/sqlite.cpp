@@ -1,0 +1,310 @@
+// The SQLite backend (sqlite:FILE): lstore's single-file store and backup.
+// One database holds a whole store as records (records.hpp); the schema is
+// documented in man/lstore-formats.5:
+//
+//   lstore_store(key, value)                       format, dialect, era, writer
+//   lstore_files(seq, name, kind, layout, bytes)   one row per file, in order
+//   lstore_entries(file, collection, seq, key, value)
+//       value: the entry's JSON text, or for an embedding a BLOB of
+//       little-endian float64s
+//
+// A write builds a new database beside the target in one transaction,
+// fsyncs it and renames it over the target (then fsyncs the directory), so a
+// reader, or a crash, sees the old store or the new one.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "lstore/backend.hpp"
+#include "lstore/error.hpp"
+#include "lstore/fileio.hpp"
+#include "lstore/sniff.hpp"
+#include "lstore/version.hpp"
+#include "records.hpp"
+
+namespace lstore {
+namespace fs = std::filesystem;
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "packed embeddings are stored little-endian");
+
+constexpr int kApplicationId = 0x6C73746F;  // "lsto"
+
+const char* kSchema = R"sql(
+CREATE TABLE lstore_store (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE lstore_files (
+  seq INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  layout TEXT,
+  bytes BLOB
+);
+CREATE TABLE lstore_entries (
+  file TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  key TEXT,
+  value NOT NULL,
+  PRIMARY KEY (file, collection, seq)
+);
+)sql";
+
+class Db {
+ public:
+  Db(const std::string& path, int flags, const std::string& display) : m_display(display) {
+    if (sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr) != SQLITE_OK) {
+      std::string msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
+      sqlite3_close(m_db);
+      m_db = nullptr;
+      throw Error(ErrorKind::Data, display, "cannot open SQLite database: " + msg);
+    }
+    sqlite3_busy_timeout(m_db, 5000);
+  }
+  ~Db() { sqlite3_close(m_db); }
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(ErrorKind::Data, m_display, what + ": " + sqlite3_errmsg(m_db));
+  }
+  void exec(const char* sql) {
+    if (sqlite3_exec(m_db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail("SQLite error");
+  }
+  sqlite3_stmt* prepare(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(m_db, sql, -1, &st, nullptr) != SQLITE_OK) fail("SQLite error");
+    return st;
+  }
+  sqlite3* get() const { return m_db; }
+
+ private:
+  sqlite3* m_db = nullptr;
+  std::string m_display;
+};
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(Db& db, const char* sql) : m_db(db), m_st(db.prepare(sql)) {}
+  ~Stmt() { sqlite3_finalize(m_st); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  void text(int i, std::string_view s) { sqlite3_bind_text(m_st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC); }
+  void blob(int i, const void* p, std::size_t n) { sqlite3_bind_blob64(m_st, i, p, n, SQLITE_STATIC); }
+  void integer(int i, std::int64_t v) { sqlite3_bind_int64(m_st, i, v); }
+  void null(int i) { sqlite3_bind_null(m_st, i); }
+  // true while there is a row
+  bool step() {
+    int rc = sqlite3_step(m_st);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    m_db.fail("SQLite error");
+  }
+  void run() {
+    step();
+    sqlite3_reset(m_st);
+    sqlite3_clear_bindings(m_st);
+  }
+  std::string_view column_text(int i) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(m_st, i));
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(m_st, i))) : std::string_view();
+  }
+  std::string_view column_blob(int i) {
+    auto p = static_cast<const char*>(sqlite3_column_blob(m_st, i));
+    return {p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(m_st, i))};
+  }
+  int type(int i) { return sqlite3_column_type(m_st, i); }
+  std::int64_t column_int(int i) { return sqlite3_column_int64(m_st, i); }
+
+ private:
+  Db& m_db;
+  sqlite3_stmt* m_st;
+};
+
+const char* dialect_word(Dialect d) { return d == Dialect::TypeScript ? "ts" : "python"; }
+
+// Writes the records into a fresh database file.
+class SqliteSink : public RecordSink {
+ public:
+  SqliteSink(const std::string& path, const std::string& display)
+      : m_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, display) {
+    // A new file that is renamed into place only when complete: no journal
+    // is needed, and the file is fsynced once at the end.
+    m_db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=8192;");
+    m_db.exec(("PRAGMA application_id=" + std::to_string(kApplicationId) + "; PRAGMA user_version=" +
+               std::to_string(kRecordFormat) + ";").c_str());
+    m_db.exec(kSchema);
+    m_db.exec("BEGIN");
+    m_file.emplace(m_db, "INSERT INTO lstore_files(seq, name, kind, layout, bytes) VALUES (?1, ?2, ?3, ?4, ?5)");
+    m_entry.emplace(m_db, "INSERT INTO lstore_entries(file, collection, seq, key, value) VALUES (?1, ?2, ?3, ?4, ?5)");
+  }
+  void begin(const StoreHeader& h) override { m_header = h; }
+  void file(const FileRecord& f) override {
+    m_file->integer(1, static_cast<std::int64_t>(m_files++));
+    m_file->text(2, f.name);
+    m_file->text(3, file_kind_name(f.kind));
+    if (f.layout.empty()) m_file->null(4);
+    else m_file->text(4, f.layout);
+    if (f.bytes) m_file->blob(5, f.bytes->view().data(), f.bytes->view().size());
+    else m_file->null(5);
+    m_file->run();
+  }
+  void collection(const FileRecord& f, const std::string& name) override {
+    m_file_name = f.name;
+    m_collection = name;
+  }
+  void entry(const EntryRecord& e) override {
+    m_entry->text(1, m_file_name);
+    m_entry->text(2, m_collection);
+    m_entry->integer(3, static_cast<std::int64_t>(e.seq));
+    if (e.has_key) m_entry->text(4, e.key);
+    else m_entry->null(4);
+    if (e.json.data()) m_entry->text(5, e.json);
+    else m_entry->blob(5, e.vector.data(), e.vector.size_bytes());
+    m_entry->run();
+  }
+  void commit() override {
+    Stmt meta(m_db, "INSERT INTO lstore_store(key, value) VALUES (?1, ?2)");
+    auto put = [&](const char* k, const std::string& v) {
+      meta.text(1, k);
+      meta.text(2, v);
+      meta.run();
+    };
+    put("format", std::to_string(m_header.format));
+    put("dialect", dialect_word(m_header.dialect));
+    put("era", m_header.era);
+    put("written_by", std::string("lstore ") + LSTORE_VERSION);
+    m_file.reset();
+    m_entry.reset();
+    m_db.exec("COMMIT");
+  }
+
+ private:
+  Db m_db;
+  StoreHeader m_header;
+  std::optional<Stmt> m_file, m_entry;
+  std::size_t m_files = 0;
+  std::string m_file_name, m_collection;
+};
+
+class SqliteSource : public RecordSource {
+ public:
+  SqliteSource(const std::string& path, const std::string& display)
+      : m_db(path, SQLITE_OPEN_READONLY, display), m_display(display) {
+    Stmt app(m_db, "PRAGMA application_id");
+    std::int64_t id = app.step() ? app.column_int(0) : 0;
+    Stmt tables(m_db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='lstore_files'");
+    bool ours = tables.step() && tables.column_int(0) == 1;
+    if (id != kApplicationId || !ours)
+      throw Error(ErrorKind::Data, display, "an SQLite database, but not an lstore store (no lstore_files table)");
+  }
+  Db* db() { return &m_db; }
+  StoreHeader header() override {
+    StoreHeader h;
+    Stmt st(m_db, "SELECT key, value FROM lstore_store");
+    while (st.step()) {
+      std::string_view k = st.column_text(0), v = st.column_text(1);
+      if (k == "format") h.format = std::atoi(std::string(v).c_str());
+      else if (k == "dialect") h.dialect = v == "ts" ? Dialect::TypeScript : Dialect::Python;
+      else if (k == "era") h.era = v;
+    }
+    return h;
+  }
+  bool next_file(FileRecord& f) override {
+    if (!m_files) m_files.emplace(m_db, "SELECT name, layout, bytes FROM lstore_files ORDER BY seq");
+    if (!m_files->step()) return false;
+    f.name = m_files->column_text(0);
+    if (m_files->type(1) != SQLITE_NULL) f.layout = m_files->column_text(1);
+    else f.bytes = Buffer::own(std::string(m_files->column_blob(2)));
+    return true;
+  }
+  void entries(const FileRecord& file, const std::string& collection,
+               const std::function<void(const EntryRecord&)>& fn) override {
+    Stmt st(m_db, "SELECT key, seq, value FROM lstore_entries WHERE file = ?1 AND collection = ?2 ORDER BY seq");
+    st.text(1, file.name);
+    st.text(2, collection);
+    std::vector<double> packed;
+    while (st.step()) {
+      EntryRecord e;
+      e.has_key = st.type(0) != SQLITE_NULL;
+      e.key = e.has_key ? st.column_text(0) : std::string_view();
+      e.seq = static_cast<std::uint64_t>(st.column_int(1));
+      if (st.type(2) == SQLITE_BLOB) {
+        std::string_view b = st.column_blob(2);
+        if (b.size() % sizeof(double) != 0)
+          throw Error(ErrorKind::Data, m_display, "packed embedding of " + std::to_string(b.size()) + " bytes",
+                      file.name + ": " + collection + "[" + std::string(e.key) + "]");
+        packed.resize(b.size() / sizeof(double));
+        std::memcpy(packed.data(), b.data(), b.size());
+        e.vector = packed;
+      } else {
+        e.json = st.column_text(2);
+        if (!e.json.data()) e.json = std::string_view("", 0);
+      }
+      fn(e);
+    }
+  }
+
+ private:
+  Db m_db;
+  std::string m_display;
+  std::optional<Stmt> m_files;
+};
+
+class SqliteBackend : public Backend {
+ public:
+  explicit SqliteBackend(std::string path) : m_path(std::move(path)) {}
+  std::string describe() const override { return "sqlite:" + m_path; }
+  std::string lock_path() const override { return m_path; }
+
+  Store load() override {
+    std::error_code ec;
+    if (!fs::exists(m_path, ec)) throw Error(ErrorKind::Data, describe(), "no such file");
+    if (fs::is_directory(m_path, ec)) throw Error(ErrorKind::Data, describe(), "is a directory, expected an SQLite file");
+    SqliteSource source(m_path, describe());
+    return assemble_store(source, describe());
+  }
+
+  void save(const Store& store, const SaveOptions& options) override {
+    fs::path target = fs::absolute(m_path);
+    std::error_code ec;
+    if (fs::exists(target, ec)) {
+      if (fs::is_directory(target, ec)) throw Error(ErrorKind::Data, describe(), "is a directory, expected an SQLite file");
+      // Only ever replace one of our own stores.
+      SqliteSource existing(m_path, describe());
+      if (!options.force) {
+        Stmt n(*existing.db(), "SELECT count(*) FROM lstore_files");
+        if (n.step() && n.column_int(0) > 0)
+          throw Error(ErrorKind::Data, describe(), "target store is not empty", "", "use --force to replace it");
+      }
+    }
+    fs::path dir = target.parent_path();
+    TempPath tmp((dir / ("." + target.filename().string() + ".lstore-tmp-" + std::to_string(::getpid()))).string());
+    ::unlink(tmp.path().c_str());
+    {
+      SqliteSink sink(tmp.path(), describe());
+      write_records(store, sink);
+    }
+    fsync_path(tmp.path(), false);
+    if (::rename(tmp.path().c_str(), target.c_str()) != 0)
+      throw Error(ErrorKind::Data, describe(), std::string("cannot rename into place: ") + std::strerror(errno));
+    tmp.release();
+    fsync_path(dir, true);
+  }
+
+ private:
+  std::string m_path;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_sqlite_backend(const std::string& path) {
+  return std::make_unique<SqliteBackend>(path);
+}
+
+}  // namespace lstore

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""CLI tests of the file backends: sqlite:FILE and jsonl:FILE (plain, .zst,
+and - for stdin/stdout). Every corpus store goes dir -> backend -> dir and
+must come back byte for byte; every command works on a backend store.
+Usage: test_backends.py PATH/TO/lstore"""
+import filecmp
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+LSTORE = None
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "testdata", "sample")
+CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
+
+
+def run(*args, timeout=300, stdin=None):
+    p = subprocess.run([LSTORE, *args], capture_output=True, timeout=timeout, input=stdin)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def corpus_stores():
+    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))]
+    if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):
+        return stores, False
+    for era in ("llamaindex-0.12", "llamaindex-0.10"):
+        for case in sorted(os.listdir(os.path.join(CORPUS, era))):
+            p = os.path.join(CORPUS, era, case, "persist")
+            if os.path.isdir(p):
+                stores.append(p)
+    for group in ("llamaindex-ts", "wild"):
+        for case in sorted(os.listdir(os.path.join(CORPUS, group))):
+            p = os.path.join(CORPUS, group, case)
+            if os.path.isdir(p):
+                stores.append(p)
+    return stores, True
+
+
+def tree(d):
+    """Every file under d (relative name -> bytes)."""
+    out = {}
+    for base, _, files in os.walk(d):
+        for f in files:
+            p = os.path.join(base, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, d)] = fh.read()
+    return out
+
+
+def read_bytes(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lstore-backends-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def convert(self, *args, expect=0):
+        rc, out, err = run("convert", *args)
+        self.assertEqual(rc, expect, (args, out, err))
+        return out, err
+
+
+class RoundTripTest(Base):
+    def test_every_store_round_trips_byte_for_byte(self):
+        stores, have_corpus = corpus_stores()
+        if not have_corpus:
+            print(f"SKIPPED: backend round trips of the corpus (no corpus at {CORPUS}); testdata only", file=sys.stderr)
+        checked = 0
+        for store in stores:
+            for target in ("sqlite:" + self.path("s.db"), "jsonl:" + self.path("s.jsonl"),
+                           "jsonl:" + self.path("s.jsonl.zst")):
+                with self.subTest(store=store, target=target):
+                    back = self.path("back")
+                    self.convert(store, target, "--force")
+                    self.convert(target, back)
+                    self.assertEqual(tree(store), tree(back))
+                    shutil.rmtree(back)
+                    checked += 1
+        self.assertGreaterEqual(checked, 3 * len(stores))
+
+    def test_listings_are_the_same_from_every_backend(self):
+        db = self.path("s.db")
+        self.convert(SAMPLE, "sqlite:" + db)
+        for what in ("nodes", "docs", "indexes", "vectors", "collections"):
+            a = run("ls", SAMPLE, what, "--json")
+            b = run("ls", "sqlite:" + db, what, "--json")
+            c = run("ls", db, what, "--json")  # an existing SQLite file needs no scheme
+            self.assertEqual(a[0], 0)
+            self.assertEqual(a[1], b[1], what)
+            self.assertEqual(a[1], c[1], what)
+
+    def test_stdin_and_stdout_streams(self):
+        p1 = subprocess.run([LSTORE, "convert", SAMPLE, "jsonl:-"], capture_output=True, check=True)
+        first = json.loads(p1.stdout.splitlines()[0])
+        self.assertEqual(first["lstore"], 1)
+        self.assertEqual(json.loads(p1.stdout.splitlines()[-1])["end"], True)
+        back = self.path("back")
+        p2 = subprocess.run([LSTORE, "convert", "jsonl:-", back], input=p1.stdout, capture_output=True)
+        self.assertEqual(p2.returncode, 0, p2.stderr)
+        self.assertEqual(tree(SAMPLE), tree(back))
+
+    def test_embeddings_are_packed_float64(self):
+        db = self.path("s.db")
+        self.convert(SAMPLE, "sqlite:" + db)
+        con = sqlite3.connect(db)
+        rows = con.execute("SELECT typeof(value), length(value) FROM lstore_entries "
+                           "WHERE file='default__vector_store.json' AND collection='embedding_dict'").fetchall()
+        con.close()
+        self.assertEqual(len(rows), 12)
+        self.assertEqual(set(rows), {("blob", 8 * 8)})  # 12 vectors of 8 float64s
+
+    def test_verify(self):
+        out, _ = self.convert(SAMPLE, "sqlite:" + self.path("s.db"), "--verify", "--json")
+        self.assertIs(json.loads(out)["verified"], True)
+
+
+class CommandsOnBackendsTest(Base):
+    def test_diff_dir_against_its_copy_is_empty(self):
+        db = self.path("s.db")
+        self.convert(SAMPLE, "sqlite:" + db)
+        rc, out, err = run("diff", SAMPLE, "sqlite:" + db, "--stat")
+        self.assertEqual(rc, 0, out + err)
+
+    def test_get_query_validate(self):
+        db = "sqlite:" + self.path("s.db")
+        self.convert(SAMPLE, db)
+        node = json.loads(run("ls", SAMPLE, "nodes", "--json")[1].splitlines()[0])["id"]
+        self.assertEqual(run("get", SAMPLE, node, "--json")[1], run("get", db, node, "--json")[1])
+        rc, out, err = run("validate", db)
+        self.assertEqual(rc, 0, out + err)
+        q = ["--vector", ",".join(["0.1"] * 8), "--top-k", "3", "--json"]
+        self.assertEqual(run("query", SAMPLE, *q)[1], run("query", db, *q)[1])
+
+    def test_delete_and_put_write_what_they_write_on_a_directory(self):
+        d = self.path("dir")
+        shutil.copytree(SAMPLE, d)
+        db = "sqlite:" + self.path("s.db")
+        jl = "jsonl:" + self.path("s.jsonl")
+        self.convert(d, db)
+        self.convert(d, jl)
+        ref = json.loads(run("ls", d, "docs", "--json")[1].splitlines()[0])["id"]
+        for store in (d, db, jl):
+            rc, out, err = run("delete", store, "--ref-doc", ref)
+            self.assertEqual(rc, 0, (store, err))
+        for store in (db, jl):
+            back = self.path("back")
+            self.convert(store, back)
+            self.assertEqual(tree(d), tree(back), store)
+            shutil.rmtree(back)
+
+    def test_backup_of_a_backend_store(self):
+        db = "sqlite:" + self.path("s.db")
+        self.convert(SAMPLE, db)
+        ref = json.loads(run("ls", SAMPLE, "docs", "--json")[1].splitlines()[0])["id"]
+        rc, _, err = run("delete", db, "--ref-doc", ref, "--backup", "jsonl:" + self.path("before.jsonl"))
+        self.assertEqual(rc, 0, err)
+        back = self.path("back")
+        self.convert("jsonl:" + self.path("before.jsonl"), back)
+        self.assertEqual(tree(SAMPLE), tree(back))
+
+
+class RefusalTest(Base):
+    def test_non_empty_target_needs_force(self):
+        db = self.path("s.db")
+        self.convert(SAMPLE, "sqlite:" + db)
+        before = read_bytes(db)
+        _, err = self.convert(os.path.join(ROOT, "testdata", "pretty"), "sqlite:" + db, expect=3)
+        self.assertIn("not empty", err)
+        self.assertEqual(read_bytes(db), before)
+        self.convert(os.path.join(ROOT, "testdata", "pretty"), "sqlite:" + db, "--force")
+
+    def test_foreign_sqlite_database_is_never_replaced(self):
+        db = self.path("other.db")
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE t (x)")
+        con.commit()
+        con.close()
+        before = read_bytes(db)
+        rc, _, err = run("ls", "sqlite:" + db)
+        self.assertEqual(rc, 3)
+        self.assertIn("not an lstore store", err)
+        _, err = self.convert(SAMPLE, "sqlite:" + db, "--force", expect=3)
+        self.assertEqual(read_bytes(db), before)
+
+    def test_corrupt_inputs_fail_with_one_line(self):
+        garbage = self.path("garbage.db")
+        with open(garbage, "wb") as f:
+            f.write(b"SQLite format 3\0" + b"\xff" * 5000)
+        cut = self.path("cut.jsonl")
+        p = subprocess.run([LSTORE, "convert", SAMPLE, "jsonl:-"], capture_output=True, check=True)
+        with open(cut, "wb") as f:
+            f.write(b"\n".join(p.stdout.splitlines()[:-3]) + b"\n")
+        notjsonl = self.path("x.jsonl")
+        with open(notjsonl, "w") as f:
+            f.write('{"hello": 1}\n')
+        for store, words in (("sqlite:" + garbage, "SQLite"), (garbage, "SQLite"), ("jsonl:" + cut, "cut short"),
+                             ("jsonl:" + notjsonl, "not an lstore JSONL"),
+                             ("sqlite:" + self.path("missing.db"), "no such file")):
+            for cmd in (["ls", store], ["validate", store], ["convert", store, self.path("out")]):
+                rc, out, err = run(*cmd)
+                self.assertEqual(rc, 3, (cmd, err))
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                self.assertIn(words, err)
+                self.assertFalse(os.path.exists(self.path("out")))
+
+    def test_dry_run_writes_nothing(self):
+        out, _ = self.convert(SAMPLE, "sqlite:" + self.path("s.db"), "--dry-run")
+        self.assertIn("docstore.json", out)
+        self.assertEqual(os.listdir(self.tmp), [])
+
+
+if __name__ == "__main__":
+    LSTORE = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=1)
