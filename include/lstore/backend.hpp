@@ -3,6 +3,7 @@
 // src/backends/registry.cpp; each backend is one file in src/backends/.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,14 @@ namespace lstore {
 
 struct SaveOptions {
   bool force = false;  // allow writing over a non-empty target
+};
+
+// Held by a command from reading a store to writing it back, so that two
+// writers never interleave (a file lock beside a file or directory store, a
+// lock key or advisory lock on a server). Released when destroyed.
+class WriteLock {
+ public:
+  virtual ~WriteLock() = default;
 };
 
 class Backend {
@@ -26,8 +35,11 @@ class Backend {
   // as FileKind::Broken with the reason (for validate).
   virtual Store load_tolerant() { return load(); }
   // The path whose writers StoreLock serialises (the directory, the SQLite
-  // file); empty when the backend locks on its server instead.
+  // file); empty when there is none.
   virtual std::string lock_path() const { return {}; }
+  // Takes the writers' lock, waiting up to `wait`; throws Error(Data) naming
+  // the holder when it stays taken. The default locks lock_path().
+  virtual std::unique_ptr<WriteLock> lock(std::chrono::milliseconds wait);
   // Writes `store` here, all or nothing.
   virtual void save(const Store& store, const SaveOptions& options) = 0;
 };
@@ -41,5 +53,7 @@ std::vector<std::string> compiled_backends();
 std::unique_ptr<Backend> make_directory_backend(const std::string& path);
 std::unique_ptr<Backend> make_sqlite_backend(const std::string& path);
 std::unique_ptr<Backend> make_jsonl_backend(const std::string& path);
+std::unique_ptr<Backend> make_redis_backend(const std::string& uri);
+std::unique_ptr<Backend> make_postgres_backend(const std::string& uri);
 
 }  // namespace lstore

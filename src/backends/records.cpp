@@ -351,8 +351,15 @@ void rebuild(const Json& layout, const FileRecord& file, RecordSource& source, S
           if (value) emit(x, {}, true, [&] { out.write(*value); });
         }
       };
-      std::string text;
-      source.entries(file, str(s, "collection"), [&](const EntryRecord& e) {
+      std::uint64_t next_seq = 0;
+      source.entries(file, str(s, "collection"), [&](const EntryRecord& record) {
+        EntryRecord e = record;
+        if (e.seq == kNoSeq) {
+          e.seq = next_seq;
+          for (auto it = except.find(e.seq); it != except.end() && field(it->second, "value"); it = except.find(++e.seq)) {
+          }
+        }
+        next_seq = e.seq + 1;
         flush_shadowed(e.seq);
         auto it = except.find(e.seq);
         const Json* x = it == except.end() || field(it->second, "value") ? nullptr : it->second;

@@ -25,6 +25,7 @@
 namespace lstore {
 
 inline constexpr int kRecordFormat = 1;
+inline constexpr std::uint64_t kNoSeq = ~std::uint64_t{0};
 
 struct StoreHeader {
   int format = kRecordFormat;
@@ -47,7 +48,10 @@ struct FileRecord {
 struct EntryRecord {
   std::string_view key;       // the decoded key; empty for array elements
   bool has_key = true;
-  std::uint64_t seq = 0;      // position within its collection in the file
+  // Position within its collection in the file. A backend that cannot keep
+  // it (rows ordered by a SERIAL id, a Redis list) passes kNoSeq and gives
+  // the entries in order; the layout knows where shadowed entries were.
+  std::uint64_t seq = 0;
   std::string_view json;      // the value as JSON text, unless `vector` holds it
   std::span<const double> vector;  // a packed embedding (json is empty then)
 };

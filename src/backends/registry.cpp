@@ -21,17 +21,14 @@ std::unique_ptr<Backend> open_backend(const std::string& name) {
   auto scheme_is = [&](const char* s) { return name.rfind(s, 0) == 0; };
   if (scheme_is("sqlite:")) return make_sqlite_backend(name.substr(7));
   if (scheme_is("jsonl:")) return make_jsonl_backend(name.substr(6));
-  if (scheme_is("redis://") || scheme_is("rediss://") || scheme_is("postgresql://") || scheme_is("postgres://")) {
-    std::string scheme = name.substr(0, name.find(':'));
-    throw Error(ErrorKind::Usage, scheme + ":", "this backend is not available in this build yet",
-                "", "supported now: a persist directory, sqlite:FILE, jsonl:FILE");
-  }
+  if (scheme_is("redis://") || scheme_is("rediss://")) return make_redis_backend(name);
+  if (scheme_is("postgresql://") || scheme_is("postgres://")) return make_postgres_backend(name);
   if (name.find("://") != std::string::npos)
     throw Error(ErrorKind::Usage, name.substr(0, name.find("://") + 3), "unknown store scheme");
   if (is_sqlite_file(name)) return make_sqlite_backend(name);
   return make_directory_backend(name);
 }
 
-std::vector<std::string> compiled_backends() { return {"dir", "sqlite", "jsonl"}; }
+std::vector<std::string> compiled_backends() { return {"dir", "sqlite", "jsonl", "redis", "postgresql"}; }
 
 }  // namespace lstore

@@ -51,7 +51,7 @@ CommandSpec add_convert(CLI::App& parent) {
               return 0;
             }
             {
-              std::unique_ptr<StoreLock> lock = lock_store(*dst, opts->wait);
+              std::unique_ptr<WriteLock> lock = lock_store(*dst, opts->wait);
               dst->save(store, SaveOptions{opts->force});
             }
             bool equal = true;

@@ -68,7 +68,7 @@ CommandSpec add_delete(CLI::App& parent) {
             for (const std::string& w : o->where) filters.filters.push_back({parse_filter_expression(w), nullptr});
             filters.condition = o->any ? FilterCondition::Or : FilterCondition::And;
             auto backend = open_backend(o->store);
-            std::unique_ptr<StoreLock> lock;
+            std::unique_ptr<WriteLock> lock;
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
             Store store = backend->load();
             if (!o->where.empty()) select_ref_docs(store, filters, o->ref_docs);

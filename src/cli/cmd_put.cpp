@@ -96,7 +96,7 @@ CommandSpec add_put(CLI::App& parent) {
               if (records.empty()) throw Error(ErrorKind::Usage, "put", "no records in the input");
             }
             auto backend = open_backend(o->store);
-            std::unique_ptr<StoreLock> lock;
+            std::unique_ptr<WriteLock> lock;
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
             Store store = backend->load();
             ChangeSet changes = raw_value ? put_raw(store, o->collection, o->key, *raw_value)

@@ -6,10 +6,8 @@
 
 namespace lstore::cli {
 
-std::unique_ptr<StoreLock> lock_store(const Backend& backend, double wait_seconds) {
-  std::string path = backend.lock_path();
-  if (path.empty()) return nullptr;
-  return std::make_unique<StoreLock>(path, std::chrono::milliseconds(static_cast<long long>(wait_seconds * 1000)));
+std::unique_ptr<WriteLock> lock_store(Backend& backend, double wait_seconds) {
+  return backend.lock(std::chrono::milliseconds(static_cast<long long>(wait_seconds * 1000)));
 }
 
 void backup_store(const std::string& store, Backend& backend, const std::string& target) {

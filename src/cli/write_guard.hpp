@@ -10,9 +10,8 @@
 
 namespace lstore::cli {
 
-// The writers' lock of a store kept in a file or directory (other backends
-// lock on their server while they write); waits up to `wait_seconds`.
-std::unique_ptr<StoreLock> lock_store(const Backend& backend, double wait_seconds);
+// The store's writers' lock (Backend::lock), waiting up to `wait_seconds`.
+std::unique_ptr<WriteLock> lock_store(Backend& backend, double wait_seconds);
 
 // Copies the store, as it is now, to `target`: a directory is copied file by
 // file; any other backend is read and written to `target` (any store name).
