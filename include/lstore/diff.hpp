@@ -16,6 +16,7 @@ namespace lstore {
 struct DiffOptions {
   double tolerance = 0;              // embeddings: max |a-b| that still counts as equal
   std::set<std::string> ignore_keys;  // metadata keys that always change (timestamps)
+  bool numbers_as_doubles = false;    // 1 == 1.0 (set by diff_stores across dialects)
 };
 
 struct ChangedEntry {

@@ -28,7 +28,7 @@ std::string text_node_hash(const std::string& text, const Json& metadata);
 std::string document_hash_0_12_28(const std::string& text, const Json& metadata, const std::string& separator = "\n");
 
 // LlamaIndex.TS (FORMAT.md §9): base64 SHA-256 of "type=<TYPE>" +
-// "startCharIdx=<v> endCharIdx=<v>" (absent values print as "undefined") +
+// "startCharIdx=<v> endCharIdx=<v>" (nullptr prints as "undefined") +
 // (metadata as sorted "key: String(value)" lines + "\n\n" + text).trim().
 std::string ts_node_hash(const std::string& type, const std::string& text, const Json& metadata,
                          const std::string& separator, const Json* start_char, const Json* end_char);

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "lstore/backend.hpp"
+#include "lstore/dialect.hpp"
 #include "lstore/diff.hpp"
 #include "lstore/error.hpp"
 #include "lstore/fileio.hpp"
@@ -22,6 +23,7 @@ struct ConvertOptions {
   bool dry_run = false;
   bool verify = false;
   double wait = 0;
+  std::string dialect;  // python | ts; empty: the source's
 };
 
 }  // namespace
@@ -35,11 +37,18 @@ CommandSpec add_convert(CLI::App& parent) {
   app->add_flag("--force", opts->force, "Replace a non-empty destination");
   app->add_flag("--dry-run", opts->dry_run, "Print what would be written and write nothing");
   app->add_flag("--verify", opts->verify, "Read the destination back and compare it with the source (exit 1 if they differ)");
+  app->add_option("--dialect", opts->dialect, "Write the store in this dialect: python or ts (default: the source's)")
+      ->check(CLI::IsMember({"python", "ts"}));
   app->add_option("--wait", opts->wait, "Seconds to wait for another writer's lock on the destination (default 0)");
   return {app, [opts](Output& out) {
             auto src = open_backend(opts->src);
             auto dst = open_backend(opts->dst);
             Store store = src->load();
+            if (!opts->dialect.empty()) {
+              std::vector<std::string> notes;
+              store = convert_dialect(store, opts->dialect == "ts" ? Dialect::TypeScript : Dialect::Python, notes);
+              for (const std::string& n : notes) std::fprintf(stderr, "lstore: convert: note: %s\n", n.c_str());
+            }
             if (opts->dry_run) {
               for (const FileInfo& f : store.files) {
                 if (out.json())
@@ -57,7 +66,7 @@ CommandSpec add_convert(CLI::App& parent) {
             bool equal = true;
             if (opts->verify) {
               Store written = open_backend(opts->dst)->load();
-              StoreDiff d = diff_stores(store, written, DiffOptions{});
+              StoreDiff d = diff_stores(src->load(), written, DiffOptions{});
               equal = d.equal();
               if (!equal)
                 std::fprintf(stderr, "lstore: convert: %s: differs from %s after writing (see lstore diff)\n",

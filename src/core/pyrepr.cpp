@@ -173,7 +173,7 @@ std::string ts_node_hash(const std::string& type, const std::string& text, const
   std::size_t b = 0, e = content.size();
   while (b < e && space(content[b])) ++b;
   while (e > b && space(content[e - 1])) --e;
-  auto idx = [](const Json* v) { return v && v->is_number() && v->as_number() != 0 ? js_number(v->as_number()) : std::string("undefined"); };
+  auto idx = [](const Json* v) { return v && v->is_number() ? js_number(v->as_number()) : std::string("undefined"); };
   std::string input = "type=" + type + "startCharIdx=" + idx(start_char) + " endCharIdx=" + idx(end_char) +
                       content.substr(b, e - b);
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -91,8 +91,28 @@ Json relationships_meaning(const Json& rels) {
   return Json(std::move(out));
 }
 
+// Every number as a double (for comparing across dialects).
+Json as_doubles(const Json& v) {
+  if (v.is_number()) return Json(v.as_number());
+  if (v.is_array()) {
+    JsonArray a;
+    for (const Json& e : v.as_array()) a.push_back(as_doubles(e));
+    return Json(std::move(a));
+  }
+  if (v.is_object()) {
+    JsonObject o;
+    for (const auto& [k, e] : v.as_object()) o.emplace_back(k, as_doubles(e));
+    return Json(std::move(o));
+  }
+  return v;
+}
+
 void diff_metadata(const Json& a, const Json& b, const DiffOptions& o, std::vector<std::string>& fields) {
   Json x = without(a, o.ignore_keys), y = without(b, o.ignore_keys);
+  if (o.numbers_as_doubles) {
+    x = as_doubles(x);
+    y = as_doubles(y);
+  }
   if (x == y) return;
   std::set<std::string> keys;
   if (x.is_object()) for (const auto& [k, v] : x.as_object()) keys.insert(k);
@@ -160,7 +180,9 @@ void diff_nodes(const Store& a, const Store& b, const DiffOptions& o, StoreDiff&
       return Json();
     };
     ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
-    if (!(get(p, "doc_hash", "docHash") == get(q, "doc_hash", "docHash"))) c.fields.push_back("hash");
+    // Each dialect hashes with its own formula: hashes only compare within one.
+    if (a.dialect == b.dialect && !(get(p, "doc_hash", "docHash") == get(q, "doc_hash", "docHash")))
+      c.fields.push_back("hash");
     if (!(get(p, "ref_doc_id", "refDocId") == get(q, "ref_doc_id", "refDocId"))) c.fields.push_back("ref_doc_id");
     if (c.fields.empty()) return;
     if (c.fields.front() == "hash" && kb.by_id.count(id)) {
@@ -192,7 +214,8 @@ void diff_nodes(const Store& a, const Store& b, const DiffOptions& o, StoreDiff&
               if (!qi.count(n)) c.fields.push_back("-node " + n);
             const Json* pm = p.find("metadata") ? p.find("metadata") : p.find("extraInfo");
             const Json* qm = q.find("metadata") ? q.find("metadata") : q.find("extraInfo");
-            if (pm && qm) diff_metadata(*pm, *qm, o, c.fields);
+            // LlamaIndex.TS keeps no ref-doc metadata (extraInfo is always {}).
+            if (pm && qm && a.dialect == b.dialect) diff_metadata(*pm, *qm, o, c.fields);
             if (!c.fields.empty()) refs.changed.push_back(std::move(c));
           });
 }
@@ -238,7 +261,7 @@ void diff_indexes(const Store& a, const Store& b, StoreDiff& out) {
     for (const auto& n : pr) minus += !qr.count(n);
     if (plus) c.fields.push_back(fmt::format("+{} nodes", plus));
     if (minus) c.fields.push_back(fmt::format("-{} nodes", minus));
-    if (c.fields.empty() && !(p.data == q.data)) c.fields.push_back("data");
+    if (c.fields.empty() && a.dialect == b.dialect && !(p.data == q.data)) c.fields.push_back("data");
     if (!c.fields.empty()) idx.changed.push_back(std::move(c));
   });
 }
@@ -358,8 +381,11 @@ std::vector<std::string> lines_of(const std::string& s) {
 
 }  // namespace
 
-StoreDiff diff_stores(const Store& a, const Store& b, const DiffOptions& options) {
+StoreDiff diff_stores(const Store& a, const Store& b, const DiffOptions& given) {
   StoreDiff out;
+  DiffOptions options = given;
+  // JavaScript has one number type: 1.0 comes back from a TS store as 1.
+  if (a.dialect != b.dialect) options.numbers_as_doubles = true;
   diff_nodes(a, b, options, out);
   diff_indexes(a, b, out);
   diff_vectors(a, b, options, out);

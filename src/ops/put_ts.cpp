@@ -32,6 +32,9 @@ std::vector<std::string> ts_fields(const Store& s) {
           "textTemplate", "metadataSeparator", "type", "hash"};
 }
 
+// TS omits falsy offsets from the node and hashes them as "undefined".
+const Json* falsy_to_null(const Json* v) { return v && v->is_number() && v->as_number() != 0 ? v : nullptr; }
+
 std::string str_of(const Json* v, std::string fallback = {}) { return v && v->is_string() ? v->as_string() : fallback; }
 
 }  // namespace
@@ -108,7 +111,7 @@ ChangeSet put_records_ts(Store& store, const std::vector<Json>& records, const P
     const Json* md = n.node.find("metadata");
     n.node.set("hash", ts_node_hash(str_of(n.node.find("type"), "TEXT"), str_of(n.node.find("text")),
                                     md ? *md : Json(JsonObject{}), str_of(n.node.find("metadataSeparator"), "\n"),
-                                    n.node.find("startCharIdx"), n.node.find("endCharIdx")));
+                                    falsy_to_null(n.node.find("startCharIdx")), falsy_to_null(n.node.find("endCharIdx"))));
     nodes.push_back(std::move(n));
   }
   // The target index (TS: a simple_dict whose nodesDict holds whole nodes).

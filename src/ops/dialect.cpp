@@ -1,0 +1,487 @@
+// Python <-> TypeScript store conversion (see lstore/dialect.hpp).
+//
+// Nodes are decoded one by one and re-encoded in the target's field names
+// and order (FORMAT.md §3.3 for Python 0.12.35, §9 for TS 0.12); hashes are
+// recomputed with the target's formula, relationship hashes too when the
+// related node is in the store (a SOURCE document that was never stored
+// keeps the hash it had). Embeddings go from text to doubles to text without
+// a DOM.
+#include "lstore/dialect.hpp"
+
+#include <charconv>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "lstore/error.hpp"
+#include "lstore/hash.hpp"
+#include "lstore/model.hpp"
+#include "lstore/sniff.hpp"
+
+namespace lstore {
+namespace {
+
+const char* kRelNames[] = {"SOURCE", "PREVIOUS", "NEXT", "PARENT", "CHILD"};
+
+std::string rel_to_ts(const std::string& code) {
+  if (code.size() == 1 && code[0] >= '1' && code[0] <= '5') return kRelNames[code[0] - '1'];
+  return code;
+}
+
+std::string rel_to_py(const std::string& name) {
+  for (int i = 0; i < 5; ++i)
+    if (name == kRelNames[i]) return std::string(1, static_cast<char>('1' + i));
+  return name;
+}
+
+std::string type_to_ts(const std::string& code, const std::string& class_name) {
+  if (code == "4" || code == "Document") return class_name == "ImageDocument" ? "IMAGE_DOCUMENT" : "DOCUMENT";
+  if (code == "2") return "IMAGE";
+  if (code == "3") return "INDEX";
+  return "TEXT";
+}
+
+std::string type_to_py(const std::string& word) {
+  if (word == "DOCUMENT" || word == "IMAGE_DOCUMENT") return "4";
+  if (word == "IMAGE") return "2";
+  if (word == "INDEX") return "3";
+  return "1";
+}
+
+const Json* member(const Json& o, std::initializer_list<const char*> names) {
+  for (const char* n : names)
+    if (const Json* v = o.find(n)) return v;
+  return nullptr;
+}
+
+Json member_or(const Json& o, std::initializer_list<const char*> names, Json fallback) {
+  const Json* v = member(o, names);
+  return v ? *v : fallback;
+}
+
+bool truthy_int(const Json* v) { return v && v->is_int() && v->as_int() != 0; }
+
+// What both dialects say about a node, read from either.
+struct NodeFacts {
+  std::string id;
+  std::string py_type;  // "1".."4"
+  std::string ts_type;  // TEXT, DOCUMENT, ...
+  std::string class_name;
+  std::string text;
+  Json metadata = JsonObject{};
+  Json excluded_embed = JsonArray{}, excluded_llm = JsonArray{};
+  std::string separator = "\n";
+  Json start, end;           // ints or null
+  Json relationships = JsonObject{};  // as stored (either dialect)
+};
+
+NodeFacts facts_of(const Node& n) {
+  NodeFacts f;
+  f.id = n.id;
+  f.class_name = n.class_name;
+  bool ts = n.data.find("excludedEmbedMetadataKeys") || n.data.find("metadataSeparator") ||
+            n.type_code == "TEXT" || n.type_code == "DOCUMENT";
+  f.ts_type = ts ? n.type_code : type_to_ts(n.type_code, n.class_name);
+  f.py_type = ts ? type_to_py(n.type_code) : (n.type_code == "Document" ? "4" : n.type_code);
+  if (ts) f.class_name = f.py_type == "4" ? (n.type_code == "IMAGE_DOCUMENT" ? "ImageDocument" : "Document") : "TextNode";
+  f.text = n.text;
+  f.metadata = n.metadata.is_object() ? n.metadata : Json(JsonObject{});
+  f.excluded_embed = member_or(n.data, {"excluded_embed_metadata_keys", "excludedEmbedMetadataKeys"}, JsonArray{});
+  f.excluded_llm = member_or(n.data, {"excluded_llm_metadata_keys", "excludedLlmMetadataKeys"}, JsonArray{});
+  if (const Json* s = member(n.data, {"metadata_seperator", "metadata_separator", "metadataSeparator"}); s && s->is_string())
+    f.separator = s->as_string();
+  f.start = member_or(n.data, {"start_char_idx", "startCharIdx"}, Json());
+  f.end = member_or(n.data, {"end_char_idx", "endCharIdx"}, Json());
+  f.relationships = member_or(n.data, {"relationships"}, JsonObject{});
+  return f;
+}
+
+std::string ts_hash(const NodeFacts& f, const Json& metadata) {
+  return ts_node_hash(f.ts_type, f.text, metadata, f.separator, truthy_int(&f.start) ? &f.start : nullptr,
+                      truthy_int(&f.end) ? &f.end : nullptr);
+}
+
+std::string py_hash(const NodeFacts& f, const Json& metadata) {
+  if (f.py_type == "4") return document_hash_0_12_28(f.text, metadata, f.separator);
+  return text_node_hash(f.text, metadata);
+}
+
+// One JSON object file written collection by collection.
+class KvText {
+ public:
+  explicit KvText(JsonDialect d) : m_d(d), m_py(d == JsonDialect::Python) {}
+  void collection(std::string_view name) {
+    end_collection();
+    m_out += m_collections++ ? (m_py ? ", " : ",") : "";
+    dump_string(m_out, name, m_d);
+    m_out += m_py ? ": {" : ":{";
+    m_entries = 0;
+    m_open = true;
+  }
+  void entry_text(std::string_view key, std::string_view value_text) {
+    if (m_entries++) m_out += m_py ? ", " : ",";
+    dump_string(m_out, key, m_d);
+    m_out += m_py ? ": " : ":";
+    m_out += value_text;
+  }
+  void entry(std::string_view key, const Json& value) { entry_text(key, dump(value, WriteStyle{m_d})); }
+  std::string finish() {
+    end_collection();
+    return "{" + m_out + "}";
+  }
+
+ private:
+  void end_collection() {
+    if (m_open) m_out += "}";
+    m_open = false;
+  }
+  JsonDialect m_d;
+  bool m_py;
+  std::string m_out;
+  std::size_t m_collections = 0, m_entries = 0;
+  bool m_open = false;
+};
+
+// An embedding's text in another dialect's number form.
+std::string convert_vector(std::string_view raw, JsonDialect to) {
+  std::string out = "[";
+  const char* p = raw.data();
+  const char* end = p + raw.size();
+  bool first = true;
+  while (p < end) {
+    while (p < end && (*p == '[' || *p == ']' || *p == ',' || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
+    if (p >= end) break;
+    double d = 0;
+    auto r = std::from_chars(p, end, d);
+    if (r.ec != std::errc() || r.ptr == p) {
+      const char* q = p;
+      while (q < end && *q != ',' && *q != ']') ++q;
+      throw Error(ErrorKind::Data, "embedding", "not a finite number: " + std::string(p, q));
+    }
+    p = r.ptr;
+    if (!first) out += to == JsonDialect::Python ? ", " : ",";
+    first = false;
+    out += to == JsonDialect::Python ? python_float_repr(d) : js_number(d);
+  }
+  return out + "]";
+}
+
+class Converter {
+ public:
+  Converter(const Store& src, Dialect target, std::vector<std::string>& notes)
+      : m_src(src), m_target(target), m_notes(notes),
+        m_d(target == Dialect::TypeScript ? JsonDialect::JavaScript : JsonDialect::Python) {}
+
+  Store run() {
+    read_nodes();
+    Store out;
+    out.location = m_src.location;
+    out.dialect = m_target;
+    auto add = [&](std::string name, FileKind kind, std::string text, std::optional<JsonDoc>* slot) {
+      auto buffer = Buffer::own(std::move(text));
+      FileInfo info;
+      info.name = name;
+      info.kind = kind;
+      info.size = buffer->view().size();
+      JsonDoc doc = JsonDoc::read(name, buffer, m_d);
+      if (slot) *slot = std::move(doc);
+      else out.vector_stores.push_back({m_ns, std::move(doc)});
+      out.files.push_back(std::move(info));
+    };
+    bool ts = m_target == Dialect::TypeScript;
+    if (m_src.docstore) add(ts ? "doc_store.json" : "docstore.json", FileKind::DocStore, docstore(), &out.docstore);
+    if (m_src.index_store || !ts) add("index_store.json", FileKind::IndexStore, index_store(), &out.index_store);
+    if (!ts) {
+      std::string graph = m_src.graph_store ? std::string(m_src.graph_store->bytes()) : "{\"graph_dict\": {}}";
+      if (m_src.graph_store && m_src.dialect == Dialect::TypeScript) graph = "{\"graph_dict\": {}}";
+      add("graph_store.json", FileKind::GraphStore, graph, &out.graph_store);
+      if (m_src.property_graph)
+        add("property_graph_store.json", FileKind::PropertyGraph, std::string(m_src.property_graph->bytes()), &out.property_graph);
+    } else {
+      if (m_src.graph_store && m_src.graph_store->bytes().find("\"graph_dict\": {}") == std::string_view::npos)
+        m_notes.push_back("graph_store.json: LlamaIndex.TS has no graph store; left out");
+      if (m_src.property_graph) m_notes.push_back("property_graph_store.json: LlamaIndex.TS has no property graph store; left out");
+    }
+    bool wrote_image = false;
+    for (const VectorStoreDoc& v : m_src.vector_stores) {
+      bool image = v.ns == "image" || v.ns == "images";
+      VectorSections s = vector_sections(v.doc);
+      bool empty = !s.embeddings || s.embeddings->entries.empty();
+      std::string name;
+      if (ts) {
+        if (image && empty) continue;
+        name = image ? "images/vector_store.json" : v.ns == "default" ? "vector_store.json" : v.ns + "__vector_store.json";
+      } else {
+        name = (image ? std::string("image") : v.ns) + "__vector_store.json";
+        wrote_image |= image;
+      }
+      m_ns = image ? (ts ? "images" : "image") : v.ns;
+      add(name, FileKind::VectorStore, vector_store(v), nullptr);
+    }
+    if (!ts && !wrote_image) {
+      m_ns = "image";
+      add("image__vector_store.json", FileKind::VectorStore,
+          "{\"embedding_dict\": {}, \"text_id_to_ref_doc_id\": {}, \"metadata_dict\": {}}", nullptr);
+    }
+    // Files the model does not hold travel as they are.
+    for (const FileInfo& f : m_src.files)
+      if (!m_src.document(f.name) && f.bytes) out.files.push_back(f);
+    out.era = detect_era(out);
+    return out;
+  }
+
+ private:
+  void read_nodes() {
+    const Section* data = m_src.doc_collection(coll::kDocData);
+    if (!data) return;
+    for (const Entry& e : data->entries) {
+      if (data->find(e.key) != &e) continue;  // shadowed duplicate
+      NodeFacts f = facts_of(decode_node(*m_src.docstore, e));
+      m_index[f.id] = m_nodes.size();
+      m_nodes.push_back(std::move(f));
+    }
+  }
+  const NodeFacts* node(const std::string& id) const {
+    auto it = m_index.find(id);
+    return it == m_index.end() ? nullptr : &m_nodes[it->second];
+  }
+  std::string hash_in_target(const NodeFacts& f, const Json& metadata) const {
+    return m_target == Dialect::TypeScript ? ts_hash(f, metadata) : py_hash(f, metadata);
+  }
+
+  // The hash LlamaIndex.TS's splitter stores in a relationship, as found in
+  // its output: NEXT is hashed before the next node gets its offsets
+  // (both "undefined"), PREVIOUS after (a first chunk's start prints "0").
+  static std::string ts_related_hash(const std::string& rel_code, const NodeFacts& t, const Json& md) {
+    if (rel_code == "3") return ts_node_hash(t.ts_type, t.text, md, t.separator, nullptr, nullptr);
+    if (rel_code == "2") {
+      Json start = t.start.is_int() ? t.start : Json(0);
+      return ts_node_hash(t.ts_type, t.text, md, t.separator, &start, t.end.is_int() ? &t.end : nullptr);
+    }
+    return ts_hash(t, md);
+  }
+
+  // A relationship value in the target's shape.
+  Json related(const std::string& rel_code, const Json& r) const {
+    std::string id;
+    Json md = JsonObject{};
+    Json hash;
+    Json node_type;
+    if (r.is_string()) {
+      id = r.as_string();  // 0.6: ids only
+    } else if (r.is_object()) {
+      if (const Json* v = member(r, {"node_id", "nodeId"}); v && v->is_string()) id = v->as_string();
+      if (const Json* v = r.find("metadata"); v && v->is_object()) md = *v;
+      hash = member_or(r, {"hash"}, Json());
+      node_type = member_or(r, {"node_type", "nodeType"}, Json());
+    }
+    const NodeFacts* target = node(id);
+    if (target && m_target == Dialect::TypeScript) hash = ts_related_hash(rel_code, *target, md);
+    else if (target) hash = py_hash(*target, md);
+    if (m_target == Dialect::TypeScript)
+      return Json(JsonObject{{"nodeId", id}, {"metadata", md}, {"hash", hash.is_null() ? Json("") : hash}});
+    if (node_type.is_string() && !node_type.as_string().empty() && !std::isdigit(static_cast<unsigned char>(node_type.as_string()[0])))
+      node_type = type_to_py(node_type.as_string());
+    if (node_type.is_null()) node_type = target ? Json(target->py_type) : Json(rel_code == "1" ? "4" : "1");
+    return Json(JsonObject{{"node_id", id}, {"node_type", node_type}, {"metadata", md}, {"hash", hash},
+                           {"class_name", "RelatedNodeInfo"}});
+  }
+
+  Json relationships(const NodeFacts& f) const {
+    JsonObject out;
+    if (!f.relationships.is_object()) return Json(std::move(out));
+    for (const auto& [k, v] : f.relationships.as_object()) {
+      std::string code = rel_to_py(k);
+      std::string key = m_target == Dialect::TypeScript ? rel_to_ts(code) : code;
+      if (v.is_array()) {
+        JsonArray a;
+        for (const Json& r : v.as_array()) a.push_back(related(code, r));
+        out.emplace_back(key, Json(std::move(a)));
+      } else {
+        out.emplace_back(key, related(code, v));
+      }
+    }
+    return Json(std::move(out));
+  }
+
+  // The node as the target's docstore holds it (TS: the object inside the
+  // __data__ string; Python: __data__ itself).
+  Json encode(const NodeFacts& f) const {
+    if (m_target == Dialect::TypeScript) {
+      JsonObject o{{"id_", f.id},
+                   {"metadata", f.metadata},
+                   {"excludedEmbedMetadataKeys", f.excluded_embed},
+                   {"excludedLlmMetadataKeys", f.excluded_llm},
+                   {"relationships", relationships(f)},
+                   {"text", f.text},
+                   {"textTemplate", ""}};
+      if (truthy_int(&f.start)) o.emplace_back("startCharIdx", f.start);
+      if (truthy_int(&f.end)) o.emplace_back("endCharIdx", f.end);
+      o.emplace_back("metadataSeparator", f.separator);
+      o.emplace_back("type", f.ts_type);
+      o.emplace_back("hash", ts_hash(f, f.metadata));
+      return Json(std::move(o));
+    }
+    JsonObject o{{"id_", f.id},
+                 {"embedding", nullptr},
+                 {"metadata", f.metadata},
+                 {"excluded_embed_metadata_keys", f.excluded_embed},
+                 {"excluded_llm_metadata_keys", f.excluded_llm},
+                 {"relationships", relationships(f)},
+                 {"metadata_template", "{key}: {value}"},
+                 {"metadata_separator", f.separator}};
+    if (f.py_type == "4") {  // 0.12.35 Document: text_resource, class_name, then text
+      o.emplace_back("text_resource", JsonObject{{"embeddings", nullptr}, {"text", f.text}, {"path", nullptr},
+                                                 {"url", nullptr}, {"mimetype", nullptr}});
+      o.emplace_back("image_resource", nullptr);
+      o.emplace_back("audio_resource", nullptr);
+      o.emplace_back("video_resource", nullptr);
+      o.emplace_back("text_template", "{metadata_str}\n\n{content}");
+      o.emplace_back("class_name", f.class_name.empty() ? "Document" : f.class_name);
+      o.emplace_back("text", f.text);
+      return Json(std::move(o));
+    }
+    o.emplace_back("text", f.text);
+    o.emplace_back("mimetype", "text/plain");
+    o.emplace_back("start_char_idx", f.start);
+    o.emplace_back("end_char_idx", f.end);
+    o.emplace_back("metadata_seperator", f.separator);
+    o.emplace_back("text_template", "{metadata_str}\n\n{content}");
+    o.emplace_back("class_name", "TextNode");
+    return Json(std::move(o));
+  }
+
+  std::string docstore() {
+    KvText kv(m_d);
+    bool ts = m_target == Dialect::TypeScript;
+    kv.collection(coll::kDocData);
+    for (const NodeFacts& f : m_nodes) {
+      Json node = encode(f);
+      if (ts)
+        kv.entry(f.id, Json(JsonObject{{"__data__", dump(node, WriteStyle{JsonDialect::JavaScript})}, {"__type__", f.ts_type}}));
+      else
+        kv.entry(f.id, Json(JsonObject{{"__data__", std::move(node)}, {"__type__", f.py_type}}));
+    }
+    kv.collection(coll::kDocMetadata);
+    if (const Section* meta = m_src.doc_collection(coll::kDocMetadata))
+      for (const Entry& e : meta->entries) {
+        if (meta->find(e.key) != &e) continue;
+        Json v = m_src.docstore->decode(e.raw);
+        std::string key(e.key);
+        Json hash = member_or(v, {"doc_hash", "docHash"}, Json());
+        if (const NodeFacts* f = node(key)) hash = hash_in_target(*f, f->metadata);
+        Json ref = member_or(v, {"ref_doc_id", "refDocId"}, Json());
+        JsonObject o{{ts ? "docHash" : "doc_hash", hash}};
+        if (!ref.is_null()) o.emplace_back(ts ? "refDocId" : "ref_doc_id", ref);
+        kv.entry(key, Json(std::move(o)));
+      }
+    kv.collection(coll::kRefDocInfo);
+    if (const Section* refs = m_src.doc_collection(coll::kRefDocInfo))
+      for (const Entry& e : refs->entries) {
+        if (refs->find(e.key) != &e) continue;
+        Json v = m_src.docstore->decode(e.raw);
+        Json ids = member_or(v, {"node_ids", "nodeIds", "doc_ids"}, JsonArray{});
+        if (ts) {
+          kv.entry(e.key, Json(JsonObject{{"nodeIds", ids}, {"extraInfo", JsonObject{}}}));
+          continue;
+        }
+        // Python keeps unique ids and the document's (else its first node's) metadata.
+        JsonArray unique;
+        std::set<std::string> seen;
+        if (ids.is_array())
+          for (const Json& i : ids.as_array())
+            if (!i.is_string() || seen.insert(i.as_string()).second) unique.push_back(i);
+        Json md = member_or(v, {"metadata"}, JsonObject{});
+        if (const NodeFacts* doc = node(std::string(e.key))) md = doc->metadata;
+        else if (!unique.empty() && unique[0].is_string())
+          if (const NodeFacts* first = node(unique[0].as_string())) md = first->metadata;
+        kv.entry(e.key, Json(JsonObject{{"node_ids", Json(std::move(unique))}, {"metadata", md}}));
+      }
+    return kv.finish();
+  }
+
+  std::string index_store() {
+    bool ts = m_target == Dialect::TypeScript;
+    KvText kv(m_d);
+    kv.collection(ts ? coll::kDocData : coll::kIndexData);
+    for (const IndexStruct& s : read_index_structs(m_src)) {
+      const Json& d = s.data;
+      Json summary = member_or(d, {"summary"}, Json());
+      std::string type = s.type == "simple_dict" ? "vector_store" : s.type;
+      if (ts) {
+        JsonObject o{{"indexId", s.id}};
+        if (!summary.is_null()) o.emplace_back("summary", summary);
+        if (type == "vector_store") {
+          JsonObject nodes;
+          if (const Json* nd = member(d, {"nodes_dict", "nodesDict"}); nd && nd->is_object())
+            for (const auto& [vid, v] : nd->as_object()) {
+              std::string nid = v.is_string() ? v.as_string() : vid;
+              if (const NodeFacts* f = node(nid)) nodes.emplace_back(nid, encode(*f));
+              else m_notes.push_back("index " + s.id + ": node " + nid + " is not in the docstore; left out of nodesDict");
+            }
+          o.emplace_back("nodesDict", Json(std::move(nodes)));
+          o.emplace_back("type", "simple_dict");
+        } else if (type == "list") {
+          o.emplace_back("nodes", member_or(d, {"nodes"}, JsonArray{}));
+          o.emplace_back("type", "list");
+        } else if (type == "keyword_table") {
+          o.emplace_back("table", member_or(d, {"table"}, JsonObject{}));
+          o.emplace_back("type", "keyword_table");
+        } else {
+          m_notes.push_back("index " + s.id + ": LlamaIndex.TS cannot load a " + type + " index; left out");
+          continue;
+        }
+        kv.entry(s.id, Json(std::move(o)));
+        continue;
+      }
+      JsonObject o{{"index_id", s.id}, {"summary", summary}};
+      if (type == "vector_store") {
+        JsonObject nodes;
+        if (const Json* nd = member(d, {"nodes_dict", "nodesDict"}); nd && nd->is_object())
+          for (const auto& [vid, v] : nd->as_object()) nodes.emplace_back(vid, v.is_string() ? v : Json(vid));
+        o.emplace_back("nodes_dict", Json(std::move(nodes)));
+        o.emplace_back("doc_id_dict", member_or(d, {"doc_id_dict"}, JsonObject{}));
+        o.emplace_back("embeddings_dict", member_or(d, {"embeddings_dict"}, JsonObject{}));
+      } else {
+        // Other structs keep their own fields (already Python's).
+        for (const auto& [k, v] : d.as_object())
+          if (k != "index_id" && k != "indexId" && k != "summary" && k != "type") o.emplace_back(k, v);
+      }
+      kv.entry(s.id, Json(JsonObject{{"__type__", type}, {"__data__", dump(Json(std::move(o)), WriteStyle{JsonDialect::Python})}}));
+    }
+    return kv.finish();
+  }
+
+  std::string vector_store(const VectorStoreDoc& v) {
+    bool ts = m_target == Dialect::TypeScript;
+    VectorSections s = vector_sections(v.doc);
+    KvText kv(m_d);
+    kv.collection(ts ? "embeddingDict" : "embedding_dict");
+    if (s.embeddings)
+      for (const Entry& e : s.embeddings->entries) kv.entry_text(e.key, convert_vector(e.raw, m_d));
+    kv.collection(ts ? "textIdToRefDocId" : "text_id_to_ref_doc_id");
+    if (s.ref_doc_ids)
+      for (const Entry& e : s.ref_doc_ids->entries) kv.entry(e.key, v.doc.decode(e.raw));
+    kv.collection(ts ? "metadataDict" : "metadata_dict");
+    if (s.metadata)
+      for (const Entry& e : s.metadata->entries) kv.entry(e.key, v.doc.decode(e.raw));
+    return kv.finish();
+  }
+
+  const Store& m_src;
+  Dialect m_target;
+  std::vector<std::string>& m_notes;
+  JsonDialect m_d;
+  std::vector<NodeFacts> m_nodes;
+  std::unordered_map<std::string, std::size_t> m_index;
+  std::string m_ns;
+};
+
+}  // namespace
+
+Store convert_dialect(const Store& source, Dialect target, std::vector<std::string>& notes) {
+  if (source.dialect == target) return source;
+  return Converter(source, target, notes).run();
+}
+
+}  // namespace lstore
