@@ -141,8 +141,11 @@ class CommandsOnBackendsTest(Base):
         self.assertEqual(run("get", SAMPLE, node, "--json")[1], run("get", db, node, "--json")[1])
         rc, out, err = run("validate", db)
         self.assertEqual(rc, 0, out + err)
-        q = ["--vector", ",".join(["0.1"] * 8), "--top-k", "3", "--json"]
-        self.assertEqual(run("query", SAMPLE, *q)[1], run("query", db, *q)[1])
+        q = ["--vector", json.dumps([0.1] * 8), "--top-k", "3", "--json"]
+        expected = run("query", SAMPLE, *q)
+        self.assertEqual(expected[0], 0, expected[2])
+        self.assertEqual(len(json.loads(expected[1])["results"]), 3)
+        self.assertEqual(expected[1], run("query", db, *q)[1])
 
     def test_delete_and_put_write_what_they_write_on_a_directory(self):
         d = self.path("dir")

@@ -219,8 +219,11 @@ class CommandsTest(Base):
         node = json.loads(run("ls", SAMPLE, "nodes", "--json")[1].splitlines()[0])["id"]
         self.assertEqual(run("get", SAMPLE, node, "--json")[1], run("get", uri, node, "--json")[1])
         self.assertEqual(run("validate", uri)[0], 0)
-        q = ["--vector", ",".join(["0.1"] * 8), "--top-k", "3", "--json"]
-        self.assertEqual(run("query", SAMPLE, *q)[1], run("query", uri, *q)[1])
+        q = ["--vector", json.dumps([0.1] * 8), "--top-k", "3", "--json"]
+        expected = run("query", SAMPLE, *q)
+        self.assertEqual(expected[0], 0, expected[2])
+        self.assertEqual(len(json.loads(expected[1])["results"]), 3)
+        self.assertEqual(expected[1], run("query", uri, *q)[1])
         self.assertEqual(run("diff", SAMPLE, uri)[0], 0)
 
     def test_delete_writes_what_it_writes_on_a_directory(self):

@@ -17,4 +17,10 @@ namespace lstore {
 // Files the model does not hold (FAISS, notes) are carried unchanged.
 Store convert_dialect(const Store& source, Dialect target, std::vector<std::string>& notes);
 
+// An old-era Python store (0.6 extra_info nodes and id-string relationships,
+// text_id_to_doc_id, a bare vector_store.json, object __data__ in the index
+// store) rewritten so that LlamaIndex 0.12 loads it without its lossy legacy
+// path. Entries that 0.12 already reads as they are stay byte for byte.
+Store upgrade_store(const Store& source, std::vector<std::string>& notes);
+
 }  // namespace lstore

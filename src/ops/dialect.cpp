@@ -8,6 +8,7 @@
 // a DOM.
 #include "lstore/dialect.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <set>
@@ -61,6 +62,21 @@ Json member_or(const Json& o, std::initializer_list<const char*> names, Json fal
 
 bool truthy_int(const Json* v) { return v && v->is_int() && v->as_int() != 0; }
 
+// A node as gpt_index / LlamaIndex <= 0.6.33 wrote it (FORMAT.md §3.2):
+// extra_info and doc_id fields, ids as relationship values, or the
+// "Document" type word. 0.12 reads these through a lossy legacy path.
+bool legacy_node(const Json& envelope) {
+  const Json* d = envelope.find("__data__");
+  const Json* t = envelope.find("__type__");
+  if (t && t->is_string() && t->as_string() == "Document") return true;
+  if (!d || !d->is_object()) return false;
+  if (d->find("extra_info") || (d->find("doc_id") && !d->find("id_"))) return true;
+  if (const Json* r = d->find("relationships"); r && r->is_object())
+    for (const auto& [k, v] : r->as_object())
+      if (v.is_string() || (v.is_array() && !v.as_array().empty() && v.as_array()[0].is_string())) return true;
+  return false;
+}
+
 // What both dialects say about a node, read from either.
 struct NodeFacts {
   std::string id;
@@ -73,6 +89,9 @@ struct NodeFacts {
   std::string separator = "\n";
   Json start, end;           // ints or null
   Json relationships = JsonObject{};  // as stored (either dialect)
+  std::string key;       // its key in docstore/data
+  std::string_view raw;  // its entry as stored
+  bool legacy = false;
 };
 
 NodeFacts facts_of(const Node& n) {
@@ -92,6 +111,10 @@ NodeFacts facts_of(const Node& n) {
     f.separator = s->as_string();
   f.start = member_or(n.data, {"start_char_idx", "startCharIdx"}, Json());
   f.end = member_or(n.data, {"end_char_idx", "endCharIdx"}, Json());
+  if (const Json* info = n.data.find("node_info"); info && info->is_object()) {  // 0.6
+    f.start = member_or(*info, {"start"}, Json());
+    f.end = member_or(*info, {"end"}, Json());
+  }
   f.relationships = member_or(n.data, {"relationships"}, JsonObject{});
   return f;
 }
@@ -168,8 +191,8 @@ std::string convert_vector(std::string_view raw, JsonDialect to) {
 
 class Converter {
  public:
-  Converter(const Store& src, Dialect target, std::vector<std::string>& notes)
-      : m_src(src), m_target(target), m_notes(notes),
+  Converter(const Store& src, Dialect target, std::vector<std::string>& notes, bool upgrade = false)
+      : m_src(src), m_target(target), m_notes(notes), m_upgrade(upgrade),
         m_d(target == Dialect::TypeScript ? JsonDialect::JavaScript : JsonDialect::Python) {}
 
   Store run() {
@@ -237,6 +260,10 @@ class Converter {
     for (const Entry& e : data->entries) {
       if (data->find(e.key) != &e) continue;  // shadowed duplicate
       NodeFacts f = facts_of(decode_node(*m_src.docstore, e));
+      f.raw = e.raw;
+      f.key = std::string(e.key);
+      f.legacy = legacy_node(m_src.docstore->decode(e.raw));
+      if (f.legacy) m_rewritten.insert(f.id);
       m_index[f.id] = m_nodes.size();
       m_nodes.push_back(std::move(f));
     }
@@ -354,56 +381,119 @@ class Converter {
   std::string docstore() {
     KvText kv(m_d);
     bool ts = m_target == Dialect::TypeScript;
-    kv.collection(coll::kDocData);
-    for (const NodeFacts& f : m_nodes) {
-      Json node = encode(f);
-      if (ts)
-        kv.entry(f.id, Json(JsonObject{{"__data__", dump(node, WriteStyle{JsonDialect::JavaScript})}, {"__type__", f.ts_type}}));
-      else
-        kv.entry(f.id, Json(JsonObject{{"__data__", std::move(node)}, {"__type__", f.py_type}}));
-    }
-    kv.collection(coll::kDocMetadata);
-    if (const Section* meta = m_src.doc_collection(coll::kDocMetadata))
-      for (const Entry& e : meta->entries) {
-        if (meta->find(e.key) != &e) continue;
-        Json v = m_src.docstore->decode(e.raw);
-        std::string key(e.key);
-        Json hash = member_or(v, {"doc_hash", "docHash"}, Json());
-        if (const NodeFacts* f = node(key)) hash = hash_in_target(*f, f->metadata);
-        Json ref = member_or(v, {"ref_doc_id", "refDocId"}, Json());
-        JsonObject o{{ts ? "docHash" : "doc_hash", hash}};
-        if (!ref.is_null()) o.emplace_back(ts ? "refDocId" : "ref_doc_id", ref);
-        kv.entry(key, Json(std::move(o)));
-      }
-    kv.collection(coll::kRefDocInfo);
-    if (const Section* refs = m_src.doc_collection(coll::kRefDocInfo))
-      for (const Entry& e : refs->entries) {
-        if (refs->find(e.key) != &e) continue;
-        Json v = m_src.docstore->decode(e.raw);
-        Json ids = member_or(v, {"node_ids", "nodeIds", "doc_ids"}, JsonArray{});
-        if (ts) {
-          kv.entry(e.key, Json(JsonObject{{"nodeIds", ids}, {"extraInfo", JsonObject{}}}));
+    // Collections in the source's order (Python writes them in first-use order).
+    std::vector<std::string> order;
+    if (m_src.docstore)
+      for (const Section& sec : m_src.docstore->sections()) order.push_back(sec.name);
+    for (const char* c : {coll::kDocData, coll::kDocMetadata, coll::kRefDocInfo})
+      if (std::find(order.begin(), order.end(), c) == order.end()) order.push_back(c);
+    if (!m_upgrade) order = {coll::kDocData, coll::kDocMetadata, coll::kRefDocInfo};
+    for (const std::string& name : order) {
+      if (name == coll::kDocData) {
+        kv.collection(coll::kDocData);
+      for (const NodeFacts& f : m_nodes) {
+        if (m_upgrade && !f.legacy) {
+          kv.entry_text(f.key, f.raw);
           continue;
         }
-        // Python keeps unique ids and the document's (else its first node's) metadata.
-        JsonArray unique;
-        std::set<std::string> seen;
-        if (ids.is_array())
-          for (const Json& i : ids.as_array())
-            if (!i.is_string() || seen.insert(i.as_string()).second) unique.push_back(i);
-        Json md = member_or(v, {"metadata"}, JsonObject{});
-        if (const NodeFacts* doc = node(std::string(e.key))) md = doc->metadata;
-        else if (!unique.empty() && unique[0].is_string())
-          if (const NodeFacts* first = node(unique[0].as_string())) md = first->metadata;
-        kv.entry(e.key, Json(JsonObject{{"node_ids", Json(std::move(unique))}, {"metadata", md}}));
+        Json node = encode(f);
+        if (ts)
+          kv.entry(f.id, Json(JsonObject{{"__data__", dump(node, WriteStyle{JsonDialect::JavaScript})}, {"__type__", f.ts_type}}));
+        else
+          kv.entry(m_upgrade ? f.key : f.id, Json(JsonObject{{"__data__", std::move(node)}, {"__type__", f.py_type}}));
       }
+      } else if (name == coll::kDocMetadata) {
+        kv.collection(coll::kDocMetadata);
+      if (const Section* meta = m_src.doc_collection(coll::kDocMetadata))
+        for (const Entry& e : meta->entries) {
+          if (meta->find(e.key) != &e) continue;
+          std::string key(e.key);
+          if (m_upgrade && !m_rewritten.count(key)) {
+            kv.entry_text(key, e.raw);
+            continue;
+          }
+          Json v = m_src.docstore->decode(e.raw);
+          Json hash = member_or(v, {"doc_hash", "docHash"}, Json());
+          if (const NodeFacts* f = node(key)) hash = hash_in_target(*f, f->metadata);
+          Json ref = member_or(v, {"ref_doc_id", "refDocId"}, Json());
+          // LlamaIndex records a node's ref doc here since 0.6.34.
+          if (const NodeFacts* f = node(key); f && ref.is_null() && f->relationships.is_object())
+            if (const Json* src = member(f->relationships, {"1", "SOURCE"}))
+              ref = src->is_string() ? *src : member_or(*src, {"node_id", "nodeId"}, Json());
+          JsonObject o{{ts ? "docHash" : "doc_hash", hash}};
+          if (!ref.is_null()) o.emplace_back(ts ? "refDocId" : "ref_doc_id", ref);
+          kv.entry(key, Json(std::move(o)));
+        }
+      } else if (name == coll::kRefDocInfo) {
+        kv.collection(coll::kRefDocInfo);
+        if (const Section* refs = m_src.doc_collection(coll::kRefDocInfo))
+          for (const Entry& e : refs->entries) {
+            if (refs->find(e.key) != &e) continue;
+            Json v = m_src.docstore->decode(e.raw);
+            if (m_upgrade && !v.find("doc_ids") && !v.find("extra_info")) {
+              kv.entry_text(e.key, e.raw);
+              continue;
+            }
+            Json ids = member_or(v, {"node_ids", "nodeIds", "doc_ids"}, JsonArray{});
+            if (ts) {
+              kv.entry(e.key, Json(JsonObject{{"nodeIds", ids}, {"extraInfo", JsonObject{}}}));
+              continue;
+            }
+            // Python keeps unique ids and the document's (else its first node's) metadata.
+            JsonArray unique;
+            std::set<std::string> seen;
+            if (ids.is_array())
+              for (const Json& i : ids.as_array())
+                if (!i.is_string() || seen.insert(i.as_string()).second) unique.push_back(i);
+            Json md = member_or(v, {"metadata", "extra_info"}, JsonObject{});
+            if (md.is_null()) md = JsonObject{};
+            if (const NodeFacts* doc = node(std::string(e.key))) md = doc->metadata;
+            else if (!unique.empty() && unique[0].is_string())
+              if (const NodeFacts* first = node(unique[0].as_string())) md = first->metadata;
+            kv.entry(e.key, Json(JsonObject{{"node_ids", Json(std::move(unique))}, {"metadata", md}}));
+          }
+        if (m_upgrade) add_missing_ref_docs(kv);
+      }
+    }
     return kv.finish();
+  }
+
+  // Before 0.6.16 there was no ref_doc_info; 0.12 needs it to delete or
+  // refresh a document. One entry per SOURCE document, as LlamaIndex builds it.
+  void add_missing_ref_docs(KvText& kv) const {
+    const Section* refs = m_src.doc_collection(coll::kRefDocInfo);
+    std::vector<std::string> order;
+    std::map<std::string, std::pair<JsonArray, Json>> docs;
+    for (const NodeFacts& f : m_nodes) {
+      const Json* src = f.relationships.is_object() ? member(f.relationships, {"1"}) : nullptr;
+      std::string ref = !src ? "" : src->is_string() ? src->as_string() : member_or(*src, {"node_id"}, Json("")).as_string();
+      if (ref.empty() || (refs && refs->find(ref))) continue;
+      auto [it, fresh] = docs.try_emplace(ref, JsonArray{}, f.metadata);
+      if (fresh) order.push_back(ref);
+      it->second.first.push_back(f.id);
+    }
+    for (const std::string& ref : order)
+      kv.entry(ref, Json(JsonObject{{"node_ids", Json(docs[ref].first)}, {"metadata", docs[ref].second}}));
   }
 
   std::string index_store() {
     bool ts = m_target == Dialect::TypeScript;
     KvText kv(m_d);
     kv.collection(ts ? coll::kDocData : coll::kIndexData);
+    if (m_upgrade) {  // 0.6-0.8 kept __data__ as an object; 0.9+ reads a JSON string
+      if (const Section* idx = m_src.index_collection())
+        for (const Entry& e : idx->entries) {
+          Json env = m_src.index_store->decode(e.raw);
+          const Json* data = env.find("__data__");
+          if (!data || data->is_string()) {
+            kv.entry_text(e.key, e.raw);
+            continue;
+          }
+          kv.entry(e.key, Json(JsonObject{{"__type__", member_or(env, {"__type__"}, Json("vector_store"))},
+                                          {"__data__", dump(*data, WriteStyle{JsonDialect::Python})}}));
+        }
+      return kv.finish();
+    }
     for (const IndexStruct& s : read_index_structs(m_src)) {
       const Json& d = s.data;
       Json summary = member_or(d, {"summary"}, Json());
@@ -458,19 +548,41 @@ class Converter {
     KvText kv(m_d);
     kv.collection(ts ? "embeddingDict" : "embedding_dict");
     if (s.embeddings)
-      for (const Entry& e : s.embeddings->entries) kv.entry_text(e.key, convert_vector(e.raw, m_d));
+      for (const Entry& e : s.embeddings->entries) {
+        if (m_upgrade) kv.entry_text(e.key, e.raw);
+        else kv.entry_text(e.key, convert_vector(e.raw, m_d));
+      }
     kv.collection(ts ? "textIdToRefDocId" : "text_id_to_ref_doc_id");
     if (s.ref_doc_ids)
       for (const Entry& e : s.ref_doc_ids->entries) kv.entry(e.key, v.doc.decode(e.raw));
     kv.collection(ts ? "metadataDict" : "metadata_dict");
-    if (s.metadata)
+    if (s.metadata) {
       for (const Entry& e : s.metadata->entries) kv.entry(e.key, v.doc.decode(e.raw));
+    } else if (m_upgrade && s.embeddings) {
+      // Before 0.6.18 there was no metadata_dict; metadata filters need one.
+      // Each entry is what SimpleVectorStore.add writes for the node.
+      for (const Entry& e : s.embeddings->entries)
+        if (const NodeFacts* f = node(std::string(e.key))) {
+          Json md = f->metadata;
+          std::string ref = "None";
+          if (f->relationships.is_object())
+            if (const Json* src = f->relationships.find("1"))
+              ref = src->is_string() ? src->as_string() : member_or(*src, {"node_id"}, Json("None")).as_string();
+          md.set("_node_type", f->py_type == "4" ? "Document" : "TextNode");
+          md.set("document_id", ref);
+          md.set("doc_id", ref);
+          md.set("ref_doc_id", ref);
+          kv.entry(e.key, md);
+        }
+    }
     return kv.finish();
   }
 
   const Store& m_src;
   Dialect m_target;
   std::vector<std::string>& m_notes;
+  bool m_upgrade;  // same dialect, old era: rewrite only what 0.12 cannot read as it is
+  std::set<std::string> m_rewritten;  // upgrade: node ids re-encoded
   JsonDialect m_d;
   std::vector<NodeFacts> m_nodes;
   std::unordered_map<std::string, std::size_t> m_index;
@@ -482,6 +594,16 @@ class Converter {
 Store convert_dialect(const Store& source, Dialect target, std::vector<std::string>& notes) {
   if (source.dialect == target) return source;
   return Converter(source, target, notes).run();
+}
+
+Store upgrade_store(const Store& source, std::vector<std::string>& notes) {
+  if (source.dialect == Dialect::TypeScript)
+    throw Error(ErrorKind::Usage, "--upgrade", "upgrades old Python stores; for a TS store use --dialect python");
+  for (const FileInfo& f : source.files)
+    if (f.kind == FileKind::LegacySaveToDisk)
+      throw Error(ErrorKind::Data, f.name, "a gpt_index 0.5 save_to_disk() file: it holds no persist-dir store to upgrade",
+                  "", "rebuild the index with a current LlamaIndex");
+  return Converter(source, Dialect::Python, notes, true).run();
 }
 
 }  // namespace lstore
