@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <random>
 
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
@@ -139,4 +140,19 @@ TEST_CASE("Json object helpers follow dict semantics") {
   CHECK(py(o) == R"({"a": 5, "c": "x"})");
   CHECK(parse("1") == parse("1.0"));
   CHECK_FALSE(parse("\"1\"") == parse("1"));
+}
+
+TEST_CASE("format_float prints what python_float_repr and js_number print") {
+  std::mt19937_64 rng(42);
+  std::vector<double> values = {1.0, -1.0, 0.5, 1e-5, 1e-4, 0.0001234, 1e16, 1e17, 1.5e16, 123456789012345680.0,
+                                1e21, 1e22, 1e-6, 1e-7, 2.5e-7, 5e-324, 1.7976931348623157e308, -0.0, 0.0,
+                                0.1, 0.051409173756837845, 100.0, 1234.5};
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  std::uniform_int_distribution<int> exp(-30, 30);
+  for (int i = 0; i < 20000; ++i) values.push_back(unit(rng) * std::pow(10.0, exp(rng)));
+  char buf[40];
+  for (double v : values) {
+    CHECK(std::string(buf, lstore::format_float(buf, v, lstore::JsonDialect::Python)) == lstore::python_float_repr(v));
+    CHECK(std::string(buf, lstore::format_float(buf, v, lstore::JsonDialect::JavaScript)) == lstore::js_number(v));
+  }
 }

@@ -105,6 +105,10 @@ void dump_string(std::string& out, std::string_view wtf8, JsonDialect dialect);
 std::string python_float_repr(double v);
 std::string pydantic_float(double v);
 std::string js_number(double v);
+// Python's repr (JsonDialect::Python) or JavaScript's form (JavaScript) of a
+// finite double into `out` (at least 32 bytes), without allocating; returns
+// the length. For hot loops over embeddings.
+std::size_t format_float(char* out, double v, JsonDialect dialect);
 
 // Parses one JSON text with Python json.load's leniency (BOM, NaN, Infinity,
 // big integers, duplicate keys with the last value winning in the first

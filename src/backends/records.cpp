@@ -27,6 +27,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <map>
 
 #include "lstore/error.hpp"
@@ -75,7 +76,8 @@ bool valid_utf8(std::string_view s) {
 }
 
 void append_number(std::string& out, double v, JsonDialect d) {
-  out += d == JsonDialect::JavaScript ? js_number(v) : python_float_repr(v);
+  char buf[40];
+  out.append(buf, format_float(buf, v, d));
 }
 
 // Packs `raw` ("[0.1, 0.2]") when printing the numbers back gives the same
@@ -85,21 +87,45 @@ bool try_pack(std::string_view raw, JsonDialect d, std::string_view sep, std::ve
   if (raw.size() < 3 || raw.front() != '[' || raw.back() != ']') return false;
   const char* p = raw.data() + 1;
   const char* end = raw.data() + raw.size() - 1;
-  std::string printed;
+  char printed[40];
   for (;;) {
     double v = 0;
     auto [next, ec] = std::from_chars(p, end, v);
     if (ec != std::errc() || !std::isfinite(v)) return false;
-    printed.clear();
-    append_number(printed, v, d);
-    if (printed.size() != static_cast<std::size_t>(next - p) || std::memcmp(printed.data(), p, printed.size()) != 0)
-      return false;
+    std::size_t n = format_float(printed, v, d);
+    if (n != static_cast<std::size_t>(next - p) || std::memcmp(printed, p, n) != 0) return false;
     out.push_back(v);
     p = next;
     if (p == end) return true;
     if (static_cast<std::size_t>(end - p) <= sep.size() || std::memcmp(p, sep.data(), sep.size()) != 0) return false;
     p += sep.size();
   }
+}
+
+// Embeddings [first, first + spans.size()) of a section, packed where exact.
+struct PackedChunk {
+  struct Span {
+    std::size_t begin = 0, size = 0;
+    bool ok = false;
+  };
+  std::size_t first = 0;
+  std::vector<double> values;
+  std::vector<Span> spans;
+};
+
+PackedChunk pack_chunk(const Section& s, std::size_t from, std::size_t to, JsonDialect d, std::string_view sep) {
+  PackedChunk c;
+  c.first = from;
+  std::vector<double> one;
+  for (std::size_t i = from; i < to; ++i) {
+    PackedChunk::Span span;
+    if (try_pack(s.entries[i].raw, d, sep, one)) {
+      span = {c.values.size(), one.size(), true};
+      c.values.insert(c.values.end(), one.begin(), one.end());
+    }
+    c.spans.push_back(span);
+  }
+  return c;
 }
 
 bool inside(std::string_view outer, std::string_view v) {
@@ -115,6 +141,16 @@ struct NotRepresentable {};
 std::string checked(std::string_view s) {
   if (!valid_utf8(s)) throw NotRepresentable{};
   return std::string(s);
+}
+
+// Is `raw_key` exactly what the dialect's writer prints for `key`? Most keys
+// are plain ASCII ids, checked without building the token.
+bool key_as_printed(std::string_view raw_key, std::string_view key, JsonDialect d) {
+  if (raw_key.size() == key.size() + 2 && raw_key.front() == '"' && raw_key.back() == '"' &&
+      raw_key.compare(1, key.size(), key) == 0 &&
+      std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }))
+    return true;
+  return raw_key == token(key, d);
 }
 
 bool is_embedding_section(FileKind kind, const std::string& name) {
@@ -173,13 +209,19 @@ Json make_layout(const JsonDoc& doc, FileKind kind, std::vector<std::string>& co
     if (is_embedding_section(kind, s.name) && (d == JsonDialect::Python || d == JsonDialect::JavaScript))
       o.emplace_back("vectors", d == JsonDialect::Python ? ", " : ",");
     JsonArray except;
+    bool duplicates = !s.is_array && s.size() != s.entries.size();
     for (std::size_t i = 0; i < s.entries.size(); ++i) {
       const Entry& e = s.entries[i];
+      if ((i & 4095) == 4095) doc.release_before(e.raw.data());  // keep resident memory low
+      std::string_view lead = i > 0 ? lead_of(i) : std::string_view();
+      bool shadowed = duplicates && s.find(e.key) != &e;
+      bool odd_key = !s.is_array && (shadowed || !key_as_printed(e.raw_key, e.key, d));
+      bool odd_kv = !s.is_array && kv_of(e) != ekv;
+      if (!(i > 0 && lead != item) && !odd_key && !odd_kv) continue;  // the usual case
       JsonObject x{{"seq", static_cast<std::int64_t>(i)}};
-      if (i > 0 && lead_of(i) != item) x.emplace_back("lead", checked(lead_of(i)));
-      bool shadowed = !s.is_array && s.find(e.key) != &e;
+      if (i > 0 && lead != item) x.emplace_back("lead", checked(lead));
       if (!s.is_array) {
-        if (shadowed || e.raw_key != token(e.key, d)) x.emplace_back("key", checked(e.raw_key));
+        if (odd_key) x.emplace_back("key", checked(e.raw_key));
         if (kv_of(e) != ekv) x.emplace_back("kv", checked(kv_of(e)));
       }
       if (shadowed) x.emplace_back("value", checked(e.raw));
@@ -225,7 +267,6 @@ void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink) {
   WriteStyle style{JsonDialect::Compact};
   rec.layout = dump(layout, style);
   sink.file(rec);
-  std::vector<double> packed;
   for (const Section& s : doc->sections()) {
     if (std::find(rec.collections.begin(), rec.collections.end(), s.name) == rec.collections.end()) continue;
     // Skip an earlier duplicate section (kept whole in the layout).
@@ -234,17 +275,37 @@ void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink) {
     bool vectors = sink.wants_packed() && is_embedding_section(kind, s.name) &&
                    (doc->dialect() == JsonDialect::Python || doc->dialect() == JsonDialect::JavaScript);
     std::string_view sep = doc->dialect() == JsonDialect::Python ? ", " : ",";
+    bool duplicates = !s.is_array && s.size() != s.entries.size();
+    // Embeddings are packed one chunk ahead on another core while the sink
+    // stores the previous chunk (parsing and printing 38M floats is the
+    // bulk of the work for a big store).
+    constexpr std::size_t kChunk = 512;
+    std::future<PackedChunk> next;
+    auto start = [&](std::size_t from) {
+      if (vectors && from < s.entries.size())
+        next = std::async(std::launch::async, pack_chunk, std::cref(s), from, std::min(from + kChunk, s.entries.size()),
+                          doc->dialect(), sep);
+    };
+    start(0);
+    PackedChunk chunk;
     for (std::size_t i = 0; i < s.entries.size(); ++i) {
       const Entry& e = s.entries[i];
-      if (!s.is_array && s.find(e.key) != &e) continue;  // shadowed: in the layout
+      if (vectors && i % kChunk == 0) {
+        chunk = next.get();
+        start(i + kChunk);
+      }
+      if ((i & 1023) == 1023) doc->release_before(e.raw.data());  // keep resident memory low
+      if (duplicates && s.find(e.key) != &e) continue;  // shadowed: in the layout
       EntryRecord r;
       r.key = e.key;
       r.has_key = !s.is_array;
       r.seq = i;
-      if (vectors && try_pack(e.raw, doc->dialect(), sep, packed)) r.vector = packed;
+      const auto& span = vectors ? chunk.spans[i - chunk.first] : PackedChunk::Span{};
+      if (span.ok) r.vector = std::span<const double>(chunk.values.data() + span.begin, span.size);
       else r.json = e.raw;
       sink.entry(r);
     }
+    if (next.valid()) next.wait();
   }
 }
 

@@ -1,7 +1,9 @@
 // Writers for the three JSON dialects LlamaIndex stores are written in
 // (FORMAT.md §2.2). Shortest round-trip digits come from std::to_chars; only
 // the layout of those digits differs between Python, pydantic and JavaScript.
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -165,6 +167,76 @@ void write_value(std::string& out, const Json& v, const WriteStyle& st, int dept
 }
 
 }  // namespace
+
+std::size_t format_float(char* out, double v, JsonDialect dialect) {
+  bool js = dialect == JsonDialect::JavaScript;
+  char* p = out;
+  if (v == 0) {
+    if (js) {
+      *p++ = '0';
+    } else {
+      if (std::signbit(v)) *p++ = '-';
+      std::memcpy(p, "0.0", 3);
+      p += 3;
+    }
+    return static_cast<std::size_t>(p - out);
+  }
+  // Shortest round-trip digits, as "d.ddde[+-]XX", without allocating.
+  char sci[40];
+  auto res = std::to_chars(sci, sci + sizeof sci, std::fabs(v), std::chars_format::scientific);
+  const char* e = std::find(sci, res.ptr, 'e');
+  char digits[24];
+  int n = 0;
+  for (const char* q = sci; q < e; ++q)
+    if (*q != '.') digits[n++] = *q;
+  int exp = 0;
+  bool neg_exp = e[1] == '-';
+  for (const char* q = e + 2; q < res.ptr; ++q) exp = exp * 10 + (*q - '0');
+  if (neg_exp) exp = -exp;
+  int decpt = exp + 1;
+  if (std::signbit(v)) *p++ = '-';
+  bool exponent = js ? (decpt <= -6 || decpt > 21) : (decpt <= -4 || decpt > 16);
+  if (exponent) {
+    *p++ = digits[0];
+    if (n > 1) {
+      *p++ = '.';
+      std::memcpy(p, digits + 1, static_cast<std::size_t>(n - 1));
+      p += n - 1;
+    }
+    *p++ = 'e';
+    int ee = decpt - 1;
+    *p++ = ee < 0 ? '-' : '+';
+    ee = ee < 0 ? -ee : ee;
+    if (!js && ee < 10) *p++ = '0';  // Python prints at least two exponent digits
+    char eb[8];
+    auto er = std::to_chars(eb, eb + sizeof eb, ee);
+    std::memcpy(p, eb, static_cast<std::size_t>(er.ptr - eb));
+    p += er.ptr - eb;
+  } else if (decpt <= 0) {
+    *p++ = '0';
+    *p++ = '.';
+    std::memset(p, '0', static_cast<std::size_t>(-decpt));
+    p += -decpt;
+    std::memcpy(p, digits, static_cast<std::size_t>(n));
+    p += n;
+  } else if (decpt >= n) {
+    std::memcpy(p, digits, static_cast<std::size_t>(n));
+    p += n;
+    std::memset(p, '0', static_cast<std::size_t>(decpt - n));
+    p += decpt - n;
+    if (!js) {
+      *p++ = '.';
+      *p++ = '0';
+    }
+  } else {
+    std::memcpy(p, digits, static_cast<std::size_t>(decpt));
+    p += decpt;
+    *p++ = '.';
+    std::memcpy(p, digits + decpt, static_cast<std::size_t>(n - decpt));
+    p += n - decpt;
+  }
+  return static_cast<std::size_t>(p - out);
+}
 
 std::string python_float_repr(double v) {
   if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";

@@ -184,7 +184,8 @@ std::string convert_vector(std::string_view raw, JsonDialect to) {
     p = r.ptr;
     if (!first) out += to == JsonDialect::Python ? ", " : ",";
     first = false;
-    out += to == JsonDialect::Python ? python_float_repr(d) : js_number(d);
+    char buf[40];
+    out.append(buf, format_float(buf, d, to));
   }
   return out + "]";
 }
