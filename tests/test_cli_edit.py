@@ -274,6 +274,55 @@ class ScaleTest(Base):
             self.assertIn(snapshot(work), (old, new), f"trial {trial}: a mix of old and new")
             shutil.rmtree(work)
 
+    def test_sigkill_during_convert_leaves_old_or_new(self):
+        """convert --force into an existing SQLite store and into a directory,
+        and delete on an SQLite store, killed at random instants."""
+        sample = os.path.join(ROOT, "testdata", "sample")
+        rng = random.Random(3)
+        for kind in ("sqlite", "dir", "sqlite-delete"):
+            work_dir = os.path.join(self.tmp, "c-" + kind)
+            os.makedirs(work_dir)
+            target = os.path.join(work_dir, "store.db" if kind != "dir" else "store")
+            name = ("sqlite:" + target) if kind != "dir" else target
+            if kind == "sqlite-delete":
+                self.assertEqual(run("convert", self.store, name)[0], 0)
+                cmd = ["delete", name, "--ref-doc", ref_docs(self.store)[3]]
+            else:
+                self.assertEqual(run("convert", sample, name)[0], 0)
+                cmd = ["convert", self.store, name, "--force"]
+
+            def state():
+                back = os.path.join(self.tmp, "state")
+                shutil.rmtree(back, ignore_errors=True)
+                rc, _, err = run("convert", name, back)
+                self.assertEqual(rc, 0, err)
+                snap = snapshot(back)
+                shutil.rmtree(back)
+                return snap
+
+            old = state()
+            pristine = os.path.join(self.tmp, "pristine-" + kind)
+            (shutil.copytree if kind == "dir" else shutil.copy)(target, pristine)
+            t0 = time.monotonic()
+            self.assertEqual(run(*cmd)[0], 0)
+            duration = time.monotonic() - t0
+            new = state()
+            self.assertNotEqual(old, new)
+            for trial in range(max(4, TRIALS // 3)):
+                if kind == "dir":
+                    shutil.rmtree(target)
+                    shutil.copytree(pristine, target)
+                else:
+                    shutil.copy(pristine, target)
+                p = subprocess.Popen([LSTORE, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(rng.uniform(0, duration * 1.2))
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                self.assertIn(state(), (old, new), f"{kind} trial {trial}: a mix of old and new")
+            # The next writer removes what the killed ones left beside the store.
+            self.assertEqual(run(*cmd)[0], 0)
+            self.assertEqual([n for n in os.listdir(work_dir) if ".lstore-" in n and not n.endswith(".lock")], [])
+
     def test_concurrent_writers_lose_no_update(self):
         store = self.copy(self.store, "shared")
         refs = ref_docs(store)[:6]

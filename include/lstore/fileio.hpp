@@ -98,6 +98,13 @@ class TempPath {
   bool m_armed = true;
 };
 
+// The temporary path a single-file store `target` is built at before the
+// rename: ".<name>.lstore-tmp-<pid>" beside it.
+std::string temp_path_for(const std::filesystem::path& target);
+// Removes such files left beside `target` by writers that were killed (their
+// pid no longer runs). Call with the store's lock held.
+void remove_stale_temp_files(const std::filesystem::path& target);
+
 // fsyncs a file, or a directory (`directory`), by path.
 void fsync_path(const std::filesystem::path& p, bool directory);
 

@@ -379,7 +379,8 @@ class JsonlBackend : public Backend {
       if (!options.force && fs::file_size(target, ec) > 0)
         throw Error(ErrorKind::Data, describe(), "target file exists", "", "use --force to replace it");
     }
-    TempPath tmp((target.parent_path() / ("." + target.filename().string() + ".lstore-tmp-" + std::to_string(::getpid()))).string());
+    remove_stale_temp_files(target);
+    TempPath tmp(temp_path_for(target));
     int fd = ::open(tmp.path().c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0666);
     if (fd < 0) throw Error(ErrorKind::Data, describe(), std::string("cannot create: ") + std::strerror(errno));
     try {

@@ -284,7 +284,8 @@ class SqliteBackend : public Backend {
       }
     }
     fs::path dir = target.parent_path();
-    TempPath tmp((dir / ("." + target.filename().string() + ".lstore-tmp-" + std::to_string(::getpid()))).string());
+    remove_stale_temp_files(target);
+    TempPath tmp(temp_path_for(target));
     ::unlink(tmp.path().c_str());
     {
       SqliteSink sink(tmp.path(), describe());

@@ -1,6 +1,7 @@
 #include "lstore/fileio.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -285,6 +286,22 @@ TempPath::~TempPath() {
 }
 
 void TempPath::release() { m_armed = false; }
+
+std::string temp_path_for(const fs::path& target) {
+  return (target.parent_path() / ("." + target.filename().string() + ".lstore-tmp-" + std::to_string(::getpid()))).string();
+}
+
+void remove_stale_temp_files(const fs::path& target) {
+  std::string prefix = "." + target.filename().string() + ".lstore-tmp-";
+  std::error_code ec;
+  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind(prefix, 0) != 0) continue;
+    long pid = std::strtol(n.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
+  }
+}
 
 void remove_pending_staging() {
   std::lock_guard<std::mutex> lock(g_pending_mutex);
