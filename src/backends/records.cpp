@@ -514,6 +514,7 @@ Store assemble_store(RecordSource& source, const std::string& location) {
     Dialect dialect = Dialect::Python;
     std::string base = f.name.substr(f.name.rfind('/') + 1);
     info.kind = classify_json(doc, base, dialect, info.detail);
+    info.bytes = buffer;  // kept if the file does not end up in a slot of the model
     doc.set_dialect(jd);
     builder.add(std::move(info), std::move(doc), dialect);
   }

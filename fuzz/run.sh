@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
+# SECONDS (default 600), seeded from ../shared/corpus, testdata/ and the
+# crashers kept in testdata/fuzz/. A crasher is written to
+# build-fuzz/findings/<target>/; copy it to testdata/fuzz/<target>/ so the unit
+# tests replay it forever.
+#   bash fuzz/run.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-600}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(json_reader store_file filter_expression)
+CXX=clang++ cmake -S . -B build-fuzz -DLSTORE_FUZZ=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" >/dev/null
+cmake --build build-fuzz -j2 --target $(printf 'fuzz_%s ' "${targets[@]}")
+for t in "${targets[@]}"; do
+  seeds=build-fuzz/seeds/$t
+  mkdir -p "$seeds" build-fuzz/findings/$t
+  case $t in
+    filter_expression) cp fuzz/seeds/filter/* "$seeds"/ ;;
+    *) find testdata ../shared/corpus -name '*.json' -size -200k 2>/dev/null | head -400 |
+         while read -r f; do cp "$f" "$seeds/$(echo "$f" | tr '/' '_')"; done ;;
+  esac
+  [ -d testdata/fuzz/$t ] && cp testdata/fuzz/$t/* "$seeds"/ 2>/dev/null || true
+  echo "== $t: ${seconds}s"
+  build-fuzz/fuzz_$t "$seeds" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+    -artifact_prefix=build-fuzz/findings/$t/ -print_final_stats=1 2>&1 | tail -12
+done
