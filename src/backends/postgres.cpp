@@ -1,11 +1,1028 @@
-// Placeholder until the postgres backend lands.
+// The PostgreSQL backend
+// (postgresql://[user[:password]@]host[:port]/dbname[?schema=S&namespace=NS&libpq params]).
+//
+// The docstore and index store are kept exactly as LlamaIndex's
+// PostgresDocumentStore / PostgresIndexStore keep them (FORMAT.md §8.2), so
+// LlamaIndex reads a store lstore wrote and lstore reads one LlamaIndex wrote:
+//
+//   <schema>.data_docstore, <schema>.data_indexstore
+//     (id SERIAL PK, key VARCHAR NOT NULL, namespace VARCHAR NOT NULL, value JSON,
+//      UNIQUE (key, namespace) "data_docstore:unique_key_namespace",
+//      INDEX "data_docstore:idx_key_namespace")
+//     one row per entry; namespace = the collection name as in the JSON file
+//     (docstore/data, docstore/metadata, ..., index_store/data), its first
+//     part replaced by NS with ?namespace=NS; value = the entry's JSON text
+//     (the json type keeps it verbatim); rows in file order, so ORDER BY id
+//     gives the file's order back.
+//
+// Everything else lstore needs to give the files back byte for byte lives in
+// its own tables in the same schema (man/lstore-formats.5):
+//
+//   lstore_store(key, value)           format, dialect, era, written_by, namespace
+//   lstore_files(seq, name, kind, rows_in, layout, bytes)
+//       one row per file in store order; rows_in names the table holding the
+//       file's entries (data_docstore, data_indexstore or lstore_entries;
+//       NULL for a file carried as bytes)
+//   lstore_entries(file, collection, seq, key, value, embedding)
+//       the other files' entries (vector stores, graphs); a packed embedding
+//       is a float8[] with value NULL
+//
+// A docstore or index store entry that PostgreSQL's json type would refuse
+// (NaN, Infinity, \u0000, a lone surrogate escape) cannot be in LlamaIndex's
+// tables (LlamaIndex cannot store it there either): such a file's entries all
+// go to lstore_entries instead.
+//
+// A write is one transaction (bulk loads with COPY), so readers and
+// LlamaIndex see the old store or the new one; a read is one REPEATABLE READ
+// snapshot, streamed row by row. Writers are serialised by a session
+// advisory lock per schema.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <thread>
+
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
+#include "lstore/version.hpp"
+#include "records.hpp"
 
 namespace lstore {
+namespace {
+
+// ---------------------------------------------------------------- the URI
+
+struct PgUri {
+  std::string conninfo;  // what libpq gets: the URI without lstore's parameters
+  std::string display;   // the URI without its password
+  std::string schema = "public";
+  std::string ns;        // LlamaIndex namespace replacing "docstore"/"index_store", or empty
+  std::vector<std::string> secrets;  // texts never to show (the password as written and decoded)
+};
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string lower_ascii(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// Splits off the user info's password (libpq looks for '@' before the first
+// '/'), and lstore's own query parameters, which libpq would refuse.
+PgUri parse_uri(const std::string& uri) {
+  PgUri u;
+  // libpq quotes a bad %-escape in its error, which could be the password's.
+  for (std::size_t i = uri.find('%'); i != std::string::npos; i = uri.find('%', i + 1))
+    if (i + 2 >= uri.size() || !std::isxdigit(static_cast<unsigned char>(uri[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(uri[i + 2])))
+      throw Error(ErrorKind::Usage, uri.substr(0, uri.find("://") + 3), "the URI has an invalid %-escape",
+                  "", "write a '%' in a user name, password or value as %25");
+  std::size_t start = uri.find("://") + 3;
+  std::string head = uri.substr(0, start), rest = uri.substr(start), query;
+  if (auto q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q + 1);
+    rest.resize(q);
+  }
+  std::string shown_rest = rest;
+  std::size_t stop = rest.find_first_of("@/");
+  if (stop != std::string::npos && rest[stop] == '@') {
+    std::string cred = rest.substr(0, stop);
+    if (auto colon = cred.find(':'); colon != std::string::npos) {
+      std::string pw = cred.substr(colon + 1);
+      u.secrets.push_back(pw);
+      u.secrets.push_back(percent_decode(pw));
+      shown_rest = cred.substr(0, colon) + rest.substr(stop);
+    }
+  }
+  std::string libpq_query, shown_query;
+  for (std::size_t p = 0; p < query.size();) {
+    std::size_t amp = query.find('&', p);
+    std::string kv = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
+    p = amp == std::string::npos ? query.size() : amp + 1;
+    if (kv.empty()) continue;
+    std::string name = kv.substr(0, kv.find('='));
+    std::string value = kv.find('=') == std::string::npos ? "" : percent_decode(kv.substr(kv.find('=') + 1));
+    auto add = [](std::string& q, const std::string& item) { q += (q.empty() ? "" : "&") + item; };
+    if (name == "schema") {
+      // LlamaIndex lower-cases schema_name; so does lstore, to meet it there.
+      u.schema = lower_ascii(value);
+      if (u.schema.empty()) throw Error(ErrorKind::Usage, head, "the schema in the URI is empty");
+      add(shown_query, kv);
+    } else if (name == "namespace") {
+      u.ns = value;
+      if (u.ns.empty()) throw Error(ErrorKind::Usage, head, "the namespace in the URI is empty");
+      add(shown_query, kv);
+    } else if (name == "password") {
+      u.secrets.push_back(kv.substr(9));
+      u.secrets.push_back(value);
+      add(libpq_query, kv);
+    } else {
+      add(libpq_query, kv);
+      add(shown_query, kv);
+    }
+  }
+  if (const char* env = std::getenv("PGPASSWORD")) u.secrets.emplace_back(env);
+  // A very short "secret" would blank out ordinary words of messages.
+  std::erase_if(u.secrets, [](const std::string& s) { return s.size() < 4; });
+  u.conninfo = head + rest + (libpq_query.empty() ? "" : "?" + libpq_query);
+  u.display = head + shown_rest + (shown_query.empty() ? "" : "?" + shown_query);
+  return u;
+}
+
+// "name" with embedded quotes doubled: an SQL identifier.
+std::string quote_ident(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+// Where a store lives: one schema, LlamaIndex's tables and lstore's.
+struct Place {
+  std::string schema, ns;
+
+  std::string table(std::string_view name) const { return quote_ident(schema) + "." + std::string(name); }
+  // The namespace column for a collection of the docstore / index store.
+  std::string native(std::string_view collection) const {
+    if (ns.empty()) return std::string(collection);
+    auto slash = collection.find('/');
+    return ns + (slash == std::string_view::npos ? "/" + std::string(collection) : std::string(collection.substr(slash)));
+  }
+  // The collections of a store LlamaIndex wrote itself, by JSON name.
+  static std::vector<std::string> docstore_collections() {
+    return {"docstore/data", "docstore/ref_doc_info", "docstore/metadata"};
+  }
+  // A fixed advisory-lock key per schema: FNV-1a 64 of "lstore:<schema>".
+  std::int64_t lock_key() const {
+    std::uint64_t h = 14695981039346656037ull;
+    for (char c : "lstore:" + schema) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;
+    }
+    return std::bit_cast<std::int64_t>(h);
+  }
+};
+
+constexpr const char* kDocTable = "data_docstore";
+constexpr const char* kIndexTable = "data_indexstore";
+constexpr const char* kEntriesTable = "lstore_entries";
+
+// ---------------------------------------------------------------- text checks
+
+// Strict UTF-8 as PostgreSQL's verifier wants it (no overlongs, surrogates,
+// or code points past U+10FFFF), and no NUL, which text cannot hold.
+bool pg_text_ok(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned c = *p;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || end - p < len) return false;
+    char32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+    for (int k = 1; k < len; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    char32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += len;
+  }
+  return true;
+}
+
+// Whether PostgreSQL's json (and jsonb) input accepts a JSON text: strict
+// RFC 8259 without \u0000 or unpaired surrogate escapes, not nested absurdly
+// deep. Errs on the side of "no" (the entries then go to lstore's table).
+class PgJsonCheck {
+ public:
+  explicit PgJsonCheck(std::string_view s) : m_p(s.data()), m_end(s.data() + s.size()) {}
+  bool ok() {
+    ws();
+    if (!value(0)) return false;
+    ws();
+    return m_p == m_end;
+  }
+
+ private:
+  static constexpr int kMaxDepth = 512;
+  void ws() {
+    while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r')) ++m_p;
+  }
+  bool lit(std::string_view w) {
+    if (static_cast<std::size_t>(m_end - m_p) < w.size() || std::memcmp(m_p, w.data(), w.size()) != 0) return false;
+    m_p += w.size();
+    return true;
+  }
+  bool digits() {
+    const char* s = m_p;
+    while (m_p < m_end && *m_p >= '0' && *m_p <= '9') ++m_p;
+    return m_p > s;
+  }
+  bool number() {
+    if (m_p < m_end && *m_p == '-') ++m_p;
+    if (m_p < m_end && *m_p == '0') ++m_p;
+    else if (!digits()) return false;
+    if (m_p < m_end && *m_p == '.') {
+      ++m_p;
+      if (!digits()) return false;
+    }
+    if (m_p < m_end && (*m_p == 'e' || *m_p == 'E')) {
+      ++m_p;
+      if (m_p < m_end && (*m_p == '+' || *m_p == '-')) ++m_p;
+      if (!digits()) return false;
+    }
+    return true;
+  }
+  int hex4() {
+    if (m_end - m_p < 4) return -1;
+    int v = 0;
+    for (int i = 0; i < 4; ++i) {
+      char c = *m_p++;
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) return -1;
+      v = v * 16 + d;
+    }
+    return v;
+  }
+  bool string() {
+    ++m_p;  // the opening quote
+    bool want_low = false;
+    while (m_p < m_end) {
+      auto c = static_cast<unsigned char>(*m_p++);
+      if (c == '"') return !want_low;
+      if (c < 0x20) return false;
+      if (c != '\\') {
+        if (want_low) return false;
+        continue;
+      }
+      if (m_p >= m_end) return false;
+      char e = *m_p++;
+      if (e != 'u') {
+        if (want_low || !std::strchr("\"\\/bfnrt", e) || e == '\0') return false;
+        continue;
+      }
+      int u = hex4();
+      if (u <= 0) return false;  // bad hex, or \u0000
+      bool high = u >= 0xD800 && u <= 0xDBFF, low = u >= 0xDC00 && u <= 0xDFFF;
+      if (want_low != low || (want_low && high)) return false;
+      want_low = high;
+    }
+    return false;
+  }
+  bool value(int depth) {
+    if (m_p >= m_end || depth > kMaxDepth) return false;
+    switch (*m_p) {
+      case '"': return string();
+      case '{': return container('}', depth, true);
+      case '[': return container(']', depth, false);
+      case 't': return lit("true");
+      case 'f': return lit("false");
+      case 'n': return lit("null");
+      default: return number();
+    }
+  }
+  bool container(char close, int depth, bool object) {
+    ++m_p;
+    ws();
+    if (m_p < m_end && *m_p == close) {
+      ++m_p;
+      return true;
+    }
+    for (;;) {
+      if (object) {
+        if (m_p >= m_end || *m_p != '"' || !string()) return false;
+        ws();
+        if (m_p >= m_end || *m_p++ != ':') return false;
+        ws();
+      }
+      if (!value(depth + 1)) return false;
+      ws();
+      if (m_p >= m_end) return false;
+      char c = *m_p++;
+      if (c == close) return true;
+      if (c != ',') return false;
+      ws();
+    }
+  }
+  const char* m_p;
+  const char* m_end;
+};
+
+// ---------------------------------------------------------------- connection
+
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// libpq's messages on one line: lines joined, the trailing newline and the
+// "ERROR:" prefix gone.
+std::string one_line(std::string_view msg) {
+  std::string out;
+  std::size_t p = 0;
+  while (p < msg.size()) {
+    std::size_t nl = msg.find('\n', p);
+    std::string_view line = msg.substr(p, nl == std::string_view::npos ? std::string_view::npos : nl - p);
+    p = nl == std::string_view::npos ? msg.size() : nl + 1;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.rfind("ERROR:", 0) == 0) line.remove_prefix(6);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (line.empty()) continue;
+    if (!out.empty()) out += ' ';
+    out += line;
+  }
+  return out;
+}
+
+void ignore_notice(void*, const char*) {}
+
+// One connection; every failure is an Error(Data) naming the store, on one
+// line, never holding a password.
+class Conn {
+ public:
+  explicit Conn(const PgUri& u) : m_display(u.display), m_secrets(u.secrets) {
+    // Keywords are applied in order and the URI (dbname, expanded) overrides
+    // the defaults before it; client_encoding after it is always UTF8.
+    const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", "client_encoding", nullptr};
+    const char* values[] = {"10", "lstore", u.conninfo.c_str(), "UTF8", nullptr};
+    m_c = PQconnectdbParams(keys, values, 1);
+    if (!m_c) throw Error(ErrorKind::Data, m_display, "cannot connect: out of memory");
+    if (PQstatus(m_c) != CONNECTION_OK) {
+      std::string msg = scrub(one_line(PQerrorMessage(m_c)));
+      PQfinish(m_c);
+      m_c = nullptr;
+      throw Error(ErrorKind::Data, m_display, "cannot connect: " + msg);
+    }
+    // NOTICEs (e.g. "relation already exists, skipping") are not for the user.
+    PQsetNoticeProcessor(m_c, ignore_notice, nullptr);
+    // Shortest round-trip float8 text, whatever the server's default.
+    try {
+      exec("SET extra_float_digits = 3");
+    } catch (...) {
+      PQfinish(m_c);
+      m_c = nullptr;
+      throw;
+    }
+  }
+  ~Conn() { PQfinish(m_c); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  const std::string& display() const { return m_display; }
+
+  Result exec(const std::string& sql) { return check(PQexec(m_c, sql.c_str())); }
+  // Text parameters (nullopt is NULL); `binary_last` sends the last one as
+  // bytes (a bytea); `binary_result` asks for raw column bytes back.
+  Result exec(const std::string& sql, const std::vector<std::optional<std::string_view>>& params,
+              bool binary_last = false, bool binary_result = false) {
+    std::vector<std::string> owned;
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    prepare(params, binary_last, owned, values, lengths, formats);
+    return check(PQexecParams(m_c, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
+                              formats.data(), binary_result ? 1 : 0));
+  }
+  std::optional<std::string> scalar(const std::string& sql, const std::vector<std::optional<std::string_view>>& params = {}) {
+    Result r = exec(sql, params);
+    if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) return std::nullopt;
+    return std::string(PQgetvalue(r.get(), 0, 0));
+  }
+
+  // Runs a query and hands each row to `fn` as it arrives (single-row mode),
+  // so a big collection is never held whole.
+  void stream(const std::string& sql, const std::vector<std::optional<std::string_view>>& params,
+              const std::function<void(const PGresult*)>& fn) {
+    std::vector<std::string> owned;
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    prepare(params, false, owned, values, lengths, formats);
+    if (!PQsendQueryParams(m_c, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
+                           formats.data(), 0) ||
+        !PQsetSingleRowMode(m_c))
+      fail(nullptr);
+    std::optional<Error> error;
+    while (PGresult* raw = PQgetResult(m_c)) {
+      Result r(raw, PQclear);
+      ExecStatusType st = PQresultStatus(raw);
+      if (st == PGRES_SINGLE_TUPLE && !error) fn(raw);
+      else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE && !error) error = failure(raw);
+    }
+    if (error) throw *error;
+  }
+
+  // COPY ... FROM STDIN: begin, data (whole rows), end.
+  void copy_begin(const std::string& sql) {
+    Result r(PQexec(m_c, sql.c_str()), PQclear);
+    if (PQresultStatus(r.get()) != PGRES_COPY_IN) fail(r.get());
+  }
+  void copy_data(std::string_view rows) {
+    if (PQputCopyData(m_c, rows.data(), static_cast<int>(rows.size())) != 1) fail(nullptr);
+  }
+  void copy_end() {
+    if (PQputCopyEnd(m_c, nullptr) != 1) fail(nullptr);
+    check(PQgetResult(m_c));
+    while (PGresult* extra = PQgetResult(m_c)) PQclear(extra);
+  }
+
+  // After a failure: leave a COPY, roll back; the connection may be gone.
+  void abort() noexcept {
+    if (!m_c || PQstatus(m_c) != CONNECTION_OK) return;
+    if (PQtransactionStatus(m_c) == PQTRANS_ACTIVE) {
+      PQputCopyEnd(m_c, "lstore: aborted");
+      while (PGresult* r = PQgetResult(m_c)) PQclear(r);
+    }
+    if (PQtransactionStatus(m_c) != PQTRANS_IDLE) PQclear(PQexec(m_c, "ROLLBACK"));
+  }
+
+  [[noreturn]] void fail(const PGresult* r) const { throw failure(r); }
+
+ private:
+  static void prepare(const std::vector<std::optional<std::string_view>>& params, bool binary_last,
+                      std::vector<std::string>& owned, std::vector<const char*>& values, std::vector<int>& lengths,
+                      std::vector<int>& formats) {
+    owned.reserve(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      bool binary = binary_last && i + 1 == params.size();
+      if (!params[i]) {
+        values.push_back(nullptr);
+      } else if (binary) {
+        values.push_back(params[i]->data());
+      } else {
+        owned.emplace_back(*params[i]);  // text parameters are NUL-terminated
+        values.push_back(owned.back().c_str());
+      }
+      lengths.push_back(params[i] ? static_cast<int>(params[i]->size()) : 0);
+      formats.push_back(binary ? 1 : 0);
+    }
+  }
+  Result check(PGresult* raw) {
+    Result r(raw, PQclear);
+    ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(raw);
+    return r;
+  }
+  // The server's own words (primary message and detail, never CONTEXT, which
+  // quotes data), or libpq's when the connection is gone.
+  Error failure(const PGresult* r) const {
+    std::string msg;
+    if (const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr) {
+      msg = primary;
+      if (const char* detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL)) msg += " (" + std::string(detail) + ")";
+    } else {
+      msg = PQerrorMessage(m_c);
+    }
+    msg = scrub(one_line(msg));
+    if (msg.empty()) msg = "no reply from the server";
+    return Error(ErrorKind::Data, m_display, "PostgreSQL error: " + msg);
+  }
+  std::string scrub(std::string msg) const {
+    for (const std::string& s : m_secrets)
+      for (std::size_t at; (at = msg.find(s)) != std::string::npos;) msg.replace(at, s.size(), "***");
+    return msg;
+  }
+
+  PGconn* m_c = nullptr;
+  std::string m_display;
+  std::vector<std::string> m_secrets;
+};
+
+// BEGIN on construction; ROLLBACK unless commit() ran.
+class Transaction {
+ public:
+  Transaction(Conn& c, const char* begin = "BEGIN") : m_c(c) { m_c.exec(begin); }
+  ~Transaction() {
+    if (!m_done) m_c.abort();
+  }
+  void commit() {
+    m_c.exec("COMMIT");
+    m_done = true;
+  }
+
+ private:
+  Conn& m_c;
+  bool m_done = false;
+};
+
+std::string_view cell(const PGresult* r, int row, int col) {
+  return {PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col))};
+}
+bool is_null(const PGresult* r, int row, int col) { return PQgetisnull(r, row, col) != 0; }
+
+// Which of lstore's and LlamaIndex's tables the schema has.
+std::set<std::string> existing_tables(Conn& c, const Place& place) {
+  Result r = c.exec(
+      "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname IN "
+      "('data_docstore', 'data_indexstore', 'lstore_store', 'lstore_files', 'lstore_entries')",
+      {place.schema});
+  std::set<std::string> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace(cell(r.get(), i, 0));
+  return out;
+}
+
+bool has_rows(Conn& c, const Place& place, const char* table, std::optional<std::string_view> ns = std::nullopt) {
+  std::string sql = "SELECT EXISTS (SELECT 1 FROM " + place.table(table) + (ns ? " WHERE namespace = $1)" : ")");
+  return c.scalar(sql, ns ? std::vector<std::optional<std::string_view>>{*ns} : std::vector<std::optional<std::string_view>>{}) ==
+         "t";
+}
+
+FileKind kind_from_name(std::string_view s) {
+  for (int k = 0; k <= static_cast<int>(FileKind::Other); ++k)
+    if (s == file_kind_name(static_cast<FileKind>(k))) return static_cast<FileKind>(k);
+  return FileKind::Other;
+}
+
+// lstore_store as a map (empty when the table is missing).
+std::map<std::string, std::string> read_store_table(Conn& c, const Place& place, const std::set<std::string>& tables) {
+  std::map<std::string, std::string> out;
+  if (!tables.count("lstore_store")) return out;
+  Result r = c.exec("SELECT key, value FROM " + place.table("lstore_store"));
+  for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace(cell(r.get(), i, 0), cell(r.get(), i, 1));
+  return out;
+}
+
+// ---------------------------------------------------------------- writing
+
+// LlamaIndex's DDL (FORMAT.md §8.2), created only when missing: an existing
+// table (say one with value jsonb) is used as it is.
+void create_native_table(Conn& c, const Place& place, const char* name) {
+  std::string n = name;
+  c.exec("CREATE TABLE " + place.table(n) +
+         " (id SERIAL NOT NULL, key VARCHAR NOT NULL, namespace VARCHAR NOT NULL, value JSON, PRIMARY KEY (id), "
+         "CONSTRAINT " + quote_ident(n + ":unique_key_namespace") + " UNIQUE (key, namespace))");
+  c.exec("CREATE INDEX " + quote_ident(n + ":idx_key_namespace") + " ON " + place.table(n) + " (key, namespace)");
+}
+
+void create_tables(Conn& c, const Place& place) {
+  if (!c.scalar("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", {place.schema}))
+    c.exec("CREATE SCHEMA " + quote_ident(place.schema));
+  std::set<std::string> have = existing_tables(c, place);
+  for (const char* t : {kDocTable, kIndexTable})
+    if (!have.count(t)) create_native_table(c, place, t);
+  if (!have.count("lstore_store"))
+    c.exec("CREATE TABLE " + place.table("lstore_store") + " (key text PRIMARY KEY, value text NOT NULL)");
+  if (!have.count("lstore_files"))
+    c.exec("CREATE TABLE " + place.table("lstore_files") +
+           " (seq integer PRIMARY KEY, name text NOT NULL UNIQUE, kind text NOT NULL, rows_in text, layout text, "
+           "bytes bytea)");
+  if (!have.count("lstore_entries"))
+    c.exec("CREATE TABLE " + place.table("lstore_entries") +
+           " (file text NOT NULL, collection text NOT NULL, seq bigint NOT NULL, key text, value text, "
+           "embedding float8[], PRIMARY KEY (file, collection, seq))");
+}
+
+// Whether every entry of a docstore / index store can be a row of
+// LlamaIndex's table: keyed collections only, keys PostgreSQL text holds,
+// values its json type accepts, and no two collections in one namespace.
+bool fits_native(const JsonDoc& doc, const Place& place) {
+  std::map<std::string, std::string> namespaces;  // namespace -> collection
+  for (const Section& s : doc.sections()) {
+    if (!s.outlined) continue;
+    if (s.is_array) return false;
+    if (namespaces.emplace(place.native(s.name), s.name).first->second != s.name) return false;
+    for (const Entry& e : s.entries)
+      if (!pg_text_ok(e.key) || !pg_text_ok(e.raw) || !PgJsonCheck(e.raw).ok()) return false;
+  }
+  return true;
+}
+
+// File name -> the table its entries go to (files not listed: lstore_entries).
+using Routes = std::map<std::string, std::string>;
+
+Routes plan_routes(const Store& store, const Place& place) {
+  Routes routes;
+  if (store.docstore && fits_native(*store.docstore, place)) routes[store.docstore->name()] = kDocTable;
+  if (store.index_store && fits_native(*store.index_store, place)) routes[store.index_store->name()] = kIndexTable;
+  return routes;
+}
+
+// COPY text format: backslash, tab, newline and carriage return escaped.
+void append_copy(std::string& out, std::string_view s) {
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    const char* esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : nullptr;
+    if (!esc) continue;
+    out.append(s.data() + from, i - from);
+    out += esc;
+    from = i + 1;
+  }
+  out.append(s.data() + from, s.size() - from);
+}
+
+// A float8[] literal, each element in shortest round-trip form.
+void append_vector(std::string& out, std::span<const double> v) {
+  out += '{';
+  char buf[32];
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v[i]);
+    out.append(buf, end);
+  }
+  out += '}';
+}
+
+bool parse_vector(std::string_view text, std::vector<double>& out) {
+  out.clear();
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') return false;
+  const char* p = text.data() + 1;
+  const char* end = text.data() + text.size() - 1;
+  while (p < end) {
+    double v = 0;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc()) return false;
+    out.push_back(v);
+    p = next;
+    if (p < end && *p++ != ',') return false;
+  }
+  return true;
+}
+
+// Writes the records: entries by COPY into the table their file goes to (one
+// COPY stays open while the table stays the same), lstore_files and
+// lstore_store rows at the end.
+class PgSink : public RecordSink {
+ public:
+  PgSink(Conn& c, const Place& place, const Routes& routes) : m_c(c), m_place(place), m_routes(routes) {}
+
+  void begin(const StoreHeader& h) override { m_header = h; }
+  void file(const FileRecord& f) override {
+    auto it = m_routes.find(f.name);
+    std::string rows_in = f.layout.empty() ? "" : it != m_routes.end() ? it->second : kEntriesTable;
+    m_files.push_back({f.name, f.kind, rows_in, f.layout, f.bytes});
+  }
+  void collection(const FileRecord& f, const std::string& name) override {
+    m_file = f.name;
+    m_collection = name;
+    const std::string& table = m_files.back().rows_in;
+    m_native = table != kEntriesTable;
+    if (m_native) m_namespace = m_place.native(name);
+    switch_copy(table);
+  }
+  void entry(const EntryRecord& e) override {
+    if (!pg_text_ok(e.key) || (e.json.data() && !pg_text_ok(e.json)))
+      throw Error(ErrorKind::Data, m_c.display(),
+                  "PostgreSQL text cannot hold this entry (invalid UTF-8 or a NUL byte)",
+                  m_file + ": " + m_collection + (e.has_key ? "" : "[" + std::to_string(e.seq) + "]"));
+    if (m_native) {
+      append_copy(m_buf, e.key);
+      m_buf += '\t';
+      append_copy(m_buf, m_namespace);
+      m_buf += '\t';
+      append_copy(m_buf, e.json);
+    } else {
+      append_copy(m_buf, m_file);
+      m_buf += '\t';
+      append_copy(m_buf, m_collection);
+      m_buf += '\t';
+      m_buf += std::to_string(e.seq);
+      m_buf += '\t';
+      if (e.has_key) append_copy(m_buf, e.key);
+      else m_buf += "\\N";
+      m_buf += '\t';
+      if (e.json.data() || e.vector.empty()) {
+        append_copy(m_buf, e.json);
+        m_buf += "\t\\N";
+      } else {
+        m_buf += "\\N\t";
+        append_vector(m_buf, e.vector);
+      }
+    }
+    m_buf += '\n';
+    if (m_buf.size() >= (1u << 20)) flush();
+  }
+  void commit() override {
+    switch_copy("");
+    std::string sql = "INSERT INTO " + m_place.table("lstore_files") +
+                      " (seq, name, kind, rows_in, layout, bytes) VALUES ($1, $2, $3, $4, $5, $6)";
+    for (std::size_t i = 0; i < m_files.size(); ++i) {
+      const FileRow& f = m_files[i];
+      std::optional<std::string_view> bytes;
+      if (f.layout.empty()) bytes = f.bytes ? f.bytes->view() : std::string_view("", 0);
+      m_c.exec(sql,
+               {std::to_string(i), f.name, file_kind_name(f.kind),
+                f.rows_in.empty() ? std::nullopt : std::optional<std::string_view>(f.rows_in),
+                f.layout.empty() ? std::nullopt : std::optional<std::string_view>(f.layout), bytes},
+               true);
+    }
+    std::string put = "INSERT INTO " + m_place.table("lstore_store") + " (key, value) VALUES ($1, $2)";
+    m_c.exec(put, {"format", std::to_string(m_header.format)});
+    m_c.exec(put, {"dialect", m_header.dialect == Dialect::TypeScript ? "ts" : "python"});
+    m_c.exec(put, {"era", m_header.era});
+    m_c.exec(put, {"written_by", std::string("lstore ") + LSTORE_VERSION});
+    m_c.exec(put, {"namespace", m_place.ns});
+  }
+
+ private:
+  struct FileRow {
+    std::string name;
+    FileKind kind;
+    std::string rows_in, layout;
+    std::shared_ptr<Buffer> bytes;
+  };
+
+  void switch_copy(const std::string& table) {
+    if (table == m_copy) return;
+    if (!m_copy.empty()) {
+      flush();
+      m_c.copy_end();
+    }
+    m_copy = table;
+    if (table.empty()) return;
+    bool native = table != kEntriesTable;
+    m_c.copy_begin("COPY " + m_place.table(table) +
+                   (native ? " (key, namespace, value)" : " (file, collection, seq, key, value, embedding)") +
+                   " FROM STDIN");
+  }
+  void flush() {
+    if (!m_buf.empty()) m_c.copy_data(m_buf);
+    m_buf.clear();
+  }
+
+  Conn& m_c;
+  const Place& m_place;
+  const Routes& m_routes;
+  StoreHeader m_header;
+  std::vector<FileRow> m_files;
+  std::string m_copy;  // the table a COPY is open for
+  std::string m_file, m_collection, m_namespace, m_buf;
+  bool m_native = false;
+};
+
+// ---------------------------------------------------------------- reading
+
+class PgSource : public RecordSource {
+ public:
+  PgSource(Conn& c, const Place& place) : m_c(c), m_place(place) {}
+
+  StoreHeader header() override {
+    m_tables = existing_tables(m_c, m_place);
+    std::map<std::string, std::string> meta = read_store_table(m_c, m_place, m_tables);
+    // lstore's tables describe this store only when written for this namespace.
+    if (meta.count("format") && meta["namespace"] == m_place.ns && m_tables.count("lstore_files")) return ours(meta);
+    return native();
+  }
+
+  bool next_file(FileRecord& f) override {
+    if (m_next >= m_files.size()) return false;
+    const FileRow& row = m_files[m_next++];
+    f.name = row.name;
+    f.kind = row.kind;
+    if (!row.synthesized_layout.empty()) {
+      f.layout = row.synthesized_layout;
+      return true;
+    }
+    Result r = m_c.exec("SELECT layout, bytes FROM " + m_place.table("lstore_files") + " WHERE seq = $1",
+                        {std::to_string(row.seq)}, false, true);
+    if (PQntuples(r.get()) != 1) throw Error(ErrorKind::Data, m_c.display(), "a file row went missing", f.name);
+    if (!is_null(r.get(), 0, 0)) f.layout = cell(r.get(), 0, 0);
+    if (f.layout.empty()) f.bytes = Buffer::own(std::string(cell(r.get(), 0, 1)));
+    return true;
+  }
+
+  void entries(const FileRecord& file, const std::string& collection,
+               const std::function<void(const EntryRecord&)>& fn) override {
+    const std::string& table = m_files[m_next - 1].rows_in;
+    if (table == kDocTable || table == kIndexTable) {
+      if (!m_tables.count(table)) return;
+      std::string ns = m_place.native(collection);
+      m_c.stream("SELECT key, value::text FROM " + m_place.table(table) + " WHERE namespace = $1 ORDER BY id", {ns},
+                 [&](const PGresult* r) {
+                   EntryRecord e;
+                   e.key = cell(r, 0, 0);
+                   e.seq = kNoSeq;
+                   e.json = is_null(r, 0, 1) ? std::string_view("null") : cell(r, 0, 1);
+                   fn(e);
+                 });
+      return;
+    }
+    m_c.stream("SELECT key, seq, value, embedding FROM " + m_place.table(kEntriesTable) +
+                   " WHERE file = $1 AND collection = $2 ORDER BY seq",
+               {file.name, collection}, [&](const PGresult* r) {
+                 EntryRecord e;
+                 e.has_key = !is_null(r, 0, 0);
+                 e.key = e.has_key ? cell(r, 0, 0) : std::string_view();
+                 e.seq = std::strtoull(PQgetvalue(r, 0, 1), nullptr, 10);
+                 if (!is_null(r, 0, 3)) {
+                   if (!parse_vector(cell(r, 0, 3), m_packed))
+                     throw Error(ErrorKind::Data, m_c.display(), "unreadable embedding",
+                                 file.name + ": " + collection + "[" + std::string(e.key) + "]");
+                   e.vector = m_packed;
+                 } else {
+                   e.json = is_null(r, 0, 2) ? std::string_view("null") : cell(r, 0, 2);
+                 }
+                 fn(e);
+               });
+  }
+
+ private:
+  struct FileRow {
+    std::uint64_t seq = 0;
+    std::string name;
+    FileKind kind = FileKind::Other;
+    std::string rows_in;
+    std::string synthesized_layout;  // for a store LlamaIndex wrote
+  };
+
+  StoreHeader ours(std::map<std::string, std::string>& meta) {
+    StoreHeader h;
+    h.format = std::atoi(meta["format"].c_str());
+    h.dialect = meta["dialect"] == "ts" ? Dialect::TypeScript : Dialect::Python;
+    h.era = meta["era"];
+    Result r = m_c.exec("SELECT seq, name, kind, rows_in FROM " + m_place.table("lstore_files") + " ORDER BY seq");
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      m_files.push_back({std::strtoull(PQgetvalue(r.get(), i, 0), nullptr, 10), std::string(cell(r.get(), i, 1)),
+                         kind_from_name(cell(r.get(), i, 2)), std::string(cell(r.get(), i, 3)), {}});
+    return h;
+  }
+
+  // A store LlamaIndex wrote itself: docstore.json and index_store.json from
+  // the collections its tables hold for this namespace.
+  StoreHeader native() {
+    std::vector<std::string> doc;
+    if (m_tables.count(kDocTable))
+      for (const std::string& coll : Place::docstore_collections())
+        if (has_rows(m_c, m_place, kDocTable, m_place.native(coll))) doc.push_back(coll);
+    if (!doc.empty())
+      m_files.push_back({0, "docstore.json", FileKind::DocStore, kDocTable, default_layout(doc, Dialect::Python)});
+    if (m_tables.count(kIndexTable) && has_rows(m_c, m_place, kIndexTable, m_place.native("index_store/data")))
+      m_files.push_back({0, "index_store.json", FileKind::IndexStore, kIndexTable,
+                         default_layout({"index_store/data"}, Dialect::Python)});
+    if (m_files.empty())
+      throw Error(ErrorKind::Data, m_c.display(), "no LlamaIndex store here (no data_docstore rows, no lstore tables)");
+    return StoreHeader{};
+  }
+
+  Conn& m_c;
+  const Place& m_place;
+  std::set<std::string> m_tables;
+  std::vector<FileRow> m_files;
+  std::size_t m_next = 0;
+  std::vector<double> m_packed;
+};
+
+// ---------------------------------------------------------------- locking
+
+// A session advisory lock on the schema's key, held by a connection of its
+// own for as long as this object lives (the server drops it if we die).
+class PgWriteLock : public WriteLock {
+ public:
+  PgWriteLock(const PgUri& u, const Place& place, std::chrono::milliseconds wait) : m_c(u), m_key(std::to_string(place.lock_key())) {
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      if (m_c.scalar("SELECT pg_try_advisory_lock($1::bigint)", {m_key}) == "t") return;
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw Error(ErrorKind::Data, u.display, "locked by another writer (" + holder() + ")", "",
+                    "retry later, or pass --wait SECONDS");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ~PgWriteLock() override {
+    try {
+      m_c.exec("SELECT pg_advisory_unlock($1::bigint)", {m_key});
+    } catch (...) {
+      // Closing the connection releases it too.
+    }
+  }
+
+ private:
+  // "PostgreSQL backend pid N, application A" of the session holding the lock.
+  std::string holder() {
+    Result r = m_c.exec(
+        "SELECT a.pid, coalesce(a.application_name, '') FROM pg_catalog.pg_locks l "
+        "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.objsubid = 1 AND l.classid = (($1::bigint >> 32) & 4294967295)::oid "
+        "AND l.objid = ($1::bigint & 4294967295)::oid LIMIT 1",
+        {m_key});
+    if (PQntuples(r.get()) == 0) return "advisory lock " + m_key;
+    std::string app(cell(r.get(), 0, 1));
+    return "advisory lock " + m_key + " held by PostgreSQL backend pid " + std::string(cell(r.get(), 0, 0)) +
+           (app.empty() ? "" : ", application " + app);
+  }
+
+  Conn m_c;
+  std::string m_key;
+};
+
+// ---------------------------------------------------------------- the backend
+
+class PostgresBackend : public Backend {
+ public:
+  explicit PostgresBackend(const std::string& uri) : m_uri(parse_uri(uri)), m_place{m_uri.schema, m_uri.ns} {}
+  std::string describe() const override { return m_uri.display; }
+
+  Store load() override {
+    Conn c(m_uri);
+    Transaction snapshot(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    PgSource source(c, m_place);
+    Store store = assemble_store(source, describe());
+    snapshot.commit();
+    return store;
+  }
+
+  std::unique_ptr<WriteLock> lock(std::chrono::milliseconds wait) override {
+    return std::make_unique<PgWriteLock>(m_uri, m_place, wait);
+  }
+
+  void save(const Store& store, const SaveOptions& options) override {
+    Routes routes = plan_routes(store, m_place);  // before connecting: it reads every docstore entry
+    Conn c(m_uri);
+    Transaction tx(c);
+    create_tables(c, m_place);
+    clear_target(c, store, routes, options.force);
+    PgSink sink(c, m_place, routes);
+    write_records(store, sink);
+    tx.commit();
+  }
+
+ private:
+  // LlamaIndex namespaces this store has or will have in `table`: the usual
+  // ones, those of the file about to be written, those of the store there now.
+  std::set<std::string> namespaces(Conn& c, const Store& store, const Routes& routes, const char* table) {
+    std::set<std::string> out;
+    const bool doc = std::string(table) == kDocTable;
+    if (doc)
+      for (const std::string& coll : Place::docstore_collections()) out.insert(m_place.native(coll));
+    else
+      out.insert(m_place.native("index_store/data"));
+    const std::optional<JsonDoc>& file = doc ? store.docstore : store.index_store;
+    if (file && routes.count(file->name()))
+      for (const Section& s : file->sections())
+        if (s.outlined) out.insert(m_place.native(s.name));
+    Result r = c.exec("SELECT layout FROM " + m_place.table("lstore_files") + " WHERE rows_in = $1 AND layout IS NOT NULL",
+                      {std::string(table)});
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      try {
+        for (const std::string& coll : layout_collections(cell(r.get(), i, 0))) out.insert(m_place.native(coll));
+      } catch (const std::exception&) {
+        // An unreadable layout names no namespaces.
+      }
+    }
+    return out;
+  }
+
+  // Refuses a non-empty target unless `force`; with it, deletes this store's
+  // rows (inside the write's transaction).
+  void clear_target(Conn& c, const Store& store, const Routes& routes, bool force) {
+    std::set<std::string> tables = existing_tables(c, m_place);
+    std::map<std::string, std::string> meta = read_store_table(c, m_place, tables);
+    bool ours = !meta.empty() || has_rows(c, m_place, "lstore_files");
+    if (ours && meta.count("namespace") && meta["namespace"] != m_place.ns)
+      throw Error(ErrorKind::Data, describe(),
+                  "schema " + m_place.schema + " holds the lstore store of " +
+                      (meta["namespace"].empty() ? "no namespace" : "namespace " + meta["namespace"]),
+                  "", "use one ?schema= per namespace");
+    std::map<const char*, std::set<std::string>> native;
+    std::string first;
+    for (const char* t : {kDocTable, kIndexTable}) {
+      native[t] = namespaces(c, store, routes, t);
+      for (const std::string& ns : native[t])
+        if (first.empty() && has_rows(c, m_place, t, ns)) first = std::string(t) + " " + ns;
+    }
+    if (!force && (ours || !first.empty()))
+      throw Error(ErrorKind::Data, describe(), "target store is not empty", ours ? "lstore_files" : first,
+                  "use --force to replace it");
+    if (!ours && first.empty()) return;
+    for (const char* t : {"lstore_entries", "lstore_files", "lstore_store"}) c.exec("DELETE FROM " + m_place.table(t));
+    for (auto& [t, set] : native)
+      for (const std::string& ns : set) c.exec("DELETE FROM " + m_place.table(t) + " WHERE namespace = $1", {ns});
+  }
+
+  PgUri m_uri;
+  Place m_place;
+};
+
+}  // namespace
 
 std::unique_ptr<Backend> make_postgres_backend(const std::string& uri) {
-  throw Error(ErrorKind::Usage, uri.substr(0, uri.find(':') + 1), "this backend is not available in this build yet");
+  return std::make_unique<PostgresBackend>(uri);
 }
 
 }  // namespace lstore
