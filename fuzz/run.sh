@@ -24,6 +24,6 @@ for t in "${targets[@]}"; do
   esac
   [ -d testdata/fuzz/$t ] && cp testdata/fuzz/$t/* "$seeds"/ 2>/dev/null || true
   echo "== $t: ${seconds}s"
-  build-fuzz/fuzz_$t "$seeds" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+  build-fuzz/fuzz/fuzz_$t "$seeds" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
     -artifact_prefix=build-fuzz/findings/$t/ -print_final_stats=1 2>&1 | tail -12
 done

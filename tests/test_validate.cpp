@@ -95,6 +95,7 @@ TEST_CASE("every rule has a fixture that triggers it") {
       {"vector-ref-doc-mismatch", [](Fixture& f) { f.edit("default__vector_store.json", [](Json& j) { first_value(*j.find("text_id_to_ref_doc_id")) = Json("elsewhere"); }); }},
       {"metadata-dict-missing", [](Fixture& f) { f.edit("default__vector_store.json", [](Json& j) { j.erase("metadata_dict"); }); }},
       {"metadata-dict-mismatch", [](Fixture& f) { f.edit("default__vector_store.json", [](Json& j) { auto& m = first_value(*j.find("metadata_dict")); first_value(m) = Json("changed"); }); }},
+      {"chat-store", [](Fixture& f) { spit(f.dir / "chat_store.json", R"({"store": {"u": [{"role": "robot", "additional_kwargs": {}, "blocks": []}]}, "class_name": "SimpleChatStore"})"); }},
       {"graph-shape", [](Fixture& f) { spit(f.dir / "graph_store.json", R"({"graph_dict": {"alice": [["knows"]]}})"); }},
       {"mixed-dimensions", [](Fixture& f) { f.edit("default__vector_store.json", [](Json& j) { first_value(*j.find("embedding_dict")).as_array().emplace_back(0.5); }); }},
       {"non-finite-vector", [](Fixture& f) { f.edit("default__vector_store.json", [](Json& j) { first_value(*j.find("embedding_dict")).as_array()[0] = Json(std::nan("")); }); }},

@@ -51,6 +51,8 @@ std::vector<std::string> compiled_backends();
 
 // The backends (one file each in src/backends/), also used directly by tests.
 std::unique_ptr<Backend> make_directory_backend(const std::string& path);
+// A single file given on its own (chat_store.json, a KV file, ...).
+std::unique_ptr<Backend> make_file_backend(const std::string& path);
 std::unique_ptr<Backend> make_sqlite_backend(const std::string& path);
 std::unique_ptr<Backend> make_jsonl_backend(const std::string& path);
 std::unique_ptr<Backend> make_redis_backend(const std::string& uri);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,5 +50,17 @@ ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutO
 
 // Sets one raw entry of a KV collection (the collection is created if missing).
 ChangeSet put_raw(Store& store, const std::string& collection, const std::string& key, const Json& value);
+
+// Chat stores (lstore/side_files.hpp): BaseChatStore's operations on the
+// store's chat file (the one named `file`, or the only one). `put_chat`
+// appends `messages` to `key` (inserting from position `at` when given), or
+// replaces all of them (`replace`); `delete_chat` removes the key, its
+// message `message`, or its last one. Error(NotFound) for an unknown key.
+ChangeSet put_chat(Store& store, const std::string& key, const std::vector<Json>& messages,
+                   std::optional<long long> at, bool replace, const std::string& file = {});
+ChangeSet delete_chat(Store& store, const std::string& key, std::optional<long long> message, bool last,
+                      const std::string& file = {});
+// A raw KV entry removed from the docstore, the index store or a KV file.
+ChangeSet delete_raw(Store& store, const std::string& collection, const std::string& key);
 
 }  // namespace lstore

@@ -62,9 +62,12 @@ JsonDialect pydantic_flavour(std::string_view text) {
 class DirectoryBackend : public Backend {
  public:
   explicit DirectoryBackend(std::string path) : m_path(std::move(path)) {}
+  // One file given on its own (a chat_store.json, a KV file, a lone
+  // docstore.json): read as a store holding just that file.
+  DirectoryBackend(std::string dir, std::string only) : m_path(std::move(dir)), m_only(std::move(only)) {}
 
-  std::string describe() const override { return m_path; }
-  std::string lock_path() const override { return m_path; }
+  std::string describe() const override { return m_only.empty() ? m_path : file_path(); }
+  std::string lock_path() const override { return m_only.empty() ? m_path : file_path(); }
 
   // Every file is opened relative to one open directory, so a store that a
   // writer swaps meanwhile is read wholly old or wholly new; if a file of the
@@ -98,8 +101,8 @@ class DirectoryBackend : public Backend {
 
   Store load_at(int dirfd) {
     m_dirfd = dirfd;
-    StoreBuilder builder(m_path);
-    std::vector<std::string> names = list(dirfd, "");
+    StoreBuilder builder(describe());
+    std::vector<std::string> names = m_only.empty() ? list(dirfd, "") : std::vector<std::string>{m_only};
     // TS before 0.2 kept image vectors in images/vector_store.json.
     if (std::find(names.begin(), names.end(), "images/") != names.end()) {
       names.erase(std::find(names.begin(), names.end(), "images/"));
@@ -151,6 +154,10 @@ class DirectoryBackend : public Backend {
   }
 
   void save(const Store& store, const SaveOptions& options) override {
+    if (!m_only.empty()) {
+      save_file(store);
+      return;
+    }
     fs::path target = fs::absolute(m_path).lexically_normal();
     if (target.filename().empty()) target = target.parent_path();
     std::error_code ec;
@@ -291,7 +298,20 @@ class DirectoryBackend : public Backend {
     }
   }
 
+  std::string file_path() const { return m_path == "." ? m_only : m_path + "/" + m_only; }
+
+  // The single-file store: that file rewritten atomically (temp, fsync,
+  // rename, fsync the directory) when its bytes changed.
+  void save_file(const Store& store) {
+    for (const FileInfo& f : store.files) {
+      if (f.name != m_only) continue;
+      if (const JsonDoc* doc = store.document(f.name)) atomic_write_file(file_path(), doc->serialize());
+      else if (f.bytes) atomic_write_file(file_path(), f.bytes->view());
+    }
+  }
+
   std::string m_path;
+  std::string m_only;  // the one file of a single-file store
   int m_dirfd = AT_FDCWD;  // the store directory while loading
   bool m_tolerant = false;
 };
@@ -300,6 +320,12 @@ class DirectoryBackend : public Backend {
 
 std::unique_ptr<Backend> make_directory_backend(const std::string& path) {
   return std::make_unique<DirectoryBackend>(path);
+}
+
+std::unique_ptr<Backend> make_file_backend(const std::string& path) {
+  fs::path p(path);
+  std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
+  return std::make_unique<DirectoryBackend>(dir, p.filename().string());
 }
 
 }  // namespace lstore

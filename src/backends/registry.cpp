@@ -1,4 +1,5 @@
 // Store names -> backends. A new backend is one file plus one line here.
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -26,6 +27,8 @@ std::unique_ptr<Backend> open_backend(const std::string& name) {
   if (name.find("://") != std::string::npos)
     throw Error(ErrorKind::Usage, name.substr(0, name.find("://") + 3), "unknown store scheme");
   if (is_sqlite_file(name)) return make_sqlite_backend(name);
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(name, ec)) return make_file_backend(name);
   return make_directory_backend(name);
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <optional>
+
 #include "commands.hpp"
 #include "write_guard.hpp"
 #include "lstore/backend.hpp"
@@ -22,6 +24,10 @@ struct DeleteOptions {
   std::vector<std::string> nodes;
   std::vector<std::string> where;
   bool any = false;
+  std::string chat, chat_file;  // chat store key
+  std::optional<long long> message;
+  bool last = false;
+  std::string collection, key;  // a raw KV entry
   bool dry_run = false;
   std::string backup;
   double wait = 0;
@@ -58,12 +64,29 @@ CommandSpec add_delete(CLI::App& parent) {
   app->add_flag("--or", o->any, "--where expressions combined with OR instead of AND");
   ref->excludes(node);
   where->excludes(node);
+  auto* chat = app->add_option("--chat", o->chat, "Chat store: delete this key (delete_messages), or one of its messages");
+  auto* msg = app->add_option("--message", o->message, "Chat store: delete the key's message at this position (delete_message)");
+  auto* last = app->add_flag("--last", o->last, "Chat store: delete the key's last message (delete_last_message)");
+  app->add_option("--chat-file", o->chat_file, "Chat store: which chat store file, when the store has several");
+  auto* coll = app->add_option("--collection", o->collection, "Raw KV entry: its collection (with --key)");
+  auto* key = app->add_option("--key", o->key, "Raw KV entry: its key");
+  coll->needs(key);
+  key->needs(coll);
+  msg->needs(chat);
+  last->needs(chat);
+  msg->excludes(last);
+  for (auto* x : {ref, node, where}) {
+    chat->excludes(x);
+    coll->excludes(x);
+  }
+  chat->excludes(coll);
   app->add_flag("--dry-run", o->dry_run, "Print what would change and change nothing");
   app->add_option("--backup", o->backup, "Keep a copy of the store as it was (a directory, or any store name)");
   app->add_option("--wait", o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
-            if (o->ref_docs.empty() && o->nodes.empty() && o->where.empty())
-              throw Error(ErrorKind::Usage, "delete", "nothing to delete: give --ref-doc ID..., --node ID... or --where EXPR");
+            if (o->ref_docs.empty() && o->nodes.empty() && o->where.empty() && o->chat.empty() && o->collection.empty())
+              throw Error(ErrorKind::Usage, "delete",
+                          "nothing to delete: give --ref-doc ID..., --node ID..., --where EXPR, --chat KEY or --collection C --key K");
             MetadataFilters filters;
             for (const std::string& w : o->where) filters.filters.push_back({parse_filter_expression(w), nullptr});
             filters.condition = o->any ? FilterCondition::Or : FilterCondition::And;
@@ -72,7 +95,10 @@ CommandSpec add_delete(CLI::App& parent) {
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
             Store store = backend->load();
             if (!o->where.empty()) select_ref_docs(store, filters, o->ref_docs);
-            ChangeSet changes = o->ref_docs.empty() ? delete_nodes(store, o->nodes) : delete_ref_docs(store, o->ref_docs);
+            ChangeSet changes = !o->chat.empty()       ? delete_chat(store, o->chat, o->message, o->last, o->chat_file)
+                                : !o->collection.empty() ? delete_raw(store, o->collection, o->key)
+                                : o->ref_docs.empty()    ? delete_nodes(store, o->nodes)
+                                                         : delete_ref_docs(store, o->ref_docs);
             if (!o->dry_run && !changes.empty()) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               backend->save(store, SaveOptions{true});

@@ -5,6 +5,7 @@
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
+#include "lstore/side_files.hpp"
 
 namespace lstore::cli {
 namespace {
@@ -57,7 +58,31 @@ std::vector<Part> find_parts(const Store& store, const std::string& id) {
   }
   if (store.graph_store) from(*store.graph_store, "graph_dict", "graph");
   if (store.property_graph) from(*store.property_graph, "nodes", "property_graph_node");
+  // A chat key: its messages as LlamaIndex reads them. A KV file's entry.
+  for (const FileInfo* f : side_files(store, FileKind::ChatStore)) {
+    ChatStore chat = read_chat_file(*f);
+    if (const JsonArray* msgs = chat.messages(id)) {
+      JsonArray read;
+      for (const Json& m : *msgs) read.push_back(chat_message_as_read(m));
+      parts.push_back({"chat", f->name, {}, Json(std::move(read))});
+    }
+  }
+  for (const FileInfo* f : side_files(store, FileKind::KvStore))
+    for (KvHit& hit : kv_file_find(*f, id)) parts.push_back({"kv:" + hit.collection, f->name, {}, std::move(hit.value)});
   return parts;
+}
+
+// A chat key's messages as a table: role, text, extra kwargs.
+void print_chat(Output& out, const Json& messages) {
+  std::vector<std::vector<std::string>> rows;
+  for (const Json& m : messages.as_array()) {
+    const Json* c = m.find("content");
+    const Json* kw = m.find("additional_kwargs");
+    rows.push_back({m.find("role")->is_string() ? m.find("role")->as_string() : "?",
+                    c && c->is_string() ? preview(c->as_string(), 70) : "-",
+                    kw && kw->is_object() && !kw->as_object().empty() ? dump(*kw, WriteStyle{JsonDialect::Compact}) : ""});
+  }
+  out.table({"ROLE", "TEXT", "EXTRA"}, rows);
 }
 
 // One field of the node (or of the vector entry, for `embedding`).
@@ -84,7 +109,7 @@ CommandSpec add_get(CLI::App& parent) {
   auto opts = std::make_shared<GetOptions>();
   CLI::App* app = parent.add_subcommand("get", "Print everything a store holds under one id");
   app->add_option("store", opts->store, "The store: a persist directory")->required();
-  app->add_option("id", opts->id, "A node, document, index or vector id")->required();
+  app->add_option("id", opts->id, "A node, document, index or vector id, a chat key, or a KV file's key")->required();
   app->add_option("--field", opts->field, "Print one part: text, metadata, relationships, embedding, hash, ...");
   app->add_flag("--raw", opts->raw, "Print the stored JSON bytes unchanged");
   return {app, [opts](Output& out) {
@@ -122,7 +147,8 @@ CommandSpec add_get(CLI::App& parent) {
             }
             for (const Part& p : parts) {
               out.line(out.bold(fmt::format("{} ({})", p.name, p.file)));
-              out.line(dump(p.value, {JsonDialect::Compact, 2, 0}));
+              if (p.name == "chat") print_chat(out, p.value);
+              else out.line(dump(p.value, {JsonDialect::Compact, 2, 0}));
             }
             return 0;
           }};

@@ -1,8 +1,11 @@
 // lstore ls STORE [WHAT]: the summary, or one listing (spec/CLI.md).
 #include <fmt/format.h>
 
+#include <map>
+
 #include "commands.hpp"
 #include "lstore/backend.hpp"
+#include "lstore/side_files.hpp"
 #include "lstore/error.hpp"
 #include "lstore/outline.hpp"
 #include "lstore/summary.hpp"
@@ -48,21 +51,77 @@ Json summary_json(const Summary& s) {
   return Json(std::move(doc));
 }
 
+// Per chat key: messages and roles.
+struct ChatKey {
+  std::string file, key;
+  std::size_t messages = 0;
+  std::map<std::string, std::size_t> roles;
+};
+
+std::vector<ChatKey> chat_keys(const Store& store) {
+  std::vector<ChatKey> out;
+  for (const FileInfo* f : side_files(store, FileKind::ChatStore)) {
+    ChatStore chat = read_chat_file(*f);
+    for (const std::string& k : chat.keys()) {
+      ChatKey c{f->name, k, 0, {}};
+      for (const Json& m : *chat.messages(k)) {
+        ++c.messages;
+        const Json* role = m.find("role");
+        ++c.roles[role && role->is_string() ? role->as_string() : "?"];
+      }
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+std::string roles_text(const std::map<std::string, std::size_t>& roles) {
+  std::string out;
+  for (const auto& [r, n] : roles) out += (out.empty() ? "" : ", ") + fmt::format("{} {}", r, n);
+  return out;
+}
+
+bool chats_empty(const Json& side) { return side.find("chat_stores")->as_array().empty(); }
+
+// Chat stores and KV files of the store, for the summary.
+Json side_files_json(const Store& store) {
+  JsonArray chats, kvs;
+  for (const FileInfo* f : side_files(store, FileKind::ChatStore)) {
+    ChatStore chat = read_chat_file(*f);
+    std::int64_t messages = 0;
+    for (const std::string& k : chat.keys()) messages += static_cast<std::int64_t>(chat.messages(k)->size());
+    chats.push_back(JsonObject{{"file", f->name}, {"era", chat.era() == ChatStore::Era::V010 ? "0.10" : "0.12"},
+                               {"keys", static_cast<std::int64_t>(chat.keys().size())}, {"messages", messages}});
+  }
+  for (const FileInfo* f : side_files(store, FileKind::KvStore)) {
+    if (f->detail.find("IngestionPipeline") != std::string::npos) continue;
+    JsonObject colls;
+    for (const auto& [c, n] : kv_file_collections(*f)) colls.emplace_back(c, static_cast<std::int64_t>(n));
+    kvs.push_back(JsonObject{{"file", f->name}, {"collections", Json(std::move(colls))}});
+  }
+  return Json(JsonObject{{"chat_stores", Json(std::move(chats))}, {"kv_files", Json(std::move(kvs))}});
+}
+
 void print_summary(Output& out, const Store& store, const Summary& s) {
+  Json side = side_files_json(store);
   if (out.json()) {
-    out.json_line(summary_json(s));
+    Json j = summary_json(s);
+    for (const auto& [k, v] : side.as_object()) j.set(k, v);
+    out.json_line(j);
     return;
   }
   out.field("store", fmt::format("{} ({} dialect, LlamaIndex {})", store.location,
                                  s.dialect == "ts" ? "TypeScript" : "Python", s.era));
+  bool side_only = !store.docstore && !store.index_store && store.vector_stores.empty() &&
+                   (!chats_empty(side) || !side.find("kv_files")->as_array().empty());
   if (store.docstore)
     out.field("docstore", fmt::format("{} nodes, {} ref docs, {} metadata entries", s.nodes, s.ref_docs, s.metadata));
-  else
+  else if (!side_only)
     out.field("docstore", "none");
-  if (s.indexes.empty()) out.field("indexes", "none");
+  if (s.indexes.empty() && !side_only) out.field("indexes", "none");
   for (std::size_t i = 0; i < s.indexes.size(); ++i)
     out.field(i ? "" : "indexes", fmt::format("{}  {}  {} nodes", s.indexes[i].id, s.indexes[i].type, s.indexes[i].nodes));
-  if (s.vector_stores.empty()) out.field("vectors", "none");
+  if (s.vector_stores.empty() && !side_only) out.field("vectors", "none");
   for (std::size_t i = 0; i < s.vector_stores.size(); ++i) {
     const auto& v = s.vector_stores[i];
     std::string shape = v.vectors == 0 ? "empty" : fmt::format("{} x {}", v.vectors, v.dim ? std::to_string(*v.dim) : "?");
@@ -73,6 +132,24 @@ void print_summary(Output& out, const Store& store, const Summary& s) {
   if (s.property_graph)
     out.field("prop. graph", fmt::format("{} nodes, {} relations, {} triplets", s.property_graph->nodes,
                                          s.property_graph->relations, s.property_graph->triplets));
+  const JsonArray& chats = side.find("chat_stores")->as_array();
+  for (std::size_t i = 0; i < chats.size(); ++i) {
+    const Json& c = chats[i];
+    std::map<std::string, std::size_t> roles;
+    for (const ChatKey& k : chat_keys(store))
+      if (k.file == c.find("file")->as_string())
+        for (const auto& [r, n] : k.roles) roles[r] += n;
+    out.field(i ? "" : "chat", fmt::format("{} ({}): {} keys, {} messages ({})", c.find("file")->as_string(),
+                                           c.find("era")->as_string(), c.find("keys")->as_int(),
+                                           c.find("messages")->as_int(), roles_text(roles)));
+  }
+  const JsonArray& kvs = side.find("kv_files")->as_array();
+  for (std::size_t i = 0; i < kvs.size(); ++i) {
+    std::string colls;
+    for (const auto& [c, n] : kvs[i].find("collections")->as_object())
+      colls += (colls.empty() ? "" : ", ") + fmt::format("{} ({})", c, n.as_int());
+    out.field(i ? "" : "kv files", fmt::format("{}: {}", kvs[i].find("file")->as_string(), colls));
+  }
   for (std::size_t i = 0; i < s.problems.size(); ++i) {
     const auto& p = s.problems[i];
     out.field(i ? "" : "problems", out.severity(severity_name(p.severity)) + "  " + p.message);
@@ -206,7 +283,27 @@ void list_collections(Output& out, const Store& store) {
     }
   };
   for (const JsonDoc* d : store.documents()) emit_doc(*d);
+  for (const FileInfo* f : side_files(store, FileKind::KvStore))
+    for (const auto& [c, n] : kv_file_collections(*f)) {
+      if (out.json()) out.json_line(JsonObject{{"id", c}, {"file", f->name}, {"entries", static_cast<std::int64_t>(n)}});
+      else rows.push_back({f->name, c, std::to_string(n)});
+    }
   if (!out.json()) out.table({"FILE", "COLLECTION", "ENTRIES"}, rows);
+}
+
+void list_chat(Output& out, const Store& store) {
+  std::vector<std::vector<std::string>> rows;
+  for (const ChatKey& k : chat_keys(store)) {
+    if (out.json()) {
+      JsonObject roles;
+      for (const auto& [r, n] : k.roles) roles.emplace_back(r, static_cast<std::int64_t>(n));
+      out.json_line(JsonObject{{"id", k.key}, {"file", k.file}, {"messages", static_cast<std::int64_t>(k.messages)},
+                               {"roles", Json(std::move(roles))}});
+    } else {
+      rows.push_back({k.key, std::to_string(k.messages), roles_text(k.roles), k.file});
+    }
+  }
+  if (!out.json()) out.table({"KEY", "MESSAGES", "ROLES", "FILE"}, rows);
 }
 
 void list_files(Output& out, const Store& store) {
@@ -225,10 +322,10 @@ void list_files(Output& out, const Store& store) {
 
 CommandSpec add_ls(CLI::App& parent) {
   auto opts = std::make_shared<LsOptions>();
-  CLI::App* app = parent.add_subcommand("ls", "Summarise a store, or list its nodes, docs, indexes, vectors, graph, collections or files");
+  CLI::App* app = parent.add_subcommand("ls", "Summarise a store, or list its nodes, docs, indexes, vectors, graph, collections, chat keys or files");
   app->add_option("store", opts->store, "The store: a persist directory")->required();
-  app->add_option("what", opts->what, "What to list: nodes, docs, indexes, vectors, graph, collections, files")
-      ->check(CLI::IsMember({"nodes", "docs", "indexes", "vectors", "graph", "collections", "files"}));
+  app->add_option("what", opts->what, "What to list: nodes, docs, indexes, vectors, graph, collections, chat, files")
+      ->check(CLI::IsMember({"nodes", "docs", "indexes", "vectors", "graph", "collections", "chat", "files"}));
   return {app, [opts](Output& out) {
             Store store = open_backend(opts->store)->load();
             const std::string& w = opts->what;
@@ -239,6 +336,7 @@ CommandSpec add_ls(CLI::App& parent) {
             else if (w == "vectors") list_vectors(out, store);
             else if (w == "graph") list_graph(out, store);
             else if (w == "collections") list_collections(out, store);
+            else if (w == "chat") list_chat(out, store);
             else if (w == "files") list_files(out, store);
             return 0;
           }};

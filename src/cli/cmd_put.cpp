@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -23,6 +24,10 @@ struct PutCliOptions {
   std::string index;
   std::string ns = "default";
   std::string collection, key, value;
+  std::string chat, chat_file;       // chat store: the key, and which file
+  std::vector<std::string> messages;
+  std::optional<long long> at;
+  bool replace = false;
   bool dry_run = false;
   std::string backup;
   double wait = 0;
@@ -78,13 +83,32 @@ CommandSpec add_put(CLI::App& parent) {
   c->needs(k)->needs(v);
   k->needs(c);
   v->needs(c);
+  auto* chat = app->add_option("--chat", o->chat, "Chat store: the key whose messages change (add_message / set_messages)");
+  auto* msg = app->add_option("--message", o->messages,
+                              "Chat store: a message, JSON {\"role\", \"content\"} or {\"role\", \"blocks\"} (repeatable)");
+  app->add_option("--at", o->at, "Chat store: insert the messages from this position (as Python's list.insert)");
+  app->add_flag("--replace", o->replace, "Chat store: replace the key's messages (set_messages)");
+  app->add_option("--chat-file", o->chat_file, "Chat store: which chat store file, when the store has several");
+  chat->needs(msg);
+  msg->needs(chat);
+  chat->excludes(c);
   app->add_flag("--dry-run", o->dry_run, "Print what would change and change nothing");
   app->add_option("--backup", o->backup, "Keep a copy of the store as it was (a directory, or any store name)");
   app->add_option("--wait", o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
             std::optional<Json> raw_value;
             std::vector<Json> records;
-            if (!o->collection.empty()) {
+            std::vector<Json> messages;
+            for (const std::string& m : o->messages) {
+              try {
+                messages.push_back(parse(m));
+              } catch (const ParseError& e) {
+                throw Error(ErrorKind::Usage, "--message", std::string("not JSON: ") + e.what(),
+                            fmt::format("column {}", e.offset() + 1));
+              }
+            }
+            if (!o->chat.empty()) {
+            } else if (!o->collection.empty()) {
               try {
                 raw_value = parse(o->value);
               } catch (const ParseError& e) {
@@ -99,8 +123,9 @@ CommandSpec add_put(CLI::App& parent) {
             std::unique_ptr<WriteLock> lock;
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
             Store store = backend->load();
-            ChangeSet changes = raw_value ? put_raw(store, o->collection, o->key, *raw_value)
-                                          : put_records(store, records, PutOptions{o->index, o->ns});
+            ChangeSet changes = !o->chat.empty() ? put_chat(store, o->chat, messages, o->at, o->replace, o->chat_file)
+                                : raw_value        ? put_raw(store, o->collection, o->key, *raw_value)
+                                                   : put_records(store, records, PutOptions{o->index, o->ns});
             if (!o->dry_run && !changes.empty()) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               backend->save(store, SaveOptions{true});

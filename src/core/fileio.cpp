@@ -157,6 +157,15 @@ void atomic_write_file(const fs::path& path, std::string_view bytes) {
   std::string tmpl = (dir / ("." + path.filename().string() + ".lstore-XXXXXX")).string();
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0) io_fail(dir, "cannot create a temporary file");
+  // mkstemp makes 0600: give the new file the old one's mode (or the usual one).
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    ::fchmod(fd, st.st_mode & 07777);
+  } else {
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::fchmod(fd, 0666 & ~mask);
+  }
   ::close(fd);
   try {
     write_all(tmpl, bytes, O_TRUNC);

@@ -17,6 +17,7 @@
 #include "lstore/error.hpp"
 #include "lstore/hash.hpp"
 #include "lstore/model.hpp"
+#include "lstore/side_files.hpp"
 #include "lstore/sniff.hpp"
 
 namespace lstore {
@@ -213,6 +214,15 @@ class Converter {
       out.files.push_back(std::move(info));
     };
     bool ts = m_target == Dialect::TypeScript;
+    // Chat stores and KV files alone are not a persist dir: nothing to add.
+    bool persist_dir = m_src.docstore || m_src.index_store || !m_src.vector_stores.empty() || m_src.graph_store ||
+                       m_src.property_graph;
+    if (!persist_dir) {
+      for (const FileInfo& f : m_src.files)
+        if (f.bytes) out.files.push_back(f);
+      out.era = m_src.era;
+      return out;
+    }
     if (m_src.docstore) add(ts ? "doc_store.json" : "docstore.json", FileKind::DocStore, docstore(), &out.docstore);
     if (m_src.index_store || !ts) add("index_store.json", FileKind::IndexStore, index_store(), &out.index_store);
     if (!ts) {
@@ -604,7 +614,16 @@ Store upgrade_store(const Store& source, std::vector<std::string>& notes) {
     if (f.kind == FileKind::LegacySaveToDisk)
       throw Error(ErrorKind::Data, f.name, "a gpt_index 0.5 save_to_disk() file: it holds no persist-dir store to upgrade",
                   "", "rebuild the index with a current LlamaIndex");
-  return Converter(source, Dialect::Python, notes, true).run();
+  Store out = Converter(source, Dialect::Python, notes, true).run();
+  // 0.10 chat stores (a JSON string, messages with "content") become 0.12's.
+  for (FileInfo* f : side_files(out, FileKind::ChatStore)) {
+    ChatStore chat = read_chat_file(*f);
+    if (chat.era() == ChatStore::Era::V012) continue;
+    chat.upgrade();
+    write_chat_file(*f, chat);
+    f->detail = "SimpleChatStore";
+  }
+  return out;
 }
 
 }  // namespace lstore

@@ -2,6 +2,7 @@
 // id; equal bytes short-circuit every comparison, so two large stores that
 // differ in 1% of their records are compared at the speed of reading them.
 #include "lstore/diff.hpp"
+#include "lstore/side_files.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -381,6 +382,41 @@ std::vector<std::string> lines_of(const std::string& s) {
 
 }  // namespace
 
+// Chat stores, key by key, messages compared as LlamaIndex reads them (so a
+// 0.10 store and its 0.12 upgrade are equal).
+void diff_chats(const Store& a, const Store& b, StoreDiff& out) {
+  auto read_all = [](const Store& s) {
+    std::map<std::string, std::vector<Json>> keys;
+    for (const FileInfo* f : side_files(s, FileKind::ChatStore)) {
+      ChatStore chat = read_chat_file(*f);
+      for (const std::string& k : chat.keys())
+        for (const Json& m : *chat.messages(k)) keys[k].push_back(chat_message_as_read(m));
+    }
+    return keys;
+  };
+  if (side_files(a, FileKind::ChatStore).empty() && side_files(b, FileKind::ChatStore).empty()) return;
+  auto ka = read_all(a), kb = read_all(b);
+  PartDiff& part = out.parts["chat"];
+  for (const auto& [k, msgs] : kb)
+    if (!ka.count(k)) part.added.push_back(k);
+  for (const auto& [k, msgs] : ka) {
+    auto it = kb.find(k);
+    if (it == kb.end()) {
+      part.removed.push_back(k);
+      continue;
+    }
+    const std::vector<Json>& x = msgs;
+    const std::vector<Json>& y = it->second;
+    ChangedEntry c{k, {}, {}, {}, {}, {}, {}, {}};
+    std::size_t common = std::min(x.size(), y.size());
+    for (std::size_t i = 0; i < common; ++i)
+      if (!(x[i] == y[i])) c.fields.push_back(fmt::format("message {}", i));
+    if (y.size() > x.size()) c.fields.push_back(fmt::format("+{} messages", y.size() - x.size()));
+    if (x.size() > y.size()) c.fields.push_back(fmt::format("-{} messages", x.size() - y.size()));
+    if (!c.fields.empty()) part.changed.push_back(std::move(c));
+  }
+}
+
 StoreDiff diff_stores(const Store& a, const Store& b, const DiffOptions& given) {
   StoreDiff out;
   DiffOptions options = given;
@@ -390,6 +426,7 @@ StoreDiff diff_stores(const Store& a, const Store& b, const DiffOptions& given) 
   diff_indexes(a, b, out);
   diff_vectors(a, b, options, out);
   diff_graphs(a, b, out);
+  diff_chats(a, b, out);
   return out;
 }
 

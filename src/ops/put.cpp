@@ -6,6 +6,7 @@
 
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
+#include "lstore/side_files.hpp"
 #include "lstore/hash.hpp"
 #include "lstore/model.hpp"
 #include "put_internal.hpp"
@@ -284,6 +285,21 @@ ChangeSet put_raw(Store& store, const std::string& collection, const std::string
   JsonDoc* doc = nullptr;
   if (collection.rfind("index_store/", 0) == 0) doc = store.index_store ? &*store.index_store : nullptr;
   else doc = store.docstore ? &*store.docstore : nullptr;
+  // A standalone KV file (side_files.hpp) that has the collection, or the
+  // only KV file of a store without a docstore.
+  std::vector<FileInfo*> kv = side_files(store, FileKind::KvStore);
+  for (FileInfo* f : kv)
+    for (const auto& [c, n] : kv_file_collections(*f))
+      if (c == collection && (!doc || !doc->section(collection))) {
+        ChangeSet c2;
+        (kv_file_put(*f, collection, key, value) ? c2.changed : c2.added)[f->name + ":" + collection].push_back(key);
+        return c2;
+      }
+  if (!doc && kv.size() == 1) {
+    ChangeSet c2;
+    (kv_file_put(*kv[0], collection, key, value) ? c2.changed : c2.added)[kv[0]->name + ":" + collection].push_back(key);
+    return c2;
+  }
   if (!doc) throw Error(ErrorKind::Data, store.location, "no KV file for collection '" + collection + "'");
   Section* s = doc->section(collection);
   bool existed = s && s->find(key);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace lstore {
 namespace {
 
@@ -61,6 +63,12 @@ void diagnose_files(const Store& store, Summary& out) {
     }
   }
   if (!any_store_file && store.files.empty()) add(Severity::Error, "", "the directory is empty");
+  // A chat store or KV file given on its own is not a persist dir missing its files.
+  bool side_only = !any_store_file && !store.files.empty() &&
+                   std::all_of(store.files.begin(), store.files.end(), [](const FileInfo& f) {
+                     return f.kind == FileKind::ChatStore || f.kind == FileKind::KvStore;
+                   });
+  if (side_only) return;
   const char* docname = ts ? "doc_store.json" : "docstore.json";
   if (!store.docstore && !has_file(store, docname) && !has_file(store, "docstore.json"))
     add(Severity::Error, docname,

@@ -18,6 +18,7 @@
 #include "lstore/outline.hpp"
 #include "lstore/sniff.hpp"
 #include "lstore/validate.hpp"
+#include "lstore/side_files.hpp"
 
 namespace lstore {
 namespace {
@@ -72,6 +73,10 @@ class Checker {
             add("faiss-binary", f.name, "", fmt::format("{} is a {}", f.name, f.detail));
           break;
         case FileKind::LegacySaveToDisk: add("legacy-save-to-disk", f.name, "", fmt::format("{} is a {}", f.name, f.detail)); break;
+        case FileKind::ChatStore:
+          if (f.bytes)
+            for (const auto& [place, what] : check_chat_store(f.bytes->view(), f.name)) add("chat-store", f.name, place, what);
+          break;
         case FileKind::ForeignJson:
           if (is_store_file_name(base)) add("bad-shape", f.name, "", fmt::format("{} is {}", f.name, f.detail));
           break;
@@ -88,6 +93,11 @@ class Checker {
 
   void loading() {
     const bool ts = m_store.dialect == Dialect::TypeScript;
+    // A chat store or KV file checked on its own is not a persist dir.
+    if (!m_store.docstore && !m_store.index_store && m_store.vector_stores.empty() && !m_store.files.empty() &&
+        std::all_of(m_store.files.begin(), m_store.files.end(),
+                    [](const FileInfo& f) { return f.kind == FileKind::ChatStore || f.kind == FileKind::KvStore; }))
+      return;
     if (!m_store.docstore && !has_file("docstore.json") && !has_file("doc_store.json"))
       add("missing-docstore", ts ? "doc_store.json" : "docstore.json", "", "the store has no docstore file");
     if (!m_store.index_store && !has_file("index_store.json"))

@@ -59,6 +59,8 @@ const std::vector<Rule>& validation_rules() {
        "re-insert the nodes with a LlamaIndex >= 0.8.29"},
       {"metadata-dict-mismatch", Severity::Warning, "integrity", "a metadata_dict entry is not the node's metadata plus LlamaIndex's four keys",
        "filters see different metadata than the node has; re-add the node"},
+      {"chat-store", Severity::Error, "integrity", "a chat store message LlamaIndex cannot validate (role, blocks, additional_kwargs)",
+       "fix the message named in the message, or delete it (lstore delete --chat KEY --message N)"},
       {"graph-shape", Severity::Error, "integrity", "graph_store.json or property_graph_store.json has a malformed triplet or relation",
        "fix or remove the entry named in the message"},
       // quality: silent damage
