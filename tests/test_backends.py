@@ -25,7 +25,9 @@ def run(*args, timeout=300, stdin=None):
 
 
 def corpus_stores():
-    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))]
+    # The persist dirs of testdata/ (not fuzz/ inputs, not the SQLite sample).
+    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))
+              if os.path.isdir(os.path.join(ROOT, "testdata", d)) and d != "fuzz"]
     if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):
         return stores, False
     for era in ("llamaindex-0.12", "llamaindex-0.10"):
@@ -90,6 +92,11 @@ class RoundTripTest(Base):
                     shutil.rmtree(back)
                     checked += 1
         self.assertGreaterEqual(checked, 3 * len(stores))
+
+    def test_shipped_sqlite_sample_is_the_sample_dir(self):
+        back = self.path("back")
+        self.convert(os.path.join(ROOT, "testdata", "sample.db"), back)
+        self.assertEqual(tree(SAMPLE), tree(back))
 
     def test_listings_are_the_same_from_every_backend(self):
         db = self.path("s.db")

@@ -47,7 +47,9 @@ def tree(d):
 
 
 def corpus_stores():
-    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))]
+    # The persist dirs of testdata/ (not fuzz/ inputs, not the SQLite sample).
+    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))
+              if os.path.isdir(os.path.join(ROOT, "testdata", d)) and d != "fuzz"]
     if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):
         return stores, False
     for era in ("llamaindex-0.12", "llamaindex-0.10"):
