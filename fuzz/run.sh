@@ -19,8 +19,8 @@ for t in "${targets[@]}"; do
   mkdir -p "$seeds" build-fuzz/findings/$t
   case $t in
     filter_expression) cp fuzz/seeds/filter/* "$seeds"/ ;;
-    *) find testdata ../shared/corpus -name '*.json' -size -200k 2>/dev/null | head -400 |
-         while read -r f; do cp "$f" "$seeds/$(echo "$f" | tr '/' '_')"; done ;;
+    *) mapfile -t files < <(find testdata ../shared/corpus -name '*.json' -size -200k 2>/dev/null | sort)
+       for f in "${files[@]:0:400}"; do cp "$f" "$seeds/$(echo "$f" | tr '/' '_')"; done ;;
   esac
   [ -d testdata/fuzz/$t ] && cp testdata/fuzz/$t/* "$seeds"/ 2>/dev/null || true
   echo "== $t: ${seconds}s"

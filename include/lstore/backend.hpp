@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,8 +14,14 @@
 
 namespace lstore {
 
+// Called now and then during a long write with the bytes of the store
+// written so far and in all; the library knows nothing about terminals (the
+// CLI draws a bar on stderr when it is one).
+using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
 struct SaveOptions {
   bool force = false;  // allow writing over a non-empty target
+  Progress progress;   // may be empty
 };
 
 // Held by a command from reading a store to writing it back, so that two

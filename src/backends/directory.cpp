@@ -168,10 +168,14 @@ class DirectoryBackend : public Backend {
         throw Error(ErrorKind::Data, m_path, "target directory is not empty", "", "use --force to replace it");
     }
     StagedDirectory staged(target);
+    std::uint64_t total = 0, done = 0;
+    for (const FileInfo& f : store.files) total += f.size;
     for (const FileInfo& f : store.files) {
       const JsonDoc* doc = store.document(f.name);
       if (doc) staged.write_with(f.name, [&](FileSink& sink) { doc->write_to(sink); });
       else if (f.bytes) staged.write_with(f.name, [&](FileSink& sink) { sink.copy(*f.bytes, f.bytes->view()); });
+      done += f.size;
+      if (options.progress) options.progress(done, total);
     }
     // Documents added to the model without a file of origin.
     for (const JsonDoc* doc : store.documents()) {

@@ -369,7 +369,7 @@ class JsonlBackend : public Backend {
     if (stdio()) {
       Writer w(1, zst, "stdout");
       JsonlSink sink(w);
-      write_records(store, sink);
+      write_records(store, sink, options.progress);
       return;
     }
     fs::path target = fs::absolute(m_path);
@@ -386,7 +386,7 @@ class JsonlBackend : public Backend {
     try {
       Writer w(fd, zst, describe());
       JsonlSink sink(w);
-      write_records(store, sink);
+      write_records(store, sink, options.progress);
       if (::fsync(fd) != 0) throw Error(ErrorKind::Data, describe(), std::string("fsync failed: ") + std::strerror(errno));
     } catch (...) {
       ::close(fd);

@@ -958,7 +958,7 @@ class PostgresBackend : public Backend {
     create_tables(c, m_place);
     clear_target(c, store, routes, options.force);
     PgSink sink(c, m_place, routes);
-    write_records(store, sink);
+    write_records(store, sink, options.progress);
     tx.commit();
   }
 

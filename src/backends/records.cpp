@@ -243,7 +243,20 @@ FileKind kind_in_model(const Store& store, const JsonDoc* doc) {
   return FileKind::VectorStore;
 }
 
-void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink) {
+// Reports progress in bytes of the store, at most every 4 MB.
+struct ProgressCounter {
+  const Progress& report;
+  std::uint64_t total = 0, done = 0, last = 0;
+  void add(std::uint64_t n) {
+    done += n;
+    if (report && done - last >= (4u << 20)) {
+      last = done;
+      report(done, total);
+    }
+  }
+};
+
+void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink, ProgressCounter& progress) {
   // An edited document is printed and read again, so that every entry and
   // every byte between them is a view of one text.
   std::optional<JsonDoc> reread;
@@ -304,6 +317,7 @@ void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink) {
       if (span.ok) r.vector = std::span<const double>(chunk.values.data() + span.begin, span.size);
       else r.json = e.raw;
       sink.entry(r);
+      progress.add(e.raw.size() + e.raw_key.size() + 2);
     }
     if (next.valid()) next.wait();
   }
@@ -451,26 +465,30 @@ std::string format_vector(std::span<const double> v, JsonDialect d, std::string_
   return out;
 }
 
-void write_records(const Store& store, RecordSink& sink) {
+void write_records(const Store& store, RecordSink& sink, const Progress& report) {
+  ProgressCounter progress{report};
+  for (const FileInfo& f : store.files) progress.total += f.size;
   sink.begin(StoreHeader{kRecordFormat, store.dialect, store.era});
   for (const FileInfo& f : store.files) {
     if (const JsonDoc* doc = store.document(f.name)) {
-      emit_document(*doc, kind_in_model(store, doc), sink);
+      emit_document(*doc, kind_in_model(store, doc), sink, progress);
     } else if (f.bytes) {
       FileRecord rec;
       rec.name = f.name;
       rec.kind = f.kind;
       rec.bytes = f.bytes;
       sink.file(rec);
+      progress.add(f.bytes->view().size());
     }
   }
   // Documents added to the model without a file of origin.
   for (const JsonDoc* doc : store.documents()) {
     bool listed = false;
     for (const FileInfo& f : store.files) listed |= f.name == doc->name();
-    if (!listed) emit_document(*doc, kind_in_model(store, doc), sink);
+    if (!listed) emit_document(*doc, kind_in_model(store, doc), sink, progress);
   }
   sink.commit();
+  if (report) report(progress.total, progress.total);
 }
 
 Store assemble_store(RecordSource& source, const std::string& location) {

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lstore/backend.hpp"
 #include "lstore/store.hpp"
 
 namespace lstore {
@@ -70,8 +71,9 @@ class RecordSink {
   virtual bool wants_packed() const { return true; }
 };
 
-// Walks the model and feeds `sink` (the sink's commit() is called last).
-void write_records(const Store& store, RecordSink& sink);
+// Walks the model and feeds `sink` (the sink's commit() is called last),
+// reporting the bytes of entries handed over to `progress`.
+void write_records(const Store& store, RecordSink& sink, const Progress& progress = {});
 
 // Where records come from, for assemble_store.
 class RecordSource {

@@ -129,7 +129,8 @@ class Conn {
  public:
   explicit Conn(const RedisUri& u) : m_display(u.display) {
     timeval tv{5, 0};
-    m_c = redisConnectWithTimeout(u.host.c_str(), u.port, tv);
+    m_owner.reset(redisConnectWithTimeout(u.host.c_str(), u.port, tv));  // freed even if this constructor throws
+    m_c = m_owner.get();
     if (!m_c || m_c->err)
       throw Error(ErrorKind::Data, m_display, std::string("cannot connect: ") + (m_c ? m_c->errstr : "out of memory"));
     timeval io{120, 0};
@@ -140,7 +141,6 @@ class Conn {
     }
     if (u.db != 0) command({"SELECT", std::to_string(u.db)});
   }
-  ~Conn() { redisFree(m_c); }
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
@@ -179,6 +179,7 @@ class Conn {
   [[noreturn]] void lost() {
     throw Error(ErrorKind::Data, m_display, std::string("Redis connection lost: ") + (m_c->errstr[0] ? m_c->errstr : "no reply"));
   }
+  std::unique_ptr<redisContext, decltype(&redisFree)> m_owner{nullptr, &redisFree};
   redisContext* m_c = nullptr;
   std::string m_display;
   std::size_t m_pending = 0;
@@ -594,7 +595,7 @@ class RedisBackend : public Backend {
     for (const std::string& k : scan_keys(c, glob_escape(m_keys.prefix) + "staging/*")) c.command({"DEL", k});
     RedisSink sink(c, m_keys);
     try {
-      write_records(store, sink);
+      write_records(store, sink, options.progress);
       std::set<std::string> written;
       for (auto& [final_key, staged] : sink.staged()) written.insert(final_key);
       c.append({"MULTI"});

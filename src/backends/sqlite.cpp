@@ -289,7 +289,7 @@ class SqliteBackend : public Backend {
     ::unlink(tmp.path().c_str());
     {
       SqliteSink sink(tmp.path(), describe());
-      write_records(store, sink);
+      write_records(store, sink, options.progress);
     }
     fsync_path(tmp.path(), false);
     if (::rename(tmp.path().c_str(), target.c_str()) != 0)

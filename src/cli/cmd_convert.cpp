@@ -11,6 +11,7 @@
 #include "lstore/diff.hpp"
 #include "lstore/error.hpp"
 #include "lstore/fileio.hpp"
+#include "progress.hpp"
 #include "write_guard.hpp"
 
 namespace lstore::cli {
@@ -63,7 +64,8 @@ CommandSpec add_convert(CLI::App& parent) {
             }
             {
               std::unique_ptr<WriteLock> lock = lock_store(*dst, opts->wait);
-              dst->save(store, SaveOptions{opts->force});
+              ProgressBar bar("convert", out.quiet());
+              dst->save(store, SaveOptions{opts->force, bar.callback()});
             }
             // --verify: the destination read back holds what was meant to be
             // written, and (across dialects) means what the source means.

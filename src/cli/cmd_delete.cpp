@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "progress.hpp"
 #include "write_guard.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
@@ -101,7 +102,8 @@ CommandSpec add_delete(CLI::App& parent) {
                                                          : delete_ref_docs(store, o->ref_docs);
             if (!o->dry_run && !changes.empty()) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
-              backend->save(store, SaveOptions{true});
+              ProgressBar bar("delete", out.quiet());
+              backend->save(store, SaveOptions{true, bar.callback()});
             }
             JsonArray refs, nodes;
             for (const auto& r : o->ref_docs) refs.emplace_back(r);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "progress.hpp"
 #include "write_guard.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
@@ -128,7 +129,8 @@ CommandSpec add_put(CLI::App& parent) {
                                                    : put_records(store, records, PutOptions{o->index, o->ns});
             if (!o->dry_run && !changes.empty()) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
-              backend->save(store, SaveOptions{true});
+              ProgressBar bar("put", out.quiet());
+              backend->save(store, SaveOptions{true, bar.callback()});
             }
             print_write_report(out, store, o->store, o->dry_run, changes);
             return 0;

@@ -38,7 +38,7 @@ std::string cut(const std::string& s, std::size_t cols) {
 
 }  // namespace
 
-Output::Output(const GlobalOptions& opts) : m_json(opts.json) {
+Output::Output(const GlobalOptions& opts) : m_json(opts.json), m_quiet(opts.quiet) {
   bool tty = ::isatty(STDOUT_FILENO) != 0;
   if (opts.color == "always") m_color = true;
   else if (opts.color == "never") m_color = false;

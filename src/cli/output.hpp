@@ -23,6 +23,7 @@ class Output {
 
   bool json() const { return m_json; }
   bool color() const { return m_color; }
+  bool quiet() const { return m_quiet; }
 
   // One JSON value on its own line (NDJSON when called repeatedly).
   void json_line(const Json& value);
@@ -38,6 +39,7 @@ class Output {
 
  private:
   bool m_json;
+  bool m_quiet;
   bool m_color;
   int m_width;  // 0 = not a terminal
 };

@@ -1,0 +1,47 @@
+// The progress bar (see progress.hpp).
+#include "progress.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "output.hpp"
+
+namespace lstore::cli {
+
+ProgressBar::ProgressBar(std::string label, bool quiet)
+    : m_label(std::move(label)), m_enabled(!quiet && ::isatty(STDERR_FILENO)),
+      m_start(std::chrono::steady_clock::now()), m_last(m_start) {}
+
+ProgressBar::~ProgressBar() {
+  if (m_drawn) std::fputs("\r\033[K", stderr);
+}
+
+Progress ProgressBar::callback() {
+  if (!m_enabled) return {};
+  return [this](std::uint64_t done, std::uint64_t total) { draw(done, total); };
+}
+
+void ProgressBar::draw(std::uint64_t done, std::uint64_t total) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - m_last < std::chrono::milliseconds(100) && done < total) return;
+  // Nothing is drawn for work that is over in a blink.
+  if (!m_drawn && now - m_start < std::chrono::milliseconds(300)) return;
+  m_last = now;
+  double seconds = std::chrono::duration<double>(now - m_start).count();
+  double fraction = total ? static_cast<double>(done) / static_cast<double>(total) : 0;
+  if (fraction > 1) fraction = 1;
+  int width = 30, filled = static_cast<int>(fraction * width);
+  std::string bar = std::string(static_cast<std::size_t>(filled), '#') + std::string(static_cast<std::size_t>(width - filled), '.');
+  std::string rate = seconds > 0 ? human_bytes(static_cast<std::uint64_t>(static_cast<double>(done) / seconds)) + "/s" : "";
+  std::fputs(fmt::format("\r\033[K{} [{}] {:3.0f}%  {} / {}  {}", m_label, bar, fraction * 100, human_bytes(done),
+                         human_bytes(total), rate)
+                 .c_str(),
+             stderr);
+  std::fflush(stderr);
+  m_drawn = true;
+}
+
+}  // namespace lstore::cli
