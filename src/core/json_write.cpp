@@ -278,10 +278,10 @@ void dump_string(std::string& out, std::string_view s, JsonDialect dialect) {
       while (run < s.size()) {
         unsigned char c = static_cast<unsigned char>(s[run]);
         if (c < 0x20 || c == '"' || c == '\\') break;
-        // JSON.stringify escapes lone surrogates (ED A0..BF xx in WTF-8).
-        if (dialect != JsonDialect::Pydantic && dialect != JsonDialect::PydanticPyFloat && c == 0xED && run + 1 < s.size() &&
-            static_cast<unsigned char>(s[run + 1]) >= 0xA0)
-          break;
+        // Lone surrogates (ED A0..BF xx in WTF-8) are escaped: JSON.stringify
+        // does so, and raw they would not be UTF-8 (pydantic-core refuses to
+        // write them at all; escaped, they read back as the same string).
+        if (c == 0xED && run + 1 < s.size() && static_cast<unsigned char>(s[run + 1]) >= 0xA0) break;
         ++run;
       }
     }
