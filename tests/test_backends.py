@@ -3,7 +3,6 @@
 and - for stdin/stdout). Every corpus store goes dir -> backend -> dir and
 must come back byte for byte; every command works on a backend store.
 Usage: test_backends.py PATH/TO/lstore"""
-import filecmp
 import json
 import os
 import shutil
@@ -13,50 +12,15 @@ import sys
 import tempfile
 import unittest
 
+from support import CORPUS, ROOT, corpus_stores, read_bytes, tree
+
 LSTORE = None
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
-CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
 
 
 def run(*args, timeout=300, stdin=None):
     p = subprocess.run([LSTORE, *args], capture_output=True, timeout=timeout, input=stdin)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-
-def corpus_stores():
-    # The persist dirs of testdata/ (not fuzz/ inputs, not the SQLite sample).
-    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))
-              if os.path.isdir(os.path.join(ROOT, "testdata", d)) and d != "fuzz"]
-    if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):
-        return stores, False
-    for era in ("llamaindex-0.12", "llamaindex-0.10"):
-        for case in sorted(os.listdir(os.path.join(CORPUS, era))):
-            p = os.path.join(CORPUS, era, case, "persist")
-            if os.path.isdir(p):
-                stores.append(p)
-    for group in ("llamaindex-ts", "wild"):
-        for case in sorted(os.listdir(os.path.join(CORPUS, group))):
-            p = os.path.join(CORPUS, group, case)
-            if os.path.isdir(p):
-                stores.append(p)
-    return stores, True
-
-
-def tree(d):
-    """Every file under d (relative name -> bytes)."""
-    out = {}
-    for base, _, files in os.walk(d):
-        for f in files:
-            p = os.path.join(base, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, d)] = fh.read()
-    return out
-
-
-def read_bytes(p):
-    with open(p, "rb") as f:
-        return f.read()
 
 
 class Base(unittest.TestCase):

@@ -10,6 +10,8 @@ import sys
 import tempfile
 import unittest
 
+from support import corpus_dirs
+
 LSTORE = None
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
@@ -342,17 +344,7 @@ class CorpusTest(unittest.TestCase):
         if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):
             print(f"SKIPPED: corpus CLI test (no corpus at {CORPUS})", file=sys.stderr)
             self.skipTest("no corpus")
-        stores = []
-        for era in ("llamaindex-0.12", "llamaindex-0.10"):
-            for case in sorted(os.listdir(os.path.join(CORPUS, era))):
-                p = os.path.join(CORPUS, era, case, "persist")
-                if os.path.isdir(p):
-                    stores.append(p)
-        for group in ("llamaindex-ts", "wild"):
-            for case in sorted(os.listdir(os.path.join(CORPUS, group))):
-                p = os.path.join(CORPUS, group, case)
-                if os.path.isdir(p):
-                    stores.append(p)
+        stores = corpus_dirs()
         self.assertGreater(len(stores), 50)
         for s in stores:
             for what in ([], ["nodes"], ["docs"], ["indexes"], ["vectors"], ["graph"], ["collections"], ["files"]):

@@ -19,12 +19,12 @@ import tempfile
 import time
 import unittest
 
+from support import CORPUS, ROOT, corpus_stores, free_port, have_corpus, tree
+
 LSTORE = None
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
 PRETTY = os.path.join(ROOT, "testdata", "pretty")
 GEN = os.path.join(ROOT, "bench", "gen_store.py")
-CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
 GOLDEN = os.path.join(CORPUS, "backends", "postgres")
 
 
@@ -45,45 +45,6 @@ PSQL = (os.path.join(PG_BIN, "psql") if PG_BIN and os.path.exists(os.path.join(P
 def run(*args, timeout=300, env=None, stdin=None):
     p = subprocess.run([LSTORE, *args], capture_output=True, timeout=timeout, env=env, input=stdin)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tree(d):
-    out = {}
-    for base, _, files in os.walk(d):
-        for f in files:
-            p = os.path.join(base, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, d)] = fh.read()
-    return out
-
-
-def have_corpus():
-    return os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12"))
-
-
-def corpus_stores():
-    # The persist dirs of testdata/ (not fuzz/ inputs, not the SQLite sample).
-    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))
-              if os.path.isdir(os.path.join(ROOT, "testdata", d)) and d != "fuzz"]
-    if not have_corpus():
-        return stores, False
-    for era in ("llamaindex-0.12", "llamaindex-0.10"):
-        for case in sorted(os.listdir(os.path.join(CORPUS, era))):
-            p = os.path.join(CORPUS, era, case, "persist")
-            if os.path.isdir(p):
-                stores.append(p)
-    for group in ("llamaindex-ts", "wild"):
-        for case in sorted(os.listdir(os.path.join(CORPUS, group))):
-            p = os.path.join(CORPUS, group, case)
-            if os.path.isdir(p):
-                stores.append(p)
-    return stores, True
 
 
 def lock_key(schema):

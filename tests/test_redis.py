@@ -16,11 +16,11 @@ import tempfile
 import time
 import unittest
 
+from support import CORPUS, ROOT, corpus_stores, free_port, tree
+
 LSTORE = None
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
 GEN = os.path.join(ROOT, "bench", "gen_store.py")
-CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
 
@@ -28,41 +28,6 @@ REDIS_CLI = shutil.which("redis-cli")
 def run(*args, timeout=300, env=None):
     p = subprocess.run([LSTORE, *args], capture_output=True, timeout=timeout, env=env)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tree(d):
-    out = {}
-    for base, _, files in os.walk(d):
-        for f in files:
-            p = os.path.join(base, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, d)] = fh.read()
-    return out
-
-
-def corpus_stores():
-    # The persist dirs of testdata/ (not fuzz/ inputs, not the SQLite sample).
-    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))
-              if os.path.isdir(os.path.join(ROOT, "testdata", d)) and d != "fuzz"]
-    if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):
-        return stores, False
-    for era in ("llamaindex-0.12", "llamaindex-0.10"):
-        for case in sorted(os.listdir(os.path.join(CORPUS, era))):
-            p = os.path.join(CORPUS, era, case, "persist")
-            if os.path.isdir(p):
-                stores.append(p)
-    for group in ("llamaindex-ts", "wild"):
-        for case in sorted(os.listdir(os.path.join(CORPUS, group))):
-            p = os.path.join(CORPUS, group, case)
-            if os.path.isdir(p):
-                stores.append(p)
-    return stores, True
 
 
 class Server:

@@ -55,6 +55,7 @@
 #include "lstore/error.hpp"
 #include "lstore/version.hpp"
 #include "records.hpp"
+#include "uri.hpp"
 
 namespace lstore {
 namespace {
@@ -68,20 +69,6 @@ struct PgUri {
   std::string ns;        // LlamaIndex namespace replacing "docstore"/"index_store", or empty
   std::vector<std::string> secrets;  // texts never to show (the password as written and decoded)
 };
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 std::string lower_ascii(std::string s) {
   for (char& c : s)

@@ -42,6 +42,7 @@
 #include "lstore/sniff.hpp"
 #include "lstore/version.hpp"
 #include "records.hpp"
+#include "uri.hpp"
 
 namespace lstore {
 namespace {
@@ -55,20 +56,6 @@ struct RedisUri {
   std::string user, password, ns;
   std::string display;  // the URI without its password
 };
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 RedisUri parse_uri(const std::string& uri) {
   RedisUri u;

@@ -1,0 +1,59 @@
+"""What the CLI test scripts share: where the corpus is, which stores it holds,
+a directory's files as bytes, a free loopback port."""
+import os
+import socket
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
+
+
+def have_corpus():
+    return os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12"))
+
+
+def corpus_dirs():
+    """Every store of the corpus: llamaindex-0.12/0.10 persist dirs, TS and wild stores."""
+    stores = []
+    if not have_corpus():
+        return stores
+    for era in ("llamaindex-0.12", "llamaindex-0.10"):
+        for case in sorted(os.listdir(os.path.join(CORPUS, era))):
+            p = os.path.join(CORPUS, era, case, "persist")
+            if os.path.isdir(p):
+                stores.append(p)
+    for group in ("llamaindex-ts", "wild"):
+        for case in sorted(os.listdir(os.path.join(CORPUS, group))):
+            p = os.path.join(CORPUS, group, case)
+            if os.path.isdir(p):
+                stores.append(p)
+    return stores
+
+
+def corpus_stores():
+    """The persist dirs of testdata/ (not fuzz/ inputs, not the SQLite sample),
+    then every corpus store; and whether the corpus was there."""
+    stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))
+              if os.path.isdir(os.path.join(ROOT, "testdata", d)) and d != "fuzz"]
+    return stores + corpus_dirs(), have_corpus()
+
+
+def tree(d):
+    """Every file under d: relative name -> bytes."""
+    out = {}
+    for base, _, files in os.walk(d):
+        for f in files:
+            p = os.path.join(base, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, d)] = fh.read()
+    return out
+
+
+def read_bytes(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
