@@ -339,6 +339,26 @@ class ManPagesTest(unittest.TestCase):
                 self.assertIn(opt, text, f"{opt} of 'lstore {sub}' is not in {page}")
 
 
+class FormatTest(unittest.TestCase):
+    def test_csv_tsv_ndjson(self):
+        import csv
+        import io
+        rows = list(csv.reader(io.StringIO(run("ls", SAMPLE, "nodes", "--format", "csv")[1])))
+        self.assertEqual(rows[0], ["ID", "CLASS", "REF DOC", "TEXT"])
+        self.assertEqual(len(rows), 13)
+        ids = [json.loads(l)["id"] for l in run("ls", SAMPLE, "nodes", "--json")[1].splitlines()]
+        self.assertEqual([r[0] for r in rows[1:]], ids)
+        tsv = run("--format", "tsv", "ls", SAMPLE, "docs")[1].splitlines()
+        self.assertEqual(tsv[0].split("\t"), ["REF DOC", "NODES"])
+        self.assertTrue(all(len(l.split("\t")) == 2 for l in tsv))
+        self.assertEqual(run("ls", SAMPLE, "docs", "--format", "ndjson")[1], run("ls", SAMPLE, "docs", "--json")[1])
+        self.assertEqual(run("ls", SAMPLE, "--format", "json")[1], run("ls", SAMPLE, "--json")[1])
+        summary = dict(csv.reader(io.StringIO(run("ls", SAMPLE, "--format", "csv")[1])))
+        self.assertIn("12 nodes", summary["docstore"])
+        self.assertNotIn("\033", run("ls", SAMPLE, "nodes", "--format", "csv", "--color", "always")[1])
+        self.assertEqual(run("ls", SAMPLE, "--format", "xml")[0], 2)
+
+
 class CorpusTest(unittest.TestCase):
     def test_ls_runs_on_every_corpus_store(self):
         if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):

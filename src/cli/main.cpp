@@ -44,7 +44,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(true);  // global options may follow the subcommand
   lstore::cli::GlobalOptions global;
-  app.add_flag("--json", global.json, "Machine output on stdout (listings as NDJSON)");
+  app.add_flag("--json", global.json, "Machine output on stdout (listings as NDJSON); the same as --format json");
+  app.add_option("--format", global.format,
+                 "Output: table (for people), json / ndjson (one object, listings one per line), csv or tsv (tables)")
+      ->check(CLI::IsMember({"table", "json", "ndjson", "csv", "tsv"}));
   app.add_option("--color", global.color, "Colour: auto, always or never (NO_COLOR is honoured)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_flag("-q,--quiet", global.quiet, "Print only data and errors");

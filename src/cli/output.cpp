@@ -38,12 +38,15 @@ std::string cut(const std::string& s, std::size_t cols) {
 
 }  // namespace
 
-Output::Output(const GlobalOptions& opts) : m_json(opts.json), m_quiet(opts.quiet) {
+Output::Output(const GlobalOptions& opts)
+    : m_json(opts.json || opts.format == "json" || opts.format == "ndjson"), m_quiet(opts.quiet),
+      m_separator(opts.format == "csv" ? ',' : opts.format == "tsv" ? '\t' : 0) {
   bool tty = ::isatty(STDOUT_FILENO) != 0;
   if (opts.color == "always") m_color = true;
   else if (opts.color == "never") m_color = false;
   else m_color = tty && std::getenv("NO_COLOR") == nullptr;
   if (opts.color == "always" && std::getenv("NO_COLOR") && *std::getenv("NO_COLOR")) m_color = true;
+  if (m_separator) m_color = false;  // CSV / TSV are data
   m_width = 0;
   if (tty) {
     winsize ws{};
@@ -57,7 +60,36 @@ void Output::json_line(const Json& value) {
   std::fwrite(s.data(), 1, s.size(), stdout);
 }
 
+namespace {
+
+// One CSV (RFC 4180: quoted when needed, quotes doubled) or TSV (tabs and
+// line breaks inside a cell become spaces) record.
+std::string delimited(const std::vector<std::string>& cells, char sep) {
+  std::string line;
+  for (std::size_t c = 0; c < cells.size(); ++c) {
+    if (c) line += sep;
+    const std::string& v = cells[c];
+    if (sep == '\t') {
+      for (char ch : v) line += (ch == '\t' || ch == '\n' || ch == '\r') ? ' ' : ch;
+    } else if (v.find_first_of(",\"\n\r") != std::string::npos) {
+      line += '"';
+      for (char ch : v) line += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+      line += '"';
+    } else {
+      line += v;
+    }
+  }
+  return line + "\n";
+}
+
+}  // namespace
+
 void Output::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  if (m_separator) {
+    std::fputs(delimited(header, m_separator).c_str(), stdout);
+    for (const auto& r : rows) std::fputs(delimited(r, m_separator).c_str(), stdout);
+    return;
+  }
   std::vector<std::size_t> widths(header.size(), 0);
   for (std::size_t c = 0; c < header.size(); ++c) widths[c] = width_of(header[c]);
   for (const auto& r : rows)
@@ -83,6 +115,10 @@ void Output::table(const std::vector<std::string>& header, const std::vector<std
 }
 
 void Output::field(const std::string& key, const std::string& value) {
+  if (m_separator) {  // a summary as key/value records (continuation lines repeat no key)
+    std::fputs(delimited({key, value}, m_separator).c_str(), stdout);
+    return;
+  }
   std::string k = key;
   if (k.size() < 12) k += std::string(12 - k.size(), ' ');
   std::fputs((bold(k) + value + "\n").c_str(), stdout);

@@ -1,5 +1,6 @@
-// The one place that renders output: tables for people, JSON for scripts,
-// colour only on a terminal (NO_COLOR and --color honoured).
+// The one place that renders output: tables for people, JSON / NDJSON or
+// CSV / TSV for scripts (--format), colour only on a terminal (NO_COLOR and
+// --color honoured), nothing but data on stdout.
 #pragma once
 
 #include <cstdio>
@@ -12,6 +13,7 @@ namespace lstore::cli {
 
 struct GlobalOptions {
   bool json = false;
+  std::string format = "table";  // table | json | ndjson | csv | tsv
   std::string color = "auto";  // auto | always | never
   bool quiet = false;
   bool verbose = false;
@@ -40,6 +42,7 @@ class Output {
  private:
   bool m_json;
   bool m_quiet;
+  char m_separator = 0;  // ',' or '\t' for csv / tsv tables, 0 for aligned columns
   bool m_color;
   int m_width;  // 0 = not a terminal
 };
