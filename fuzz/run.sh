@@ -14,6 +14,9 @@ targets=("$@")
 CXX=clang++ cmake -S . -B build-fuzz -DLSTORE_FUZZ=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" >/dev/null
 cmake --build build-fuzz -j2 --target $(printf 'fuzz_%s ' "${targets[@]}")
+# Clang's ASan frames are large: deep-nesting inputs need more than 8 MB of stack.
+ulimit -s unlimited 2>/dev/null || ulimit -s 262144 2>/dev/null || true
+status=0
 for t in "${targets[@]}"; do
   seeds=build-fuzz/seeds/$t
   mkdir -p "$seeds" build-fuzz/findings/$t
@@ -25,5 +28,7 @@ for t in "${targets[@]}"; do
   [ -d testdata/fuzz/$t ] && cp testdata/fuzz/$t/* "$seeds"/ 2>/dev/null || true
   echo "== $t: ${seconds}s"
   build-fuzz/fuzz/fuzz_$t "$seeds" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
-    -artifact_prefix=build-fuzz/findings/$t/ -print_final_stats=1 2>&1 | tail -12
+    -artifact_prefix=build-fuzz/findings/$t/ -print_final_stats=1 > build-fuzz/$t.log 2>&1 || status=1
+  grep -E 'ERROR|SUMMARY|stat::number_of_executed_units|stat::new_units_added|Done' build-fuzz/$t.log || true
 done
+exit $status

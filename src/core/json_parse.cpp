@@ -43,7 +43,13 @@ class Builder {
     return m_size;
   }
 
+  // Deeper values are refused before they can exhaust the stack (the builder
+  // recurses; LlamaIndex never writes more than a few levels, and Python's
+  // json module itself gives up near 1000).
+  static constexpr int kMaxDepth = 256;
+
   Json value(od::value v, int depth) {
+    if (depth > kMaxDepth) throw ParseError(here(), "nested deeper than 256 levels");
     od::json_type type;
     auto err = v.type().get(type);
     if (err) return special_token(v);
