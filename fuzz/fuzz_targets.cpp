@@ -110,7 +110,12 @@ void store_file(const std::uint8_t* data, std::size_t size) {
     require(doc->serialize() == text);  // unchanged files are written back byte for byte
     Dialect dialect = Dialect::Python;
     std::string detail;
-    FileKind kind = classify_json(*doc, name, dialect, detail);
+    FileKind kind;
+    try {
+      kind = classify_json(*doc, name, dialect, detail);
+    } catch (const Error&) {
+      return;  // an entry that does not decode: the loaders report it (exit 3)
+    }
     for (const Section& s : doc->sections())
       for (const Entry& e : s.entries) {
         try {
