@@ -1,6 +1,8 @@
 """What the CLI test scripts share: where the corpus is, which stores it holds,
 a directory's files as bytes, a free loopback port."""
+import json
 import os
+import shutil
 import socket
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,3 +64,28 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# A chat store made for these tests in LlamaIndex 0.12's form (json.dumps of
+# the model: unicode escaped, a float, an assistant message with no blocks,
+# a key with a slash and a space), and the corpus' chat stores of both eras.
+CHAT_FIXTURE = os.path.join(ROOT, "testdata", "chat", "chat_store.json")
+CHAT_012 = os.path.join(CORPUS, "chat-and-kv", "llamaindex-0.12", "chat_store.json")
+CHAT_010 = os.path.join(CORPUS, "chat-and-kv", "llamaindex-0.10", "chat_store.json")
+
+
+def chat_messages(path):
+    """key -> messages (dicts, in order) of a chat_store.json of either era."""
+    with open(path) as f:
+        root = json.load(f)
+    if isinstance(root, str):  # 0.10: a JSON string holding the JSON
+        root = json.loads(root)
+    return root["store"]
+
+
+def persist_dir_with_chat(tmp, sample):
+    """A copy of `sample` with the chat fixture beside its files."""
+    d = os.path.join(tmp, "with-chat")
+    shutil.copytree(sample, d)
+    shutil.copy(CHAT_FIXTURE, os.path.join(d, "chat_store.json"))
+    return d

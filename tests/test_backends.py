@@ -12,7 +12,8 @@ import sys
 import tempfile
 import unittest
 
-from support import CORPUS, ROOT, corpus_stores, read_bytes, tree
+from support import (CHAT_012, CHAT_FIXTURE, CORPUS, ROOT, chat_messages, corpus_stores, persist_dir_with_chat, read_bytes,
+                     tree)
 
 LSTORE = None
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
@@ -194,6 +195,124 @@ class RefusalTest(Base):
         out, _ = self.convert(SAMPLE, "sqlite:" + self.path("s.db"), "--dry-run")
         self.assertIn("docstore.json", out)
         self.assertEqual(os.listdir(self.tmp), [])
+
+
+# SQLiteChatStore's table, as SQLAlchemy 2.0 creates it (corpus backends/sqlite/chat.json).
+CHAT_DDL = [
+    'CREATE TABLE data_chatstore (\n\tid INTEGER NOT NULL, \n\t"key" VARCHAR NOT NULL, \n\tvalue JSON NOT NULL, \n\tPRIMARY KEY (id)\n)',
+    "CREATE INDEX ix_data_chatstore_id ON data_chatstore (id)",
+    'CREATE INDEX ix_data_chatstore_key ON data_chatstore ("key")',
+]
+
+
+def chat_rows(db):
+    with sqlite3.connect(db) as c:
+        return c.execute('SELECT id, "key", value FROM data_chatstore ORDER BY id').fetchall()
+
+
+def chat_ddl(db):
+    with sqlite3.connect(db) as c:
+        return [r[0] for r in c.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'data_chatstore' ORDER BY name")]
+
+
+class ChatSqliteTest(Base):
+    """The chat store as LlamaIndex's SQLiteChatStore keeps it: data_chatstore,
+    one row per message, value json.dumps(message.model_dump(mode="json"))."""
+
+    def expected_rows(self, chat):
+        rows = []
+        for key, msgs in chat_messages(chat).items():
+            for m in msgs:
+                rows.append((len(rows) + 1, key, json.dumps(m)))
+        return rows
+
+    def test_rows_are_what_sqlitechatstore_writes(self):
+        db = self.path("chat.db")
+        self.convert(CHAT_FIXTURE, "sqlite:" + db)
+        self.assertEqual(chat_rows(db), self.expected_rows(CHAT_FIXTURE))
+        self.assertEqual(chat_ddl(db), CHAT_DDL)
+        back = self.path("back")
+        self.convert("sqlite:" + db, back)
+        self.assertEqual(read_bytes(os.path.join(back, "chat_store.json")), read_bytes(CHAT_FIXTURE))
+        golden = os.path.join(CORPUS, "backends", "sqlite", "chat.json")
+        if not os.path.exists(golden):
+            print("SKIPPED: SQLiteChatStore golden rows (no corpus)", file=sys.stderr)
+            return
+        with open(golden) as f:
+            g = json.load(f)
+        db = self.path("corpus.db")
+        self.convert(CHAT_012, "sqlite:" + db)
+        self.assertEqual(chat_rows(db), [(r["id"], r["key"], r["value"]) for r in g["tables"]["data_chatstore"]["rows"]])
+        self.assertEqual(sorted(chat_ddl(db)), sorted(x["sql"] for x in g["sqlite_master"]))
+
+    def test_persist_dir_with_chats_round_trips_and_sees_llamaindex_edits(self):
+        d = persist_dir_with_chat(self.tmp, SAMPLE)
+        db = self.path("s.db")
+        self.convert(d, "sqlite:" + db)
+        back = self.path("back")
+        self.convert("sqlite:" + db, back)
+        self.assertEqual(tree(d), tree(back))
+        # What SQLiteChatStore.add_message and delete_messages do to the rows.
+        msg = {"role": "user", "additional_kwargs": {}, "blocks": [{"block_type": "text", "text": "neu \u00fc"}]}
+        with sqlite3.connect(db) as c:
+            c.execute('INSERT INTO data_chatstore ("key", value) VALUES (?, ?)', ("carol", json.dumps(msg)))
+            c.execute("DELETE FROM data_chatstore WHERE \"key\" = 'alice'")
+        # The same edits made by lstore on the directory.
+        for cmd in (["put", d, "--chat", "carol", "--message", json.dumps(msg)], ["delete", d, "--chat", "alice"]):
+            rc, out, err = run(*cmd)
+            self.assertEqual(rc, 0, (cmd, err))
+        shutil.rmtree(back)
+        self.convert("sqlite:" + db, back)
+        self.assertEqual(tree(d), tree(back))
+
+    def llamaindex_db(self):
+        """A database as SQLiteChatStore.from_params(database=...) leaves it."""
+        golden = os.path.join(CORPUS, "backends", "sqlite", "chat.sqlite")
+        db = self.path("chat.sqlite")
+        if os.path.exists(golden):
+            shutil.copy(golden, db)
+            os.chmod(db, 0o644)
+            return db, CHAT_012
+        with sqlite3.connect(db) as c:
+            for sql in CHAT_DDL:
+                c.execute(sql)
+            for _, key, value in self.expected_rows(CHAT_FIXTURE):
+                c.execute('INSERT INTO data_chatstore ("key", value) VALUES (?, ?)', (key, value))
+        return db, CHAT_FIXTURE
+
+    def test_reads_and_edits_sqlitechatstores_own_database(self):
+        db, source = self.llamaindex_db()
+        for key in chat_messages(source):
+            rc, out, err = run("get", db, key, "--json")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out), json.loads(run("get", source, key, "--json")[1]))
+        back = self.path("back")
+        self.convert(db, back)
+        self.assertEqual(read_bytes(os.path.join(back, "chat_store.json")), read_bytes(source))
+        # Edited in place: the rows change, no lstore table appears.
+        key = next(iter(chat_messages(source)))
+        before = chat_rows(db)
+        rc, _, err = run("put", db, "--chat", key, "--message", '{"role": "user", "content": "one more"}')
+        self.assertEqual(rc, 0, err)
+        rows = chat_rows(db)
+        self.assertEqual(len(rows), len(before) + 1)
+        last = [value for _, k, value in rows if k == key][-1]
+        self.assertEqual(json.loads(last)["blocks"], [{"block_type": "text", "text": "one more"}])
+        with sqlite3.connect(db) as c:
+            names = sorted(r[0] for r in c.execute("SELECT name FROM sqlite_master"))
+        self.assertEqual(names, ["data_chatstore", "ix_data_chatstore_id", "ix_data_chatstore_key"])
+
+    def test_a_whole_store_is_never_written_into_a_chat_database(self):
+        db, _ = self.llamaindex_db()
+        before = read_bytes(db)
+        rc, _, err = run("convert", SAMPLE, db, "--force")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("only a chat store", err)
+        self.assertEqual(read_bytes(db), before)
+        rc, _, err = run("convert", CHAT_FIXTURE, db)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("not empty", err)
+        self.assertEqual(read_bytes(db), before)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import tempfile
 import time
 import unittest
 
-from support import CORPUS, ROOT, corpus_stores, free_port, have_corpus, tree
+from support import (CHAT_012, CHAT_FIXTURE, CORPUS, ROOT, chat_messages, corpus_stores, free_port, have_corpus,
+                     persist_dir_with_chat, read_bytes, tree)
 
 LSTORE = None
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
@@ -393,6 +394,99 @@ class CommandsTest(Base):
         rc, _, err = run("delete", uri, "--ref-doc", ref, "--backup", backup)
         self.assertEqual(rc, 0, err)
         self.assertEqual(tree(SAMPLE), self.back(backup))
+
+
+# PostgresChatStore's table as SQLAlchemy creates it (corpus backends/postgres/chat.json).
+def chat_ddl(schema, element):
+    return (f"CREATE TABLE {schema}.data_chatstore (id SERIAL NOT NULL, key VARCHAR NOT NULL, value {element}[], "
+            f'PRIMARY KEY (id), CONSTRAINT "data_chatstore:unique_key" UNIQUE (key)); '
+            f'CREATE INDEX "data_chatstore:idx_key" ON {schema}.data_chatstore (key);')
+
+
+class ChatTest(Base):
+    """The chat store as LlamaIndex's PostgresChatStore keeps it:
+    data_chatstore, one row per key, value json[] of model_dump_json()."""
+
+    def elements(self, schema):
+        out = SERVER.psql(f"SELECT json_agg(json_build_array(t.key, e.v::text) ORDER BY t.id, e.n) FROM "
+                          f"{schema}.data_chatstore t, unnest(t.value) WITH ORDINALITY AS e(v, n)")
+        return [tuple(x) for x in json.loads(out)]
+
+    def test_table_is_what_postgreschatstore_writes(self):
+        uri = self.fresh()
+        schema = uri.split("schema=")[1]
+        self.convert(CHAT_FIXTURE, uri)
+        want = [(k, m) for k, msgs in chat_messages(CHAT_FIXTURE).items() for m in msgs]
+        self.assertEqual([(k, json.loads(v)) for k, v in self.elements(schema)], want)
+        self.assertEqual(read_bytes(CHAT_FIXTURE), self.back(uri)["chat_store.json"])
+        if not os.path.exists(os.path.join(GOLDEN, "chat.json")):
+            print("SKIPPED: PostgresChatStore golden rows (no corpus)", file=sys.stderr)
+            return
+        g = self.golden("chat")["tables"]["public.data_chatstore"]
+        uri = self.fresh()
+        schema = uri.split("schema=")[1]
+        self.convert(CHAT_012, uri)
+        self.assertEqual(self.elements(schema), [(r["key"], v) for r in g["rows"] for v in r["value_elements"]])
+        cols = SERVER.psql(f"SELECT column_name, udt_name, is_nullable FROM information_schema.columns WHERE "
+                           f"table_schema = '{schema}' AND table_name = 'data_chatstore' ORDER BY ordinal_position")
+        self.assertEqual(cols.split(), [f"{c['name']}|{c['udt_name']}|{c['is_nullable']}" for c in g["columns"]])
+        cons = SERVER.psql(f"SELECT conname || '=' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                           f"'{schema}.data_chatstore'::regclass ORDER BY conname")
+        self.assertEqual(cons.splitlines(), sorted(f"{c['name']}={c['definition']}" for c in g["constraints"]))
+        idx = SERVER.psql(f"SELECT indexname FROM pg_indexes WHERE schemaname = '{schema}' AND "
+                          "tablename = 'data_chatstore' ORDER BY indexname")
+        self.assertEqual(idx.splitlines(), sorted(i["name"] for i in g["indexes"]))
+
+    def test_reads_what_llamaindex_wrote(self):
+        for jsonb in (False, True):
+            with self.subTest(jsonb=jsonb):
+                uri = self.fresh()
+                schema = uri.split("schema=")[1]
+                name = "chat-jsonb" if jsonb else "chat"
+                if os.path.exists(os.path.join(GOLDEN, name + ".json")):
+                    source, rows = CHAT_012, [(r["key"], r["value"]) for r in self.golden(name)["tables"]["public.data_chatstore"]["rows"]]
+                else:
+                    source = CHAT_FIXTURE
+                    rows = [(k, "{" + ",".join('"' + json.dumps(m).replace("\\", "\\\\").replace('"', '\\"') + '"' for m in msgs) + "}")
+                            for k, msgs in chat_messages(source).items()]
+                SERVER.psql(f"CREATE SCHEMA {schema}; " + chat_ddl(schema, "JSONB" if jsonb else "JSON") + "".join(
+                    f"INSERT INTO {schema}.data_chatstore (key, value) VALUES ({sql_str(k)}, {sql_str(v)});" for k, v in rows))
+                for key in chat_messages(source):
+                    rc, out, err = run("get", uri, key, "--json")
+                    self.assertEqual(rc, 0, err)
+                    got, want = json.loads(out), json.loads(run("get", source, key, "--json")[1])
+                    self.assertEqual(got, want)
+                got = self.back(uri)["chat_store.json"]
+                self.assertEqual(json.loads(got)["store"], chat_messages(source))
+                if not jsonb:
+                    self.assertEqual(got, read_bytes(source))  # what SimpleChatStore.persist writes
+
+    def test_jsonb_table_keeps_the_file_byte_for_byte(self):
+        uri = self.fresh()
+        schema = uri.split("schema=")[1]
+        SERVER.psql(f"CREATE SCHEMA {schema}; " + chat_ddl(schema, "JSONB"))
+        self.convert(CHAT_FIXTURE, uri)
+        self.assertEqual(SERVER.psql(f"SELECT DISTINCT pg_typeof(value) FROM {schema}.data_chatstore").strip(), "jsonb[]")
+        self.assertEqual(read_bytes(CHAT_FIXTURE), self.back(uri)["chat_store.json"])
+
+    def test_changes_llamaindex_makes_are_seen(self):
+        d = persist_dir_with_chat(self.tmp, SAMPLE)
+        uri = self.fresh()
+        schema = uri.split("schema=")[1]
+        self.convert(d, uri)
+        self.assertEqual(tree(d), self.back(uri))
+        # What PostgresChatStore.add_message (array_cat) and delete_messages do.
+        msg = {"role": "user", "additional_kwargs": {}, "blocks": [{"block_type": "text", "text": "noch eine \u00fc"}]}
+        SERVER.psql(f"UPDATE {schema}.data_chatstore SET value = array_cat(value, ARRAY[{sql_str(json.dumps(msg))}::json]) "
+                    f"WHERE key = 'bob/session 2'; DELETE FROM {schema}.data_chatstore WHERE key = 'alice';")
+        for cmd in (["put", d, "--chat", "bob/session 2", "--message", json.dumps(msg)], ["delete", d, "--chat", "alice"]):
+            rc, _, err = run(*cmd)
+            self.assertEqual(rc, 0, (cmd, err))
+        self.assertEqual(tree(d), self.back(uri))
+        # And lstore's own edit lands in LlamaIndex's row.
+        rc, _, err = run("delete", uri, "--chat", "bob/session 2", "--last")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.elements(schema)), 2)
 
 
 class RefusalTest(Base):

@@ -16,7 +16,8 @@ import tempfile
 import time
 import unittest
 
-from support import CORPUS, ROOT, corpus_stores, free_port, tree
+from support import (CHAT_010, CHAT_012, CHAT_FIXTURE, CORPUS, ROOT, chat_messages, corpus_stores, free_port,
+                     persist_dir_with_chat, read_bytes, tree)
 
 LSTORE = None
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
@@ -227,6 +228,89 @@ class CommandsTest(Base):
         self.assertIn("4242", err)
         SERVER.cli("-n", str(self.db), "DEL", "lstore/lock")
         self.assertEqual(run("delete", uri, "--ref-doc", ref)[0], 0)
+
+
+class ChatTest(Base):
+    """The chat store as LlamaIndex's RedisChatStore keeps it: one list per
+    chat key, named by the key, RPUSH'd json.dumps(message.dict())."""
+
+    def lrange(self, key):
+        out = subprocess.run([REDIS_CLI, "-p", str(SERVER.port), "-n", str(self.db), "--raw", "LRANGE", key, "0", "-1"],
+                             capture_output=True, check=True).stdout.decode()
+        return out.splitlines()  # json.dumps escapes every newline inside a message
+
+    def rpush(self, key, *values):
+        for v in values:
+            subprocess.run([REDIS_CLI, "-p", str(SERVER.port), "-n", str(self.db), "-x", "RPUSH", key],
+                           input=v.encode(), capture_output=True, check=True)
+
+    def test_lists_are_what_redischatstore_writes(self):
+        chats = [CHAT_FIXTURE] + [p for p in (CHAT_012, CHAT_010) if os.path.exists(p)]
+        if len(chats) == 1:
+            print("SKIPPED: RedisChatStore lists of the corpus chat stores (no corpus)", file=sys.stderr)
+        for chat in chats:
+            with self.subTest(chat=chat):
+                SERVER.cli("-n", str(self.db), "FLUSHDB")
+                self.convert(chat, SERVER.uri(self.db))
+                msgs = chat_messages(chat)
+                keys = SERVER.cli("-n", str(self.db), "--scan").splitlines()
+                self.assertEqual(sorted(k for k in keys if not k.startswith("lstore/")), sorted(msgs))
+                for key, m in msgs.items():
+                    self.assertEqual(self.lrange(key), [json.dumps(x) for x in m], key)
+                back = os.path.join(self.tmp, "back")
+                self.convert(SERVER.uri(self.db), back)
+                self.assertEqual(read_bytes(os.path.join(back, "chat_store.json")), read_bytes(chat))
+                shutil.rmtree(back)
+        golden = os.path.join(CORPUS, "backends", "redis", "chat.json")
+        if os.path.exists(golden):
+            with open(golden) as f:
+                g = json.load(f)
+            SERVER.cli("-n", str(self.db), "FLUSHDB")
+            self.convert(CHAT_012, SERVER.uri(self.db))
+            for key, info in g["keys"].items():
+                self.assertEqual(self.lrange(key), info["lrange"], key)
+                self.assertEqual(SERVER.cli("-n", str(self.db), "TYPE", key).strip(), info["type"])
+
+    def test_reads_what_llamaindex_wrote(self):
+        source = CHAT_012 if os.path.exists(CHAT_012) else CHAT_FIXTURE
+        for key, m in sorted(chat_messages(source).items()):
+            self.rpush(key, *[json.dumps(x) for x in m])
+        self.rpush("jobs", "not a chat message", "{}")  # another program's list: not a chat key
+        rc, out, err = run("ls", SERVER.uri(self.db), "chat", "--json")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(json.loads(line)["id"] for line in out.splitlines()), sorted(chat_messages(source)))
+        for key in chat_messages(source):
+            self.assertEqual(json.loads(run("get", SERVER.uri(self.db), key, "--json")[1]),
+                             json.loads(run("get", source, key, "--json")[1]))
+        back = os.path.join(self.tmp, "back")
+        self.convert(SERVER.uri(self.db), back)
+        got = read_bytes(os.path.join(back, "chat_store.json"))
+        if list(chat_messages(source)) == sorted(chat_messages(source)):
+            self.assertEqual(got, read_bytes(source))  # what SimpleChatStore.persist writes
+        self.assertEqual(json.loads(got)["store"], chat_messages(source))
+        # A write keeps the other program's list.
+        key = sorted(chat_messages(source))[0]
+        rc, _, err = run("delete", SERVER.uri(self.db), "--chat", key, "--last")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.lrange("jobs"), ["not a chat message", "{}"])
+        self.assertEqual(len(self.lrange(key)), len(chat_messages(source)[key]) - 1)
+
+    def test_changes_llamaindex_makes_are_seen(self):
+        d = persist_dir_with_chat(self.tmp, SAMPLE)
+        self.convert(d, SERVER.uri(self.db))
+        back = os.path.join(self.tmp, "back")
+        self.convert(SERVER.uri(self.db), back)
+        self.assertEqual(tree(d), tree(back))
+        # What RedisChatStore.add_message and delete_messages do.
+        msg = {"role": "user", "additional_kwargs": {}, "blocks": [{"block_type": "text", "text": "noch eine \u00fc"}]}
+        self.rpush("bob/session 2", json.dumps(msg))
+        SERVER.cli("-n", str(self.db), "DEL", "alice")
+        for cmd in (["put", d, "--chat", "bob/session 2", "--message", json.dumps(msg)], ["delete", d, "--chat", "alice"]):
+            rc, _, err = run(*cmd)
+            self.assertEqual(rc, 0, (cmd, err))
+        shutil.rmtree(back)
+        self.convert(SERVER.uri(self.db), back)
+        self.assertEqual(tree(d), tree(back))
 
 
 class PasswordTest(unittest.TestCase):

@@ -24,6 +24,8 @@ class ChatStore {
 
   // Parses a chat_store.json. Throws Error(Data) naming `name` and the place.
   static ChatStore parse(std::string_view bytes, const std::string& name);
+  // A store with no keys, as SimpleChatStore() of that era starts.
+  static ChatStore empty(Era era);
   // The file as LlamaIndex writes it in this store's era.
   std::string serialize() const;
 

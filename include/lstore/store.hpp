@@ -35,6 +35,8 @@ enum class FileKind {
   Other,              // anything else (code, notes, ...)
 };
 const char* file_kind_name(FileKind kind);
+// The inverse (Other for a name it does not know), for backends reading a stored kind.
+FileKind file_kind_from_name(std::string_view name);
 
 struct FileInfo {
   std::string name;        // relative to the store

@@ -32,6 +32,17 @@
 // tables (LlamaIndex cannot store it there either): such a file's entries all
 // go to lstore_entries instead.
 //
+// The first chat store file is kept as LlamaIndex's PostgresChatStore keeps
+// it (chat_rows.hpp), so PostgresChatStore.from_uri reads and edits those
+// chats:
+//
+//   <schema>.data_chatstore
+//     (id SERIAL PK, key VARCHAR NOT NULL UNIQUE "data_chatstore:unique_key",
+//      value JSON[], INDEX "data_chatstore:idx_key")
+//     one row per chat key in file order, each message an element printed as
+//     model_dump_json() does; an existing jsonb[] table is used as it is.
+//     lstore_files.rows_in names the table for that file.
+//
 // A write is one transaction (bulk loads with COPY), so readers and
 // LlamaIndex see the old store or the new one; a read is one REPEATABLE READ
 // snapshot, streamed row by row. Writers are serialised by a session
@@ -54,6 +65,7 @@
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/version.hpp"
+#include "chat_rows.hpp"
 #include "records.hpp"
 #include "uri.hpp"
 
@@ -527,7 +539,7 @@ std::set<std::string> existing_tables(Conn& c, const Place& place) {
   Result r = c.exec(
       "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname IN "
-      "('data_docstore', 'data_indexstore', 'lstore_store', 'lstore_files', 'lstore_entries')",
+      "('data_docstore', 'data_indexstore', 'data_chatstore', 'lstore_store', 'lstore_files', 'lstore_entries')",
       {place.schema});
   std::set<std::string> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace(cell(r.get(), i, 0));
@@ -538,12 +550,6 @@ bool has_rows(Conn& c, const Place& place, const char* table, std::optional<std:
   std::string sql = "SELECT EXISTS (SELECT 1 FROM " + place.table(table) + (ns ? " WHERE namespace = $1)" : ")");
   return c.scalar(sql, ns ? std::vector<std::optional<std::string_view>>{*ns} : std::vector<std::optional<std::string_view>>{}) ==
          "t";
-}
-
-FileKind kind_from_name(std::string_view s) {
-  for (int k = 0; k <= static_cast<int>(FileKind::Other); ++k)
-    if (s == file_kind_name(static_cast<FileKind>(k))) return static_cast<FileKind>(k);
-  return FileKind::Other;
 }
 
 // lstore_store as a map (empty when the table is missing).
@@ -583,6 +589,68 @@ void create_tables(Conn& c, const Place& place) {
     c.exec("CREATE TABLE " + place.table("lstore_entries") +
            " (file text NOT NULL, collection text NOT NULL, seq bigint NOT NULL, key text, value text, "
            "embedding float8[], PRIMARY KEY (file, collection, seq))");
+}
+
+// PostgresChatStore's table (created only when missing) and whether its
+// elements are jsonb, which re-prints them.
+bool chat_table_is_jsonb(Conn& c, const Place& place) {
+  return c.scalar("SELECT udt_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 "
+                  "AND column_name = 'value'",
+                  {place.schema, std::string_view(kChatTable)}) == "_jsonb";
+}
+
+void create_chat_table(Conn& c, const Place& place) {
+  std::string n = kChatTable;
+  c.exec("CREATE TABLE " + place.table(n) + " (id SERIAL NOT NULL, key VARCHAR NOT NULL, value JSON[], PRIMARY KEY (id), " +
+         "CONSTRAINT " + quote_ident(n + ":unique_key") + " UNIQUE (key))");
+  c.exec("CREATE INDEX " + quote_ident(n + ":idx_key") + " ON " + place.table(n) + " (key)");
+}
+
+// An array literal of text elements ('{"a","b"}'), for a json[] parameter.
+std::string array_literal(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char ch : items[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// The chats the table holds, keys in id order, elements in array order.
+ChatRows read_chat_table(Conn& c, const Place& place) {
+  ChatRows rows;
+  c.stream("SELECT t.key, e.v::text FROM " + place.table(kChatTable) +
+               " t LEFT JOIN LATERAL unnest(t.value) WITH ORDINALITY AS e(v, n) ON true ORDER BY t.id, e.n",
+           {}, [&](const PGresult* r) {
+             if (is_null(r, 0, 1)) rows.add_key(cell(r, 0, 0));
+             else rows.add(cell(r, 0, 0), std::string(cell(r, 0, 1)));
+           });
+  return rows;
+}
+
+// The chat file's rows as PostgresChatStore writes them, when every message
+// survives the trip (json refuses NaN and \u0000; model_dump_json would
+// print NaN as null); otherwise the file is only carried.
+std::optional<ChatRows> native_chat_rows(const FileRecord& f) {
+  try {
+    ChatRows rows = chat_rows(f.bytes->view(), f.name, MessageText::ModelDumpJson);
+    ChatRows py = chat_rows(f.bytes->view(), f.name, MessageText::JsonDumps);
+    for (std::size_t k = 0; k < rows.keys.size(); ++k)
+      for (std::size_t i = 0; i < rows.keys[k].second.size(); ++i) {
+        const std::string& m = rows.keys[k].second[i];
+        if (!pg_text_ok(rows.keys[k].first) || !pg_text_ok(m) || !PgJsonCheck(m).ok() ||
+            !(parse(m) == parse(py.keys[k].second[i])))
+          return std::nullopt;
+      }
+    return rows;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 // Whether every entry of a docstore / index store can be a row of
@@ -663,6 +731,8 @@ class PgSink : public RecordSink {
   void file(const FileRecord& f) override {
     auto it = m_routes.find(f.name);
     std::string rows_in = f.layout.empty() ? "" : it != m_routes.end() ? it->second : kEntriesTable;
+    if (f.kind == FileKind::ChatStore && !m_chats && f.bytes)
+      if ((m_chats = native_chat_rows(f))) rows_in = kChatTable;
     m_files.push_back({f.name, f.kind, rows_in, f.layout, f.bytes});
   }
   void collection(const FileRecord& f, const std::string& name) override {
@@ -707,6 +777,7 @@ class PgSink : public RecordSink {
   }
   void commit() override {
     switch_copy("");
+    if (m_chats) write_chats(*m_chats);
     std::string sql = "INSERT INTO " + m_place.table("lstore_files") +
                       " (seq, name, kind, rows_in, layout, bytes) VALUES ($1, $2, $3, $4, $5, $6)";
     for (std::size_t i = 0; i < m_files.size(); ++i) {
@@ -735,6 +806,13 @@ class PgSink : public RecordSink {
     std::shared_ptr<Buffer> bytes;
   };
 
+  void write_chats(const ChatRows& rows) {
+    if (!existing_tables(m_c, m_place).count(kChatTable)) create_chat_table(m_c, m_place);
+    std::string cast = chat_table_is_jsonb(m_c, m_place) ? "::jsonb[]" : "::json[]";
+    std::string sql = "INSERT INTO " + m_place.table(kChatTable) + " (key, value) VALUES ($1, $2" + cast + ")";
+    for (const auto& [key, msgs] : rows.keys) m_c.exec(sql, {key, array_literal(msgs)});
+  }
+
   void switch_copy(const std::string& table) {
     if (table == m_copy) return;
     if (!m_copy.empty()) {
@@ -761,6 +839,7 @@ class PgSink : public RecordSink {
   std::string m_copy;  // the table a COPY is open for
   std::string m_file, m_collection, m_namespace, m_buf;
   bool m_native = false;
+  std::optional<ChatRows> m_chats;
 };
 
 // ---------------------------------------------------------------- reading
@@ -786,11 +865,18 @@ class PgSource : public RecordSource {
       f.layout = row.synthesized_layout;
       return true;
     }
+    if (row.rows_in == kChatTable && row.synthesized) {
+      f.bytes = chat_file_from_rows(read_chat_table(m_c, m_place), nullptr, m_c.display(), chat_table_is_jsonb(m_c, m_place));
+      return true;
+    }
     Result r = m_c.exec("SELECT layout, bytes FROM " + m_place.table("lstore_files") + " WHERE seq = $1",
                         {std::to_string(row.seq)}, false, true);
     if (PQntuples(r.get()) != 1) throw Error(ErrorKind::Data, m_c.display(), "a file row went missing", f.name);
     if (!is_null(r.get(), 0, 0)) f.layout = cell(r.get(), 0, 0);
     if (f.layout.empty()) f.bytes = Buffer::own(std::string(cell(r.get(), 0, 1)));
+    if (row.rows_in == kChatTable && m_tables.count(kChatTable))
+      f.bytes = chat_file_from_rows(read_chat_table(m_c, m_place), f.bytes, m_c.display() + ": " + f.name,
+                                    chat_table_is_jsonb(m_c, m_place));
     return true;
   }
 
@@ -836,7 +922,22 @@ class PgSource : public RecordSource {
     FileKind kind = FileKind::Other;
     std::string rows_in;
     std::string synthesized_layout;  // for a store LlamaIndex wrote
+    bool synthesized = false;        // no lstore_files row: made from LlamaIndex's tables alone
   };
+
+  // PostgresChatStore's rows as a chat_store.json, unless a file of the
+  // store already stands for them.
+  void add_native_chats() {
+    if (!m_tables.count(kChatTable) || !has_rows(m_c, m_place, kChatTable)) return;
+    for (const FileRow& f : m_files)
+      if (f.rows_in == kChatTable || f.name == kChatFileName) return;
+    FileRow row;
+    row.name = kChatFileName;
+    row.kind = FileKind::ChatStore;
+    row.rows_in = kChatTable;
+    row.synthesized = true;
+    m_files.push_back(std::move(row));
+  }
 
   StoreHeader ours(std::map<std::string, std::string>& meta) {
     StoreHeader h;
@@ -846,7 +947,8 @@ class PgSource : public RecordSource {
     Result r = m_c.exec("SELECT seq, name, kind, rows_in FROM " + m_place.table("lstore_files") + " ORDER BY seq");
     for (int i = 0; i < PQntuples(r.get()); ++i)
       m_files.push_back({std::strtoull(PQgetvalue(r.get(), i, 0), nullptr, 10), std::string(cell(r.get(), i, 1)),
-                         kind_from_name(cell(r.get(), i, 2)), std::string(cell(r.get(), i, 3)), {}});
+                         file_kind_from_name(cell(r.get(), i, 2)), std::string(cell(r.get(), i, 3)), {}});
+    add_native_chats();
     return h;
   }
 
@@ -862,8 +964,10 @@ class PgSource : public RecordSource {
     if (m_tables.count(kIndexTable) && has_rows(m_c, m_place, kIndexTable, m_place.native("index_store/data")))
       m_files.push_back({0, "index_store.json", FileKind::IndexStore, kIndexTable,
                          default_layout({"index_store/data"}, Dialect::Python)});
+    add_native_chats();
     if (m_files.empty())
-      throw Error(ErrorKind::Data, m_c.display(), "no LlamaIndex store here (no data_docstore rows, no lstore tables)");
+      throw Error(ErrorKind::Data, m_c.display(),
+                  "no LlamaIndex store here (no data_docstore or data_chatstore rows, no lstore tables)");
     return StoreHeader{};
   }
 
@@ -993,6 +1097,7 @@ class PostgresBackend : public Backend {
       for (const std::string& ns : native[t])
         if (first.empty() && has_rows(c, m_place, t, ns)) first = std::string(t) + " " + ns;
     }
+    if (first.empty() && tables.count(kChatTable) && has_rows(c, m_place, kChatTable)) first = kChatTable;
     if (!force && (ours || !first.empty()))
       throw Error(ErrorKind::Data, describe(), "target store is not empty", ours ? "lstore_files" : first,
                   "use --force to replace it");
@@ -1000,6 +1105,8 @@ class PostgresBackend : public Backend {
     for (const char* t : {"lstore_entries", "lstore_files", "lstore_store"}) c.exec("DELETE FROM " + m_place.table(t));
     for (auto& [t, set] : native)
       for (const std::string& ns : set) c.exec("DELETE FROM " + m_place.table(t) + " WHERE namespace = $1", {ns});
+    // The schema's chats are the store's (PostgresChatStore has no namespace).
+    if (tables.count(kChatTable)) c.exec("DELETE FROM " + m_place.table(kChatTable));
   }
 
   PgUri m_uri;

@@ -31,6 +31,7 @@
 #include <map>
 
 #include "lstore/error.hpp"
+#include "lstore/side_files.hpp"
 #include "lstore/sniff.hpp"
 #include "store_builder.hpp"
 
@@ -453,6 +454,16 @@ void rebuild(const Json& layout, const FileRecord& file, RecordSource& source, S
   out.write(str(layout, "suffix"));
 }
 
+// Whether `bytes` parse as a chat store of either era.
+bool is_chat_store(std::string_view bytes) {
+  try {
+    ChatStore::parse(bytes, "");
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 std::string format_vector(std::span<const double> v, JsonDialect d, std::string_view sep) {
@@ -506,6 +517,12 @@ Store assemble_store(RecordSource& source, const std::string& location) {
       info.size = info.bytes->view().size();
       info.kind = sniff_bytes(info.bytes->view().substr(0, 4096), info.size, info.detail);
       if (info.kind == FileKind::Other && info.detail == "not JSON") info.detail.clear();
+      // Chat stores are carried as bytes; the directory backend recognised
+      // them when they were written (sniffing looks at the first bytes only).
+      if (f.kind == FileKind::ChatStore && is_chat_store(info.bytes->view())) {
+        info.kind = FileKind::ChatStore;
+        info.detail = info.bytes->view().starts_with("\"") ? "SimpleChatStore (0.10 era: a JSON string)" : "SimpleChatStore";
+      }
       builder.add(std::move(info), std::nullopt, Dialect::Python);
       continue;
     }

@@ -18,6 +18,12 @@
 //                                 graphs); an array's elements under "0", "1", ...; a
 //                                 packed embedding is "\0" + little-endian float64s
 //
+// The first chat store file is kept as LlamaIndex's RedisChatStore keeps it
+// (chat_rows.hpp): one list per chat key, named by the key, RPUSH'd
+// json.dumps(message.dict()); lstore/store's chat_file names that file. Every
+// list outside lstore/ whose elements are all chat messages is a chat key
+// (RedisChatStore.get_keys is KEYS *), so chats LlamaIndex adds are seen.
+//
 // A write goes to staging keys first and is renamed into place in one
 // MULTI/EXEC, so readers (and LlamaIndex) see the old store or the new one.
 // Reads use HSCAN/LRANGE/HMGET, never KEYS.
@@ -41,6 +47,7 @@
 #include "lstore/error.hpp"
 #include "lstore/sniff.hpp"
 #include "lstore/version.hpp"
+#include "chat_rows.hpp"
 #include "records.hpp"
 #include "uri.hpp"
 
@@ -218,12 +225,6 @@ struct Keys {
   }
 };
 
-FileKind kind_from_name(std::string_view s) {
-  for (int k = 0; k <= static_cast<int>(FileKind::Other); ++k)
-    if (s == file_kind_name(static_cast<FileKind>(k))) return static_cast<FileKind>(k);
-  return FileKind::Other;
-}
-
 // Every key of `pattern`, by SCAN.
 std::vector<std::string> scan_keys(Conn& c, const std::string& pattern) {
   std::vector<std::string> out;
@@ -237,6 +238,41 @@ std::vector<std::string> scan_keys(Conn& c, const std::string& pattern) {
 }
 
 bool exists(Conn& c, const std::string& key) { return c.command({"EXISTS", key})->integer > 0; }
+
+// A list element RedisChatStore could have written: a JSON object with a role.
+bool is_chat_message(std::string_view text) {
+  try {
+    Json m = parse(text);
+    return m.is_object() && m.find("role") && m.find("role")->is_string();
+  } catch (const ParseError&) {
+    return false;
+  }
+}
+
+// The chats this database holds: every list outside lstore/ whose elements
+// are all chat messages, in key order (SCAN's order is the hash table's).
+ChatRows read_chats(Conn& c) {
+  std::vector<std::string> lists;
+  std::string cursor = "0";
+  do {
+    Reply r = c.command({"SCAN", cursor, "COUNT", "1000", "TYPE", "list"});
+    cursor = std::string(str(r->element[0]));
+    for (std::size_t i = 0; i < r->element[1]->elements; ++i) {
+      std::string_view k = str(r->element[1]->element[i]);
+      if (k.rfind("lstore/", 0) != 0) lists.emplace_back(k);
+    }
+  } while (cursor != "0");
+  std::sort(lists.begin(), lists.end());
+  ChatRows rows;
+  for (const std::string& k : lists) {
+    Reply r = c.command({"LRANGE", k, "0", "-1"});
+    bool chat = r->elements > 0;
+    for (std::size_t i = 0; chat && i < r->elements; ++i) chat = is_chat_message(str(r->element[i]));
+    if (!chat) continue;
+    for (std::size_t i = 0; i < r->elements; ++i) rows.add(k, std::string(str(r->element[i])));
+  }
+  return rows;
+}
 
 std::string host_name() {
   char h[256] = {};
@@ -265,6 +301,7 @@ class RedisSink : public RecordSink {
   void begin(const StoreHeader& h) override { m_header = h; }
   void file(const FileRecord& f) override {
     flush();
+    if (f.kind == FileKind::ChatStore && m_chat_file.empty() && f.bytes) write_chats(f);
     m_files.emplace_back(f.name);
     std::string key = stage(m_keys.file(f.name));
     if (f.layout.empty())
@@ -309,7 +346,7 @@ class RedisSink : public RecordSink {
     std::string store_key = stage(m_keys.store());
     m_c.append({"HSET", store_key, "format", std::to_string(m_header.format), "dialect",
                 m_header.dialect == Dialect::TypeScript ? "ts" : "python", "era", m_header.era, "written_by",
-                std::string("lstore ") + LSTORE_VERSION, "files", files});
+                std::string("lstore ") + LSTORE_VERSION, "files", files, kChatFileKey, m_chat_file});
     m_c.drain();
   }
 
@@ -318,6 +355,30 @@ class RedisSink : public RecordSink {
   const std::string& staging_prefix() const { return m_staging; }
 
  private:
+  // The chat file as RedisChatStore's lists, when its keys cannot be
+  // mistaken for lstore's or the docstore's (otherwise it is only carried).
+  void write_chats(const FileRecord& f) {
+    ChatRows rows;
+    try {
+      rows = chat_rows(f.bytes->view(), f.name, MessageText::JsonDumps);
+    } catch (const Error&) {
+      return;
+    }
+    std::vector<std::string> reserved = m_keys.native_defaults();
+    for (const auto& [key, msgs] : rows.keys)
+      if (key.rfind("lstore/", 0) == 0 || std::find(reserved.begin(), reserved.end(), key) != reserved.end()) return;
+    m_chat_file = f.name;
+    for (const auto& [key, msgs] : rows.keys) {
+      if (msgs.empty()) continue;  // Redis holds no empty list; LlamaIndex reads [] for a missing key
+      std::vector<std::string_view> args{"RPUSH"};
+      std::string staged = stage(key);
+      args.push_back(staged);
+      for (const std::string& m : msgs) args.push_back(m);
+      m_c.append(args);
+      maybe_drain();
+    }
+  }
+
   std::string stage(const std::string& final_key) {
     for (auto& [f, s] : m_staged)
       if (f == final_key) return s;
@@ -355,6 +416,7 @@ class RedisSink : public RecordSink {
   std::string m_staging;
   StoreHeader m_header;
   std::vector<std::string> m_files;
+  std::string m_chat_file;
   std::vector<std::pair<std::string, std::string>> m_staged;
   FileKind m_kind = FileKind::Other;
   std::string m_file, m_hash, m_order;
@@ -376,6 +438,7 @@ class RedisSource : public RecordSource {
       if (k == "format") h.format = std::atoi(std::string(v).c_str());
       else if (k == "dialect") h.dialect = v == "ts" ? Dialect::TypeScript : Dialect::Python;
       else if (k == "era") h.era = v;
+      else if (k == kChatFileKey) m_chat_file = v;
       else if (k == "files") {
         Json files = parse(v);
         if (files.is_array())
@@ -383,23 +446,26 @@ class RedisSource : public RecordSource {
             if (f.is_string()) m_names.push_back(f.as_string());
       }
     }
+    // Chats LlamaIndex put here after lstore wrote a store without any.
+    if (m_chat_file.empty() && std::find(m_names.begin(), m_names.end(), kChatFileName) == m_names.end())
+      add_native_chats();
     return h;
   }
 
   bool next_file(FileRecord& f) override {
-    if (!m_ours) {
-      if (m_next >= m_native.size()) return false;
-      f = m_native[m_next++];
+    if (!m_ours || m_next >= m_names.size()) {
+      std::size_t i = m_next++ - (m_ours ? m_names.size() : 0);
+      if (i >= m_native.size()) return false;
+      f = m_native[i];
       return true;
     }
-    if (m_next >= m_names.size()) return false;
     f.name = m_names[m_next++];
     Reply r = m_c.command({"HGETALL", m_keys.file(f.name)});
     if (r->elements == 0) throw Error(ErrorKind::Data, m_display, "the store lists a file it does not hold", f.name);
     bool has_bytes = false;
     for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
       std::string_view k = str(r->element[i]), v = str(r->element[i + 1]);
-      if (k == "kind") f.kind = kind_from_name(v);
+      if (k == "kind") f.kind = file_kind_from_name(v);
       else if (k == "layout") f.layout = v;
       else if (k == "bytes") {
         f.bytes = Buffer::own(std::string(v));
@@ -407,6 +473,7 @@ class RedisSource : public RecordSource {
       }
     }
     if (f.layout.empty() && !has_bytes) f.bytes = Buffer::own({});
+    if (f.name == m_chat_file) f.bytes = chat_file_from_rows(read_chats(m_c), f.bytes, m_display + ": " + f.name, false);
     return true;
   }
 
@@ -475,10 +542,22 @@ class RedisSource : public RecordSource {
       f.layout = default_layout({"index_store/data"}, Dialect::Python);
       m_native.push_back(f);
     }
+    add_native_chats();
     if (m_native.empty())
       throw Error(ErrorKind::Data, m_display,
-                  "no LlamaIndex store here (no " + dns + "/doc or " + ins + "/index hash, no " + m_keys.store() + ")");
+                  "no LlamaIndex store here (no " + dns + "/doc or " + ins + "/index hash, no chat lists, no " +
+                      m_keys.store() + ")");
     return StoreHeader{};
+  }
+  // RedisChatStore's lists as a chat_store.json, when there are any.
+  void add_native_chats() {
+    ChatRows rows = read_chats(m_c);
+    if (rows.keys.empty()) return;
+    FileRecord f;
+    f.name = kChatFileName;
+    f.kind = FileKind::ChatStore;
+    f.bytes = chat_file_from_rows(rows, nullptr, m_display, false);
+    m_native.push_back(std::move(f));
   }
   void hscan(const std::string& hash, const std::function<void(std::string_view, std::string_view)>& fn) {
     std::string cursor = "0";
@@ -512,6 +591,7 @@ class RedisSource : public RecordSource {
   const Keys& m_keys;
   std::string m_display;
   bool m_ours = false;
+  std::string m_chat_file;
   std::vector<std::string> m_names;
   std::vector<FileRecord> m_native;
   std::size_t m_next = 0;
@@ -611,6 +691,7 @@ class RedisBackend : public Backend {
       for (std::string& k : scan_keys(c, p + part)) out.push_back(std::move(k));
     for (const std::string& k : m_keys.native_defaults())
       if (exists(c, k)) out.push_back(k);
+    for (const auto& [k, msgs] : read_chats(c).keys) out.push_back(k);
     return out;
   }
 

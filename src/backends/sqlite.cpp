@@ -8,9 +8,20 @@
 //       value: the entry's JSON text, or for an embedding a BLOB of
 //       little-endian float64s
 //
+// The first chat store file is also kept as LlamaIndex's SQLiteChatStore
+// keeps it (chat_rows.hpp), so SQLiteChatStore.from_params(database=FILE)
+// reads and edits those chats:
+//
+//   data_chatstore(id INTEGER PK, "key" VARCHAR, value JSON)   one row per
+//       message in order, value json.dumps(message.model_dump(mode="json"));
+//       lstore_store's chat_file names the file
+//
 // A write builds a new database beside the target in one transaction,
 // fsyncs it and renames it over the target (then fsyncs the directory), so a
-// reader, or a crash, sees the old store or the new one.
+// reader, or a crash, sees the old store or the new one. A database that
+// SQLiteChatStore made itself (data_chatstore and no lstore tables) reads as
+// a chat_store.json; lstore writes only the chats back into it, in place in
+// one transaction, and never replaces that file.
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -25,6 +36,7 @@
 #include "lstore/fileio.hpp"
 #include "lstore/sniff.hpp"
 #include "lstore/version.hpp"
+#include "chat_rows.hpp"
 #include "records.hpp"
 
 namespace lstore {
@@ -128,6 +140,36 @@ class Stmt {
 
 const char* dialect_word(Dialect d) { return d == Dialect::TypeScript ? "ts" : "python"; }
 
+// SQLiteChatStore's table, as SQLAlchemy creates it.
+const char* kChatSchema = "CREATE TABLE data_chatstore (\n\tid INTEGER NOT NULL, \n\t\"key\" VARCHAR NOT NULL, \n\t"
+                          "value JSON NOT NULL, \n\tPRIMARY KEY (id)\n);\n"
+                          "CREATE INDEX ix_data_chatstore_id ON data_chatstore (id);\n"
+                          "CREATE INDEX ix_data_chatstore_key ON data_chatstore (\"key\");";
+
+bool has_table(Db& db, const char* name) {
+  Stmt st(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1");
+  st.text(1, name);
+  return st.step() && st.column_int(0) == 1;
+}
+
+// The messages, one row each, in id order.
+void insert_chats(Db& db, const ChatRows& rows) {
+  Stmt ins(db, "INSERT INTO data_chatstore (\"key\", value) VALUES (?1, ?2)");
+  for (const auto& [key, msgs] : rows.keys)
+    for (const std::string& m : msgs) {
+      ins.text(1, key);
+      ins.text(2, m);
+      ins.run();
+    }
+}
+
+ChatRows read_chat_table(Db& db) {
+  ChatRows rows;
+  Stmt st(db, "SELECT \"key\", value FROM data_chatstore ORDER BY id");
+  while (st.step()) rows.add(st.column_text(0), std::string(st.column_text(1)));
+  return rows;
+}
+
 // Writes the records into a fresh database file.
 class SqliteSink : public RecordSink {
  public:
@@ -145,6 +187,7 @@ class SqliteSink : public RecordSink {
   }
   void begin(const StoreHeader& h) override { m_header = h; }
   void file(const FileRecord& f) override {
+    if (f.kind == FileKind::ChatStore && m_chat_file.empty() && f.bytes) write_chats(f);
     m_file->integer(1, static_cast<std::int64_t>(m_files++));
     m_file->text(2, f.name);
     m_file->text(3, file_kind_name(f.kind));
@@ -179,14 +222,28 @@ class SqliteSink : public RecordSink {
     put("dialect", dialect_word(m_header.dialect));
     put("era", m_header.era);
     put("written_by", std::string("lstore ") + LSTORE_VERSION);
+    if (!m_chat_file.empty()) put(kChatFileKey, m_chat_file);
     m_file.reset();
     m_entry.reset();
     m_db.exec("COMMIT");
   }
 
  private:
+  void write_chats(const FileRecord& f) {
+    ChatRows rows;
+    try {
+      rows = chat_rows(f.bytes->view(), f.name, MessageText::JsonDumps);
+    } catch (const Error&) {
+      return;  // carried as it is
+    }
+    m_chat_file = f.name;
+    m_db.exec(kChatSchema);
+    insert_chats(m_db, rows);
+  }
+
   Db m_db;
   StoreHeader m_header;
+  std::string m_chat_file;
   std::optional<Stmt> m_file, m_entry;
   std::size_t m_files = 0;
   std::string m_file_name, m_collection;
@@ -198,29 +255,52 @@ class SqliteSource : public RecordSource {
       : m_db(path, SQLITE_OPEN_READONLY, display), m_display(display) {
     Stmt app(m_db, "PRAGMA application_id");
     std::int64_t id = app.step() ? app.column_int(0) : 0;
-    Stmt tables(m_db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='lstore_files'");
-    bool ours = tables.step() && tables.column_int(0) == 1;
-    if (id != kApplicationId || !ours)
-      throw Error(ErrorKind::Data, display, "an SQLite database, but not an lstore store (no lstore_files table)");
+    m_ours = id == kApplicationId && has_table(m_db, "lstore_files");
+    m_chats = has_table(m_db, kChatTable);
+    if (!m_ours && !m_chats)
+      throw Error(ErrorKind::Data, display,
+                  "an SQLite database, but not an lstore store (no lstore_files table) nor a LlamaIndex chat store "
+                  "(no data_chatstore table)");
   }
   Db* db() { return &m_db; }
+  // lstore wrote it (otherwise SQLiteChatStore did).
+  bool ours() const { return m_ours; }
   StoreHeader header() override {
     StoreHeader h;
+    if (!m_ours) return h;
     Stmt st(m_db, "SELECT key, value FROM lstore_store");
     while (st.step()) {
       std::string_view k = st.column_text(0), v = st.column_text(1);
       if (k == "format") h.format = std::atoi(std::string(v).c_str());
       else if (k == "dialect") h.dialect = v == "ts" ? Dialect::TypeScript : Dialect::Python;
       else if (k == "era") h.era = v;
+      else if (k == kChatFileKey) m_chat_file = v;
     }
     return h;
   }
   bool next_file(FileRecord& f) override {
-    if (!m_files) m_files.emplace(m_db, "SELECT name, layout, bytes FROM lstore_files ORDER BY seq");
-    if (!m_files->step()) return false;
-    f.name = m_files->column_text(0);
-    if (m_files->type(1) != SQLITE_NULL) f.layout = m_files->column_text(1);
-    else f.bytes = Buffer::own(std::string(m_files->column_blob(2)));
+    if (m_ours) {
+      if (!m_files) m_files.emplace(m_db, "SELECT name, layout, bytes, kind FROM lstore_files ORDER BY seq");
+      if (m_files->step()) {
+        f.name = m_files->column_text(0);
+        f.kind = file_kind_from_name(m_files->column_text(3));
+        if (m_files->type(1) != SQLITE_NULL) f.layout = m_files->column_text(1);
+        else f.bytes = Buffer::own(std::string(m_files->column_blob(2)));
+        m_names.push_back(f.name);
+        if (f.name == m_chat_file && m_chats) f.bytes = chat_file_from_rows(read_chat_table(m_db), f.bytes, m_display + ": " + f.name, false);
+        return true;
+      }
+    }
+    // SQLiteChatStore's rows with no file of lstore's to go in: a chat_store.json.
+    if (m_synthesized || !m_chats || !m_chat_file.empty() ||
+        std::find(m_names.begin(), m_names.end(), kChatFileName) != m_names.end())
+      return false;
+    m_synthesized = true;
+    ChatRows rows = read_chat_table(m_db);
+    if (rows.keys.empty() && m_ours) return false;
+    f.name = kChatFileName;
+    f.kind = FileKind::ChatStore;
+    f.bytes = chat_file_from_rows(rows, nullptr, m_display, false);
     return true;
   }
   void entries(const FileRecord& file, const std::string& collection,
@@ -253,8 +333,20 @@ class SqliteSource : public RecordSource {
  private:
   Db m_db;
   std::string m_display;
+  bool m_ours = false, m_chats = false, m_synthesized = false;
+  std::string m_chat_file;
+  std::vector<std::string> m_names;
   std::optional<Stmt> m_files;
 };
+
+// The store is one chat store file and nothing else (what a database that
+// SQLiteChatStore made reads as).
+const FileInfo* only_chat_file(const Store& store) {
+  if (store.files.size() != 1 || store.files[0].kind != FileKind::ChatStore || !store.files[0].bytes) return nullptr;
+  if (store.docstore || store.index_store || store.graph_store || store.property_graph || !store.vector_stores.empty())
+    return nullptr;
+  return &store.files[0];
+}
 
 class SqliteBackend : public Backend {
  public:
@@ -277,6 +369,11 @@ class SqliteBackend : public Backend {
       if (fs::is_directory(target, ec)) throw Error(ErrorKind::Data, describe(), "is a directory, expected an SQLite file");
       // Only ever replace one of our own stores.
       SqliteSource existing(m_path, describe());
+      if (!existing.ours()) {
+        Db db(m_path, SQLITE_OPEN_READWRITE, describe());
+        save_chats_in_place(db, store, options);
+        return;
+      }
       if (!options.force) {
         Stmt n(*existing.db(), "SELECT count(*) FROM lstore_files");
         if (n.step() && n.column_int(0) > 0)
@@ -299,6 +396,30 @@ class SqliteBackend : public Backend {
   }
 
  private:
+  // Into SQLiteChatStore's own database: its rows replaced in one
+  // transaction (SQLite's journal makes it all or nothing); nothing else of
+  // the file is touched.
+  void save_chats_in_place(Db& db, const Store& store, const SaveOptions& options) {
+    const FileInfo* chat = only_chat_file(store);
+    if (!chat)
+      throw Error(ErrorKind::Data, describe(),
+                  "a LlamaIndex chat store database (data_chatstore): lstore writes only a chat store into it", "",
+                  "convert to a new sqlite: file for a whole store");
+    ChatRows rows = chat_rows(chat->bytes->view(), chat->name, MessageText::JsonDumps);
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      Stmt n(db, "SELECT count(*) FROM data_chatstore");
+      if (!options.force && n.step() && n.column_int(0) > 0)
+        throw Error(ErrorKind::Data, describe(), "target store is not empty", kChatTable, "use --force to replace it");
+      db.exec("DELETE FROM data_chatstore");
+      insert_chats(db, rows);
+      db.exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
   std::string m_path;
 };
 

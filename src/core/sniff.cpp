@@ -44,6 +44,12 @@ const char* file_kind_name(FileKind kind) {
   return "other";
 }
 
+FileKind file_kind_from_name(std::string_view name) {
+  for (int k = 0; k <= static_cast<int>(FileKind::Other); ++k)
+    if (name == file_kind_name(static_cast<FileKind>(k))) return static_cast<FileKind>(k);
+  return FileKind::Other;
+}
+
 const char* severity_name(Severity s) {
   switch (s) {
     case Severity::Info: return "info";

@@ -50,6 +50,12 @@ ChatStore ChatStore::parse(std::string_view bytes, const std::string& name) {
   return c;
 }
 
+ChatStore ChatStore::empty(Era era) {
+  ChatStore c;
+  c.m_era = era;
+  return c;
+}
+
 std::string ChatStore::serialize() const {
   Json model(JsonObject{{"store", Json(m_store)}, {"class_name", m_class_name}});
   std::string text = dump(model, WriteStyle{JsonDialect::Python});
