@@ -322,8 +322,15 @@ class FinishTest(Tmp):
         self.assertIn("collections", script)
         rc, fish, _ = run("completion", "fish")
         self.assertIn("__fish_seen_subcommand_from query' -l top-k", fish)
+        self.assertIn("chat", script)  # every ls WHAT value, from the same list as the check
+        self.assertIn('--format) COMPREPLY=($(compgen -W "table json ndjson csv tsv"', script)
         rc, zsh, _ = run("completion", "zsh")
-        self.assertIn("bashcompinit", zsh)
+        self.assertTrue(zsh.startswith("#compdef lstore\n"))  # what autoloading from $fpath needs
+        self.assertIn("ls) opts=(", zsh)
+        if shutil.which("zsh"):
+            self.assertEqual(subprocess.run(["zsh", "-n"], input=zsh.encode()).returncode, 0)
+        else:
+            print("SKIPPED: zsh -n on the zsh completion (no zsh)", file=sys.stderr)
         self.assertEqual(run("completion", "tcsh")[0], 2)
 
 
@@ -337,6 +344,24 @@ class ManPagesTest(unittest.TestCase):
             help_text = run(*([sub] if sub else []), "--help")[1]
             for opt in set(re.findall(r"(--[a-z][a-z-]+)", help_text)):
                 self.assertIn(opt, text, f"{opt} of 'lstore {sub}' is not in {page}")
+
+    def test_every_option_in_a_man_page_is_in_help(self):
+        """The other way round: an option a page's OPTIONS section documents
+        exists in that command's --help, or is one of lstore's global options."""
+        global_help = run("--help")[1]
+        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "diff", "query", "completion"):
+            page = os.path.join(ROOT, "man", f"lstore-{sub}.1" if sub else "lstore.1")
+            with open(page) as f:
+                text = f.read().replace("\\-", "-")
+            head = "\n.SH GLOBAL OPTIONS" if not sub else "\n.SH OPTIONS"
+            options = text.split(head, 1)[1].split("\n.SH ", 1)[0] if head in text else ""
+            documented = set(re.findall(r"^\.B[IR]? (--[a-z][a-z-]+)", options, re.M)) | set(
+                re.findall(r"^\.B[IR]? -[a-z], (--[a-z][a-z-]+)", options, re.M))
+            self.assertTrue(documented or sub == "completion", page)
+            help_text = run(*([sub] if sub else []), "--help")[1]
+            for opt in documented:
+                self.assertTrue(re.search(re.escape(opt) + r"\b", help_text) or re.search(re.escape(opt) + r"\b", global_help),
+                                f"{page} documents {opt}, which 'lstore {sub} --help' does not have")
 
 
 class FormatTest(unittest.TestCase):
@@ -357,6 +382,53 @@ class FormatTest(unittest.TestCase):
         self.assertIn("12 nodes", summary["docstore"])
         self.assertNotIn("\033", run("ls", SAMPLE, "nodes", "--format", "csv", "--color", "always")[1])
         self.assertEqual(run("ls", SAMPLE, "--format", "xml")[0], 2)
+
+    def test_every_command_writes_records_in_csv(self):
+        import csv
+        import io
+
+        def records(*args):
+            rc, out, err = run(*args)
+            self.assertIn(rc, (0, 1), (args, err))
+            rows = list(csv.reader(io.StringIO(out)))
+            self.assertTrue(rows and all(len(r) == len(rows[0]) for r in rows), (args, out))
+            return rows
+
+        node = json.loads(run("ls", SAMPLE, "nodes", "--json")[1].splitlines()[0])["id"]
+        ref = json.loads(run("ls", SAMPLE, "docs", "--json")[1].splitlines()[0])["id"]
+        rows = records("get", SAMPLE, node, "--format", "csv")
+        self.assertEqual(rows[0], ["PART", "PATH", "VALUE"])
+        self.assertIn(["node", "__data__.id_", node], rows)
+        text = json.loads(run("get", SAMPLE, node, "--json")[1])["node"]["__data__"]["text"]
+        self.assertIn(["node", "__data__.text", text], rows)  # whole, not a preview
+        self.assertEqual(records("ls", SAMPLE, "nodes", "--format", "csv")[1][3], text)
+        rows = records("delete", SAMPLE, "--ref-doc", ref, "--dry-run", "--format", "csv")
+        self.assertEqual(rows[0], ["ACTION", "PART", "ID"])
+        self.assertIn(["would remove", "docstore.json:docstore/ref_doc_info", ref], rows)
+        legacy = os.path.join(ROOT, "testdata", "legacy-0.6")
+        for args in (["validate", legacy, "--format", "csv"], ["--format", "csv", "validate", legacy]):
+            rows = records(*args)
+            self.assertEqual(rows[0], ["STORE", "SEVERITY", "RULE", "FILE", "PATH", "MESSAGE"])
+            self.assertIn("legacy-vector-store-name", [r[2] for r in rows[1:]])
+        self.assertEqual(run("validate", legacy, "--format", "tsv")[1].splitlines()[0].split("\t")[0], "STORE")
+        with tempfile.TemporaryDirectory() as tmp:
+            b = os.path.join(tmp, "b")
+            shutil.copytree(SAMPLE, b)
+            self.assertEqual(run("delete", b, "--ref-doc", ref)[0], 0)
+            rows = records("diff", SAMPLE, b, "--format", "csv")
+            self.assertEqual(rows[0], ["PART", "CHANGE", "ID", "FIELDS"])
+            self.assertIn(["ref_docs", "removed", ref, ""], rows)
+
+    def test_tables_fit_the_terminal(self):
+        if not shutil.which("script"):
+            self.skipTest("no script(1) for a terminal")
+        for cols in (50, 72, 120):
+            p = subprocess.run(["script", "-qec", f"{LSTORE} ls {SAMPLE} nodes --color never", "/dev/null"],
+                               capture_output=True, env=dict(os.environ, COLUMNS=str(cols)), timeout=60)
+            lines = [l for l in p.stdout.decode().replace("\r", "").splitlines() if l]
+            self.assertEqual(len(lines), 13, p.stdout)
+            self.assertTrue(all(len(l) <= cols for l in lines), (cols, lines))
+            self.assertTrue(any("\u2026" in l for l in lines))  # cut, and marked
 
 
 class CorpusTest(unittest.TestCase):

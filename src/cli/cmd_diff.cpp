@@ -43,7 +43,24 @@ void print_json(Output& out, const StoreDiff& d) {
                            {"changed", std::move(changed)}});
 }
 
+// CSV / TSV: one record per difference (every one: they are data), or with
+// --stat the counts per part.
+void print_records(Output& out, const StoreDiff& d) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [part, p] : d.parts) {
+    for (const auto& id : p.added) rows.push_back({part, "added", id, ""});
+    for (const auto& id : p.removed) rows.push_back({part, "removed", id, ""});
+    for (const auto& c : p.changed) {
+      std::string fields;
+      for (const auto& f : c.fields) fields += (fields.empty() ? "" : " ") + f;
+      rows.push_back({part, "changed", c.id, fields});
+    }
+  }
+  out.table({"PART", "CHANGE", "ID", "FIELDS"}, rows);
+}
+
 void print_text(Output& out, const StoreDiff& d, const DiffCli& o) {
+  if (out.delimited() && !o.stat) return print_records(out, d);
   std::vector<std::vector<std::string>> rows;
   for (const auto& [part, p] : d.parts)
     rows.push_back({part, fmt::format("+{}", p.added.size()), fmt::format("-{}", p.removed.size()),

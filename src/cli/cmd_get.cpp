@@ -79,7 +79,7 @@ void print_chat(Output& out, const Json& messages) {
     const Json* c = m.find("content");
     const Json* kw = m.find("additional_kwargs");
     rows.push_back({m.find("role")->is_string() ? m.find("role")->as_string() : "?",
-                    c && c->is_string() ? preview(c->as_string(), 70) : "-",
+                    c && c->is_string() ? out.text_cell(c->as_string(), 70) : "-",
                     kw && kw->is_object() && !kw->as_object().empty() ? dump(*kw, WriteStyle{JsonDialect::Compact}) : ""});
   }
   out.table({"ROLE", "TEXT", "EXTRA"}, rows);
@@ -101,6 +101,21 @@ std::optional<Json> pick_field(const std::vector<Part>& parts, const std::string
       if (const Json* v = p.value.find("doc_hash")) return *v;
   }
   return std::nullopt;
+}
+
+// The leaves of a part as (part, path, value) records for CSV / TSV:
+// strings as they are, other scalars and number arrays (embeddings) as JSON.
+void flatten(const std::string& part, const Json& v, const std::string& path, std::vector<std::vector<std::string>>& rows) {
+  bool numbers = v.is_array() && !v.as_array().empty();
+  if (v.is_array())
+    for (const Json& x : v.as_array()) numbers &= x.is_number();
+  if (v.is_object() && !v.as_object().empty()) {
+    for (const auto& [k, x] : v.as_object()) flatten(part, x, path.empty() ? k : path + "." + k, rows);
+  } else if (v.is_array() && !numbers && !v.as_array().empty()) {
+    for (std::size_t i = 0; i < v.as_array().size(); ++i) flatten(part, v.as_array()[i], fmt::format("{}[{}]", path, i), rows);
+  } else {
+    rows.push_back({part, path, v.is_string() ? v.as_string() : dump(v, {JsonDialect::Compact})});
+  }
 }
 
 }  // namespace
@@ -143,6 +158,12 @@ CommandSpec add_get(CLI::App& parent) {
               }
               if (!vectors.empty()) o.emplace_back("vectors", std::move(vectors));
               out.json_line(Json(std::move(o)));
+              return 0;
+            }
+            if (out.delimited()) {
+              std::vector<std::vector<std::string>> rows;
+              for (const Part& p : parts) flatten(p.name, p.value, "", rows);
+              out.table({"PART", "PATH", "VALUE"}, rows);
               return 0;
             }
             for (const Part& p : parts) {

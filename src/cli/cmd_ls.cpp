@@ -168,7 +168,7 @@ void list_nodes(Output& out, const Store& store) {
                      {"hash", n.hash ? Json(*n.hash) : Json()}, {"text_chars", static_cast<std::int64_t>(n.text.size())}};
         out.json_line(Json(std::move(o)));
       } else {
-        rows.push_back({std::string(e.key), n.class_name, n.ref_doc_id.value_or("-"), preview(n.text, 60)});
+        rows.push_back({std::string(e.key), n.class_name, n.ref_doc_id.value_or("-"), out.text_cell(n.text, 60)});
       }
     }
   }
@@ -325,7 +325,7 @@ CommandSpec add_ls(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("ls", "Summarise a store, or list its nodes, docs, indexes, vectors, graph, collections, chat keys or files");
   app->add_option("store", opts->store, "The store: a persist directory")->required();
   app->add_option("what", opts->what, "What to list: nodes, docs, indexes, vectors, graph, collections, chat, files")
-      ->check(CLI::IsMember({"nodes", "docs", "indexes", "vectors", "graph", "collections", "chat", "files"}));
+      ->check(CLI::IsMember(kLsWhat));
   return {app, [opts](Output& out) {
             Store store = open_backend(opts->store)->load();
             const std::string& w = opts->what;

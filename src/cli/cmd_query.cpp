@@ -140,7 +140,7 @@ void print_hits(Output& out, const QueryOptions& o, const std::vector<QueryHit>&
       results.emplace_back(std::move(r));
     } else {
       rows.push_back({std::to_string(i + 1), h.id, score_text(h.score), ref.is_string() ? ref.as_string() : "-",
-                      node ? preview(node->text, 80) : "-"});
+                      node ? out.text_cell(node->text, 80) : "-"});
     }
   }
   if (out.json()) out.json_line(JsonObject{{"results", std::move(results)}});

@@ -88,6 +88,14 @@ void print_text(Output& out, const std::vector<StoreFindings>& all, const Valida
   }
 }
 
+// CSV / TSV: one record per finding.
+void print_records(Output& out, const std::vector<StoreFindings>& all) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : all)
+    for (const auto& f : s.findings) rows.push_back({s.store, severity_name(f.severity), f.rule, f.file, f.path, f.message});
+  out.table({"STORE", "SEVERITY", "RULE", "FILE", "PATH", "MESSAGE"}, rows);
+}
+
 void print_json(Output& out, const std::vector<StoreFindings>& all) {
   JsonArray findings;
   std::size_t counts[3] = {0, 0, 0};
@@ -193,8 +201,8 @@ CommandSpec add_validate(CLI::App& parent) {
   auto o = std::make_shared<ValidateCli>();
   CLI::App* app = parent.add_subcommand("validate", "Check stores: structure, loadability, cross-store integrity, data quality");
   app->add_option("stores", o->stores, "One or more stores");
-  app->add_option("--format", o->format, "text, json, github, junit or sarif")
-      ->check(CLI::IsMember({"text", "json", "github", "junit", "sarif"}));
+  app->add_option("--format", o->format, "text (or table), json (or ndjson), csv, tsv, github, junit or sarif")
+      ->check(CLI::IsMember({"text", "table", "json", "ndjson", "csv", "tsv", "github", "junit", "sarif"}));
   app->add_option("--fail-on", o->fail_on, "Exit 1 on findings of this severity or worse: error (default) or warning")
       ->check(CLI::IsMember({"error", "warning"}));
   app->add_option("--rule", o->rules, "Check only these rules (repeatable)");
@@ -222,8 +230,16 @@ CommandSpec add_validate(CLI::App& parent) {
               Store store = open_backend(s)->load_tolerant();
               all.push_back({s, validate(store, vo)});
             }
-            std::string fmt_name = out.json() && o->format == "text" ? "json" : o->format;
-            if (fmt_name == "text") print_text(out, all, *o);
+            // validate's own --format, else the global one (--json, --format csv, ...).
+            std::string fmt_name = o->format == "table" ? "text" : o->format == "ndjson" ? "json" : o->format;
+            if (fmt_name == "text" && out.json()) fmt_name = "json";
+            if (fmt_name == "text" && out.delimited()) print_records(out, all);
+            else if (fmt_name == "csv" || fmt_name == "tsv") {
+              GlobalOptions records;
+              records.format = fmt_name;
+              Output rec(records);
+              print_records(rec, all);
+            } else if (fmt_name == "text") print_text(out, all, *o);
             else if (fmt_name == "json") print_json(out, all);
             else if (fmt_name == "github") print_github(all);
             else if (fmt_name == "junit") print_junit(all, o->fail_on == "warning" ? Severity::Warning : Severity::Error);

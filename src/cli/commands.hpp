@@ -13,6 +13,12 @@ namespace lstore::cli {
 
 using Runner = std::function<int(Output&)>;
 
+// Values that both an option's check and the shell completions use.
+inline const std::vector<std::string> kLsWhat = {"nodes", "docs", "indexes", "vectors", "graph", "collections", "chat", "files"};
+inline const std::vector<std::string> kOutputFormats = {"table", "json", "ndjson", "csv", "tsv"};
+inline const std::vector<std::string> kColorModes = {"auto", "always", "never"};
+inline const std::vector<std::string> kShells = {"bash", "zsh", "fish"};
+
 struct CommandSpec {
   CLI::App* app;
   Runner run;

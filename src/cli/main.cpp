@@ -47,9 +47,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", global.json, "Machine output on stdout (listings as NDJSON); the same as --format json");
   app.add_option("--format", global.format,
                  "Output: table (for people), json / ndjson (one object, listings one per line), csv or tsv (tables)")
-      ->check(CLI::IsMember({"table", "json", "ndjson", "csv", "tsv"}));
+      ->check(CLI::IsMember(lstore::cli::kOutputFormats));
   app.add_option("--color", global.color, "Colour: auto, always or never (NO_COLOR is honoured)")
-      ->check(CLI::IsMember({"auto", "always", "never"}));
+      ->check(CLI::IsMember(lstore::cli::kColorModes));
   app.add_flag("-q,--quiet", global.quiet, "Print only data and errors");
   app.add_flag("-v,--verbose", global.verbose, "Say more about what is done");
   std::string backends;

@@ -44,14 +44,21 @@ Output::Output(const GlobalOptions& opts)
   bool tty = ::isatty(STDOUT_FILENO) != 0;
   if (opts.color == "always") m_color = true;
   else if (opts.color == "never") m_color = false;
-  else m_color = tty && std::getenv("NO_COLOR") == nullptr;
-  if (opts.color == "always" && std::getenv("NO_COLOR") && *std::getenv("NO_COLOR")) m_color = true;
+  else m_color = tty && !(std::getenv("NO_COLOR") && *std::getenv("NO_COLOR"));  // no-color.org: set and not empty
   if (m_separator) m_color = false;  // CSV / TSV are data
   m_width = 0;
   if (tty) {
+    // COLUMNS (set by the user, or exported by the shell) wins over the
+    // terminal's own idea, as in ls and git.
+    const char* cols = std::getenv("COLUMNS");
+    int env = cols ? std::atoi(cols) : 0;
     winsize ws{};
-    m_width = (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 80;
+    m_width = env > 0 ? env : (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 80;
   }
+}
+
+std::string Output::text_cell(const std::string& text, std::size_t max) const {
+  return m_separator ? text : preview(text, max);
 }
 
 void Output::json_line(const Json& value) {
@@ -64,7 +71,7 @@ namespace {
 
 // One CSV (RFC 4180: quoted when needed, quotes doubled) or TSV (tabs and
 // line breaks inside a cell become spaces) record.
-std::string delimited(const std::vector<std::string>& cells, char sep) {
+std::string record(const std::vector<std::string>& cells, char sep) {
   std::string line;
   for (std::size_t c = 0; c < cells.size(); ++c) {
     if (c) line += sep;
@@ -86,25 +93,40 @@ std::string delimited(const std::vector<std::string>& cells, char sep) {
 
 void Output::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   if (m_separator) {
-    std::fputs(delimited(header, m_separator).c_str(), stdout);
-    for (const auto& r : rows) std::fputs(delimited(r, m_separator).c_str(), stdout);
+    std::fputs(record(header, m_separator).c_str(), stdout);
+    for (const auto& r : rows) std::fputs(record(r, m_separator).c_str(), stdout);
     return;
   }
   std::vector<std::size_t> widths(header.size(), 0);
   for (std::size_t c = 0; c < header.size(); ++c) widths[c] = width_of(header[c]);
   for (const auto& r : rows)
     for (std::size_t c = 0; c < r.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], width_of(r[c]));
+  // On a terminal: narrow the widest column, one character at a time, until
+  // the table fits; no column goes below its header or 8 characters (ids
+  // stay recognisable), so a very narrow terminal still wraps.
+  if (m_width > 0 && !widths.empty()) {
+    auto total = [&] {
+      std::size_t t = 0;
+      for (std::size_t w : widths) t += w;
+      return t + 2 * (widths.size() - 1);
+    };
+    std::vector<std::size_t> floor(widths.size());
+    for (std::size_t c = 0; c < widths.size(); ++c) floor[c] = std::min(widths[c], std::max<std::size_t>(8, width_of(header[c])));
+    while (total() > static_cast<std::size_t>(m_width)) {
+      std::size_t widest = widths.size();
+      for (std::size_t c = 0; c < widths.size(); ++c)
+        if (widths[c] > floor[c] && (widest == widths.size() || widths[c] > widths[widest])) widest = c;
+      if (widest == widths.size()) break;
+      --widths[widest];
+    }
+  }
   auto emit = [&](const std::vector<std::string>& r, bool head) {
     std::string line;
-    std::size_t used = 0;
     for (std::size_t c = 0; c < r.size(); ++c) {
-      std::string cell = r[c];
       bool last = c + 1 == r.size();
-      if (last && m_width > 0 && used < static_cast<std::size_t>(m_width))
-        cell = cut(cell, static_cast<std::size_t>(m_width) - used);
+      std::string cell = c < widths.size() ? cut(r[c], widths[c]) : r[c];
       std::string padded = cell;
-      if (!last) padded += std::string(widths[c] - width_of(cell) + 2, ' ');
-      used += width_of(padded);
+      if (!last && c < widths.size()) padded += std::string(widths[c] - width_of(cell) + 2, ' ');
       line += head ? bold(padded) : padded;
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
@@ -116,7 +138,7 @@ void Output::table(const std::vector<std::string>& header, const std::vector<std
 
 void Output::field(const std::string& key, const std::string& value) {
   if (m_separator) {  // a summary as key/value records (continuation lines repeat no key)
-    std::fputs(delimited({key, value}, m_separator).c_str(), stdout);
+    std::fputs(record({key, value}, m_separator).c_str(), stdout);
     return;
   }
   std::string k = key;

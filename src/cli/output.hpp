@@ -26,15 +26,20 @@ class Output {
   bool json() const { return m_json; }
   bool color() const { return m_color; }
   bool quiet() const { return m_quiet; }
+  // CSV or TSV: tables are data records, nothing else belongs on stdout.
+  bool delimited() const { return m_separator != 0; }
 
   // One JSON value on its own line (NDJSON when called repeatedly).
   void json_line(const Json& value);
-  // A table: header row, then rows; columns padded, the last truncated to the
-  // terminal width when stdout is a terminal.
+  // A table: header row, then rows; on a terminal the widest columns are cut
+  // (with "…") until the table fits its width.
   void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
   // "key   value" lines for summaries.
   void field(const std::string& key, const std::string& value);
   void line(const std::string& text);
+  // A long text for a table cell: whole in CSV / TSV (they are data), else
+  // its first line cut to `max` characters.
+  std::string text_cell(const std::string& text, std::size_t max) const;
   std::string bold(const std::string& s) const;
   std::string dim(const std::string& s) const;
   std::string severity(const std::string& s) const;  // coloured severity word

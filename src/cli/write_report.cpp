@@ -39,6 +39,17 @@ void print_write_report(Output& out, const Store& store, const std::string& loca
     return;
   }
   std::vector<std::vector<std::string>> rows;
+  if (out.delimited()) {  // one record per id (file sizes are in --json)
+    auto each = [&](const char* done, const char* planned, const std::map<std::string, std::vector<std::string>>& m) {
+      for (const auto& [part, ids] : m)
+        for (const auto& id : ids) rows.push_back({dry_run ? planned : done, part, id});
+    };
+    each("added", "would add", changes.added);
+    each("removed", "would remove", changes.removed);
+    each("rewrote", "would rewrite", changes.changed);
+    out.table({"ACTION", "PART", "ID"}, rows);
+    return;
+  }
   auto add = [&](const char* done, const char* planned, const std::map<std::string, std::vector<std::string>>& m) {
     for (const auto& [part, ids] : m) rows.push_back({dry_run ? planned : done, part, std::to_string(ids.size())});
   };
