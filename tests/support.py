@@ -74,6 +74,18 @@ CHAT_012 = os.path.join(CORPUS, "chat-and-kv", "llamaindex-0.12", "chat_store.js
 CHAT_010 = os.path.join(CORPUS, "chat-and-kv", "llamaindex-0.10", "chat_store.json")
 
 
+# A standalone SimpleKVStore file made for these tests (json.dumps, two
+# collections, one with a slash and a space), and the corpus' 0.12 one.
+KV_FIXTURE = os.path.join(ROOT, "testdata", "kv", "kvstore.json")
+KV_012 = os.path.join(CORPUS, "chat-and-kv", "llamaindex-0.12", "kvstore.json")
+
+
+def kv_collections(path):
+    """collection -> {key: value} of a KV file, in file order."""
+    with open(path) as f:
+        return json.load(f)
+
+
 def chat_messages(path):
     """key -> messages (dicts, in order) of a chat_store.json of either era."""
     with open(path) as f:

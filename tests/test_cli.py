@@ -303,7 +303,9 @@ class DiffTest(Tmp):
 class FinishTest(Tmp):
     def test_did_you_mean(self):
         cases = [(["lss", SAMPLE], "did you mean 'ls'?"), (["ls", SAMPLE, "--jsno"], "did you mean '--json'?"),
-                 (["validate", SAMPLE, "--fail-of", "error"], "did you mean '--fail-on'?")]
+                 (["validate", SAMPLE, "--fail-of", "error"], "did you mean '--fail-on'?"),
+                 (["ls", "--format", "csv", SAMPLE, "nodez"], "did you mean 'nodes'?"),
+                 (["--format", "csv", "lss", SAMPLE], "unknown command 'lss'\nhint: did you mean 'ls'?")]
         for args, hint in cases:
             rc, out, err = run(*args)
             self.assertEqual(rc, 2)
@@ -332,6 +334,40 @@ class FinishTest(Tmp):
         else:
             print("SKIPPED: zsh -n on the zsh completion (no zsh)", file=sys.stderr)
         self.assertEqual(run("completion", "tcsh")[0], 2)
+
+
+class ProgressTest(unittest.TestCase):
+    def test_progress_only_on_a_terminal_with_a_summary(self):
+        if not shutil.which("script"):
+            self.skipTest("no script(1) for a terminal")
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, LSTORE_PROGRESS_DELAY="0")
+            for cmd, label in ((["convert", SAMPLE, "sqlite:" + os.path.join(tmp, "a.db")], "convert"),
+                               (["validate", SAMPLE], "validate " + SAMPLE),
+                               (["query", SAMPLE, "--like", "e322713a-b21f-5f09-b933-d5c377b3eaee"], "query")):
+                line = " ".join(cmd)
+                p = subprocess.run(["script", "-qec", f"{LSTORE} {line}", "/dev/null"], capture_output=True, env=env,
+                                   timeout=60)
+                screen = p.stdout.decode().replace("\r", "\n")
+                self.assertIn(label + " [", screen)  # the bar
+                self.assertRegex(screen, re.escape(label) + r": [0-9.]+ (B|KiB|MiB) in [0-9.]+ s \(")  # the summary
+                # stderr not a terminal: nothing but errors there.
+                p = subprocess.run(["script", "-qec", f"{LSTORE} {line} --force 2>{tmp}/err" if cmd[0] == "convert"
+                                    else f"{LSTORE} {line} 2>{tmp}/err", "/dev/null"], capture_output=True, env=env, timeout=60)
+                with open(os.path.join(tmp, "err")) as f:
+                    self.assertEqual(f.read(), "")
+            # -q: no bar even on a terminal.
+            p = subprocess.run(["script", "-qec", f"{LSTORE} -q validate {SAMPLE}", "/dev/null"], capture_output=True,
+                               env=env, timeout=60)
+            self.assertNotIn("validate " + SAMPLE + " [", p.stdout.decode())
+
+    def test_verbose_says_what_was_read(self):
+        rc, out, err = run("-v", "ls", SAMPLE, "--json")
+        self.assertEqual(rc, 0)
+        json.loads(out)  # stdout still only data
+        self.assertRegex(err, r"lstore: read .*sample: 5 files, [0-9.]+ KiB, Python dialect, LlamaIndex 0.12.x, in ")
+        self.assertIn("lstore: ls: exit 0 after", err)
+        self.assertEqual(run("ls", SAMPLE)[2], "")
 
 
 class ManPagesTest(unittest.TestCase):

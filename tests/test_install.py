@@ -4,6 +4,7 @@ its headers, a CMake package and a pkg-config file in place, and a program
 builds against the installed library both ways and reads a store.
 Usage: test_install.py BUILD_DIR"""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,35 @@ class DebTest(unittest.TestCase):
                                  check=True, text=True).stdout
             self.assertIn("12 nodes", out)
             self.assertTrue(os.path.exists(os.path.join(root, "usr", "share", "man", "man1", "lstore.1")))
+            # Installed by dpkg itself (its own database in a temp root, so this
+            # machine's is untouched): unpacking and configuring must succeed.
+            inst = os.path.join(tmp, "inst")
+            os.makedirs(os.path.join(inst, "var", "lib", "dpkg", "updates"))
+            for f in ("status", "available"):
+                open(os.path.join(inst, "var", "lib", "dpkg", f), "w").close()
+            p = subprocess.run(["dpkg", "--root", inst, "--force-depends", "--force-script-chrootless", "--force-not-root",
+                                "--log", os.path.join(tmp, "dpkg.log"), "-i", deb], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            status = subprocess.run(["dpkg", "--root", inst, "-s", "lstore"], capture_output=True, text=True).stdout
+            self.assertIn("Status: install ok installed", status)
+            for rel in ("usr/bin/lstore", "usr/share/man/man5/lstore-formats.5", "usr/share/bash-completion/completions/lstore",
+                        "usr/share/zsh/vendor-completions/_lstore", "usr/include/lstore/store.hpp"):
+                self.assertTrue(os.path.exists(os.path.join(inst, rel)), rel)
+            out = subprocess.run([os.path.join(inst, "usr", "bin", "lstore"), "ls", SAMPLE], capture_output=True,
+                                 check=True, text=True).stdout
+            self.assertIn("12 nodes", out)
+            # A clean Debian 12 can satisfy every dependency from its archive.
+            depends = re.search(r"^ Depends: (.*)$", info, re.M).group(1)
+            names = [alt.strip().split(" ")[0] for dep in depends.split(",") for alt in dep.split("|")]
+            self.assertIn("libc6", names)
+            lists = "/var/lib/apt/lists"
+            if shutil.which("apt-cache") and os.path.isdir(lists) and any(f.endswith("_Packages") for f in os.listdir(lists)):
+                for dep in depends.split(","):
+                    alts = [a.strip().split(" ")[0] for a in dep.split("|")]
+                    policy = subprocess.run(["apt-cache", "policy", *alts], capture_output=True, text=True).stdout
+                    self.assertRegex(policy, r"Candidate: (?!\(none\))", f"no Debian package for {dep.strip()}")
+            else:
+                print("SKIPPED: the .deb's dependencies against the Debian archive (no apt lists)", file=sys.stderr)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -19,8 +19,8 @@ import tempfile
 import time
 import unittest
 
-from support import (CHAT_012, CHAT_FIXTURE, CORPUS, ROOT, chat_messages, corpus_stores, free_port, have_corpus,
-                     persist_dir_with_chat, read_bytes, tree)
+from support import (CHAT_012, CHAT_FIXTURE, CORPUS, KV_012, KV_FIXTURE, ROOT, chat_messages, corpus_stores, free_port,
+                     have_corpus, kv_collections, persist_dir_with_chat, read_bytes, tree)
 
 LSTORE = None
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
@@ -487,6 +487,67 @@ class ChatTest(Base):
         rc, _, err = run("delete", uri, "--chat", "bob/session 2", "--last")
         self.assertEqual(rc, 0, err)
         self.assertEqual(len(self.elements(schema)), 2)
+
+
+class KvTest(Base):
+    """A standalone KV file as LlamaIndex's PostgresKVStore keeps it:
+    data_kvstore rows, namespace = the collection, value json.dumps."""
+
+    def rows(self, schema):
+        out = SERVER.psql(f"SELECT json_agg(json_build_array(id, key, namespace, value::text) ORDER BY id) "
+                          f"FROM {schema}.data_kvstore")
+        return [tuple(x) for x in json.loads(out)] if out.strip() else []
+
+    def test_rows_are_what_postgreskvstore_writes(self):
+        for kv in [KV_FIXTURE] + ([KV_012] if os.path.exists(KV_012) else []):
+            with self.subTest(kv=kv):
+                uri = self.fresh()
+                schema = uri.split("schema=")[1]
+                self.convert(kv, uri)
+                want = [(k, coll, json.dumps(v)) for coll, entries in kv_collections(kv).items() for k, v in entries.items()]
+                self.assertEqual([r[1:] for r in self.rows(schema)], want)
+                self.assertEqual(read_bytes(kv), self.back(uri)["kvstore.json"])
+        if not os.path.exists(os.path.join(GOLDEN, "kvstore.json")):
+            print("SKIPPED: PostgresKVStore golden rows (no corpus)", file=sys.stderr)
+            return
+        g = self.golden("kvstore")["tables"]["public.data_kvstore"]
+        uri = self.fresh()
+        schema = uri.split("schema=")[1]
+        self.convert(KV_012, uri)
+        self.assertEqual(self.rows(schema), [(r["id"], r["key"], r["namespace"], r["value"]) for r in g["rows"]])
+        idx = SERVER.psql(f"SELECT indexname FROM pg_indexes WHERE schemaname = '{schema}' AND "
+                          "tablename = 'data_kvstore' ORDER BY indexname")
+        self.assertEqual(idx.splitlines(), sorted(i["name"] for i in g["indexes"]))
+
+    def test_reads_what_llamaindex_wrote(self):
+        source = KV_012 if os.path.exists(KV_012) else KV_FIXTURE
+        uri = self.fresh()
+        schema = uri.split("schema=")[1]
+        SERVER.psql(f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.data_kvstore (id SERIAL NOT NULL, key VARCHAR NOT NULL, "
+                    "namespace VARCHAR NOT NULL, value JSON, PRIMARY KEY (id), CONSTRAINT \"data_kvstore:unique_key_namespace\" "
+                    "UNIQUE (key, namespace));" + "".join(
+                        f"INSERT INTO {schema}.data_kvstore (key, namespace, value) VALUES ({sql_str(k)}, {sql_str(coll)}, "
+                        f"{sql_str(json.dumps(v))});" for coll, entries in kv_collections(source).items() for k, v in entries.items()))
+        rc, out, err = run("ls", uri, "collections", "--json")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([json.loads(l)["id"] for l in out.splitlines()], list(kv_collections(source)))
+        self.assertEqual(self.back(uri)["kvstore.json"], read_bytes(source))  # what SimpleKVStore.persist writes
+
+    def test_changes_llamaindex_makes_are_seen(self):
+        d = os.path.join(self.tmp, "d")
+        os.mkdir(d)
+        shutil.copy(KV_FIXTURE, os.path.join(d, "kvstore.json"))
+        uri = self.fresh()
+        schema = uri.split("schema=")[1]
+        self.convert(d, uri)
+        value = json.dumps({"added": "by llamaindex"})
+        SERVER.psql(f"INSERT INTO {schema}.data_kvstore (key, namespace, value) VALUES ('k3', 'team/a b', {sql_str(value)}); "
+                    f"DELETE FROM {schema}.data_kvstore WHERE key = 'cfg' AND namespace = 'data';")
+        for cmd in (["put", d, "--collection", "team/a b", "--key", "k3", "--value", value],
+                    ["delete", d, "--collection", "data", "--key", "cfg"]):
+            rc, _, err = run(*cmd)
+            self.assertEqual(rc, 0, (cmd, err))
+        self.assertEqual(tree(d), self.back(uri))
 
 
 class RefusalTest(Base):

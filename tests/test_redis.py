@@ -16,8 +16,8 @@ import tempfile
 import time
 import unittest
 
-from support import (CHAT_010, CHAT_012, CHAT_FIXTURE, CORPUS, ROOT, chat_messages, corpus_stores, free_port,
-                     persist_dir_with_chat, read_bytes, tree)
+from support import (CHAT_010, CHAT_012, CHAT_FIXTURE, CORPUS, KV_012, KV_FIXTURE, ROOT, chat_messages, corpus_stores,
+                     free_port, kv_collections, persist_dir_with_chat, read_bytes, tree)
 
 LSTORE = None
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
@@ -309,6 +309,59 @@ class ChatTest(Base):
             rc, _, err = run(*cmd)
             self.assertEqual(rc, 0, (cmd, err))
         shutil.rmtree(back)
+        self.convert(SERVER.uri(self.db), back)
+        self.assertEqual(tree(d), tree(back))
+
+
+class KvTest(Base):
+    """A standalone KV file as LlamaIndex's RedisKVStore keeps it: one hash per
+    collection, named by the collection, values json.dumps."""
+
+    def hget(self, key, field):
+        return subprocess.run([REDIS_CLI, "-p", str(SERVER.port), "-n", str(self.db), "--raw", "HGET", key, field],
+                              capture_output=True, check=True).stdout.decode()[:-1]
+
+    def test_hashes_are_what_rediskvstore_writes(self):
+        files = [KV_FIXTURE] + ([KV_012] if os.path.exists(KV_012) else [])
+        for kv in files:
+            with self.subTest(kv=kv):
+                SERVER.cli("-n", str(self.db), "FLUSHDB")
+                self.convert(kv, SERVER.uri(self.db))
+                for coll, entries in kv_collections(kv).items():
+                    self.assertEqual(SERVER.cli("-n", str(self.db), "TYPE", coll).strip(), "hash")
+                    self.assertEqual(int(SERVER.cli("-n", str(self.db), "HLEN", coll)), len(entries))
+                    for key, value in entries.items():
+                        self.assertEqual(self.hget(coll, key), json.dumps(value))
+                back = os.path.join(self.tmp, "back")
+                self.convert(SERVER.uri(self.db), back)
+                self.assertEqual(read_bytes(os.path.join(back, "kvstore.json")), read_bytes(kv))
+                shutil.rmtree(back)
+        golden = os.path.join(CORPUS, "backends", "redis", "kvstore.json")
+        if os.path.exists(golden):
+            with open(golden) as f:
+                g = json.load(f)
+            SERVER.cli("-n", str(self.db), "FLUSHDB")
+            self.convert(KV_012, SERVER.uri(self.db))
+            for coll, info in g["keys"].items():
+                for field, value in info["fields_sorted"].items():
+                    self.assertEqual(self.hget(coll, field), value)
+        else:
+            print("SKIPPED: RedisKVStore golden hashes (no corpus)", file=sys.stderr)
+
+    def test_changes_llamaindex_makes_are_seen(self):
+        d = os.path.join(self.tmp, "d")
+        os.mkdir(d)
+        shutil.copy(KV_FIXTURE, os.path.join(d, "kvstore.json"))
+        self.convert(d, SERVER.uri(self.db))
+        # What RedisKVStore.put and delete do: HSET and HDEL on the collection's hash.
+        subprocess.run([REDIS_CLI, "-p", str(SERVER.port), "-n", str(self.db), "-x", "HSET", "team/a b", "k3"],
+                       input=json.dumps({"added": "by llamaindex"}).encode(), capture_output=True, check=True)
+        SERVER.cli("-n", str(self.db), "HDEL", "data", "cfg")
+        for cmd in (["put", d, "--collection", "team/a b", "--key", "k3", "--value", json.dumps({"added": "by llamaindex"})],
+                    ["delete", d, "--collection", "data", "--key", "cfg"]):
+            rc, _, err = run(*cmd)
+            self.assertEqual(rc, 0, (cmd, err))
+        back = os.path.join(self.tmp, "back")
         self.convert(SERVER.uri(self.db), back)
         self.assertEqual(tree(d), tree(back))
 

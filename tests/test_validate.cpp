@@ -120,9 +120,9 @@ TEST_CASE("--rule and --skip select rules; unknown ids are usage errors") {
   Fixture f;
   fs::remove(f.dir / "docstore.json");
   Store s = make_directory_backend(f.dir.string())->load_tolerant();
-  CHECK_FALSE(validate(s, {{}, {"missing-docstore"}}).size() == validate(s, {}).size());
-  for (const auto& x : validate(s, {{"missing-docstore"}, {}})) CHECK(x.rule == "missing-docstore");
-  CHECK_THROWS(validate(s, {{"no-such-rule"}, {}}));
+  CHECK_FALSE(validate(s, {{}, {"missing-docstore"}, {}}).size() == validate(s, {}).size());
+  for (const auto& x : validate(s, {{"missing-docstore"}, {}, {}})) CHECK(x.rule == "missing-docstore");
+  CHECK_THROWS(validate(s, {{"no-such-rule"}, {}, {}}));
 }
 
 TEST_CASE("corpus: stores LlamaIndex made have no error finding") {

@@ -10,18 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "lstore/progress.hpp"
 #include "lstore/store.hpp"
 
 namespace lstore {
 
-// Called now and then during a long write with the bytes of the store
-// written so far and in all; the library knows nothing about terminals (the
-// CLI draws a bar on stderr when it is one).
-using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
-
 struct SaveOptions {
   bool force = false;  // allow writing over a non-empty target
-  Progress progress;   // may be empty
+  Progress progress;   // bytes of the store written; may be empty
 };
 
 // Held by a command from reading a store to writing it back, so that two

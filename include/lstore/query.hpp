@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lstore/json.hpp"
+#include "lstore/progress.hpp"
 #include "lstore/store.hpp"
 
 namespace lstore {
@@ -99,6 +100,8 @@ struct VectorQuery {
   // VectorStoreQuery.node_ids: only these ids are candidates (an empty list
   // leaves none); nullopt = no restriction.
   std::optional<std::vector<std::string>> node_ids;
+  // Bytes of embeddings scanned from the vector file; may be empty.
+  Progress progress;
   // nullopt: from the store's era.
   std::optional<FilterSemantics> semantics;
 };

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lstore/progress.hpp"
 #include "lstore/store.hpp"
 
 namespace lstore {
@@ -34,6 +35,7 @@ struct Finding {
 struct ValidateOptions {
   std::set<std::string> only;  // --rule: just these
   std::set<std::string> skip;  // --skip
+  Progress progress;           // bytes of nodes and embeddings checked; may be empty
 };
 
 // Checks a store loaded with Backend::load_tolerant() (files that do not

@@ -32,6 +32,10 @@
 // tables (LlamaIndex cannot store it there either): such a file's entries all
 // go to lstore_entries instead.
 //
+// The first standalone KV file (SimpleKVStore) keeps its entries where
+// PostgresKVStore does: rows of <schema>.data_kvstore (the data_docstore
+// shape), namespace = the collection name as it is.
+//
 // The first chat store file is kept as LlamaIndex's PostgresChatStore keeps
 // it (chat_rows.hpp), so PostgresChatStore.from_uri reads and edits those
 // chats:
@@ -189,6 +193,13 @@ struct Place {
 constexpr const char* kDocTable = "data_docstore";
 constexpr const char* kIndexTable = "data_indexstore";
 constexpr const char* kEntriesTable = "lstore_entries";
+constexpr const char* kKvTable = "data_kvstore";  // PostgresKVStore's default table_name "kvstore"
+
+// The namespace column of a collection in a table of LlamaIndex's: the KV
+// store's collections as they are, the docstore's with ?namespace= applied.
+std::string namespace_in(const Place& place, std::string_view table, std::string_view collection) {
+  return table == kKvTable ? std::string(collection) : place.native(collection);
+}
 
 // ---------------------------------------------------------------- text checks
 
@@ -539,7 +550,7 @@ std::set<std::string> existing_tables(Conn& c, const Place& place) {
   Result r = c.exec(
       "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname IN "
-      "('data_docstore', 'data_indexstore', 'data_chatstore', 'lstore_store', 'lstore_files', 'lstore_entries')",
+      "('data_docstore', 'data_indexstore', 'data_chatstore', 'data_kvstore', 'lstore_store', 'lstore_files', 'lstore_entries')",
       {place.schema});
   std::set<std::string> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace(cell(r.get(), i, 0));
@@ -656,12 +667,12 @@ std::optional<ChatRows> native_chat_rows(const FileRecord& f) {
 // Whether every entry of a docstore / index store can be a row of
 // LlamaIndex's table: keyed collections only, keys PostgreSQL text holds,
 // values its json type accepts, and no two collections in one namespace.
-bool fits_native(const JsonDoc& doc, const Place& place) {
+bool fits_native(const JsonDoc& doc, const Place& place, const char* table) {
   std::map<std::string, std::string> namespaces;  // namespace -> collection
   for (const Section& s : doc.sections()) {
     if (!s.outlined) continue;
     if (s.is_array) return false;
-    if (namespaces.emplace(place.native(s.name), s.name).first->second != s.name) return false;
+    if (namespaces.emplace(namespace_in(place, table, s.name), s.name).first->second != s.name) return false;
     for (const Entry& e : s.entries)
       if (!pg_text_ok(e.key) || !pg_text_ok(e.raw) || !PgJsonCheck(e.raw).ok()) return false;
   }
@@ -673,8 +684,18 @@ using Routes = std::map<std::string, std::string>;
 
 Routes plan_routes(const Store& store, const Place& place) {
   Routes routes;
-  if (store.docstore && fits_native(*store.docstore, place)) routes[store.docstore->name()] = kDocTable;
-  if (store.index_store && fits_native(*store.index_store, place)) routes[store.index_store->name()] = kIndexTable;
+  if (store.docstore && fits_native(*store.docstore, place, kDocTable)) routes[store.docstore->name()] = kDocTable;
+  if (store.index_store && fits_native(*store.index_store, place, kIndexTable))
+    routes[store.index_store->name()] = kIndexTable;
+  for (const FileInfo& f : store.files) {
+    if (f.kind != FileKind::KvStore || !f.bytes) continue;
+    try {
+      if (fits_native(JsonDoc::read(f.name, f.bytes, JsonDialect::Python), place, kKvTable)) routes[f.name] = kKvTable;
+    } catch (const std::exception&) {
+      // Not readable as collections: carried as bytes.
+    }
+    break;  // the first KV file only
+  }
   return routes;
 }
 
@@ -740,7 +761,7 @@ class PgSink : public RecordSink {
     m_collection = name;
     const std::string& table = m_files.back().rows_in;
     m_native = table != kEntriesTable;
-    if (m_native) m_namespace = m_place.native(name);
+    if (m_native) m_namespace = namespace_in(m_place, table, name);
     switch_copy(table);
   }
   void entry(const EntryRecord& e) override {
@@ -883,9 +904,9 @@ class PgSource : public RecordSource {
   void entries(const FileRecord& file, const std::string& collection,
                const std::function<void(const EntryRecord&)>& fn) override {
     const std::string& table = m_files[m_next - 1].rows_in;
-    if (table == kDocTable || table == kIndexTable) {
+    if (table == kDocTable || table == kIndexTable || table == kKvTable) {
       if (!m_tables.count(table)) return;
-      std::string ns = m_place.native(collection);
+      std::string ns = namespace_in(m_place, table, collection);
       m_c.stream("SELECT key, value::text FROM " + m_place.table(table) + " WHERE namespace = $1 ORDER BY id", {ns},
                  [&](const PGresult* r) {
                    EntryRecord e;
@@ -925,6 +946,19 @@ class PgSource : public RecordSource {
     bool synthesized = false;        // no lstore_files row: made from LlamaIndex's tables alone
   };
 
+  // PostgresKVStore's rows as the kvstore.json SimpleKVStore would persist
+  // (collections in the order they were first written), unless a file of
+  // the store already stands for them.
+  void add_native_kv() {
+    if (!m_tables.count(kKvTable) || !has_rows(m_c, m_place, kKvTable)) return;
+    for (const FileRow& f : m_files)
+      if (f.rows_in == kKvTable || f.name == "kvstore.json") return;
+    Result r = m_c.exec("SELECT namespace FROM " + m_place.table(kKvTable) + " GROUP BY namespace ORDER BY min(id)");
+    std::vector<std::string> collections;
+    for (int i = 0; i < PQntuples(r.get()); ++i) collections.emplace_back(cell(r.get(), i, 0));
+    m_files.push_back({0, "kvstore.json", FileKind::KvStore, kKvTable, default_layout(collections, Dialect::Python)});
+  }
+
   // PostgresChatStore's rows as a chat_store.json, unless a file of the
   // store already stands for them.
   void add_native_chats() {
@@ -948,6 +982,7 @@ class PgSource : public RecordSource {
     for (int i = 0; i < PQntuples(r.get()); ++i)
       m_files.push_back({std::strtoull(PQgetvalue(r.get(), i, 0), nullptr, 10), std::string(cell(r.get(), i, 1)),
                          file_kind_from_name(cell(r.get(), i, 2)), std::string(cell(r.get(), i, 3)), {}});
+    add_native_kv();
     add_native_chats();
     return h;
   }
@@ -964,10 +999,11 @@ class PgSource : public RecordSource {
     if (m_tables.count(kIndexTable) && has_rows(m_c, m_place, kIndexTable, m_place.native("index_store/data")))
       m_files.push_back({0, "index_store.json", FileKind::IndexStore, kIndexTable,
                          default_layout({"index_store/data"}, Dialect::Python)});
+    add_native_kv();
     add_native_chats();
     if (m_files.empty())
       throw Error(ErrorKind::Data, m_c.display(),
-                  "no LlamaIndex store here (no data_docstore or data_chatstore rows, no lstore tables)");
+                  "no LlamaIndex store here (no data_docstore, data_kvstore or data_chatstore rows, no lstore tables)");
     return StoreHeader{};
   }
 
@@ -1047,6 +1083,8 @@ class PostgresBackend : public Backend {
     Conn c(m_uri);
     Transaction tx(c);
     create_tables(c, m_place);
+    for (const auto& [file, table] : routes)
+      if (table == kKvTable && !existing_tables(c, m_place).count(kKvTable)) create_native_table(c, m_place, kKvTable);
     clear_target(c, store, routes, options.force);
     PgSink sink(c, m_place, routes);
     write_records(store, sink, options.progress);
@@ -1097,7 +1135,8 @@ class PostgresBackend : public Backend {
       for (const std::string& ns : native[t])
         if (first.empty() && has_rows(c, m_place, t, ns)) first = std::string(t) + " " + ns;
     }
-    if (first.empty() && tables.count(kChatTable) && has_rows(c, m_place, kChatTable)) first = kChatTable;
+    for (const char* t : {kChatTable, kKvTable})
+      if (first.empty() && tables.count(t) && has_rows(c, m_place, t)) first = t;
     if (!force && (ours || !first.empty()))
       throw Error(ErrorKind::Data, describe(), "target store is not empty", ours ? "lstore_files" : first,
                   "use --force to replace it");
@@ -1105,8 +1144,10 @@ class PostgresBackend : public Backend {
     for (const char* t : {"lstore_entries", "lstore_files", "lstore_store"}) c.exec("DELETE FROM " + m_place.table(t));
     for (auto& [t, set] : native)
       for (const std::string& ns : set) c.exec("DELETE FROM " + m_place.table(t) + " WHERE namespace = $1", {ns});
-    // The schema's chats are the store's (PostgresChatStore has no namespace).
-    if (tables.count(kChatTable)) c.exec("DELETE FROM " + m_place.table(kChatTable));
+    // The schema's chats and KV entries are the store's (PostgresChatStore
+    // has no namespace, and a KV store's collections are its namespaces).
+    for (const char* t : {kChatTable, kKvTable})
+      if (tables.count(t)) c.exec("DELETE FROM " + m_place.table(t));
   }
 
   PgUri m_uri;

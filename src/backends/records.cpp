@@ -31,6 +31,7 @@
 #include <map>
 
 #include "lstore/error.hpp"
+#include "lstore/progress.hpp"
 #include "lstore/side_files.hpp"
 #include "lstore/sniff.hpp"
 #include "store_builder.hpp"
@@ -244,20 +245,7 @@ FileKind kind_in_model(const Store& store, const JsonDoc* doc) {
   return FileKind::VectorStore;
 }
 
-// Reports progress in bytes of the store, at most every 4 MB.
-struct ProgressCounter {
-  const Progress& report;
-  std::uint64_t total = 0, done = 0, last = 0;
-  void add(std::uint64_t n) {
-    done += n;
-    if (report && done - last >= (4u << 20)) {
-      last = done;
-      report(done, total);
-    }
-  }
-};
-
-void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink, ProgressCounter& progress) {
+void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink, ProgressTicker& progress) {
   // An edited document is printed and read again, so that every entry and
   // every byte between them is a view of one text.
   std::optional<JsonDoc> reread;
@@ -454,6 +442,17 @@ void rebuild(const Json& layout, const FileRecord& file, RecordSource& source, S
   out.write(str(layout, "suffix"));
 }
 
+// A KV file as a document of collections, or nullopt (not one, or not
+// readable as one: then it is carried as bytes).
+std::optional<JsonDoc> kv_document(const FileInfo& f) {
+  if (f.kind != FileKind::KvStore || !f.bytes) return std::nullopt;
+  try {
+    return JsonDoc::read(f.name, f.bytes, JsonDialect::Python);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 // Whether `bytes` parse as a chat store of either era.
 bool is_chat_store(std::string_view bytes) {
   try {
@@ -477,12 +476,17 @@ std::string format_vector(std::span<const double> v, JsonDialect d, std::string_
 }
 
 void write_records(const Store& store, RecordSink& sink, const Progress& report) {
-  ProgressCounter progress{report};
-  for (const FileInfo& f : store.files) progress.total += f.size;
+  std::uint64_t total = 0;
+  for (const FileInfo& f : store.files) total += f.size;
+  ProgressTicker progress(report, total);
   sink.begin(StoreHeader{kRecordFormat, store.dialect, store.era});
   for (const FileInfo& f : store.files) {
     if (const JsonDoc* doc = store.document(f.name)) {
       emit_document(*doc, kind_in_model(store, doc), sink, progress);
+    } else if (std::optional<JsonDoc> kv = kv_document(f)) {
+      // A standalone SimpleKVStore file: its collections become records too,
+      // so a backend can keep them where LlamaIndex's KV stores do.
+      emit_document(*kv, FileKind::KvStore, sink, progress);
     } else if (f.bytes) {
       FileRecord rec;
       rec.name = f.name;
@@ -499,7 +503,7 @@ void write_records(const Store& store, RecordSink& sink, const Progress& report)
     if (!listed) emit_document(*doc, kind_in_model(store, doc), sink, progress);
   }
   sink.commit();
-  if (report) report(progress.total, progress.total);
+  progress.finish();
 }
 
 Store assemble_store(RecordSource& source, const std::string& location) {

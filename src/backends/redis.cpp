@@ -18,6 +18,11 @@
 //                                 graphs); an array's elements under "0", "1", ...; a
 //                                 packed embedding is "\0" + little-endian float64s
 //
+// The first standalone KV file (SimpleKVStore) keeps its collections where
+// RedisKVStore does: one hash per collection, named by the collection
+// (lstore/store's kv_file names that file), unless a name could be mistaken
+// for lstore's or the docstore's keys.
+//
 // The first chat store file is kept as LlamaIndex's RedisChatStore keeps it
 // (chat_rows.hpp): one list per chat key, named by the key, RPUSH'd
 // json.dumps(message.dict()); lstore/store's chat_file names that file. Every
@@ -265,6 +270,9 @@ ChatRows read_chats(Conn& c) {
   std::sort(lists.begin(), lists.end());
   ChatRows rows;
   for (const std::string& k : lists) {
+    // Another program's list (a job queue, say) is told by its first element,
+    // without reading all of it.
+    if (!is_chat_message(str(c.command({"LINDEX", k, "0"}).get()))) continue;
     Reply r = c.command({"LRANGE", k, "0", "-1"});
     bool chat = r->elements > 0;
     for (std::size_t i = 0; chat && i < r->elements; ++i) chat = is_chat_message(str(r->element[i]));
@@ -302,6 +310,10 @@ class RedisSink : public RecordSink {
   void file(const FileRecord& f) override {
     flush();
     if (f.kind == FileKind::ChatStore && m_chat_file.empty() && f.bytes) write_chats(f);
+    if (f.kind == FileKind::KvStore && m_kv_file.empty() && !f.layout.empty() && kv_names_ok(f.collections)) {
+      m_kv_file = f.name;
+      m_kv_collections = f.collections;
+    }
     m_files.emplace_back(f.name);
     std::string key = stage(m_keys.file(f.name));
     if (f.layout.empty())
@@ -314,7 +326,7 @@ class RedisSink : public RecordSink {
   }
   void collection(const FileRecord&, const std::string& name) override {
     flush();
-    std::string native = m_keys.native(m_kind, name);
+    std::string native = m_file == m_kv_file ? name : m_keys.native(m_kind, name);
     m_hash = native.empty() ? m_keys.data(m_file, name) : native;
     m_order = m_keys.order(m_file, name);
   }
@@ -346,7 +358,7 @@ class RedisSink : public RecordSink {
     std::string store_key = stage(m_keys.store());
     m_c.append({"HSET", store_key, "format", std::to_string(m_header.format), "dialect",
                 m_header.dialect == Dialect::TypeScript ? "ts" : "python", "era", m_header.era, "written_by",
-                std::string("lstore ") + LSTORE_VERSION, "files", files, kChatFileKey, m_chat_file});
+                std::string("lstore ") + LSTORE_VERSION, "files", files, kChatFileKey, m_chat_file, "kv_file", m_kv_file});
     m_c.drain();
   }
 
@@ -365,9 +377,11 @@ class RedisSink : public RecordSink {
       return;
     }
     std::vector<std::string> reserved = m_keys.native_defaults();
+    reserved.insert(reserved.end(), m_kv_collections.begin(), m_kv_collections.end());
     for (const auto& [key, msgs] : rows.keys)
       if (key.rfind("lstore/", 0) == 0 || std::find(reserved.begin(), reserved.end(), key) != reserved.end()) return;
     m_chat_file = f.name;
+    for (const auto& [key, msgs] : rows.keys) m_chat_keys.push_back(key);
     for (const auto& [key, msgs] : rows.keys) {
       if (msgs.empty()) continue;  // Redis holds no empty list; LlamaIndex reads [] for a missing key
       std::vector<std::string_view> args{"RPUSH"};
@@ -415,8 +429,19 @@ class RedisSink : public RecordSink {
   const Keys& m_keys;
   std::string m_staging;
   StoreHeader m_header;
+  // Collection names RedisKVStore would use as they are: none of lstore's,
+  // the docstore's or a chat's keys.
+  bool kv_names_ok(const std::vector<std::string>& collections) const {
+    std::vector<std::string> reserved = m_keys.native_defaults();
+    reserved.insert(reserved.end(), m_chat_keys.begin(), m_chat_keys.end());
+    for (const std::string& c : collections)
+      if (c.rfind("lstore/", 0) == 0 || std::find(reserved.begin(), reserved.end(), c) != reserved.end()) return false;
+    return true;
+  }
+
   std::vector<std::string> m_files;
-  std::string m_chat_file;
+  std::string m_chat_file, m_kv_file;
+  std::vector<std::string> m_chat_keys, m_kv_collections;
   std::vector<std::pair<std::string, std::string>> m_staged;
   FileKind m_kind = FileKind::Other;
   std::string m_file, m_hash, m_order;
@@ -439,6 +464,7 @@ class RedisSource : public RecordSource {
       else if (k == "dialect") h.dialect = v == "ts" ? Dialect::TypeScript : Dialect::Python;
       else if (k == "era") h.era = v;
       else if (k == kChatFileKey) m_chat_file = v;
+      else if (k == "kv_file") m_kv_file = v;
       else if (k == "files") {
         Json files = parse(v);
         if (files.is_array())
@@ -479,7 +505,7 @@ class RedisSource : public RecordSource {
 
   void entries(const FileRecord& file, const std::string& collection,
                const std::function<void(const EntryRecord&)>& fn) override {
-    std::string native = m_keys.native(file.kind, collection);
+    std::string native = file.name == m_kv_file ? collection : m_keys.native(file.kind, collection);
     std::string hash = native.empty() ? m_keys.data(file.name, collection) : native;
     if (!m_ours) {
       hscan(hash, [&](std::string_view k, std::string_view v) { deliver(k, true, kNoSeq, v, fn); });
@@ -591,7 +617,7 @@ class RedisSource : public RecordSource {
   const Keys& m_keys;
   std::string m_display;
   bool m_ours = false;
-  std::string m_chat_file;
+  std::string m_chat_file, m_kv_file;
   std::vector<std::string> m_names;
   std::vector<FileRecord> m_native;
   std::size_t m_next = 0;
@@ -692,6 +718,17 @@ class RedisBackend : public Backend {
     for (const std::string& k : m_keys.native_defaults())
       if (exists(c, k)) out.push_back(k);
     for (const auto& [k, msgs] : read_chats(c).keys) out.push_back(k);
+    // The KV file's collection hashes.
+    std::string kv(str(c.command({"HGET", m_keys.store(), "kv_file"}).get()));
+    if (!kv.empty()) {
+      std::string layout(str(c.command({"HGET", m_keys.file(kv), "layout"}).get()));
+      try {
+        for (const std::string& coll : layout_collections(layout))
+          if (exists(c, coll)) out.push_back(coll);
+      } catch (const std::exception&) {
+        // An unreadable layout names no hashes.
+      }
+    }
     return out;
   }
 

@@ -46,7 +46,7 @@ CommandSpec add_convert(CLI::App& parent) {
   return {app, [opts](Output& out) {
             auto src = open_backend(opts->src);
             auto dst = open_backend(opts->dst);
-            Store store = src->load();
+            Store store = load_store(out, *src);
             std::vector<std::string> notes;
             if (opts->upgrade) store = upgrade_store(store, notes);
             if (!opts->dialect.empty())
@@ -66,15 +66,16 @@ CommandSpec add_convert(CLI::App& parent) {
               std::unique_ptr<WriteLock> lock = lock_store(*dst, opts->wait);
               ProgressBar bar("convert", out.quiet());
               dst->save(store, SaveOptions{opts->force, bar.callback()});
+              bar.finish();
             }
             // --verify: the destination read back holds what was meant to be
             // written, and (across dialects) means what the source means.
             bool equal = true;
             if (opts->verify) {
-              Store written = open_backend(opts->dst)->load();
+              Store written = load_store(out, opts->dst);
               equal = diff_stores(store, written, DiffOptions{}).equal();
               if (equal && !opts->dialect.empty() && !opts->upgrade)
-                equal = diff_stores(src->load(), written, DiffOptions{}).equal();
+                equal = diff_stores(load_store(out, *src), written, DiffOptions{}).equal();
               if (!equal)
                 std::fprintf(stderr, "lstore: convert: %s: differs from %s after writing (see lstore diff)\n",
                              dst->describe().c_str(), src->describe().c_str());

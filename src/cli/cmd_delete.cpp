@@ -94,7 +94,7 @@ CommandSpec add_delete(CLI::App& parent) {
             auto backend = open_backend(o->store);
             std::unique_ptr<WriteLock> lock;
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
-            Store store = backend->load();
+            Store store = load_store(out, *backend);
             if (!o->where.empty()) select_ref_docs(store, filters, o->ref_docs);
             ChangeSet changes = !o->chat.empty()       ? delete_chat(store, o->chat, o->message, o->last, o->chat_file)
                                 : !o->collection.empty() ? delete_raw(store, o->collection, o->key)
@@ -104,6 +104,7 @@ CommandSpec add_delete(CLI::App& parent) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               ProgressBar bar("delete", out.quiet());
               backend->save(store, SaveOptions{true, bar.callback()});
+              bar.finish();
             }
             JsonArray refs, nodes;
             for (const auto& r : o->ref_docs) refs.emplace_back(r);

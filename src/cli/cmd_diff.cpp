@@ -107,8 +107,8 @@ CommandSpec add_diff(CLI::App& parent) {
   app->add_option("--tolerance", o->tolerance, "Embeddings within this absolute difference count as equal (default: exact)");
   app->add_option("--ignore", o->ignore, "A metadata key to ignore (repeatable), e.g. last_modified_date");
   return {app, [o](Output& out) {
-            Store a = open_backend(o->a)->load();
-            Store b = open_backend(o->b)->load();
+            Store a = load_store(out, o->a);
+            Store b = load_store(out, o->b);
             StoreDiff d = diff_stores(a, b, DiffOptions{o->tolerance, {o->ignore.begin(), o->ignore.end()}});
             if (out.json()) print_json(out, d);
             else print_text(out, d, *o);

@@ -128,7 +128,7 @@ CommandSpec add_get(CLI::App& parent) {
   app->add_option("--field", opts->field, "Print one part: text, metadata, relationships, embedding, hash, ...");
   app->add_flag("--raw", opts->raw, "Print the stored JSON bytes unchanged");
   return {app, [opts](Output& out) {
-            Store store = open_backend(opts->store)->load();
+            Store store = load_store(out, opts->store);
             std::vector<Part> parts = find_parts(store, opts->id);
             if (parts.empty())
               throw Error(ErrorKind::NotFound, opts->store, fmt::format("no entry with id '{}'", opts->id));

@@ -327,7 +327,7 @@ CommandSpec add_ls(CLI::App& parent) {
   app->add_option("what", opts->what, "What to list: nodes, docs, indexes, vectors, graph, collections, chat, files")
       ->check(CLI::IsMember(kLsWhat));
   return {app, [opts](Output& out) {
-            Store store = open_backend(opts->store)->load();
+            Store store = load_store(out, opts->store);
             const std::string& w = opts->what;
             if (w.empty()) print_summary(out, store, summarize(store));
             else if (w == "nodes") list_nodes(out, store);

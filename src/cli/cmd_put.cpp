@@ -123,7 +123,7 @@ CommandSpec add_put(CLI::App& parent) {
             auto backend = open_backend(o->store);
             std::unique_ptr<WriteLock> lock;
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
-            Store store = backend->load();
+            Store store = load_store(out, *backend);
             ChangeSet changes = !o->chat.empty() ? put_chat(store, o->chat, messages, o->at, o->replace, o->chat_file)
                                 : raw_value        ? put_raw(store, o->collection, o->key, *raw_value)
                                                    : put_records(store, records, PutOptions{o->index, o->ns});
@@ -131,6 +131,7 @@ CommandSpec add_put(CLI::App& parent) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               ProgressBar bar("put", out.quiet());
               backend->save(store, SaveOptions{true, bar.callback()});
+              bar.finish();
             }
             print_write_report(out, store, o->store, o->dry_run, changes);
             return 0;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "progress.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
@@ -170,7 +171,7 @@ int run_query(Output& out, const QueryOptions& o) {
   }
   const bool need_store = !cached || !filters.empty() || !o.index.empty() || o.with_metadata;
   std::optional<Store> store;
-  if (need_store) store = open_backend(o.store)->load();
+  if (need_store) store = load_store(out, o.store);
 
   VectorQuery q;
   q.top_k = o.top_k;
@@ -199,7 +200,10 @@ int run_query(Output& out, const QueryOptions& o) {
   std::optional<PackedVectors> fresh;
   if (o.cache && !cached) fresh = write_vector_cache(cache_file, o.store, *store, o.ns);
   const PackedVectors* packed = cached ? &*cached : (fresh ? &*fresh : nullptr);
+  ProgressBar bar("query", out.quiet());
+  q.progress = bar.callback();
   std::vector<QueryHit> hits = store ? query_vector_store(*store, o.ns, q, packed) : query_packed(*packed, q);
+  bar.finish();
   // With --index the answer is the index's retriever's: repeated nodes dropped.
   if (as_retriever) hits = dedupe_like_retriever(*store, std::move(hits));
 

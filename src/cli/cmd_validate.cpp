@@ -5,6 +5,7 @@
 #include <map>
 
 #include "commands.hpp"
+#include "progress.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/validate.hpp"
@@ -224,11 +225,14 @@ CommandSpec add_validate(CLI::App& parent) {
               return 0;
             }
             if (o->stores.empty()) throw Error(ErrorKind::Usage, "validate", "no store given");
-            ValidateOptions vo{{o->rules.begin(), o->rules.end()}, {o->skips.begin(), o->skips.end()}};
+            ValidateOptions vo{{o->rules.begin(), o->rules.end()}, {o->skips.begin(), o->skips.end()}, {}};
             std::vector<StoreFindings> all;
             for (const std::string& s : o->stores) {
-              Store store = open_backend(s)->load_tolerant();
+              Store store = load_store(out, s, true);
+              ProgressBar bar("validate " + s, out.quiet());
+              vo.progress = bar.callback();
               all.push_back({s, validate(store, vo)});
+              bar.finish();
             }
             // validate's own --format, else the global one (--json, --format csv, ...).
             std::string fmt_name = o->format == "table" ? "text" : o->format == "ndjson" ? "json" : o->format;

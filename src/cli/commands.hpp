@@ -7,6 +7,7 @@
 
 #include <functional>
 
+#include "lstore/backend.hpp"
 #include "output.hpp"
 
 namespace lstore::cli {
@@ -23,6 +24,11 @@ struct CommandSpec {
   CLI::App* app;
   Runner run;
 };
+
+// Reads a store for a command (tolerant: broken files kept, for validate);
+// with --verbose says what was read and how long it took.
+Store load_store(Output& out, Backend& backend, bool tolerant = false);
+Store load_store(Output& out, const std::string& name, bool tolerant = false);
 
 CommandSpec add_ls(CLI::App& parent);
 CommandSpec add_get(CLI::App& parent);

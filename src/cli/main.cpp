@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "commands.hpp"
 #include "suggest.hpp"
 #include "lstore/backend.hpp"
@@ -84,18 +86,54 @@ int main(int argc, char** argv) {
       sub = s->get_name() + ": ";
       parsed = s;
     }
-    std::fprintf(stderr, "lstore: %s%s\n", sub.c_str(), e.what());
-    // Did you mean: the first word that is neither a subcommand nor an option we know.
     std::vector<std::string> names, options;
     for (const auto& c : commands) names.push_back(c.app->get_name());
+    // Options whose value is the next word (that word is no positional).
+    std::vector<std::string> valued;
+    for (const CLI::App* a : {static_cast<const CLI::App*>(&app), parsed})
+      if (a)
+        for (const CLI::Option* o : a->get_options())
+          if (o->get_type_size() != 0)
+            for (const std::string& l : o->get_lnames()) valued.push_back("--" + l);
+    // No subcommand parsed: say which word was taken for one.
+    std::string what = e.what();
+    if (!parsed)
+      for (int i = 1; i < argc; ++i) {
+        if (std::find(valued.begin(), valued.end(), argv[i]) != valued.end()) {
+          ++i;
+          continue;
+        }
+        if (argv[i][0] != '-') {
+          if (std::find(names.begin(), names.end(), argv[i]) == names.end()) what = fmt::format("unknown command '{}'", argv[i]);
+          break;
+        }
+      }
+    std::fprintf(stderr, "lstore: %s%s\n", sub.c_str(), what.c_str());
+    // Did you mean: the first word that is neither a subcommand nor an option
+    // we know (or, for ls, a WHAT that is not one).
     for (const CLI::App* a : {static_cast<const CLI::App*>(&app), parsed})
       if (a)
         for (const CLI::Option* o : a->get_options())
           for (const std::string& l : o->get_lnames()) options.push_back("--" + l);
     std::string hint;
+    int positionals = 0;  // after the subcommand's name
+    bool after_sub = false;
     for (int i = 1; i < argc && hint.empty(); ++i) {
       std::string arg = argv[i];
       std::string word = arg.substr(0, arg.find('='));
+      if (arg.find('=') == std::string::npos && std::find(valued.begin(), valued.end(), word) != valued.end()) {
+        ++i;
+        continue;
+      }
+      if (parsed && !after_sub && word == parsed->get_name()) {
+        after_sub = true;
+        continue;
+      }
+      if (after_sub && !word.empty() && word[0] != '-' && ++positionals == 2 && parsed->get_name() == "ls" &&
+          std::find(lstore::cli::kLsWhat.begin(), lstore::cli::kLsWhat.end(), word) == lstore::cli::kLsWhat.end()) {
+        hint = lstore::cli::did_you_mean(word, lstore::cli::kLsWhat);
+        continue;
+      }
       if (word.rfind("--", 0) == 0) {
         if (std::find(options.begin(), options.end(), word) == options.end()) hint = lstore::cli::did_you_mean(word, options);
       } else if (!parsed && word[0] != '-') {
@@ -114,9 +152,12 @@ int main(int argc, char** argv) {
   for (const auto& c : commands) {
     if (!c.app->parsed()) continue;
     command = c.app->get_name();
+    auto start = std::chrono::steady_clock::now();
     try {
       int rc = c.run(out);
       std::fflush(stdout);
+      out.note(fmt::format("{}: exit {} after {:.3f} s", command, rc,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
       return rc;
     } catch (const lstore::Error& e) {
       std::fflush(stdout);

@@ -40,6 +40,7 @@ std::string cut(const std::string& s, std::size_t cols) {
 
 Output::Output(const GlobalOptions& opts)
     : m_json(opts.json || opts.format == "json" || opts.format == "ndjson"), m_quiet(opts.quiet),
+      m_verbose(opts.verbose && !opts.quiet),
       m_separator(opts.format == "csv" ? ',' : opts.format == "tsv" ? '\t' : 0) {
   bool tty = ::isatty(STDOUT_FILENO) != 0;
   if (opts.color == "always") m_color = true;
@@ -55,6 +56,10 @@ Output::Output(const GlobalOptions& opts)
     winsize ws{};
     m_width = env > 0 ? env : (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 80;
   }
+}
+
+void Output::note(const std::string& text) const {
+  if (m_verbose) std::fprintf(stderr, "lstore: %s\n", text.c_str());
 }
 
 std::string Output::text_cell(const std::string& text, std::size_t max) const {

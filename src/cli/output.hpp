@@ -26,6 +26,9 @@ class Output {
   bool json() const { return m_json; }
   bool color() const { return m_color; }
   bool quiet() const { return m_quiet; }
+  bool verbose() const { return m_verbose; }
+  // With --verbose: "lstore: TEXT" on stderr (what was read, how long it took).
+  void note(const std::string& text) const;
   // CSV or TSV: tables are data records, nothing else belongs on stdout.
   bool delimited() const { return m_separator != 0; }
 
@@ -47,6 +50,7 @@ class Output {
  private:
   bool m_json;
   bool m_quiet;
+  bool m_verbose;
   char m_separator = 0;  // ',' or '\t' for csv / tsv tables, 0 for aligned columns
   bool m_color;
   int m_width;  // 0 = not a terminal

@@ -156,7 +156,7 @@ std::vector<QueryHit> query_vector_store(const Store& store, std::string_view ns
   detail::scan_embeddings(reader, doc, cand_entries, dim, [&](std::size_t k, const double* v) {
     sims[k] = detail::cosine(q.embedding.data(), qn, v, dim);
     if (!matrix.empty()) std::memcpy(matrix.data() + k * dim, v, dim * sizeof(double));
-  });
+  }, q.progress);
   std::vector<const double*> rows;
   if (!matrix.empty())
     for (std::size_t k = 0; k < cands.size(); ++k) rows.push_back(matrix.data() + k * dim);

@@ -2,6 +2,8 @@
 // semantics for filters, the filter evaluator, embedding parsing, ranking.
 #pragma once
 
+#include "lstore/progress.hpp"
+
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -110,7 +112,8 @@ void parse_rows(const Store& store, const NamespaceRows& rows, double* dst);
 // threads at once, for distinct k. Throws Error(Data) naming the id of the
 // first malformed entry.
 void scan_embeddings(const DocReader& reader, const JsonDoc& doc, const std::vector<const Entry*>& entries,
-                     std::size_t dim, const std::function<void(std::size_t, const double*)>& fn);
+                     std::size_t dim, const std::function<void(std::size_t, const double*)>& fn,
+                     const Progress& progress = {});
 // Parses one JSON array of numbers (Python's NaN / Infinity included) into
 // out[0..dim). Returns false when it is not exactly that.
 bool parse_embedding(std::string_view raw, double* out, std::size_t dim);

@@ -182,7 +182,8 @@ void parallel_for(std::size_t n, std::size_t min_per_thread, const std::function
 }
 
 void scan_embeddings(const DocReader& reader, const JsonDoc& doc, const std::vector<const Entry*>& entries,
-                     std::size_t dim, const std::function<void(std::size_t, const double*)>& fn) {
+                     std::size_t dim, const std::function<void(std::size_t, const double*)>& fn,
+                     const Progress& report) {
   // Chunks of consecutive entries, each one contiguous byte range of the file.
   struct Chunk {
     std::size_t first, last;  // entries [first, last)
@@ -207,6 +208,7 @@ void scan_embeddings(const DocReader& reader, const JsonDoc& doc, const std::vec
     k = m;
   }
 
+  ProgressTicker progress(report, total);
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> first_bad{entries.size()};
   auto worker = [&] {
@@ -226,6 +228,7 @@ void scan_embeddings(const DocReader& reader, const JsonDoc& doc, const std::vec
         }
         fn(k, values.data());
       }
+      progress.add(bytes.size());
       reader.release(bytes);
     }
   };
@@ -240,6 +243,7 @@ void scan_embeddings(const DocReader& reader, const JsonDoc& doc, const std::vec
   }
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
+  progress.finish();
   if (std::size_t k = first_bad.load(); k < entries.size()) {
     const Entry& e = *entries[k];
     throw Error(ErrorKind::Data, doc.name(),

@@ -25,7 +25,16 @@ namespace {
 
 class Checker {
  public:
-  Checker(const Store& s, const ValidateOptions& o) : m_store(s), m_opts(o) {}
+  Checker(const Store& s, const ValidateOptions& o) : m_store(s), m_opts(o), m_progress(o.progress) {
+    // Progress counts the bytes of the two big parts: nodes and embeddings.
+    std::uint64_t total = 0;
+    if (const Section* data = s.doc_collection(coll::kDocData); data && data->outlined)
+      for (const Entry& e : data->entries) total += e.raw.size();
+    for (const auto& v : s.vector_stores)
+      if (VectorSections vs = vector_sections(v.doc); vs.embeddings && vs.embeddings->outlined)
+        for (const Entry& e : vs.embeddings->entries) total += e.raw.size();
+    m_progress.set_total(total);
+  }
 
   std::vector<Finding> run() {
     files();
@@ -43,6 +52,7 @@ class Checker {
     unindexed_nodes();
     vectors();
     graphs();
+    m_progress.finish();
     return std::move(m_findings);
   }
 
@@ -159,6 +169,7 @@ class Checker {
     const char* done_from = begin < end ? data.entries[begin].raw.data() : nullptr;
     for (std::size_t i = begin; i < end; ++i) {
       const Entry& e = data.entries[i];
+      m_progress.add(e.raw.size());
       if ((since += e.raw.size()) > (std::size_t{32} << 20)) {  // this range's pages behind us can go
         d.release_between(done_from, e.raw.data());
         since = 0;
@@ -455,6 +466,7 @@ class Checker {
       std::size_t since = 0;
       for (const Entry& e : s.embeddings->entries) {
         out.push_back(scan_vector(e));
+        m_progress.add(e.raw.size());
         if ((since += e.raw.size()) > (std::size_t{32} << 20)) {
           v.doc.release_before(e.raw.data());
           since = 0;
@@ -570,6 +582,7 @@ class Checker {
 
   const Store& m_store;
   const ValidateOptions& m_opts;
+  ProgressTicker m_progress;
   std::vector<Finding> m_findings;
   std::unordered_map<std::string, NodeFacts> m_nodes;
   std::unordered_set<std::string> m_listed;   // node ids some ref doc lists

@@ -1,0 +1,44 @@
+// How the library says how far long work has got (a write, a validation, a
+// search over a big vector store) without knowing anything about terminals:
+// a callback with the bytes done so far and in all. The CLI draws a bar on
+// stderr when it is one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+namespace lstore {
+
+using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+// Counts work done from any thread and calls `report` (one call at a time)
+// each time another `step` bytes are done, and once more at finish().
+class ProgressTicker {
+ public:
+  explicit ProgressTicker(const Progress& report, std::uint64_t total = 0, std::uint64_t step = std::uint64_t{4} << 20)
+      : m_report(report), m_total(total), m_step(step) {}
+  void set_total(std::uint64_t total) { m_total = total; }
+  std::uint64_t total() const { return m_total; }
+  void add(std::uint64_t n) {
+    if (!m_report) return;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_done += n;
+    if (m_done - m_last >= m_step) {
+      m_last = m_done;
+      m_report(m_done, m_total);
+    }
+  }
+  void finish() {
+    if (!m_report) return;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_report(m_total, m_total);
+  }
+
+ private:
+  Progress m_report;
+  std::uint64_t m_total, m_step, m_done = 0, m_last = 0;
+  std::mutex m_mutex;
+};
+
+}  // namespace lstore
