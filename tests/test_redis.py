@@ -108,6 +108,22 @@ class Base(unittest.TestCase):
     def keys(self, db=None):
         return sorted(SERVER.cli("-n", str(self.db if db is None else db), "--scan").split())
 
+    def back_file(self, name):
+        """The bytes of file `name` of this database's store, converted back into a directory."""
+        back = tempfile.mkdtemp(dir=self.tmp)
+        os.rmdir(back)
+        self.convert(SERVER.uri(self.db), back)
+        return read_bytes(os.path.join(back, name))
+
+    def backend_golden(self, name):
+        """corpus/backends/redis/NAME.json, or None (said) without the corpus."""
+        p = os.path.join(CORPUS, "backends", "redis", name + ".json")
+        if not os.path.exists(p):
+            print(f"SKIPPED: checks against {p} (no corpus)", file=sys.stderr)
+            return None
+        with open(p) as f:
+            return json.load(f)
+
 
 class RoundTripTest(Base):
     def test_every_store_round_trips_byte_for_byte(self):
@@ -257,14 +273,9 @@ class ChatTest(Base):
                 self.assertEqual(sorted(k for k in keys if not k.startswith("lstore/")), sorted(msgs))
                 for key, m in msgs.items():
                     self.assertEqual(self.lrange(key), [json.dumps(x) for x in m], key)
-                back = os.path.join(self.tmp, "back")
-                self.convert(SERVER.uri(self.db), back)
-                self.assertEqual(read_bytes(os.path.join(back, "chat_store.json")), read_bytes(chat))
-                shutil.rmtree(back)
-        golden = os.path.join(CORPUS, "backends", "redis", "chat.json")
-        if os.path.exists(golden):
-            with open(golden) as f:
-                g = json.load(f)
+                self.assertEqual(self.back_file("chat_store.json"), read_bytes(chat))
+        g = self.backend_golden("chat")
+        if g:
             SERVER.cli("-n", str(self.db), "FLUSHDB")
             self.convert(CHAT_012, SERVER.uri(self.db))
             for key, info in g["keys"].items():
@@ -332,21 +343,14 @@ class KvTest(Base):
                     self.assertEqual(int(SERVER.cli("-n", str(self.db), "HLEN", coll)), len(entries))
                     for key, value in entries.items():
                         self.assertEqual(self.hget(coll, key), json.dumps(value))
-                back = os.path.join(self.tmp, "back")
-                self.convert(SERVER.uri(self.db), back)
-                self.assertEqual(read_bytes(os.path.join(back, "kvstore.json")), read_bytes(kv))
-                shutil.rmtree(back)
-        golden = os.path.join(CORPUS, "backends", "redis", "kvstore.json")
-        if os.path.exists(golden):
-            with open(golden) as f:
-                g = json.load(f)
+                self.assertEqual(self.back_file("kvstore.json"), read_bytes(kv))
+        g = self.backend_golden("kvstore")
+        if g:
             SERVER.cli("-n", str(self.db), "FLUSHDB")
             self.convert(KV_012, SERVER.uri(self.db))
             for coll, info in g["keys"].items():
                 for field, value in info["fields_sorted"].items():
                     self.assertEqual(self.hget(coll, field), value)
-        else:
-            print("SKIPPED: RedisKVStore golden hashes (no corpus)", file=sys.stderr)
 
     def test_changes_llamaindex_makes_are_seen(self):
         d = os.path.join(self.tmp, "d")
