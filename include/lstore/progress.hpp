@@ -4,6 +4,7 @@
 // stderr when it is one.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -20,14 +21,15 @@ class ProgressTicker {
       : m_report(report), m_total(total), m_step(step) {}
   void set_total(std::uint64_t total) { m_total = total; }
   std::uint64_t total() const { return m_total; }
+  // Cheap enough per entry: an atomic add, and the lock only once a step.
   void add(std::uint64_t n) {
     if (!m_report) return;
+    std::uint64_t done = m_done.fetch_add(n, std::memory_order_relaxed) + n;
+    if (done - m_last.load(std::memory_order_relaxed) < m_step) return;
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_done += n;
-    if (m_done - m_last >= m_step) {
-      m_last = m_done;
-      m_report(m_done, m_total);
-    }
+    if (done <= m_last.load(std::memory_order_relaxed)) return;  // another thread reported further
+    m_last.store(done, std::memory_order_relaxed);
+    m_report(done, m_total);
   }
   void finish() {
     if (!m_report) return;
@@ -37,7 +39,8 @@ class ProgressTicker {
 
  private:
   Progress m_report;
-  std::uint64_t m_total, m_step, m_done = 0, m_last = 0;
+  std::uint64_t m_total, m_step;
+  std::atomic<std::uint64_t> m_done{0}, m_last{0};
   std::mutex m_mutex;
 };
 
