@@ -9,37 +9,12 @@
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
 #include "lstore/side_files.hpp"
+// Python's == on JSON values (dicts by key, 1 == 1.0), which is how a value
+// a normalising database (jsonb) gives back compares with what was stored.
+#include "../ops/query_internal.hpp"
 
 namespace lstore {
 namespace {
-
-// Values equal as LlamaIndex reads them back from a normalising database:
-// objects as maps, numbers by value (jsonb prints 1e-07 as 0.0000001).
-bool same_value(const Json& a, const Json& b) {
-  if (a.is_number() && b.is_number()) {
-    if (a.is_int() && b.is_int()) return a.as_int() == b.as_int();
-    return a.as_number() == b.as_number();
-  }
-  if (a.is_object() && b.is_object()) {
-    const JsonObject& x = a.as_object();
-    const JsonObject& y = b.as_object();
-    if (x.size() != y.size()) return false;
-    for (const auto& [k, v] : x) {
-      const Json* w = b.find(k);
-      if (!w || !same_value(v, *w)) return false;
-    }
-    return true;
-  }
-  if (a.is_array() && b.is_array()) {
-    const JsonArray& x = a.as_array();
-    const JsonArray& y = b.as_array();
-    if (x.size() != y.size()) return false;
-    for (std::size_t i = 0; i < x.size(); ++i)
-      if (!same_value(x[i], y[i])) return false;
-    return true;
-  }
-  return a == b;
-}
 
 // A text block as pydantic prints it (block_type first), whatever order a
 // normalising database gave its keys.
@@ -83,7 +58,11 @@ ChatRows chat_rows(std::string_view bytes, const std::string& name, MessageText 
   ChatRows rows;
   for (const std::string& key : chat.keys()) {
     rows.add_key(key);
-    for (const Json& m : *chat.messages(key)) rows.add(key, dump(m, style));
+    for (const Json& m : *chat.messages(key)) {
+      rows.add(key, dump(m, style));
+      // json.dumps gives every value back; pydantic prints NaN as null.
+      if (form == MessageText::ModelDumpJson && rows.lossless) rows.lossless = parse(rows.keys.back().second.back()) == m;
+    }
   }
   return rows;
 }
@@ -135,7 +114,7 @@ std::shared_ptr<Buffer> chat_file_from_rows(const ChatRows& rows, const std::sha
       }
       same = was->size() == is.size();
       for (std::size_t j = 0; same && j < is.size(); ++j)
-        same = normalised ? same_value((*was)[j], is[j]) : (*was)[j] == is[j];
+        same = normalised ? detail::py::same((*was)[j], is[j]) : (*was)[j] == is[j];
     }
     if (same) return stored;
   } else {

@@ -41,6 +41,9 @@ enum class MessageText {
 // Per chat key, in order, the messages' JSON texts.
 struct ChatRows {
   std::vector<std::pair<std::string, std::vector<std::string>>> keys;
+  // Every message's text reads back as the same value (always so for
+  // JsonDumps; model_dump_json prints NaN as null).
+  bool lossless = true;
   // Appends `message` to `key` (a key seen for the first time goes last).
   void add(std::string_view key, std::string message);
   void add_key(std::string_view key);

@@ -584,12 +584,13 @@ void create_native_table(Conn& c, const Place& place, const char* name) {
   c.exec("CREATE INDEX " + quote_ident(n + ":idx_key_namespace") + " ON " + place.table(n) + " (key, namespace)");
 }
 
-void create_tables(Conn& c, const Place& place) {
+void create_tables(Conn& c, const Place& place, bool kv_table) {
   if (!c.scalar("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", {place.schema}))
     c.exec("CREATE SCHEMA " + quote_ident(place.schema));
   std::set<std::string> have = existing_tables(c, place);
   for (const char* t : {kDocTable, kIndexTable})
     if (!have.count(t)) create_native_table(c, place, t);
+  if (kv_table && !have.count(kKvTable)) create_native_table(c, place, kKvTable);
   if (!have.count("lstore_store"))
     c.exec("CREATE TABLE " + place.table("lstore_store") + " (key text PRIMARY KEY, value text NOT NULL)");
   if (!have.count("lstore_files"))
@@ -650,14 +651,12 @@ ChatRows read_chat_table(Conn& c, const Place& place) {
 std::optional<ChatRows> native_chat_rows(const FileRecord& f) {
   try {
     ChatRows rows = chat_rows(f.bytes->view(), f.name, MessageText::ModelDumpJson);
-    ChatRows py = chat_rows(f.bytes->view(), f.name, MessageText::JsonDumps);
-    for (std::size_t k = 0; k < rows.keys.size(); ++k)
-      for (std::size_t i = 0; i < rows.keys[k].second.size(); ++i) {
-        const std::string& m = rows.keys[k].second[i];
-        if (!pg_text_ok(rows.keys[k].first) || !pg_text_ok(m) || !PgJsonCheck(m).ok() ||
-            !(parse(m) == parse(py.keys[k].second[i])))
-          return std::nullopt;
-      }
+    if (!rows.lossless) return std::nullopt;
+    for (const auto& [key, msgs] : rows.keys) {
+      if (!pg_text_ok(key)) return std::nullopt;
+      for (const std::string& m : msgs)
+        if (!pg_text_ok(m) || !PgJsonCheck(m).ok()) return std::nullopt;
+    }
     return rows;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -1082,9 +1081,8 @@ class PostgresBackend : public Backend {
     Routes routes = plan_routes(store, m_place);  // before connecting: it reads every docstore entry
     Conn c(m_uri);
     Transaction tx(c);
-    create_tables(c, m_place);
-    for (const auto& [file, table] : routes)
-      if (table == kKvTable && !existing_tables(c, m_place).count(kKvTable)) create_native_table(c, m_place, kKvTable);
+    bool kv = std::any_of(routes.begin(), routes.end(), [](const auto& r) { return r.second == kKvTable; });
+    create_tables(c, m_place, kv);
     clear_target(c, store, routes, options.force);
     PgSink sink(c, m_place, routes);
     write_records(store, sink, options.progress);

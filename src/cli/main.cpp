@@ -87,14 +87,15 @@ int main(int argc, char** argv) {
       parsed = s;
     }
     std::vector<std::string> names, options;
+    std::vector<std::string> valued;  // options whose value is the next word (that word is no positional)
     for (const auto& c : commands) names.push_back(c.app->get_name());
-    // Options whose value is the next word (that word is no positional).
-    std::vector<std::string> valued;
     for (const CLI::App* a : {static_cast<const CLI::App*>(&app), parsed})
       if (a)
         for (const CLI::Option* o : a->get_options())
-          if (o->get_type_size() != 0)
-            for (const std::string& l : o->get_lnames()) valued.push_back("--" + l);
+          for (const std::string& l : o->get_lnames()) {
+            options.push_back("--" + l);
+            if (o->get_type_size() != 0) valued.push_back("--" + l);
+          }
     // No subcommand parsed: say which word was taken for one.
     std::string what = e.what();
     if (!parsed)
@@ -111,10 +112,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lstore: %s%s\n", sub.c_str(), what.c_str());
     // Did you mean: the first word that is neither a subcommand nor an option
     // we know (or, for ls, a WHAT that is not one).
-    for (const CLI::App* a : {static_cast<const CLI::App*>(&app), parsed})
-      if (a)
-        for (const CLI::Option* o : a->get_options())
-          for (const std::string& l : o->get_lnames()) options.push_back("--" + l);
     std::string hint;
     int positionals = 0;  // after the subcommand's name
     bool after_sub = false;
