@@ -68,7 +68,7 @@ class DeleteTest(Base):
         s = json.loads(run("ls", store, "--json")[1])
         self.assertEqual(s["docstore"]["nodes"], s["vector_stores"][0]["vectors"])
         self.assertEqual(s["indexes"][0]["nodes"], s["docstore"]["nodes"])
-        self.assertEqual(sorted(os.listdir(self.tmp)), [".store.lstore.lock", "store"])  # no staging left
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["store"])  # no staging, no lock file left
 
     def test_dry_run_changes_nothing(self):
         store = self.copy()
@@ -319,8 +319,13 @@ class ScaleTest(Base):
                 p.send_signal(signal.SIGKILL)
                 p.wait()
                 self.assertIn(state(), (old, new), f"{kind} trial {trial}: a mix of old and new")
-            # The next writer removes what the killed ones left beside the store.
-            self.assertEqual(run(*cmd)[0], 0)
+            # The next writer removes what the killed ones left beside the store
+            # (from the pristine store: the last trial may have finished its
+            # delete, and a second delete of the same ref doc is exit 1).
+            if kind == "sqlite-delete":
+                shutil.copy(pristine, target)
+            rc, _, err = run(*cmd)
+            self.assertEqual(rc, 0, err)
             self.assertEqual([n for n in os.listdir(work_dir) if ".lstore-" in n and not n.endswith(".lock")], [])
 
     def test_concurrent_writers_lose_no_update(self):

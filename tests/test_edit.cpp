@@ -32,7 +32,7 @@ struct TempStore {
   }
   ~TempStore() { fs::remove_all(dir); }
   Store load() const { return make_directory_backend(dir.string())->load(); }
-  void save(const Store& s) const { make_directory_backend(dir.string())->save(s, SaveOptions{true, {}}); }
+  void save(const Store& s) const { make_directory_backend(dir.string())->save(s, SaveOptions{true, {}, {}}); }
 };
 
 // Every node an index or vector refers to exists in the docstore, and every

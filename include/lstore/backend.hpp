@@ -18,6 +18,9 @@ namespace lstore {
 struct SaveOptions {
   bool force = false;  // allow writing over a non-empty target
   Progress progress;   // bytes of the store written; may be empty
+  // Problems after the new store is in place (it has changed by then, so
+  // they are no failure): said to the user; may be empty.
+  std::function<void(const std::string&)> warn;
 };
 
 // Held by a command from reading a store to writing it back, so that two

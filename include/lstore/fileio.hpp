@@ -8,8 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lstore {
 
@@ -38,6 +41,30 @@ class FileSink {
   std::uint64_t m_written = 0;
 };
 
+// The path a write to the store named `path` goes to: symlinks resolved, so
+// a store reached through a link is written (and locked) where the link
+// points and the link itself stays a link.
+std::filesystem::path resolve_write_path(const std::string& path);
+
+// The name of a file beside `target` that lstore owns: "." + target's name +
+// `suffix`, with the name shortened (and a hash of it kept) when the whole
+// would not fit in NAME_MAX with room for a ".old" suffix.
+std::string sibling_name(const std::filesystem::path& target, std::string_view suffix);
+
+// A file name from a backup or a database that may be written inside a store
+// directory: relative, with no empty, "." or ".." component and no NUL, so
+// that it cannot reach outside the directory.
+bool is_safe_relative_name(std::string_view name);
+
+// Where the fallback swap (filesystems without RENAME_EXCHANGE) moved the old
+// store aside, if a writer was killed between its two renames and no writer
+// has recovered it since.
+std::optional<std::filesystem::path> interrupted_swap(const std::filesystem::path& target);
+
+// true once a write has swapped its new store in: from then on the command
+// has succeeded, and an interrupt must not turn that into a failure.
+bool store_swapped();
+
 class StagedDirectory {
  public:
   explicit StagedDirectory(std::filesystem::path target);
@@ -48,9 +75,21 @@ class StagedDirectory {
   // Writes (and fsyncs) one file of the new directory through `fill`; `name`
   // may hold a '/'. The file gets the mode of the target's file of that name.
   void write_with(const std::string& name, const std::function<void(FileSink&)>& fill);
-  // fsyncs the new directory and swaps it with the target (RENAME_EXCHANGE),
-  // then removes the old one.
-  void commit();
+  // For an edit in place: everything of the target that the new directory
+  // does not hold and that is not one of the model's files (`model_files`,
+  // the regular files read from it) is carried into the new directory
+  // unchanged: subdirectories such as .git/, symlinks, files that appeared
+  // meanwhile. Files are hard-linked (the same inode), or copied where a
+  // link is refused; a FIFO or device that cannot be linked is an Error.
+  void carry_over(const std::set<std::string>& model_files);
+  // Fills the new directory with a copy of the tree `source` (files copied,
+  // subdirectories and symlinks kept): a backup.
+  void mirror_from(const std::filesystem::path& source);
+  // fsyncs the new directory and swaps it with the target (RENAME_EXCHANGE,
+  // or two renames that the next writer completes or rolls back if killed
+  // between them), then removes the old one. Problems after the swap (the
+  // store has changed by then) are returned as warnings, not thrown.
+  std::vector<std::string> commit();
 
  private:
   std::filesystem::path m_target;
@@ -62,7 +101,8 @@ class StagedDirectory {
 // The writers' lock of a store: an flock on `.<name>.lstore.lock` beside it
 // (not inside: the store directory itself is swapped on every write). A
 // second writer waits up to `wait` and then fails with Error(Data) naming
-// the holder's pid.
+// the holder's pid. The lock file is only ever created by lstore (never a
+// symlink or another file's hard link) and removed on release.
 class StoreLock {
  public:
   StoreLock(const std::filesystem::path& store, std::chrono::milliseconds wait);
@@ -72,10 +112,13 @@ class StoreLock {
 
  private:
   int m_fd = -1;
+  std::filesystem::path m_lock;
 };
 
-// Copies every file of the directory `store` into `dir`, atomically (a
-// staged directory swapped in): the --backup of the writing commands.
+// Copies the directory `store` into `dir`, atomically (a staged directory
+// swapped in): the --backup of the writing commands. Files are copied,
+// subdirectories and symlinks kept; `dir` must be new or an empty directory,
+// and outside the store.
 void backup_directory(const std::filesystem::path& store, const std::filesystem::path& dir);
 
 // Writes one file atomically: temp file in the same directory, fsync, rename,

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
@@ -30,9 +31,15 @@ struct Vanished {};
 
 std::string read_head(int dirfd, const std::string& name, const std::string& path, std::size_t n) {
   std::string head(n, '\0');
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO swapped in after the type check must not hang the read.
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) throw Vanished{};
   if (fd < 0) throw Error(ErrorKind::Data, path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(ErrorKind::Data, path, "not a regular file");
+  }
   ssize_t got = ::pread(fd, head.data(), n, 0);
   int e = errno;
   ::close(fd);
@@ -80,15 +87,35 @@ class DirectoryBackend : public Backend {
     for (int attempt = 0;; ++attempt) {
       int dirfd = ::open(m_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (dirfd < 0) {
+        int e = errno;
         struct stat st {};
         if (::stat(m_path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
           throw Error(ErrorKind::Data, m_path, "not a directory");
-        throw Error(ErrorKind::Data, m_path, std::string("cannot open store: ") + std::strerror(errno));
+        // A writer on a filesystem without RENAME_EXCHANGE is between its two
+        // renames (or was killed there): wait for it, then say where it is.
+        if (e == ENOENT) {
+          if (auto aside = interrupted_swap(resolve_write_path(m_path))) {
+            if (attempt < 100) {
+              ::usleep(20000);
+              continue;
+            }
+            throw Error(ErrorKind::Data, m_path, "no store here: a write was interrupted and the old store is at " + aside->string(),
+                        "", "the next lstore write to this store puts it back");
+          }
+        }
+        throw Error(ErrorKind::Data, m_path, std::string("cannot open store: ") + std::strerror(e));
       }
       try {
         Store s = load_at(dirfd);
+        // The store is swapped as a whole directory and the old one then
+        // emptied: if the path no longer names the directory read, some of
+        // its files may have gone before they were listed. Read again.
+        struct stat read {}, now {};
+        bool same = ::fstat(dirfd, &read) == 0 && ::stat(m_path.c_str(), &now) == 0 && read.st_ino == now.st_ino &&
+                    read.st_dev == now.st_dev;
         ::close(dirfd);
-        return s;
+        if (same) return s;
+        if (attempt >= 5) throw Error(ErrorKind::Data, m_path, "the store keeps changing while being read (another writer?)");
       } catch (const Vanished&) {
         ::close(dirfd);
         if (attempt >= 5) throw Error(ErrorKind::Data, m_path, "files keep vanishing while reading (another writer?)");
@@ -146,10 +173,13 @@ class DirectoryBackend : public Backend {
     for (unsigned t = 1; t < threads && t < names.size(); ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
+    m_read.clear();
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (errors[i]) std::rethrow_exception(errors[i]);
+      if (scanned[i].info.bytes || scanned[i].doc) m_read.insert(names[i]);
       builder.add(std::move(scanned[i].info), std::move(scanned[i].doc), scanned[i].dialect);
     }
+    m_loaded = true;
     return builder.finish();
   }
 
@@ -158,8 +188,8 @@ class DirectoryBackend : public Backend {
       save_file(store);
       return;
     }
-    fs::path target = fs::absolute(m_path).lexically_normal();
-    if (target.filename().empty()) target = target.parent_path();
+    // Through a symlink: the directory it points at is written; the link stays.
+    fs::path target = resolve_write_path(m_path);
     std::error_code ec;
     bool exists = fs::exists(target, ec);
     if (exists) {
@@ -183,12 +213,16 @@ class DirectoryBackend : public Backend {
       for (const FileInfo& f : store.files) listed |= f.name == doc->name();
       if (!listed) staged.write_with(doc->name(), [&](FileSink& sink) { doc->write_to(sink); });
     }
-    staged.commit();
+    // An edit of the store this backend read: what LlamaIndex never touches
+    // (subdirectories, links, files lstore did not read) comes along as it is.
+    if (m_loaded) staged.carry_over(m_read);
+    for (const std::string& w : staged.commit())
+      if (options.warn) options.warn(w);
   }
 
  private:
-  // Regular files (and "images/") in name order; lock and temp files skipped.
-  // Regular files (and "images/") in name order; the lock file is skipped.
+  // Every entry but directories (and "images/") in name order: a dangling
+  // link or a special file is listed too, and reported when it is read.
   std::vector<std::string> list(int dirfd, const std::string& prefix) const {
     std::vector<std::string> names;
     int fd = ::dup(dirfd);
@@ -198,7 +232,16 @@ class DirectoryBackend : public Backend {
       throw Error(ErrorKind::Data, m_path, std::string("cannot list: ") + std::strerror(errno));
     }
     ::rewinddir(d);
-    while (dirent* e = ::readdir(d)) {
+    for (;;) {
+      errno = 0;
+      dirent* e = ::readdir(d);
+      if (!e) {
+        int err = errno;
+        ::closedir(d);
+        // An I/O error ends the listing as the end does: only errno tells.
+        if (err != 0) throw Error(ErrorKind::Data, m_path + (prefix.empty() ? "" : "/" + prefix), std::string("cannot list: ") + std::strerror(err));
+        break;
+      }
       std::string n = e->d_name;
       if (n == "." || n == "..") continue;
       struct stat st {};
@@ -212,7 +255,6 @@ class DirectoryBackend : public Backend {
       }
       names.push_back(prefix + n);
     }
-    ::closedir(d);
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -236,6 +278,14 @@ class DirectoryBackend : public Backend {
         throw Error(ErrorKind::Data, path, std::string("cannot read: ") + std::strerror(errno));
       info.kind = FileKind::Broken;
       info.detail = std::strerror(errno);
+      return out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      // A FIFO would block the read forever; a device is no store file.
+      if (is_store_file_name(name.substr(name.rfind('/') + 1)))
+        throw Error(ErrorKind::Data, path, "not a regular file (a FIFO, socket or device)");
+      info.kind = FileKind::Broken;
+      info.detail = "not a regular file (a FIFO, socket or device); not read";
       return out;
     }
     info.size = static_cast<std::uint64_t>(st.st_size);
@@ -309,8 +359,9 @@ class DirectoryBackend : public Backend {
   void save_file(const Store& store) {
     for (const FileInfo& f : store.files) {
       if (f.name != m_only) continue;
-      if (const JsonDoc* doc = store.document(f.name)) atomic_write_file(file_path(), doc->serialize());
-      else if (f.bytes) atomic_write_file(file_path(), f.bytes->view());
+      fs::path target = resolve_write_path(file_path());
+      if (const JsonDoc* doc = store.document(f.name)) atomic_write_file(target, doc->serialize());
+      else if (f.bytes) atomic_write_file(target, f.bytes->view());
     }
   }
 
@@ -318,6 +369,8 @@ class DirectoryBackend : public Backend {
   std::string m_only;  // the one file of a single-file store
   int m_dirfd = AT_FDCWD;  // the store directory while loading
   bool m_tolerant = false;
+  bool m_loaded = false;        // load() read the store that save() writes
+  std::set<std::string> m_read;  // the files that load() read (the model's)
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 // "v" is the entry's JSON text exactly as in the file; the last line lets a
 // reader tell a complete stream from a cut one.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -353,12 +354,20 @@ class JsonlBackend : public Backend {
 
   Store load() override {
     bool zst = ends_with(m_path, ".zst");
-    int fd = stdio() ? ::dup(0) : ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = stdio() ? ::dup(0) : ::open(m_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) throw Error(ErrorKind::Data, describe(), std::string("cannot open: ") + std::strerror(errno));
     struct Close {
       int fd;
       ~Close() { ::close(fd); }
     } close{fd};
+    if (!stdio()) {
+      // A named pipe would block (or end early) here: streams come through jsonl:-.
+      struct stat st {};
+      if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        throw Error(ErrorKind::Data, describe(), S_ISDIR(st.st_mode) ? "is a directory, expected a file" : "not a regular file",
+                    "", "to read a stream, use jsonl:- with the stream on standard input");
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    }
     Reader reader(fd, zst, describe());
     JsonlSource source(reader, describe());
     return assemble_store(source, describe());
@@ -372,10 +381,11 @@ class JsonlBackend : public Backend {
       write_records(store, sink, options.progress);
       return;
     }
-    fs::path target = fs::absolute(m_path);
+    fs::path target = resolve_write_path(m_path);  // through a symlink: where it points
     std::error_code ec;
     if (fs::exists(target, ec)) {
       if (fs::is_directory(target, ec)) throw Error(ErrorKind::Data, describe(), "is a directory, expected a file");
+      if (!fs::is_regular_file(target, ec)) throw Error(ErrorKind::Data, describe(), "not a regular file");
       if (!options.force && fs::file_size(target, ec) > 0)
         throw Error(ErrorKind::Data, describe(), "target file exists", "", "use --force to replace it");
     }

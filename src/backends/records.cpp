@@ -31,6 +31,8 @@
 #include <map>
 
 #include "lstore/error.hpp"
+#include "lstore/fileio.hpp"
+#include "lstore/json.hpp"
 #include "lstore/progress.hpp"
 #include "lstore/side_files.hpp"
 #include "lstore/sniff.hpp"
@@ -513,6 +515,14 @@ Store assemble_store(RecordSource& source, const std::string& location) {
                 "written by a newer lstore (record format " + std::to_string(header.format) + ")");
   StoreBuilder builder(location);
   for (FileRecord f; source.next_file(f); f = FileRecord{}) {
+    // A backup names its files: a crafted one must not write outside the
+    // directory it is restored into.
+    if (!is_safe_relative_name(f.name))
+    {
+      std::string quoted;
+      dump_string(quoted, f.name, JsonDialect::Compact);
+      throw Error(ErrorKind::Data, location, "a file named " + quoted + ": not a plain relative name (absolute, '..' or NUL)");
+    }
     FileInfo info;
     info.name = f.name;
     info.kind = f.kind;

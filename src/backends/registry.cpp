@@ -10,7 +10,10 @@ namespace lstore {
 namespace {
 
 // "a path to an existing SQLite file" (spec/CLI.md) is the SQLite backend too.
+// Only a regular file is opened: a FIFO given as a store would block forever.
 bool is_sqlite_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::ifstream in(path, std::ios::binary);
   char head[16] = {};
   return in.read(head, sizeof head) && std::string_view(head, sizeof head) == std::string_view("SQLite format 3\0", 16);

@@ -358,15 +358,17 @@ class SqliteBackend : public Backend {
     std::error_code ec;
     if (!fs::exists(m_path, ec)) throw Error(ErrorKind::Data, describe(), "no such file");
     if (fs::is_directory(m_path, ec)) throw Error(ErrorKind::Data, describe(), "is a directory, expected an SQLite file");
+    if (!fs::is_regular_file(m_path, ec)) throw Error(ErrorKind::Data, describe(), "not a regular file (a FIFO, socket or device)");
     SqliteSource source(m_path, describe());
     return assemble_store(source, describe());
   }
 
   void save(const Store& store, const SaveOptions& options) override {
-    fs::path target = fs::absolute(m_path);
+    fs::path target = resolve_write_path(m_path);  // through a symlink: where it points
     std::error_code ec;
     if (fs::exists(target, ec)) {
       if (fs::is_directory(target, ec)) throw Error(ErrorKind::Data, describe(), "is a directory, expected an SQLite file");
+      if (!fs::is_regular_file(target, ec)) throw Error(ErrorKind::Data, describe(), "not a regular file (a FIFO, socket or device)");
       // Only ever replace one of our own stores.
       SqliteSource existing(m_path, describe());
       if (!existing.ours()) {

@@ -65,7 +65,7 @@ CommandSpec add_convert(CLI::App& parent) {
             {
               std::unique_ptr<WriteLock> lock = lock_store(*dst, opts->wait);
               ProgressBar bar("convert", out.quiet());
-              dst->save(store, SaveOptions{opts->force, bar.callback()});
+              dst->save(store, SaveOptions{opts->force, bar.callback(), [&](const std::string& w) { out.warn(w); }});
               bar.finish();
             }
             // --verify: the destination read back holds what was meant to be

@@ -103,7 +103,7 @@ CommandSpec add_delete(CLI::App& parent) {
             if (!o->dry_run && !changes.empty()) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               ProgressBar bar("delete", out.quiet());
-              backend->save(store, SaveOptions{true, bar.callback()});
+              backend->save(store, SaveOptions{true, bar.callback(), [&](const std::string& w) { out.warn(w); }});
               bar.finish();
             }
             JsonArray refs, nodes;

@@ -130,7 +130,7 @@ CommandSpec add_put(CLI::App& parent) {
             if (!o->dry_run && !changes.empty()) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               ProgressBar bar("put", out.quiet());
-              backend->save(store, SaveOptions{true, bar.callback()});
+              backend->save(store, SaveOptions{true, bar.callback(), [&](const std::string& w) { out.warn(w); }});
               bar.finish();
             }
             print_write_report(out, store, o->store, o->dry_run, changes);

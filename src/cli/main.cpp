@@ -20,8 +20,15 @@
 namespace {
 
 // Interrupted: remove what was being staged and exit 130; the store itself
-// is only ever replaced by one rename, so it is unchanged.
+// is only ever replaced by one rename, so it is unchanged. Once the new store
+// is in, the command has succeeded: the first interrupt then only lets it
+// finish (it reports what it did and exits 0); a second one ends it.
+volatile std::sig_atomic_t g_interrupts_after_swap = 0;
 extern "C" void on_signal(int) {
+  if (lstore::store_swapped() && g_interrupts_after_swap == 0) {
+    g_interrupts_after_swap = 1;
+    return;
+  }
   lstore::remove_pending_staging();
   ::_exit(130);
 }

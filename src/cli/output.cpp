@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include <cstdio>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -57,6 +58,8 @@ Output::Output(const GlobalOptions& opts)
     m_width = env > 0 ? env : (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 80;
   }
 }
+
+void Output::warn(const std::string& text) const { std::fprintf(stderr, "lstore: warning: %s\n", text.c_str()); }
 
 void Output::note(const std::string& text) const {
   if (m_verbose) std::fprintf(stderr, "lstore: %s\n", text.c_str());

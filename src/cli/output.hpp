@@ -29,6 +29,9 @@ class Output {
   bool verbose() const { return m_verbose; }
   // With --verbose: "lstore: TEXT" on stderr (what was read, how long it took).
   void note(const std::string& text) const;
+  // "lstore: warning: TEXT" on stderr, even with --quiet: something the user
+  // must know although the command succeeded.
+  void warn(const std::string& text) const;
   // CSV or TSV: tables are data records, nothing else belongs on stdout.
   bool delimited() const { return m_separator != 0; }
 

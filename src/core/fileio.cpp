@@ -1,18 +1,24 @@
 #include "lstore/fileio.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <set>
 
 #include "lstore/error.hpp"
+#include "lstore/json.hpp"
 #include "lstore/jsondoc.hpp"
 
 namespace lstore {
@@ -29,7 +35,77 @@ std::set<std::string>& pending() {
   throw Error(ErrorKind::Data, p.string(), std::string(what) + ": " + std::strerror(errno));
 }
 
+std::atomic<bool> g_swapped{false};
+
+// The stem every lstore sibling of `target` starts with: "." + its name,
+// shortened with a hash of the whole name when it is long.
+std::string sibling_stem(const fs::path& target) {
+  std::string name = target.filename().string();
+  // NAME_MAX, less the longest suffix (".lstore-XXXXXX.old", ".lstore-tmp-" +
+  // a pid, ".lstore.lock") and the leading dot.
+  constexpr std::size_t kRoom = NAME_MAX - 32;
+  if (name.size() <= kRoom) return "." + name;
+  char hash[20];
+  std::snprintf(hash, sizeof hash, "~%016zx", std::hash<std::string>{}(name));
+  return "." + name.substr(0, kRoom - 17) + hash;
+}
+
+bool lstat_exists(const fs::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
 }  // namespace
+
+fs::path resolve_write_path(const std::string& path) {
+  fs::path abs = fs::absolute(path).lexically_normal();
+  if (abs.filename().empty()) abs = abs.parent_path();
+  std::error_code ec;
+  // An existing path: every link on the way resolved. A new one: its parent.
+  fs::path real = fs::canonical(abs, ec);
+  if (!ec) return real;
+  fs::path parent = fs::canonical(abs.parent_path(), ec);
+  if (ec || lstat_exists(abs)) return abs;  // a dangling link is written over as the user named it
+  return parent / abs.filename();
+}
+
+std::string sibling_name(const fs::path& target, std::string_view suffix) {
+  return sibling_stem(target) + std::string(suffix);
+}
+
+bool is_safe_relative_name(std::string_view name) {
+  if (name.empty() || name.front() == '/' || name.find('\0') != std::string_view::npos) return false;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    std::size_t end = name.find('/', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view part = name.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+bool store_swapped() { return g_swapped.load(); }
+
+namespace {
+
+// The aside directory of the fallback swap: the staging name + ".old".
+bool is_aside_of(const std::string& n, const std::string& prefix) {
+  return n.size() == prefix.size() + 6 + 4 && n.rfind(prefix, 0) == 0 && n.compare(n.size() - 4, 4, ".old") == 0;
+}
+
+}  // namespace
+
+std::optional<fs::path> interrupted_swap(const fs::path& target) {
+  if (lstat_exists(target)) return std::nullopt;
+  std::string prefix = sibling_name(target, ".lstore-");
+  std::error_code ec;
+  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (is_aside_of(e.path().filename().string(), prefix)) return e.path();
+  return std::nullopt;
+}
 
 void fsync_path(const fs::path& p, bool directory) {
   int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
@@ -79,7 +155,7 @@ void write_all(const fs::path& path, std::string_view bytes, int flags, mode_t m
 
 StagedDirectory::StagedDirectory(fs::path target) : m_target(std::move(target)) {
   fs::path parent = m_target.parent_path();
-  std::string tmpl = (parent / ("." + m_target.filename().string() + ".lstore-XXXXXX")).string();
+  std::string tmpl = (parent / sibling_name(m_target, ".lstore-XXXXXX")).string();
   if (!::mkdtemp(tmpl.data())) io_fail(parent, "cannot create a staging directory");
   m_staging = tmpl;
   // mkdtemp makes 0700; the new store gets the old one's mode (at commit,
@@ -106,6 +182,12 @@ StagedDirectory::~StagedDirectory() {
 }
 
 void StagedDirectory::write_with(const std::string& name, const std::function<void(FileSink&)>& fill) {
+  // Names come from backups and databases too: none may reach outside.
+  if (!is_safe_relative_name(name)) {
+    std::string quoted;
+    dump_string(quoted, name, JsonDialect::Compact);
+    throw Error(ErrorKind::Data, m_target.string(), "refusing to write a file named " + quoted + " (not a plain relative name)");
+  }
   fs::path p = m_staging / name;
   if (name.find('/') != std::string::npos) fs::create_directories(p.parent_path());
   int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
@@ -124,37 +206,173 @@ void StagedDirectory::write_with(const std::string& name, const std::function<vo
   if (::close(fd) != 0) io_fail(p, "close failed");
 }
 
-void StagedDirectory::commit() {
+namespace {
+
+// Copies one regular file's bytes (and mode) to `to`, which must not exist.
+void copy_regular(const fs::path& from, const fs::path& to, mode_t mode) {
+  int in = ::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (in < 0) io_fail(from, "cannot open");
+  struct stat st {};
+  if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(in);
+    throw Error(ErrorKind::Data, from.string(), "changed while being copied");
+  }
+  int out = ::open(to.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode & 07777);
+  if (out < 0) {
+    ::close(in);
+    io_fail(to, "cannot create");
+  }
+  char buf[1 << 16];
+  try {
+    for (;;) {
+      ssize_t n = ::read(in, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) io_fail(from, "read failed");
+      if (n == 0) break;
+      write_fd(out, to.string(), buf, static_cast<std::size_t>(n));
+    }
+    ::fchmod(out, mode & 07777);
+    if (::fsync(out) != 0) io_fail(to, "fsync failed");
+  } catch (...) {
+    ::close(in);
+    ::close(out);
+    throw;
+  }
+  ::close(in);
+  if (::close(out) != 0) io_fail(to, "close failed");
+}
+
+// Mirrors the tree `from` into `to` (a directory that exists): directories
+// made, symlinks re-made, files linked (`link`) or copied. Entries that `to`
+// already has, and those `skip` says to leave, are left alone.
+void mirror_tree(const fs::path& from, const fs::path& to, const std::string& rel, bool link,
+                 const std::function<bool(const std::string&, const struct stat&)>& skip) {
+  DIR* d = ::opendir(from.c_str());
+  if (!d) io_fail(from, "cannot list");
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    dirent* e = ::readdir(d);
+    if (!e) {
+      int err = errno;
+      ::closedir(d);
+      if (err != 0) {
+        errno = err;
+        io_fail(from, "cannot list");
+      }
+      break;
+    }
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  for (const std::string& n : names) {
+    fs::path src = from / n, dst = to / n;
+    std::string name = rel.empty() ? n : rel + "/" + n;
+    struct stat st {};
+    if (::lstat(src.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // removed meanwhile
+      io_fail(src, "cannot stat");
+    }
+    if (skip(name, st)) continue;
+    struct stat have {};
+    bool exists = ::lstat(dst.c_str(), &have) == 0;
+    if (S_ISDIR(st.st_mode)) {
+      if (!exists && ::mkdir(dst.c_str(), 0700) != 0) io_fail(dst, "cannot create");
+      if (exists && !S_ISDIR(have.st_mode)) continue;
+      mirror_tree(src, dst, name, link, skip);
+      if (!exists && ::chmod(dst.c_str(), st.st_mode & 07777) != 0) io_fail(dst, "cannot set the mode");
+      continue;
+    }
+    if (exists) continue;
+    if (link && ::linkat(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), 0) == 0) continue;
+    if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+      ssize_t k = ::readlink(src.c_str(), target.data(), target.size());
+      if (k < 0) io_fail(src, "cannot read the link");
+      target.resize(static_cast<std::size_t>(k));
+      if (::symlink(target.c_str(), dst.c_str()) != 0) io_fail(dst, "cannot create the link");
+    } else if (S_ISREG(st.st_mode)) {
+      copy_regular(src, dst, st.st_mode);
+    } else {
+      throw Error(ErrorKind::Data, src.string(), "a special file (FIFO, socket or device) that cannot be carried over",
+                  "", "move it out of the store, then write again");
+    }
+  }
+}
+
+}  // namespace
+
+void StagedDirectory::carry_over(const std::set<std::string>& model_files) {
+  struct stat st {};
+  if (::stat(m_target.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+  mirror_tree(m_target, m_staging, "", true, [&](const std::string& name, const struct stat& s) {
+    return S_ISREG(s.st_mode) && model_files.count(name) > 0;
+  });
+}
+
+void StagedDirectory::mirror_from(const fs::path& source) {
+  mirror_tree(source, m_staging, "", false, [](const std::string&, const struct stat&) { return false; });
+}
+
+std::vector<std::string> StagedDirectory::commit() {
   for (auto& e : fs::recursive_directory_iterator(m_staging))
-    if (e.is_directory()) fsync_path(e.path(), true);
+    if (e.is_directory() && !e.is_symlink()) fsync_path(e.path(), true);
   if (::chmod(m_staging.c_str(), m_mode) != 0) io_fail(m_staging, "cannot set the mode");
   fsync_path(m_staging, true);
+  // From the swap on, the command has done what it was asked; an interrupt
+  // after it is ignored (see store_swapped) and cleanup problems are warnings.
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old);
+  struct Unblock {
+    sigset_t* old;
+    ~Unblock() { ::pthread_sigmask(SIG_SETMASK, old, nullptr); }
+  } unblock{&old};
+  std::vector<std::string> warnings;
   std::error_code ec;
-  if (fs::exists(m_target, ec)) {
-    if (::renameat2(AT_FDCWD, m_staging.c_str(), AT_FDCWD, m_target.c_str(), RENAME_EXCHANGE) != 0) {
-      // Filesystems without RENAME_EXCHANGE: move the old one aside first.
+  fs::path old_store;  // what to remove once the new store is in place
+  if (lstat_exists(m_target)) {
+    if (::renameat2(AT_FDCWD, m_staging.c_str(), AT_FDCWD, m_target.c_str(), RENAME_EXCHANGE) == 0) {
+      old_store = m_staging;  // now holds the old store
+    } else {
+      // Filesystems without RENAME_EXCHANGE (NFS, CIFS, FUSE): the old store
+      // moves aside first. Killed between the two renames, the next writer
+      // finds the aside and no store, and puts the old one back (StoreLock).
       fs::path aside = m_staging.string() + ".old";
       if (::rename(m_target.c_str(), aside.c_str()) != 0) io_fail(m_target, "cannot move the old store aside");
+      fsync_path(m_target.parent_path(), true);
       if (::rename(m_staging.c_str(), m_target.c_str()) != 0) {
         int e = errno;
         ::rename(aside.c_str(), m_target.c_str());
         errno = e;
         io_fail(m_target, "cannot move the new store into place");
       }
-      fs::remove_all(aside, ec);
-    } else {
-      fs::remove_all(m_staging, ec);  // now holds the old store
+      old_store = aside;
     }
   } else if (::rename(m_staging.c_str(), m_target.c_str()) != 0) {
     io_fail(m_target, "cannot move the new store into place");
   }
   m_committed = true;
-  fsync_path(m_target.parent_path(), true);
+  g_swapped = true;
+  int dfd = ::open(m_target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ::fsync(dfd) != 0)
+    warnings.push_back(m_target.parent_path().string() + ": the new store is in place, but fsync of its directory failed (" +
+                       std::strerror(errno) + "): a power loss now may bring the old one back");
+  if (dfd >= 0) ::close(dfd);
+  if (!old_store.empty()) {
+    fs::remove_all(old_store, ec);
+    if (ec)
+      warnings.push_back(old_store.string() + ": the old store could not be removed (" + ec.message() +
+                         "); the next write removes it");
+  }
+  return warnings;
 }
 
 void atomic_write_file(const fs::path& path, std::string_view bytes) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  std::string tmpl = (dir / ("." + path.filename().string() + ".lstore-XXXXXX")).string();
+  std::string tmpl = (dir / sibling_name(path, ".lstore-XXXXXX")).string();
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0) io_fail(dir, "cannot create a temporary file");
   // mkstemp makes 0600: give the new file the old one's mode (or the usual one).
@@ -234,53 +452,136 @@ void FileSink::flush() {
   }
 }
 
-StoreLock::StoreLock(const fs::path& store, std::chrono::milliseconds wait) {
-  fs::path abs = fs::absolute(store).lexically_normal();
-  if (abs.filename().empty()) abs = abs.parent_path();
-  fs::path lock = abs.parent_path() / ("." + abs.filename().string() + ".lstore.lock");
-  m_fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  if (m_fd < 0) io_fail(lock, "cannot open the lock file");
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR) {
-      ::close(m_fd);
-      io_fail(lock, "cannot lock");
+namespace {
+
+// The writer that holds `lock` (its pid, as it wrote it), for messages.
+std::string lock_holder(int fd) {
+  char pid[32] = {0};
+  ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+  std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
+  while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+  return holder.empty() || holder.find_first_not_of("0123456789") != std::string::npos ? "another process" : "pid " + holder;
+}
+
+// Finishes what a writer killed mid-write left beside `target` (call with
+// the lock held): a fallback swap cut between its renames is rolled back (the
+// old store returns; the command that was killed never said it succeeded),
+// and staging directories are removed.
+void recover_siblings(const fs::path& target) {
+  std::string prefix = sibling_name(target, ".lstore-");
+  std::error_code ec;
+  std::vector<fs::path> staging, asides;
+  for (const auto& e : fs::directory_iterator(target.parent_path(), ec)) {
+    std::string n = e.path().filename().string();
+    if (is_aside_of(n, prefix)) asides.push_back(e.path());
+    else if (n.rfind(prefix, 0) == 0 && n.size() == prefix.size() + 6) staging.push_back(e.path());
+  }
+  if (ec) throw Error(ErrorKind::Data, target.parent_path().string(), "cannot list: " + ec.message());
+  for (const fs::path& aside : asides) {
+    if (!lstat_exists(target)) {
+      if (::rename(aside.c_str(), target.c_str()) != 0) io_fail(target, "cannot restore the store from an interrupted write");
+      fsync_path(target.parent_path(), true);
+    } else {
+      fs::remove_all(aside, ec);
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      char pid[32] = {0};
-      ssize_t n = ::pread(m_fd, pid, sizeof pid - 1, 0);
-      std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "another process";
-      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+  }
+  for (const fs::path& p : staging) fs::remove_all(p, ec);
+}
+
+}  // namespace
+
+StoreLock::StoreLock(const fs::path& store, std::chrono::milliseconds wait) {
+  fs::path target = resolve_write_path(store.string());
+  m_lock = target.parent_path() / sibling_name(target, ".lstore.lock");
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    // Only a lock file lstore created is ever written to: O_EXCL makes it,
+    // O_NOFOLLOW refuses a planted link; one found is only flock()ed.
+    bool created = true;
+    m_fd = ::open(m_lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (m_fd < 0 && errno == EEXIST) {
+      created = false;
+      m_fd = ::open(m_lock.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (m_fd < 0 && errno == ENOENT) continue;  // its holder removed it just now
+    }
+    if (m_fd < 0) {
+      if (errno == ELOOP) throw Error(ErrorKind::Data, m_lock.string(), "the lock file is a symlink; refusing to use it", "", "remove it");
+      io_fail(m_lock, "cannot open the lock file");
+    }
+    struct stat st {};
+    if (::fstat(m_fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
       ::close(m_fd);
       m_fd = -1;
-      throw Error(ErrorKind::Data, store.string(), "locked by another writer (pid " + holder + ")", "",
-                  "wait for it to finish, or pass --wait SECONDS");
+      throw Error(ErrorKind::Data, m_lock.string(), "the lock file is not a plain file of its own (a link or special file)", "",
+                  "remove it");
     }
-    ::usleep(20000);
+    while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        ::close(m_fd);
+        m_fd = -1;
+        io_fail(m_lock, "cannot lock");
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::string holder = lock_holder(m_fd);
+        ::close(m_fd);
+        m_fd = -1;
+        throw Error(ErrorKind::Data, store.string(), "locked by another writer (" + holder + ")", "",
+                    "wait for it to finish, or pass --wait SECONDS");
+      }
+      ::usleep(20000);
+    }
+    // The holder before us removes the file as it releases: a lock on a file
+    // no longer at the path locks nothing. Start again on the new one.
+    struct stat now {};
+    if (::lstat(m_lock.c_str(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+      ::close(m_fd);
+      m_fd = -1;
+      continue;
+    }
+    if (!created) {
+      // Left by a writer that was killed: remove it and make our own.
+      ::unlink(m_lock.c_str());
+      ::close(m_fd);
+      m_fd = -1;
+      continue;
+    }
+    break;
   }
   std::string me = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(m_fd, 0) == 0) (void)!::pwrite(m_fd, me.data(), me.size(), 0);
-  // Staging directories left by a writer that was killed are ours to remove now.
-  std::error_code ec;
-  std::string prefix = "." + abs.filename().string() + ".lstore-";
-  for (const auto& e : fs::directory_iterator(abs.parent_path(), ec)) {
-    std::string n = e.path().filename().string();
-    if (n.rfind(prefix, 0) == 0 && n.size() == prefix.size() + 6) fs::remove_all(e.path(), ec);
+  (void)!::pwrite(m_fd, me.data(), me.size(), 0);
+  try {
+    recover_siblings(target);
+  } catch (...) {
+    ::unlink(m_lock.c_str());
+    ::close(m_fd);
+    m_fd = -1;
+    throw;
   }
 }
 
 StoreLock::~StoreLock() {
-  if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
+  if (m_fd < 0) return;
+  ::unlink(m_lock.c_str());  // before the flock goes: a waiter then sees a new file
+  ::close(m_fd);
 }
 
 void backup_directory(const fs::path& store, const fs::path& dir) {
-  StagedDirectory staged(fs::absolute(dir).lexically_normal());
-  for (const auto& e : fs::recursive_directory_iterator(store)) {
-    if (!e.is_regular_file()) continue;
-    auto bytes = Buffer::map_file(e.path().string());
-    staged.write_with(e.path().lexically_relative(store).string(), [&](FileSink& s) { s.copy(*bytes, bytes->view()); });
+  fs::path from = resolve_write_path(store.string());
+  fs::path to = resolve_write_path(dir.string());
+  std::error_code ec;
+  if (to == from || to.string().rfind(from.string() + "/", 0) == 0)
+    throw Error(ErrorKind::Usage, dir.string(), "--backup inside the store: every write replaces the store's directory", "",
+                "choose a directory outside the store");
+  struct stat st {};
+  if (::lstat(to.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      throw Error(ErrorKind::Data, dir.string(), "--backup target exists and is not a directory", "", "choose a new or empty directory");
+    if (!fs::is_empty(to, ec))
+      throw Error(ErrorKind::Data, dir.string(), "--backup target is not empty", "", "choose a new or empty directory");
   }
-  staged.commit();
+  StagedDirectory staged(to);
+  staged.mirror_from(from);
+  for (const std::string& w : staged.commit()) (void)w;  // a backup's durability is best effort after its swap
 }
 
 TempPath::TempPath(std::string path) : m_path(std::move(path)) {
@@ -297,11 +598,11 @@ TempPath::~TempPath() {
 void TempPath::release() { m_armed = false; }
 
 std::string temp_path_for(const fs::path& target) {
-  return (target.parent_path() / ("." + target.filename().string() + ".lstore-tmp-" + std::to_string(::getpid()))).string();
+  return (target.parent_path() / sibling_name(target, ".lstore-tmp-" + std::to_string(::getpid()))).string();
 }
 
 void remove_stale_temp_files(const fs::path& target) {
-  std::string prefix = "." + target.filename().string() + ".lstore-tmp-";
+  std::string prefix = sibling_name(target, ".lstore-tmp-");
   std::error_code ec;
   fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   for (const auto& e : fs::directory_iterator(dir, ec)) {

@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Safety trials of the writing commands: nothing outside the store is
+touched, nothing in it that LlamaIndex does not own is dropped, and every
+write is whole or not at all, also when a syscall fails or the process dies
+at a chosen instant (tests/fault/fault_inject.c, preloaded).
+Usage: test_safety.py PATH/TO/lstore PATH/TO/fault_inject.so"""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+LSTORE = None
+SHIM = None
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "testdata", "sample")
+
+
+def run(*args, fault=None, timeout=60, env=None):
+    e = dict(os.environ, **(env or {}))
+    if fault is not None:
+        e["LD_PRELOAD"] = SHIM
+        e["LSTORE_FAULT"] = fault
+    p = subprocess.run([LSTORE, *args], capture_output=True, timeout=timeout, env=e)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def files(d):
+    """Every entry under d, links as ("link", target), files as bytes, dirs as "dir"."""
+    out = {}
+    for base, dirs, names in os.walk(d):
+        for n in dirs + names:
+            p = os.path.join(base, n)
+            rel = os.path.relpath(p, d)
+            if os.path.islink(p):
+                out[rel] = ("link", os.readlink(p))
+            elif os.path.isdir(p):
+                out[rel] = "dir"
+            elif stat.S_ISFIFO(os.lstat(p).st_mode):
+                out[rel] = "fifo"
+            else:
+                with open(p, "rb") as f:
+                    out[rel] = f.read()
+    return out
+
+
+def ref_docs(store):
+    rc, out, err = run("ls", store, "docs", "--json")
+    assert rc == 0, err
+    return [json.loads(line)["id"] for line in out.splitlines()]
+
+
+def node_count(store):
+    rc, out, err = run("ls", store, "--json")
+    assert rc == 0, err
+    return json.loads(out)["docstore"]["nodes"]
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lstore-safety-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def copy(self, name="store"):
+        dst = os.path.join(self.tmp, name)
+        shutil.copytree(SAMPLE, dst)
+        return dst
+
+    def outside(self):
+        """Everything in the temp dir but the store itself."""
+        return sorted(n for n in os.listdir(self.tmp))
+
+
+class SymlinkedStoreTest(Base):
+    def test_write_through_a_link_goes_to_its_target_and_keeps_the_link(self):
+        store = self.copy()
+        link = os.path.join(self.tmp, "link")
+        os.symlink(store, link)
+        ref = ref_docs(store)[0]
+        rc, _, err = run("delete", link, "--ref-doc", ref)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(os.path.islink(link))
+        self.assertNotIn(ref, ref_docs(store))
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["link", "store"])
+
+    def test_the_link_and_the_store_take_one_lock(self):
+        store = self.copy()
+        link = os.path.join(self.tmp, "link")
+        os.symlink(store, link)
+        # A writer of the store's own path holds its lock: one through the
+        # link must see it.
+        import fcntl
+        lock = os.path.join(self.tmp, ".store.lstore.lock")
+        with open(lock, "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            rc, _, err = run("delete", link, "--ref-doc", ref_docs(store)[1])
+            self.assertEqual(rc, 3, err)
+            self.assertIn("locked by another writer", err)
+
+
+class BackupTargetTest(Base):
+    def test_a_non_empty_backup_directory_is_refused(self):
+        store = self.copy()
+        before = files(store)
+        backup = os.path.join(self.tmp, "keep")
+        os.mkdir(backup)
+        with open(os.path.join(backup, "precious.txt"), "w") as f:
+            f.write("mine")
+        rc, _, err = run("delete", store, "--ref-doc", ref_docs(store)[0], "--backup", backup)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("not empty", err)
+        self.assertEqual(files(backup), {"precious.txt": b"mine"})
+        self.assertEqual(files(store), before)
+
+    def test_a_file_as_backup_target_is_refused(self):
+        store = self.copy()
+        target = os.path.join(self.tmp, "file")
+        with open(target, "w") as f:
+            f.write("mine")
+        rc, _, err = run("put", store, "--collection", "docstore/metadata", "--key", "k", "--value", "{}",
+                         "--backup", target)
+        self.assertEqual(rc, 3, err)
+        with open(target) as f:
+            self.assertEqual(f.read(), "mine")
+
+    def test_a_backup_inside_the_store_is_refused(self):
+        store = self.copy()
+        before = files(store)
+        rc, _, err = run("delete", store, "--ref-doc", ref_docs(store)[0], "--backup", os.path.join(store, "bak"))
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(files(store), before)
+
+    def test_an_empty_backup_directory_gets_the_old_store(self):
+        store = self.copy()
+        before = files(store)
+        backup = os.path.join(self.tmp, "empty")
+        os.mkdir(backup)
+        rc, _, err = run("delete", store, "--ref-doc", ref_docs(store)[0], "--backup", backup)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(files(backup), before)
+
+
+class CarryOverTest(Base):
+    def test_what_lstore_does_not_own_survives_a_write(self):
+        store = self.copy()
+        os.makedirs(os.path.join(store, ".git", "objects"))
+        with open(os.path.join(store, ".git", "objects", "ab"), "wb") as f:
+            f.write(b"object")
+        os.makedirs(os.path.join(store, "sub"))
+        with open(os.path.join(store, "sub", "notes.txt"), "w") as f:
+            f.write("notes")
+        os.symlink("nowhere", os.path.join(store, "dangling"))
+        os.symlink(os.path.join(store, "sub"), os.path.join(store, "dirlink"))
+        os.mkfifo(os.path.join(store, "pipe"))
+        before = files(store)
+        for cmd in (["delete", store, "--ref-doc", ref_docs(store)[0]],
+                    ["put", store, "--collection", "docstore/metadata", "--key", "k", "--value", "{}"]):
+            rc, _, err = run(*cmd, timeout=20)
+            self.assertEqual(rc, 0, err)
+            after = files(store)
+            for name in (".git", ".git/objects", ".git/objects/ab", "sub", "sub/notes.txt", "dangling", "dirlink", "pipe"):
+                self.assertEqual(after.get(name), before[name], name)
+
+
+class ReaderDuringWriteTest(Base):
+    def test_a_reader_sees_the_old_or_the_new_store_never_an_emptied_one(self):
+        store = self.copy("thestore_dir")
+        nodes = node_count(store)
+        ref = ref_docs(store)[0]
+        # The reader opens the store, then pauses 1.5 s: the writer swaps the
+        # store in that window and empties the old directory.
+        reader = subprocess.Popen([LSTORE, "ls", store, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=dict(os.environ, LD_PRELOAD=SHIM, LSTORE_FAULT="open@thestore_dir:1:pause-after"))
+        time.sleep(0.3)
+        rc, _, err = run("delete", store, "--ref-doc", ref)
+        self.assertEqual(rc, 0, err)
+        out, err = reader.communicate(timeout=30)
+        self.assertEqual(reader.returncode, 0, err)
+        summary = json.loads(out)
+        self.assertIn(summary["docstore"]["nodes"], (nodes, node_count(store)))
+        self.assertGreater(summary["docstore"]["nodes"], 0)
+
+
+class ReadErrorTest(Base):
+    def test_an_error_listing_the_store_fails_the_command(self):
+        store = self.copy()
+        backup = os.path.join(self.tmp, "backup")
+        self.assertEqual(run("convert", store, backup)[0], 0)
+        before = files(backup)
+        rc, out, err = run("convert", store, backup, "--force", fault="readdir:1:EIO")
+        self.assertEqual(rc, 3, out + err)
+        self.assertIn("cannot list", err)
+        self.assertEqual(files(backup), before)
+
+
+class CraftedBackupTest(Base):
+    def check_refused(self, source, out):
+        rc, _, err = run("convert", source, out)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("not a plain relative name", err)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "evil.json")))
+        self.assertFalse(os.path.exists("/tmp/lstore-evil.json"))
+
+    def test_jsonl_names_outside_the_target_are_refused(self):
+        backup = os.path.join(self.tmp, "b.jsonl")
+        self.assertEqual(run("convert", SAMPLE, "jsonl:" + backup)[0], 0)
+        with open(backup) as f:
+            lines = f.read().splitlines()
+        for evil in ("../evil.json", "/tmp/lstore-evil.json", "a/../../evil.json", "x\u0000y"):
+            crafted = [json.dumps(dict(json.loads(l), file=evil)) if '"file": "graph_store.json"' in l.replace('":"', '": "') else l
+                       for l in lines]
+            self.assertNotEqual(crafted, lines)
+            with open(backup, "w") as f:
+                f.write("\n".join(crafted) + "\n")
+            self.check_refused("jsonl:" + backup, os.path.join(self.tmp, "out", "restored"))
+
+    def test_sqlite_names_outside_the_target_are_refused(self):
+        db = os.path.join(self.tmp, "b.db")
+        self.assertEqual(run("convert", SAMPLE, "sqlite:" + db)[0], 0)
+        for evil in ("../evil.json", "/tmp/lstore-evil.json"):
+            with sqlite3.connect(db) as c:
+                c.execute("UPDATE lstore_files SET name = ? WHERE name LIKE 'graph_store.json' OR name LIKE '%evil.json'", (evil,))
+            self.check_refused("sqlite:" + db, os.path.join(self.tmp, "out", "restored"))
+
+
+class LockFileTest(Base):
+    def test_a_planted_symlink_is_never_written_through(self):
+        store = self.copy()
+        victim = os.path.join(self.tmp, "victim")
+        with open(victim, "w") as f:
+            f.write("precious")
+        os.symlink(victim, os.path.join(self.tmp, ".store.lstore.lock"))
+        rc, _, err = run("delete", store, "--ref-doc", ref_docs(store)[0])
+        self.assertEqual(rc, 3, err)
+        self.assertIn("symlink", err)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious")
+
+    def test_a_planted_hard_link_is_never_written_through(self):
+        store = self.copy()
+        victim = os.path.join(self.tmp, "victim")
+        with open(victim, "w") as f:
+            f.write("precious")
+        os.link(victim, os.path.join(self.tmp, ".store.lstore.lock"))
+        rc, _, err = run("delete", store, "--ref-doc", ref_docs(store)[0])
+        self.assertEqual(rc, 3, err)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious")
+
+    def test_the_lock_file_is_removed_on_release(self):
+        store = self.copy()
+        self.assertEqual(run("delete", store, "--ref-doc", ref_docs(store)[0])[0], 0)
+        self.assertEqual(os.listdir(self.tmp), ["store"])
+
+
+class FallbackSwapTest(Base):
+    """Filesystems without RENAME_EXCHANGE: renameat2 fails (EINVAL) and the
+    store is swapped by two renames; the process is killed between them."""
+
+    def test_killed_between_the_renames_the_next_writer_rolls_back(self):
+        store = self.copy()
+        refs = ref_docs(store)
+        before = files(store)
+        rc, _, err = run("delete", store, "--ref-doc", refs[0], fault="renameat2:1:EINVAL,rename:1:kill-after")
+        self.assertEqual(rc, -signal.SIGKILL, err)
+        self.assertFalse(os.path.exists(store))
+        rc, _, err = run("ls", store)
+        self.assertEqual(rc, 3)
+        self.assertIn("interrupted", err)
+        # The next writer puts the old store back, then does its own write.
+        rc, _, err = run("delete", store, "--ref-doc", refs[1])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(ref_docs(store), [r for r in refs if r != refs[1]])
+        self.assertEqual(os.listdir(self.tmp), ["store"])
+        self.assertNotEqual(files(store), before)
+
+    def test_killed_after_the_renames_the_next_writer_finishes(self):
+        store = self.copy()
+        refs = ref_docs(store)
+        rc, _, err = run("delete", store, "--ref-doc", refs[0], fault="renameat2:1:EINVAL,rename:2:kill-after")
+        self.assertEqual(rc, -signal.SIGKILL, err)
+        self.assertEqual(ref_docs(store), refs[1:])
+        self.assertEqual(run("delete", store, "--ref-doc", refs[1])[0], 0)
+        self.assertEqual(ref_docs(store), refs[2:])
+        self.assertEqual(os.listdir(self.tmp), ["store"])
+
+    def test_the_fallback_works_when_not_killed(self):
+        store = self.copy()
+        refs = ref_docs(store)
+        rc, _, err = run("delete", store, "--ref-doc", refs[0], fault="renameat2:1:EINVAL")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(ref_docs(store), refs[1:])
+        self.assertEqual(os.listdir(self.tmp), ["store"])
+
+
+class AfterTheSwapTest(Base):
+    def test_an_interrupt_after_the_swap_is_success(self):
+        store = self.copy()
+        refs = ref_docs(store)
+        rc, out, err = run("delete", store, "--ref-doc", refs[0], fault="renameat2:1:int-after")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(ref_docs(store), refs[1:])
+
+    def test_an_fsync_error_after_the_swap_is_a_warning(self):
+        store = self.copy()
+        refs = ref_docs(store)
+        counts = os.path.join(self.tmp, "counts")
+        probe = self.copy("probe")
+        rc, _, err = run("delete", probe, "--ref-doc", refs[0], env={"LD_PRELOAD": SHIM, "LSTORE_FAULT_COUNTS": counts})
+        self.assertEqual(rc, 0, err)
+        with open(counts) as f:
+            n = dict(line.split() for line in f)["fsync"]
+        rc, _, err = run("delete", store, "--ref-doc", refs[0], fault=f"fsync:{n}:EIO")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning", err)
+        self.assertIn("fsync", err)
+        self.assertEqual(ref_docs(store), refs[1:])
+
+
+class SpecialFileTest(Base):
+    def test_a_fifo_never_hangs_a_command(self):
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        for store in (fifo, "sqlite:" + fifo, "jsonl:" + fifo):
+            rc, _, err = run("ls", store, timeout=10)
+            self.assertEqual(rc, 3, f"{store}: {err}")
+        store = self.copy()
+        os.mkfifo(os.path.join(store, "extra"))
+        rc, _, err = run("ls", store, timeout=10)
+        self.assertEqual(rc, 0, err)
+        os.remove(os.path.join(store, "docstore.json"))
+        os.mkfifo(os.path.join(store, "docstore.json"))
+        rc, _, err = run("delete", store, "--node", "x", timeout=10)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("docstore.json", err)
+
+
+class LongNameTest(Base):
+    def test_a_store_with_a_250_character_name_can_be_written(self):
+        store = self.copy("s" * 250)
+        refs = ref_docs(store)
+        rc, _, err = run("delete", store, "--ref-doc", refs[0])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(ref_docs(store), refs[1:])
+        self.assertEqual(os.listdir(self.tmp), ["s" * 250])
+
+
+if __name__ == "__main__":
+    LSTORE = os.path.abspath(sys.argv.pop(1))
+    SHIM = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
