@@ -1,9 +1,14 @@
 """What the CLI test scripts share: where the corpus is, which stores it holds,
-a directory's files as bytes, a free loopback port."""
+a directory's files as bytes, a free loopback port, running lstore with its
+stderr on a terminal, and every command lstore has (for the password tests)."""
 import json
 import os
+import pty
 import shutil
 import socket
+import subprocess
+import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
@@ -60,6 +65,17 @@ def read_bytes(p):
         return f.read()
 
 
+def wait_for(done, what, timeout=120):
+    """Polls until done() is true; fails naming `what` after `timeout` seconds
+    (rather than after a fixed number of tries: a loaded machine only takes
+    longer, and a race against it is a flaky test)."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting for {what} after {timeout} s")
+        time.sleep(0.005)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -101,3 +117,121 @@ def persist_dir_with_chat(tmp, sample):
     shutil.copytree(sample, d)
     shutil.copy(CHAT_FIXTURE, os.path.join(d, "chat_store.json"))
     return d
+
+
+def run_on_terminal(argv, env=None, stdin=None, timeout=300):
+    """Runs argv with stderr on a pseudo-terminal (so progress bars are drawn)
+    and stdout on a pipe: (exit code, stdout, what the terminal showed)."""
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave, env=env)
+    finally:
+        os.close(slave)
+    shown = []
+
+    def read_terminal():  # beside communicate(), so a full terminal never blocks the child
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child, the terminal's last writer, is gone
+                break
+            if not data:
+                break
+            shown.append(data)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    try:
+        out, _ = p.communicate(stdin, timeout=timeout)
+    finally:
+        reader.join(timeout)
+        os.close(master)
+    return p.returncode, out.decode(errors="replace"), b"".join(shown).decode(errors="replace")
+
+
+
+def run_as(variant, lstore, args, env=None, stdin=None):
+    """lstore run plainly ("plain"), with -v ("verbose"), or with -v and its
+    stderr on a terminal, progress bars drawn at once ("terminal"):
+    (exit code, stdout, stderr)."""
+    env = dict(os.environ if env is None else env)
+    if variant == "terminal":
+        env["LSTORE_PROGRESS_DELAY"] = "0"
+        return run_on_terminal([lstore, *args, "-v"], env=env, stdin=stdin)
+    p = subprocess.run([lstore, *args, *(["-v"] if variant == "verbose" else [])], input=stdin, capture_output=True,
+                       env=env, timeout=300)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+VALIDATE_FORMATS = ("text", "table", "json", "ndjson", "csv", "tsv", "github", "junit", "sarif")
+PUT_NODE = json.dumps({"id": "pw-put", "text": "t", "ref_doc_id": "pw-doc", "embedding": [0.5] * 8}).encode()
+
+
+def first_id(lstore, store, what):
+    listing = subprocess.run([lstore, "ls", store, what, "--json"], capture_output=True, check=True, timeout=300)
+    return json.loads(listing.stdout.decode().splitlines()[0])["id"]
+
+
+def every_command(lstore, store, findings, sample, scratch):
+    """Every command of lstore, in its output formats, on `store` (a URI
+    holding testdata/sample, which is `sample`) and `findings` (a URI holding
+    testdata/pretty, which validate warns about, so that every validate
+    format names the store): [(arguments, stdin, exit code)]. `store` is
+    written to with --dry-run only; `scratch` (a directory made here) gets
+    copies."""
+    os.makedirs(scratch)
+    node, ref = first_id(lstore, sample, "nodes"), first_id(lstore, sample, "docs")
+    vector = json.dumps([0.1] * 8)
+    cases = [(["ls", store], None, 0), (["ls", store, "--json"], None, 0), (["ls", store, "--format", "csv"], None, 0)]
+    cases += [(["ls", store, what], None, 0)
+              for what in ("nodes", "docs", "indexes", "vectors", "graph", "collections", "chat", "files")]
+    cases += [(["get", store, node], None, 0), (["get", store, node, "--json"], None, 0),
+              (["get", store, node, "--format", "tsv"], None, 0), (["get", store, node, "--field", "text"], None, 0),
+              (["get", store, "no-such-id"], None, 1), (["get", store, "no-such-id", "--json"], None, 1),
+              (["get", store, node, "--field", "no-such-field"], None, 1)]
+    cases += [(["validate", findings, store, "--format", f], None, 0) for f in VALIDATE_FORMATS]
+    cases += [(["validate", findings, "--fail-on", "warning"], None, 1),
+              (["--format", "csv", "validate", findings], None, 0), (["validate", findings, "--json"], None, 0)]
+    cases += [(["query", store, "--vector", vector], None, 0), (["query", store, "--vector", vector, "--json"], None, 0),
+              (["query", store, "--like", node, "--format", "csv"], None, 0),
+              (["query", store, "--like", "no-such-id"], None, 1)]
+    cases += [(["diff", sample, store], None, 0), (["diff", store, findings], None, 1),
+              (["diff", store, findings, "--json"], None, 1), (["diff", store, findings, "--stat"], None, 1),
+              (["diff", store, findings, "--format", "csv", "--text"], None, 1)]
+    cases += [(["convert", store, os.path.join(scratch, "dir")], None, 0),
+              (["convert", store, "sqlite:" + os.path.join(scratch, "copy.db"), "--verify"], None, 0),
+              (["convert", store, "jsonl:" + os.path.join(scratch, "copy.jsonl"), "--json"], None, 0),
+              (["convert", store, "jsonl:-"], None, 0), (["convert", sample, store], None, 3),
+              (["convert", sample, store, "--dry-run"], None, 0),
+              (["convert", sample, store, "--dry-run", "--json"], None, 0)]
+    cases += [(["delete", store, "--ref-doc", ref, "--dry-run"], None, 0),
+              (["delete", store, "--ref-doc", ref, "--dry-run", "--json"], None, 0),
+              (["delete", store, "--node", node, "--dry-run", "--format", "csv"], None, 0),
+              (["delete", store, "--ref-doc", "no-such-doc", "--dry-run"], None, 1),
+              (["put", store, "--dry-run"], PUT_NODE, 0), (["put", store, "--dry-run", "--json"], PUT_NODE, 0)]
+    return cases
+
+
+def every_write(lstore, store, sample, scratch):
+    """The writing commands really writing to `store` (holding testdata/sample,
+    which is `sample`; it does again at the end): [(arguments, stdin, exit
+    code)], to be run in order. `scratch` (a directory) gets a backup."""
+    ref = first_id(lstore, sample, "docs")
+    return [(["delete", store, "--ref-doc", ref, "--backup", os.path.join(scratch, "backup")], None, 0),
+            (["delete", store, "--ref-doc", ref, "--json"], None, 1),
+            (["put", store], PUT_NODE, 0), (["put", store, "--json"], PUT_NODE, 0),
+            (["convert", sample, store, "--force", "--verify"], None, 0)]
+
+
+def assert_never_shown(test, lstore, secrets, variant, cases, env=None):
+    """Runs `cases` ([(arguments, stdin, exit code)]) as `variant` (see
+    run_as): each exits as expected and prints none of `secrets`. Returns
+    everything they printed."""
+    shown = []
+    for args, stdin, expect in cases:
+        rc, out, err = run_as(variant, lstore, args, env=env, stdin=stdin)
+        test.assertEqual(rc, expect, (variant, args, err[-3000:]))
+        for secret in secrets:
+            test.assertNotIn(secret, out + err, (variant, args))
+        shown.append(out + err)
+    return "".join(shown)

@@ -156,3 +156,24 @@ TEST_CASE("fixture: pretty-printed files are written back as they were, edits in
   CHECK(slurp(tmp / "index_store.json") == slurp(fs::path(LSTORE_SOURCE_DIR) / "testdata/pretty/index_store.json"));
   fs::remove_all(tmp);
 }
+
+TEST_CASE("store names are printed without their passwords") {
+  // Paths and URIs without a password are as given.
+  CHECK(redact_store_name("testdata/sample") == "testdata/sample");
+  CHECK(redact_store_name("sqlite:a@b:c.db") == "sqlite:a@b:c.db");
+  CHECK(redact_store_name("redis://127.0.0.1:6379/0?namespace=a") == "redis://127.0.0.1:6379/0?namespace=a");
+  CHECK(redact_store_name("postgresql://user@h/db") == "postgresql://user@h/db");
+  // The password of the user info, up to the LAST '@': raw '@', ':' and '/' in it are its own.
+  CHECK(redact_store_name("redis://:pw@h:1/0") == "redis://:***@h:1/0");
+  CHECK(redact_store_name("postgresql://u:p@ss@127.0.0.1:5432/db") == "postgresql://u:***@127.0.0.1:5432/db");
+  CHECK(redact_store_name("postgresql://u:a:b/c@d@h/db?schema=s") == "postgresql://u:***@h/db?schema=s");
+  // Query parameters that hold a password or say where one is.
+  CHECK(redact_store_name("postgresql://u@h/db?password=x%40y&schema=s&sslpassword=z&passfile=/p&sslmode=require") ==
+        "postgresql://u@h/db?password=***&schema=s&sslpassword=***&passfile=***&sslmode=require");
+  // Redacting twice changes nothing.
+  CHECK(redact_store_name("redis://u:***@h/0") == "redis://u:***@h/0");
+  // In a text: every URI up to a space or quote, the rest as it is.
+  CHECK(redact_store_names_in("unexpected: redis://:pw@h/0 and 'postgresql://u:p@w@h/db' x@y:z") ==
+        "unexpected: redis://:***@h/0 and 'postgresql://u:***@h/db' x@y:z");
+  CHECK(redact_store_names_in("no store here") == "no store here");
+}

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lstore/progress.hpp"
@@ -55,6 +56,15 @@ class Backend {
 std::unique_ptr<Backend> open_backend(const std::string& name);
 // The schemes compiled in, for --version.
 std::vector<std::string> compiled_backends();
+
+// A store name fit to print: a URI's password (user:PASSWORD@, ?password=,
+// ?sslpassword=, ?passfile=) replaced by ***, anything else as it is. Every
+// store name that is printed goes through this (describe() of the server
+// backends too), so no output ever holds a password.
+std::string redact_store_name(std::string_view name);
+// `text` with every store URI in it (scheme://..., up to a space or quote)
+// passed through redact_store_name: for messages that may quote arguments.
+std::string redact_store_names_in(std::string_view text);
 
 // The backends (one file each in src/backends/), also used directly by tests.
 std::unique_ptr<Backend> make_directory_backend(const std::string& path);

@@ -80,7 +80,7 @@ namespace {
 
 struct PgUri {
   std::string conninfo;  // what libpq gets: the URI without lstore's parameters
-  std::string display;   // the URI without its password
+  std::string display;   // the URI with its password hidden (redact_store_name)
   std::string schema = "public";
   std::string ns;        // LlamaIndex namespace replacing "docstore"/"index_store", or empty
   std::vector<std::string> secrets;  // texts never to show (the password as written and decoded)
@@ -92,8 +92,18 @@ std::string lower_ascii(std::string s) {
   return s;
 }
 
-// Splits off the user info's password (libpq looks for '@' before the first
-// '/'), and lstore's own query parameters, which libpq would refuse.
+// The user info as libpq must get it: libpq ends it at the first '@' (or
+// '/'), lstore at the last (userinfo_end), so a raw '@' or '/' in it is
+// escaped; otherwise libpq would take the password's tail for the host and
+// quote it in its error.
+std::string escape_userinfo(std::string_view cred) {
+  std::string out;
+  for (char c : cred) out += c == '@' ? "%40" : c == '/' ? "%2F" : std::string(1, c);
+  return out;
+}
+
+// Finds the user info's password, and splits off lstore's own query
+// parameters, which libpq would refuse.
 PgUri parse_uri(const std::string& uri) {
   PgUri u;
   // libpq quotes a bad %-escape in its error, which could be the password's.
@@ -108,18 +118,17 @@ PgUri parse_uri(const std::string& uri) {
     query = rest.substr(q + 1);
     rest.resize(q);
   }
-  std::string shown_rest = rest;
-  std::size_t stop = rest.find_first_of("@/");
-  if (stop != std::string::npos && rest[stop] == '@') {
-    std::string cred = rest.substr(0, stop);
+  if (std::size_t at = userinfo_end(rest); at != std::string::npos) {
+    std::string cred = rest.substr(0, at);
     if (auto colon = cred.find(':'); colon != std::string::npos) {
       std::string pw = cred.substr(colon + 1);
       u.secrets.push_back(pw);
       u.secrets.push_back(percent_decode(pw));
-      shown_rest = cred.substr(0, colon) + rest.substr(stop);
+      u.secrets.push_back(escape_userinfo(pw));
     }
+    rest = escape_userinfo(cred) + rest.substr(at);
   }
-  std::string libpq_query, shown_query;
+  std::string libpq_query;
   for (std::size_t p = 0; p < query.size();) {
     std::size_t amp = query.find('&', p);
     std::string kv = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
@@ -132,25 +141,22 @@ PgUri parse_uri(const std::string& uri) {
       // LlamaIndex lower-cases schema_name; so does lstore, to meet it there.
       u.schema = lower_ascii(value);
       if (u.schema.empty()) throw Error(ErrorKind::Usage, head, "the schema in the URI is empty");
-      add(shown_query, kv);
     } else if (name == "namespace") {
       u.ns = value;
       if (u.ns.empty()) throw Error(ErrorKind::Usage, head, "the namespace in the URI is empty");
-      add(shown_query, kv);
-    } else if (name == "password") {
-      u.secrets.push_back(kv.substr(9));
-      u.secrets.push_back(value);
-      add(libpq_query, kv);
     } else {
+      if ((name == "password" || name == "sslpassword") && kv.size() > name.size()) {
+        u.secrets.push_back(kv.substr(name.size() + 1));
+        u.secrets.push_back(value);
+      }
       add(libpq_query, kv);
-      add(shown_query, kv);
     }
   }
   if (const char* env = std::getenv("PGPASSWORD")) u.secrets.emplace_back(env);
   // A very short "secret" would blank out ordinary words of messages.
   std::erase_if(u.secrets, [](const std::string& s) { return s.size() < 4; });
   u.conninfo = head + rest + (libpq_query.empty() ? "" : "?" + libpq_query);
-  u.display = head + shown_rest + (shown_query.empty() ? "" : "?" + shown_query);
+  u.display = redact_store_name(uri);
   return u;
 }
 
@@ -373,8 +379,9 @@ std::string one_line(std::string_view msg) {
 
 void ignore_notice(void*, const char*) {}
 
-// One connection; every failure is an Error(Data) naming the store, on one
-// line, never holding a password.
+// One connection; every failure is an Error(Data) naming the store and
+// PostgreSQL (so that a server that is gone reads the same before and during
+// a command), on one line, never holding a password.
 class Conn {
  public:
   explicit Conn(const PgUri& u) : m_display(u.display), m_secrets(u.secrets) {
@@ -383,12 +390,12 @@ class Conn {
     const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", "client_encoding", nullptr};
     const char* values[] = {"10", "lstore", u.conninfo.c_str(), "UTF8", nullptr};
     m_c = PQconnectdbParams(keys, values, 1);
-    if (!m_c) throw Error(ErrorKind::Data, m_display, "cannot connect: out of memory");
+    if (!m_c) throw Error(ErrorKind::Data, m_display, "cannot connect to PostgreSQL: out of memory");
     if (PQstatus(m_c) != CONNECTION_OK) {
       std::string msg = scrub(one_line(PQerrorMessage(m_c)));
       PQfinish(m_c);
       m_c = nullptr;
-      throw Error(ErrorKind::Data, m_display, "cannot connect: " + msg);
+      throw Error(ErrorKind::Data, m_display, "cannot connect to PostgreSQL: " + msg);
     }
     // NOTICEs (e.g. "relation already exists, skipping") are not for the user.
     PQsetNoticeProcessor(m_c, ignore_notice, nullptr);
@@ -512,11 +519,7 @@ class Conn {
     if (msg.empty()) msg = "no reply from the server";
     return Error(ErrorKind::Data, m_display, "PostgreSQL error: " + msg);
   }
-  std::string scrub(std::string msg) const {
-    for (const std::string& s : m_secrets)
-      for (std::size_t at; (at = msg.find(s)) != std::string::npos;) msg.replace(at, s.size(), "***");
-    return msg;
-  }
+  std::string scrub(std::string msg) const { return scrub_secrets(std::move(msg), m_secrets); }
 
   PGconn* m_c = nullptr;
   std::string m_display;

@@ -66,7 +66,8 @@ struct RedisUri {
   int port = 6379;
   int db = 0;
   std::string user, password, ns;
-  std::string display;  // the URI without its password
+  std::string display;               // the URI with its password hidden (redact_store_name)
+  std::vector<std::string> secrets;  // texts never to show (the password as written and decoded)
 };
 
 RedisUri parse_uri(const std::string& uri) {
@@ -80,12 +81,13 @@ RedisUri parse_uri(const std::string& uri) {
     query = rest.substr(q + 1);
     rest.resize(q);
   }
-  if (auto at = rest.rfind('@'); at != std::string::npos) {
+  if (auto at = userinfo_end(rest); at != std::string::npos) {
     std::string cred = rest.substr(0, at);
     rest = rest.substr(at + 1);
     if (auto colon = cred.find(':'); colon != std::string::npos) {
       u.user = percent_decode(cred.substr(0, colon));
       u.password = percent_decode(cred.substr(colon + 1));
+      u.secrets.push_back(cred.substr(colon + 1));
     } else {
       u.user = percent_decode(cred);
     }
@@ -116,27 +118,32 @@ RedisUri parse_uri(const std::string& uri) {
   }
   if (u.password.empty())
     if (const char* env = std::getenv("REDISCLI_AUTH")) u.password = env;
-  u.display = "redis://" + (u.user.empty() ? "" : u.user + "@") + u.host + ":" + std::to_string(u.port) + "/" +
-              std::to_string(u.db) + (u.ns.empty() ? "" : "?namespace=" + u.ns);
+  u.secrets.push_back(u.password);
+  // A very short "secret" would blank out ordinary words of messages.
+  std::erase_if(u.secrets, [](const std::string& s) { return s.size() < 4; });
+  u.display = redact_store_name(uri);
   return u;
 }
 
 using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
 
-// One connection; every failure is an Error naming the store, never a password.
+std::string_view str(const redisReply* r) { return r && r->str ? std::string_view(r->str, r->len) : std::string_view(); }
+
+// One connection; every failure is an Error naming the store and Redis
+// (so that a server that is gone reads the same before and during a
+// command), never holding a password.
 class Conn {
  public:
-  explicit Conn(const RedisUri& u) : m_display(u.display) {
+  explicit Conn(const RedisUri& u) : m_display(u.display), m_secrets(u.secrets) {
     timeval tv{5, 0};
     m_owner.reset(redisConnectWithTimeout(u.host.c_str(), u.port, tv));  // freed even if this constructor throws
     m_c = m_owner.get();
-    if (!m_c || m_c->err)
-      throw Error(ErrorKind::Data, m_display, std::string("cannot connect: ") + (m_c ? m_c->errstr : "out of memory"));
+    if (!m_c || m_c->err) fail("cannot connect to Redis: ", m_c ? m_c->errstr : "out of memory");
     timeval io{120, 0};
     redisSetTimeout(m_c, io);
     if (!u.password.empty()) {
       Reply r = u.user.empty() ? command({"AUTH", u.password}, false) : command({"AUTH", u.user, u.password}, false);
-      if (r->type == REDIS_REPLY_ERROR) throw Error(ErrorKind::Data, m_display, "authentication failed");
+      if (r->type == REDIS_REPLY_ERROR) fail("Redis authentication failed: ", str(r.get()));
     }
     if (u.db != 0) command({"SELECT", std::to_string(u.db)});
   }
@@ -164,8 +171,7 @@ class Conn {
     if (redisGetReply(m_c, &r) != REDIS_OK || !r) lost();
     --m_pending;
     Reply out(static_cast<redisReply*>(r), freeReplyObject);
-    if (check && out->type == REDIS_REPLY_ERROR)
-      throw Error(ErrorKind::Data, m_display, "Redis error: " + std::string(out->str, out->len));
+    if (check && out->type == REDIS_REPLY_ERROR) fail("Redis error: ", std::string(out->str, out->len));
     return out;
   }
   // Reads the replies of pipelined commands.
@@ -175,16 +181,17 @@ class Conn {
   std::size_t pending() const { return m_pending; }
 
  private:
-  [[noreturn]] void lost() {
-    throw Error(ErrorKind::Data, m_display, std::string("Redis connection lost: ") + (m_c->errstr[0] ? m_c->errstr : "no reply"));
+  [[noreturn]] void lost() { fail("Redis connection lost: ", m_c->errstr[0] ? m_c->errstr : "no reply"); }
+  // hiredis's and the server's words may quote what they were sent.
+  [[noreturn]] void fail(const char* what, std::string_view detail) const {
+    throw Error(ErrorKind::Data, m_display, what + scrub_secrets(std::string(detail), m_secrets));
   }
   std::unique_ptr<redisContext, decltype(&redisFree)> m_owner{nullptr, &redisFree};
   redisContext* m_c = nullptr;
   std::string m_display;
+  std::vector<std::string> m_secrets;
   std::size_t m_pending = 0;
 };
-
-std::string_view str(const redisReply* r) { return r && r->str ? std::string_view(r->str, r->len) : std::string_view(); }
 
 // A glob pattern matching `s` literally.
 std::string glob_escape(std::string_view s) {
@@ -605,7 +612,7 @@ class RedisSource : public RecordSource {
         throw Error(ErrorKind::Data, m_display, "packed embedding of " + std::to_string(value.size() - 1) + " bytes",
                     std::string(key));
       m_packed.resize((value.size() - 1) / sizeof(double));
-      std::memcpy(m_packed.data(), value.data() + 1, value.size() - 1);
+      if (value.size() > 1) std::memcpy(m_packed.data(), value.data() + 1, value.size() - 1);
       e.vector = m_packed;
     } else {
       e.json = value.data() ? value : std::string_view("", 0);

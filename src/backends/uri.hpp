@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lstore {
 
@@ -20,6 +21,23 @@ inline std::string percent_decode(std::string_view s) {
     }
   }
   return out;
+}
+
+// Where the user info of a URI's part after "scheme://" ends: at the last
+// '@' before the query. A raw '@', ':' or '/' in a password (which should be
+// %-escaped, but often is not) is thus the password's, never the host's, and
+// everything printed hides it (redact_store_name); npos when there is no
+// user info.
+inline std::size_t userinfo_end(std::string_view rest) { return rest.substr(0, rest.find('?')).rfind('@'); }
+
+// `text` with each secret replaced by ***: for messages of libpq, hiredis
+// and the servers, which may quote what they were given.
+inline std::string scrub_secrets(std::string text, const std::vector<std::string>& secrets) {
+  for (const std::string& s : secrets) {
+    if (s.empty()) continue;
+    for (std::size_t at = 0; (at = text.find(s, at)) != std::string::npos; at += 3) text.replace(at, s.size(), "***");
+  }
+  return text;
 }
 
 }  // namespace lstore

@@ -131,11 +131,11 @@ CommandSpec add_get(CLI::App& parent) {
             Store store = load_store(out, opts->store);
             std::vector<Part> parts = find_parts(store, opts->id);
             if (parts.empty())
-              throw Error(ErrorKind::NotFound, opts->store, fmt::format("no entry with id '{}'", opts->id));
+              throw Error(ErrorKind::NotFound, redact_store_name(opts->store), fmt::format("no entry with id '{}'", opts->id));
             if (!opts->field.empty()) {
               auto v = pick_field(parts, opts->field);
               if (!v)
-                throw Error(ErrorKind::NotFound, opts->store,
+                throw Error(ErrorKind::NotFound, redact_store_name(opts->store),
                             fmt::format("'{}' has no field '{}'", opts->id, opts->field));
               if (v->is_string() && !out.json()) out.line(v->as_string());
               else out.json_line(*v);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "lstore/backend.hpp"
+
 namespace lstore::cli {
 namespace {
 
@@ -29,7 +31,7 @@ void print_write_report(Output& out, const Store& store, const std::string& loca
     file_rows.push_back({d->name(), fmt::format("{} -> {} bytes", d->bytes().size(), after)});
   }
   if (out.json()) {
-    JsonObject o{{"store", location}, {"dry_run", dry_run}};
+    JsonObject o{{"store", redact_store_name(location)}, {"dry_run", dry_run}};
     for (auto& kv : extra) o.push_back(std::move(kv));
     o.emplace_back("added", ids_by_part(changes.added));
     o.emplace_back("removed", ids_by_part(changes.removed));
