@@ -1,11 +1,14 @@
 // Fuzz target bodies (see fuzz_targets.hpp).
 #include "fuzz_targets.hpp"
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
 #include "../src/backends/records.hpp"
+#include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
 #include "lstore/jsondoc.hpp"
@@ -154,6 +157,64 @@ void store_file(const std::uint8_t* data, std::size_t size) {
         if (f.name == name && f.bytes) require(f.bytes->view() == text);
   }
 }
+
+namespace {
+
+// A scratch directory of the fuzzing process, emptied for each input.
+std::filesystem::path scratch() {
+  static const std::filesystem::path dir = [] {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "lstore-fuzz-XXXXXX").string();
+    require(::mkdtemp(tmpl.data()) != nullptr);
+    return std::filesystem::path(tmpl);
+  }();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) std::filesystem::remove_all(e.path(), ec);
+  return dir;
+}
+
+// A backup named `name` holding the input's bytes is restored into a
+// directory: it is refused (an Error), or every file lands inside the
+// directory and the directory reads back as the same store.
+void restore_backup(const std::uint8_t* data, std::size_t size, const char* name, const char* scheme) {
+  std::filesystem::path dir = scratch();
+  std::string backup = (dir / name).string();
+  {
+    std::FILE* f = std::fopen(backup.c_str(), "wb");
+    require(f != nullptr);
+    require(size == 0 || std::fwrite(data, 1, size, f) == size);
+    require(std::fclose(f) == 0);
+  }
+  std::filesystem::path out = dir / "restored" / "store";
+  std::filesystem::create_directories(out.parent_path());
+  Store store;
+  try {
+    store = open_backend(std::string(scheme) + backup)->load();
+    make_directory_backend(out.string())->save(store, SaveOptions{});
+  } catch (const Error&) {
+    // Refused, and nothing written beside the backup but the empty folder.
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      std::string n = e.path().filename().string();
+      require(n == name || n == "restored" || n.rfind(std::string(name) + "-", 0) == 0);
+    }
+    return;
+  } catch (const ParseError&) {
+    return;
+  }
+  // Nothing outside the restored store.
+  for (const auto& e : std::filesystem::directory_iterator(dir / "restored"))
+    require(e.path().filename() == "store");
+  Store back = make_directory_backend(out.string())->load_tolerant();
+  for (const FileInfo& f : store.files) {
+    bool found = false;
+    for (const FileInfo& g : back.files) found |= g.name == f.name;
+    require(found);
+  }
+}
+
+}  // namespace
+
+void backup_jsonl(const std::uint8_t* data, std::size_t size) { restore_backup(data, size, "b.jsonl", "jsonl:"); }
+void backup_sqlite(const std::uint8_t* data, std::size_t size) { restore_backup(data, size, "b.db", "sqlite:"); }
 
 void filter_expression(const std::uint8_t* data, std::size_t size) {
   for (FilterSemantics s : {FilterSemantics::Current, FilterSemantics::Legacy}) {

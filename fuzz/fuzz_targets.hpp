@@ -16,6 +16,11 @@ void json_reader(const std::uint8_t* data, std::size_t size);
 // every entry, check that it serialises back byte for byte and that it
 // survives the trip through records (as every backend stores it).
 void store_file(const std::uint8_t* data, std::size_t size);
+// A backup stream restored into a directory (convert jsonl:B DIR, convert
+// sqlite:B DIR): refused with an Error, or written wholly inside DIR as files
+// that read back. The inputs are the backup's bytes.
+void backup_jsonl(const std::uint8_t* data, std::size_t size);
+void backup_sqlite(const std::uint8_t* data, std::size_t size);
 // The metadata-filter expression parser of query / delete --where.
 void filter_expression(const std::uint8_t* data, std::size_t size);
 

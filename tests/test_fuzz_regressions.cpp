@@ -33,7 +33,9 @@ TEST_CASE("fuzz regressions replay") {
   std::size_t n = 0;
   for (auto [name, target] : {std::pair{"json_reader", &lstore::fuzz::json_reader},
                               std::pair{"store_file", &lstore::fuzz::store_file},
-                              std::pair{"filter_expression", &lstore::fuzz::filter_expression}}) {
+                              std::pair{"filter_expression", &lstore::fuzz::filter_expression},
+                              std::pair{"backup_jsonl", &lstore::fuzz::backup_jsonl},
+                              std::pair{"backup_sqlite", &lstore::fuzz::backup_sqlite}}) {
     if (!fs::is_directory(root / name)) continue;
     for (const auto& e : fs::directory_iterator(root / name)) {
       CAPTURE(e.path().string());

@@ -354,6 +354,217 @@ class LongNameTest(Base):
         self.assertEqual(os.listdir(self.tmp), ["s" * 250])
 
 
+class ClaimsTest(Base):
+    def test_wait_takes_only_a_plain_number_of_seconds(self):
+        store = self.copy()
+        for bad in ("inf", "1e300", "1e16", "-5", "nan", "1e3"):
+            rc, _, err = run("delete", store, "--node", "x", "--wait", bad)
+            self.assertEqual(rc, 2, f"--wait {bad}: {err}")
+            self.assertIn("--wait", err)
+        self.assertEqual(run("delete", store, "--ref-doc", ref_docs(store)[0], "--wait", "0.5")[0], 0)
+
+    def test_an_empty_embedding_blob_is_read_without_undefined_behaviour(self):
+        db = os.path.join(self.tmp, "s.db")
+        self.assertEqual(run("convert", SAMPLE, "sqlite:" + db)[0], 0)
+        with sqlite3.connect(db) as c:
+            n = c.execute("UPDATE lstore_entries SET value = x'' WHERE rowid = (SELECT min(rowid) FROM lstore_entries "
+                          "WHERE typeof(value) = 'blob')").rowcount
+        self.assertEqual(n, 1)
+        # lstore never packs an empty list, so the BLOB is damage: a clean
+        # error naming the file, and no undefined behaviour on the way there.
+        for cmd in (["ls", "sqlite:" + db], ["validate", "sqlite:" + db], ["convert", "sqlite:" + db, os.path.join(self.tmp, "o")]):
+            rc, _, err = run(*cmd)
+            self.assertIn(rc, (1, 3), err)
+            self.assertIn("default__vector_store.json", err)
+            self.assertNotIn("runtime error", err)
+
+    def test_output_that_cannot_be_written_is_an_error(self):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([LSTORE, "ls", SAMPLE, "nodes"], stdout=full, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("standard output", p.stderr.decode())
+        # A reader that goes away early ends the command quietly.
+        p = subprocess.Popen([LSTORE, "ls", SAMPLE, "nodes", "--format", "ndjson"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdout.read(1)
+        p.stdout.close()
+        self.assertEqual(p.wait(timeout=30), 0)
+        self.assertEqual(p.stderr.read(), b"")
+
+    def test_put_refuses_embeddings_a_query_could_not_use(self):
+        store = self.copy()
+        before = files(store)
+        for embedding in ("[1, 2]", "[NaN, 0, 0, 0, 0, 0, 0, 1]", "[1e400, 0, 0, 0, 0, 0, 0, 1]"):
+            rec = '{"id": "p", "text": "t", "embedding": %s}' % embedding
+            p = subprocess.run([LSTORE, "put", store], input=rec.encode(), capture_output=True)
+            self.assertEqual(p.returncode, 3, f"{embedding}: {p.stderr.decode()}")
+            self.assertIn("embedding", p.stderr.decode())
+            self.assertEqual(files(store), before)
+
+    def corrupt(self, store, token):
+        """Puts `token` into the metadata of the docstore's third entry."""
+        p = os.path.join(store, "docstore.json")
+        with open(p) as f:
+            s = f.read()
+        i = -1
+        for _ in range(3):
+            i = s.index('"metadata": {', i + 1)
+        i += len('"metadata": {')
+        with open(p, "w") as f:
+            f.write(s[:i] + '"zz": ' + token + (", " if s[i] != "}" else "") + s[i:])
+
+    def test_numbers_json_load_refuses_are_refused_everywhere(self):
+        for token in ("1.", "00.5", "01", "+1", ".5", "1" * 4301, "// c"):
+            store = self.copy("n")
+            self.corrupt(store, token)
+            before = files(store)
+            rc, out, err = run("validate", store, "--format", "json")
+            self.assertNotEqual(rc, 0, f"validate passed {token[:10]}")
+            for cmd in (["convert", store, os.path.join(self.tmp, "out")],
+                        ["delete", store, "--ref-doc", ref_docs(SAMPLE)[0]],
+                        ["put", store, "--collection", "docstore/metadata", "--key", "k", "--value", "{}"]):
+                rc, out, err = run(*cmd)
+                self.assertEqual(rc, 3, f"{cmd[0]} carried {token[:10]}: {out} {err}")
+                self.assertIn("docstore.json", err)
+                self.assertEqual(files(store), before)
+                self.assertFalse(os.path.exists(os.path.join(self.tmp, "out")))
+            shutil.rmtree(store)
+        # What json.load does accept still reads.
+        store = self.copy("ok")
+        self.corrupt(store, "1E400")
+        self.assertEqual(run("convert", store, os.path.join(self.tmp, "out"))[0], 0)
+
+    def test_diff_is_linear_in_metadata_keys_and_blind_to_their_order(self):
+        a, b = self.copy("a"), self.copy("b")
+        for store, changed in ((a, False), (b, True)):
+            p = os.path.join(store, "docstore.json")
+            with open(p) as f:
+                d = json.load(f)
+            node = next(iter(d["docstore/data"]))
+            md = {f"k{i}": i for i in range(160000)}
+            if changed:
+                md["k5"] = -1
+                md = dict(reversed(list(md.items())))
+            d["docstore/data"][node]["__data__"]["metadata"] = md
+            with open(p, "w") as f:
+                json.dump(d, f)
+        # Over 100 s before, about 1 s now: the timeout guards a hang, it times nothing.
+        rc, out, err = run("diff", a, b, "--json", timeout=60)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(json.loads(out)["changed"]["nodes"], [{"id": node, "fields": ["metadata.k5"]}])
+
+    def test_utf16_and_utf32_store_files_read_as_llamaindex_reads_them(self):
+        nodes = node_count(SAMPLE)
+        for enc in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"):
+            store = self.copy(enc)
+            p = os.path.join(store, "docstore.json")
+            with open(p, encoding="utf-8") as f:
+                text = f.read()
+            with open(p, "wb") as f:
+                f.write(text.encode(enc))
+            self.assertEqual(node_count(store), nodes, enc)
+            rc, out, err = run("validate", store)
+            self.assertEqual(rc, 0, out + err)
+            ref = ref_docs(store)[0]
+            rc, _, err = run("delete", store, "--ref-doc", ref)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("written as UTF-8", err)
+            with open(p, "rb") as f:
+                data = json.loads(f.read().decode("utf-8"))  # now UTF-8, as LlamaIndex writes it
+            self.assertNotIn(ref, data["docstore/ref_doc_info"])
+            shutil.rmtree(store)
+
+    def test_every_message_names_its_input_once(self):
+        store = self.copy()
+        p = subprocess.run([LSTORE, "put", store], input=b"", capture_output=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.stderr.decode().splitlines()[0], "lstore: put: standard input: no records to put")
+        rc, _, err = run("put", store, self.tmp)
+        self.assertEqual(rc, 3)
+        self.assertIn(f"{self.tmp}: is a directory", err)
+        self.assertNotIn("basic_filebuf", err)
+        p = subprocess.run([LSTORE, "put", store], input=b'{"id": "a", "text": "t", "embedding": [1]}', capture_output=True)
+        self.assertIn("standard input:", p.stderr.decode())
+        self.assertIn("(record 1)", p.stderr.decode())
+        for args in (["query", store, "--top-k", "-1", "--like", "x"], ["validate", store, "--max", "1e9"]):
+            rc, _, err = run(*args)
+            self.assertEqual(rc, 2)
+            self.assertIn("must be a whole number", err)
+            self.assertLess(len(err.splitlines()[0]), 100)
+
+    def test_control_characters_never_reach_the_terminal_raw(self):
+        store = self.copy()
+        rec = json.dumps({"id": "evil\x1b]0;owned\x07\x1b[2J\u009b31m", "text": "t\x1b[31m\u009dx",
+                          "metadata": {"k": "\x1b[1m"}, "embedding": [0.5, 0, 0, 0, 0, 0, 0, 1]})
+        p = subprocess.run([LSTORE, "put", store], input=rec.encode(), capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for what in ("nodes", "docs", "vectors"):
+            rc, out, err = run("ls", store, what)
+            self.assertEqual(rc, 0, err)
+            self.assertNotIn("\x1b", out + err)
+            self.assertNotIn("\u009b", out)
+            self.assertNotIn("\u009d", out)
+        self.assertIn("evil\\x1b]0;owned", run("ls", store, "nodes")[1])
+        # Data formats keep the bytes as they are.
+        self.assertIn("evil\x1b]0;owned", "".join(json.loads(l)["id"] for l in run("ls", store, "nodes", "--json")[1].splitlines()))
+
+    def test_a_corrupt_byte_in_a_later_entry_is_never_carried(self):
+        store = self.copy()
+        p = os.path.join(store, "docstore.json")
+        with open(p, "rb") as f:
+            s = f.read()
+        i = s.rindex(b'"text": "') + 12  # inside the last node's text
+        with open(p, "wb") as f:
+            f.write(s[:i] + b"\x01" + s[i + 1:])
+        before = files(store)
+        # The place named is the faulty byte itself, where Python's json.load
+        # points (not the start of the entry), with the entry's key path.
+        with self.assertRaises(json.JSONDecodeError) as python:
+            json.loads(files(store)["docstore.json"].decode())
+        for cmd in (["convert", store, os.path.join(self.tmp, "out")],
+                    ["delete", store, "--ref-doc", ref_docs(SAMPLE)[0]],
+                    ["validate", store]):
+            rc, out, err = run(*cmd)
+            self.assertEqual(rc, 3 if cmd[0] != "validate" else 1, err)
+            self.assertIn(f"byte {python.exception.pos}", out + err)
+            self.assertIn("docstore/data.", out + err)
+            self.assertEqual(files(store), before)
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("runuser"), "needs root (to act as another user) and runuser")
+class OwnershipTest(Base):
+    """A user's store, written by that user and by root."""
+
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.tmp, 0o777)
+        self.store = self.copy()
+        for base, dirs, names in os.walk(self.store):
+            for n in dirs + names + [""]:
+                os.chown(os.path.join(base, n), 65534, 65534)
+
+    def test_a_read_only_file_is_not_gone_round(self):
+        os.chmod(os.path.join(self.store, "docstore.json"), 0o444)
+        before = files(self.store)
+        p = subprocess.run(["runuser", "-u", "nobody", "--", LSTORE, "delete", self.store, "--ref-doc", ref_docs(self.store)[0]],
+                           capture_output=True)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("read-only", p.stderr.decode())
+        self.assertEqual(files(self.store), before)
+
+    def test_root_keeps_the_users_ownership_and_leaves_no_lock(self):
+        rc, _, err = run("delete", self.store, "--ref-doc", ref_docs(self.store)[0])
+        self.assertEqual(rc, 0, err)
+        for base, dirs, names in os.walk(self.store):
+            for n in dirs + names + [""]:
+                st = os.lstat(os.path.join(base, n))
+                self.assertEqual((st.st_uid, st.st_gid), (65534, 65534), os.path.join(base, n))
+        self.assertEqual(os.listdir(self.tmp), ["store"])
+        # And the user can still write it.
+        p = subprocess.run(["runuser", "-u", "nobody", "--", LSTORE, "delete", self.store, "--ref-doc", ref_docs(self.store)[0]],
+                           capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
 if __name__ == "__main__":
     LSTORE = os.path.abspath(sys.argv.pop(1))
     SHIM = os.path.abspath(sys.argv.pop(1))

@@ -95,6 +95,8 @@ class StagedDirectory {
   std::filesystem::path m_target;
   std::filesystem::path m_staging;
   unsigned m_mode = 0755;
+  std::optional<uid_t> m_uid;  // the target's owner, when it exists
+  std::optional<gid_t> m_gid;
   bool m_committed = false;
 };
 

@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "lstore/error.hpp"
 
 namespace lstore {
 
@@ -114,6 +117,14 @@ std::size_t format_float(char* out, double v, JsonDialect dialect);
 // big integers, duplicate keys with the last value winning in the first
 // position, lone surrogates). Throws ParseError with the byte offset.
 Json parse(std::string_view text);
+// Whether json.load would accept `text` (one value): strict JSON is checked at
+// simdjson's speed; only what it refuses (NaN, big integers, lone surrogate
+// escapes) goes through parse().
+bool accepts_json(std::string_view text);
+// The first byte at which `text` stops being JSON that json.load accepts,
+// with Python's words for it ("Expecting ',' delimiter", ...); nullopt when
+// it is such JSON. Slow (a byte at a time): for error messages only.
+std::optional<ParseError> locate_json_error(std::string_view text);
 
 // Decodes the contents of a JSON string literal (without the quotes) into WTF-8.
 // Returns false on a malformed escape.

@@ -126,6 +126,11 @@ class JsonDoc {
 
   // Decodes one raw value of this document.
   Json decode(std::string_view raw) const;
+  // Checks that every entry (and every section kept whole) is JSON that
+  // json.load accepts: a writer carries entries as raw bytes, so a corrupt
+  // one would otherwise travel on unnoticed. Throws Error naming the file,
+  // the entry's key path and the line:column of the bad byte.
+  void verify() const;
 
   // Editing: values are serialised in this document's dialect and layout.
   Section& add_section(std::string name, bool outlined);

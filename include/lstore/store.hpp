@@ -92,6 +92,9 @@ class Store {
   // Every JSON file the model holds, in file order of kind: docstore, index
   // store, graph store, property graph, then the vector stores.
   std::vector<const JsonDoc*> documents() const;
+  // JsonDoc::verify() on every document, both cores at work: what every
+  // writer calls before it writes, so that no corrupt entry is carried on.
+  void verify() const;
   // The model's document written to `name`, or nullptr.
   const JsonDoc* document(std::string_view name) const;
 

@@ -3,6 +3,7 @@
 // beside the target and swaps it in, so a reader sees the old or the new store.
 #include <dirent.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "lstore/backend.hpp"
@@ -46,6 +49,38 @@ std::string read_head(int dirfd, const std::string& name, const std::string& pat
   if (got < 0) throw Error(ErrorKind::Data, path, std::string("cannot read: ") + std::strerror(e));
   head.resize(static_cast<std::size_t>(got));
   return head;
+}
+
+// json.loads of bytes (how SimpleKVStore reads its file) takes UTF-16 and
+// UTF-32 too, found as json.detect_encoding finds them: the iconv name of
+// such a file's encoding, or nullptr for UTF-8.
+const char* wide_encoding(std::string_view b) {
+  auto at = [&](std::size_t i) { return static_cast<unsigned char>(b[i]); };
+  if (b.starts_with(std::string_view("\x00\x00\xFE\xFF", 4)) || b.starts_with(std::string_view("\xFF\xFE\x00\x00", 4))) return "UTF-32";
+  if (b.starts_with("\xFE\xFF") || b.starts_with("\xFF\xFE")) return "UTF-16";
+  if (b.size() >= 4) {
+    if (at(0) == 0) return at(1) ? "UTF-16BE" : "UTF-32BE";
+    if (at(1) == 0) return at(2) || at(3) ? "UTF-16LE" : "UTF-32LE";
+  } else if (b.size() == 2) {
+    if (at(0) == 0) return "UTF-16BE";
+    if (at(1) == 0) return "UTF-16LE";
+  }
+  return nullptr;
+}
+
+// The text in UTF-8, or nullopt when it is not valid in `encoding`.
+std::optional<std::string> to_utf8(std::string_view in, const char* encoding) {
+  iconv_t cd = ::iconv_open("UTF-8", encoding);
+  if (cd == reinterpret_cast<iconv_t>(-1)) return std::nullopt;
+  std::string out(in.size() * 2 + 16, '\0');
+  char* src = const_cast<char*>(in.data());
+  std::size_t src_left = in.size(), dst_left = out.size();
+  char* dst = out.data();
+  bool ok = ::iconv(cd, &src, &src_left, &dst, &dst_left) != static_cast<std::size_t>(-1) && src_left == 0;
+  ::iconv_close(cd);
+  if (!ok) return std::nullopt;
+  out.resize(out.size() - dst_left);
+  return out;
 }
 
 // pydantic-core changed its float output: older releases wrote Python's repr
@@ -174,9 +209,11 @@ class DirectoryBackend : public Backend {
     worker();
     for (auto& t : pool) t.join();
     m_read.clear();
+    m_transcoded.clear();
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (errors[i]) std::rethrow_exception(errors[i]);
       if (scanned[i].info.bytes || scanned[i].doc) m_read.insert(names[i]);
+      if (!scanned[i].encoding.empty()) m_transcoded[names[i]] = scanned[i].encoding;
       builder.add(std::move(scanned[i].info), std::move(scanned[i].doc), scanned[i].dialect);
     }
     m_loaded = true;
@@ -197,11 +234,22 @@ class DirectoryBackend : public Backend {
       if (!fs::is_empty(target, ec) && !options.force)
         throw Error(ErrorKind::Data, m_path, "target directory is not empty", "", "use --force to replace it");
     }
+    store.verify();  // no corrupt entry is carried into the new store
+    // A file the user made read-only is one LlamaIndex's persist could not
+    // rewrite either (open(path, "w") fails): lstore does not go round it.
+    if (m_loaded)
+      for (const JsonDoc* doc : store.documents())
+        if (doc->changed() && m_read.count(doc->name()) && ::faccessat(AT_FDCWD, (target / doc->name()).c_str(), W_OK, AT_EACCESS) != 0 &&
+            errno == EACCES)
+          throw Error(ErrorKind::Data, m_path + "/" + doc->name(), "is read-only: LlamaIndex's own persist could not write it either", "",
+                      "make it writable (chmod u+w) to let lstore change it");
     StagedDirectory staged(target);
     std::uint64_t total = 0, done = 0;
     for (const FileInfo& f : store.files) total += f.size;
     for (const FileInfo& f : store.files) {
       const JsonDoc* doc = store.document(f.name);
+      if (doc && options.warn && m_transcoded.count(f.name))
+        options.warn(f.name + ": read as " + m_transcoded[f.name] + ", written as UTF-8 (as LlamaIndex's own persist writes it)");
       if (doc) staged.write_with(f.name, [&](FileSink& sink) { doc->write_to(sink); });
       else if (f.bytes) staged.write_with(f.name, [&](FileSink& sink) { sink.copy(*f.bytes, f.bytes->view()); });
       done += f.size;
@@ -261,6 +309,7 @@ class DirectoryBackend : public Backend {
 
   // One file read and classified (thread-safe: touches nothing shared).
   struct Scanned {
+    std::string encoding;  // "UTF-16LE", ...: read through UTF-8; empty for UTF-8
     FileInfo info;
     std::optional<JsonDoc> doc;
     Dialect dialect = Dialect::Python;
@@ -290,13 +339,23 @@ class DirectoryBackend : public Backend {
     }
     info.size = static_cast<std::uint64_t>(st.st_size);
     std::string head = read_head(m_dirfd, name, path, 4096);
+    std::shared_ptr<Buffer> transcoded;
+    if (const char* enc = name.ends_with(".json") ? wide_encoding(head) : nullptr) {
+      auto utf8 = to_utf8(Buffer::map_at(m_dirfd, name, path)->view(), enc);
+      if (utf8 && utf8->find_first_not_of(" \t\r\n") != std::string::npos &&
+          (*utf8)[utf8->find_first_not_of(" \t\r\n")] == '{') {
+        out.encoding = enc;
+        head = utf8->substr(0, 4096);
+        transcoded = Buffer::own(std::move(*utf8));
+      }
+    }
     info.kind = sniff_bytes(head, info.size, info.detail);
     if (info.kind != FileKind::Other || info.detail == "not JSON") {
       if (info.kind == FileKind::Other) info.detail.clear();
       info.bytes = Buffer::map_at(m_dirfd, name, path);
       return out;
     }
-    auto buffer = Buffer::map_at(m_dirfd, name, path);
+    auto buffer = transcoded ? transcoded : Buffer::map_at(m_dirfd, name, path);
     std::size_t lead = head.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
     while (lead < head.size() && std::isspace(static_cast<unsigned char>(head[lead]))) ++lead;
     if (head[lead] != '{') {
@@ -357,6 +416,7 @@ class DirectoryBackend : public Backend {
   // The single-file store: that file rewritten atomically (temp, fsync,
   // rename, fsync the directory) when its bytes changed.
   void save_file(const Store& store) {
+    store.verify();
     for (const FileInfo& f : store.files) {
       if (f.name != m_only) continue;
       fs::path target = resolve_write_path(file_path());
@@ -371,6 +431,7 @@ class DirectoryBackend : public Backend {
   bool m_tolerant = false;
   bool m_loaded = false;        // load() read the store that save() writes
   std::set<std::string> m_read;  // the files that load() read (the model's)
+  std::map<std::string, std::string> m_transcoded;  // file -> the UTF-16/32 encoding it was read from
 };
 
 }  // namespace

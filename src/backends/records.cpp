@@ -481,6 +481,7 @@ void write_records(const Store& store, RecordSink& sink, const Progress& report)
   std::uint64_t total = 0;
   for (const FileInfo& f : store.files) total += f.size;
   ProgressTicker progress(report, total);
+  store.verify();  // before anything is written
   sink.begin(StoreHeader{kRecordFormat, store.dialect, store.era});
   for (const FileInfo& f : store.files) {
     if (const JsonDoc* doc = store.document(f.name)) {

@@ -320,7 +320,7 @@ class SqliteSource : public RecordSource {
           throw Error(ErrorKind::Data, m_display, "packed embedding of " + std::to_string(b.size()) + " bytes",
                       file.name + ": " + collection + "[" + std::string(e.key) + "]");
         packed.resize(b.size() / sizeof(double));
-        std::memcpy(packed.data(), b.data(), b.size());
+        if (!b.empty()) std::memcpy(packed.data(), b.data(), b.size());  // an empty BLOB has no data pointer
         e.vector = packed;
       } else {
         e.json = st.column_text(2);

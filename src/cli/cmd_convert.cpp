@@ -42,7 +42,7 @@ CommandSpec add_convert(CLI::App& parent) {
   app->add_option("--dialect", opts->dialect, "Write the store in this dialect: python or ts (default: the source's)")
       ->check(CLI::IsMember({"python", "ts"}));
   app->add_flag("--upgrade", opts->upgrade, "Rewrite an old-era Python store (0.6-0.8) so that LlamaIndex 0.12 loads it");
-  app->add_option("--wait", opts->wait, "Seconds to wait for another writer's lock on the destination (default 0)");
+  add_wait_option(app, opts->wait, "Seconds to wait for another writer's lock on the destination (default 0)");
   return {app, [opts](Output& out) {
             auto src = open_backend(opts->src);
             auto dst = open_backend(opts->dst);

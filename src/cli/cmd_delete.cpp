@@ -83,7 +83,7 @@ CommandSpec add_delete(CLI::App& parent) {
   chat->excludes(coll);
   app->add_flag("--dry-run", o->dry_run, "Print what would change and change nothing");
   app->add_option("--backup", o->backup, "Keep a copy of the store as it was (a directory, or any store name)");
-  app->add_option("--wait", o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
+  add_wait_option(app, o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
             if (o->ref_docs.empty() && o->nodes.empty() && o->where.empty() && o->chat.empty() && o->collection.empty())
               throw Error(ErrorKind::Usage, "delete",

@@ -103,7 +103,7 @@ CommandSpec add_diff(CLI::App& parent) {
   app->add_flag("--stat", o->stat, "One line per part with counts");
   app->add_flag("--text", o->text, "A unified diff of the texts of changed nodes");
   app->add_flag("--all", o->all, "List every id, not the first few per group");
-  app->add_option("--max", o->max, "Ids listed per group (default 10)");
+  app->add_option("--max", o->max, "Ids listed per group (default 10)")->check(count_validator());
   app->add_option("--tolerance", o->tolerance, "Embeddings within this absolute difference count as equal (default: exact)");
   app->add_option("--ignore", o->ignore, "A metadata key to ignore (repeatable), e.g. last_modified_date");
   return {app, [o](Output& out) {

@@ -36,14 +36,7 @@ struct PutCliOptions {
 
 // One JSON value (an object or an array of them), or NDJSON.
 std::vector<Json> read_records(const std::string& name) {
-  std::string text;
-  if (name == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), {});
-  } else {
-    std::ifstream in(name, std::ios::binary);
-    if (!in) throw Error(ErrorKind::Data, name, "cannot open the input");
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string text = read_input(name, "records");
   try {
     Json v = parse(text);
     if (v.is_array()) return v.as_array();
@@ -95,7 +88,7 @@ CommandSpec add_put(CLI::App& parent) {
   chat->excludes(c);
   app->add_flag("--dry-run", o->dry_run, "Print what would change and change nothing");
   app->add_option("--backup", o->backup, "Keep a copy of the store as it was (a directory, or any store name)");
-  app->add_option("--wait", o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
+  add_wait_option(app, o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
             std::optional<Json> raw_value;
             std::vector<Json> records;
@@ -118,15 +111,22 @@ CommandSpec add_put(CLI::App& parent) {
               }
             } else {
               records = read_records(o->input);
-              if (records.empty()) throw Error(ErrorKind::Usage, "put", "no records in the input");
+              if (records.empty()) throw Error(ErrorKind::Usage, input_name(o->input), "no records to put");
             }
             auto backend = open_backend(o->store);
             std::unique_ptr<WriteLock> lock;
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
             Store store = load_store(out, *backend);
-            ChangeSet changes = !o->chat.empty() ? put_chat(store, o->chat, messages, o->at, o->replace, o->chat_file)
-                                : raw_value        ? put_raw(store, o->collection, o->key, *raw_value)
-                                                   : put_records(store, records, PutOptions{o->index, o->ns});
+            ChangeSet changes;
+            try {
+              changes = !o->chat.empty() ? put_chat(store, o->chat, messages, o->at, o->replace, o->chat_file)
+                        : raw_value        ? put_raw(store, o->collection, o->key, *raw_value)
+                                           : put_records(store, records, PutOptions{o->index, o->ns});
+            } catch (const Error& e) {
+              // The library names a bad record "input": say which input it is.
+              if (e.where() != "input") throw;
+              throw Error(e.kind(), input_name(o->input), e.what(), e.place(), e.hint());
+            }
             if (!o->dry_run && !changes.empty()) {
               if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
               ProgressBar bar("put", out.quiet());

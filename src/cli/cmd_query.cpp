@@ -37,14 +37,6 @@ struct QueryOptions {
   bool with_text = false, with_metadata = false, cache = false;
 };
 
-std::string read_text(const std::string& path, const char* what) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Data, path, std::string("cannot read the ") + what);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The filters as given, checked for syntax before anything is read; they are
 // built for real once the store's era (and so its LlamaIndex) is known.
@@ -72,7 +64,7 @@ FilterSpec filter_spec(const QueryOptions& o) {
   spec.any_of = o.any_of;
   if (!o.filters.empty()) {
     std::string where = o.filters[0] == '@' ? o.filters.substr(1) : "--filters";
-    std::string text = o.filters[0] == '@' ? read_text(o.filters.substr(1), "filters file") : o.filters;
+    std::string text = o.filters[0] == '@' ? read_input(o.filters.substr(1), "filters file") : o.filters;
     try {
       spec.json = parse(text);
     } catch (const ParseError& e) {
@@ -157,7 +149,7 @@ int run_query(Output& out, const QueryOptions& o) {
     throw Error(ErrorKind::Usage, "--mmr-threshold", "applies to --mode mmr only");
   std::vector<double> embedding;
   if (!o.vector.empty()) embedding = parse_query_vector(o.vector, "--vector");
-  if (!o.vector_file.empty()) embedding = parse_query_vector(read_text(o.vector_file, "vector file"), o.vector_file);
+  if (!o.vector_file.empty()) embedding = parse_query_vector(read_input(o.vector_file, "vector file"), o.vector_file);
   FilterSpec filters = filter_spec(o);
   const bool is_dir = fs::is_directory(o.store);
   if (o.cache && !is_dir) throw Error(ErrorKind::Usage, "--cache", "the warm cache is for persist directories");
@@ -183,7 +175,8 @@ int run_query(Output& out, const QueryOptions& o) {
     } else {
       std::size_t row = cached->find(o.like);
       if (row == PackedVectors::npos)
-        throw Error(ErrorKind::NotFound, o.store, "no embedding with id '" + o.like + "' in namespace '" + o.ns + "'");
+        throw Error(ErrorKind::NotFound, redact_store_name(o.store),
+                    "no embedding with id '" + o.like + "' in namespace '" + o.ns + "'");
       embedding.assign(cached->row(row), cached->row(row) + cached->dim());
     }
   }
@@ -236,7 +229,7 @@ CommandSpec add_query(CLI::App& parent) {
                   "Query vector from a file (- = stdin): a JSON array, or an object with \"vector\" or \"query_embedding\"");
   app->add_option("--like", o->like, "Use the stored embedding of this node id as the query vector");
   app->add_option("--top-k", o->top_k, "Number of results (0 = all, as LlamaIndex)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_validator())
       ->capture_default_str();
   app->add_option("--namespace", o->ns, "Vector store namespace")->capture_default_str();
   app->add_option("--index", o->index, "Only this index's nodes, as its retriever returns them (VectorIndexRetriever)");

@@ -209,7 +209,7 @@ CommandSpec add_validate(CLI::App& parent) {
   app->add_option("--rule", o->rules, "Check only these rules (repeatable)");
   app->add_option("--skip", o->skips, "Do not check these rules (repeatable)");
   app->add_flag("--all", o->all, "Text format: print every finding, not the first few per rule");
-  app->add_option("--max", o->max, "Text format: findings printed per rule (default 10)");
+  app->add_option("--max", o->max, "Text format: findings printed per rule (default 10)")->check(count_validator());
   app->add_flag("--list-rules", o->list_rules, "Print the rules and exit");
   return {app, [o](Output& out) {
             if (o->list_rules) {
@@ -229,9 +229,11 @@ CommandSpec add_validate(CLI::App& parent) {
             std::vector<StoreFindings> all;
             for (const std::string& s : o->stores) {
               Store store = load_store(out, s, true);
-              ProgressBar bar("validate " + s, out.quiet());
+              // As the user named it (a directory as given, not sqlite:...), but never a password.
+              std::string shown = redact_store_name(s);
+              ProgressBar bar("validate " + shown, out.quiet());
               vo.progress = bar.callback();
-              all.push_back({s, validate(store, vo)});
+              all.push_back({shown, validate(store, vo)});
               bar.finish();
             }
             // validate's own --format, else the global one (--json, --format csv, ...).

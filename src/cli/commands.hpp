@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <functional>
 
 #include "lstore/backend.hpp"
@@ -29,6 +30,38 @@ struct CommandSpec {
 // with --verbose says what was read and how long it took.
 Store load_store(Output& out, Backend& backend, bool tolerant = false);
 Store load_store(Output& out, const std::string& name, bool tolerant = false);
+
+// A command's input as text: the file `path`, or standard input for "-";
+// `what` names it in errors ("records", "vector file"). input_name() is how
+// messages name it.
+std::string read_input(const std::string& path, const char* what);
+std::string input_name(const std::string& path);
+
+// --wait SECONDS of the writing commands: a plain non-negative number of
+// seconds up to a week ("inf", "nan", "-5" or 1e300 would not wait as asked).
+inline CLI::Option* add_wait_option(CLI::App* app, double& wait, const std::string& what) {
+  return app->add_option("--wait", wait, what)->check(CLI::Validator(
+      [](const std::string& v) -> std::string {
+        char* end = nullptr;
+        double d = std::strtod(v.c_str(), &end);
+        bool plain = !v.empty() && v.find_first_not_of("0123456789.") == std::string::npos;
+        if (!plain || *end != '\0' || !(d >= 0 && d <= 604800)) return "must be a number of seconds from 0 to 604800 (a week)";
+        return {};
+      },
+      "SECONDS", "seconds"));
+}
+
+// A count option (--top-k, --max): a whole number from 0 to 999999999,
+// refused in those words (not as a 300-digit range, not wrapped around).
+inline CLI::Validator count_validator() {
+  return CLI::Validator(
+      [](const std::string& v) -> std::string {
+        if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
+          return "must be a whole number from 0 to 999999999";
+        return {};
+      },
+      "N", "count");
+}
 
 CommandSpec add_ls(CLI::App& parent);
 CommandSpec add_get(CLI::App& parent);

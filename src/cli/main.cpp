@@ -4,7 +4,12 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -39,6 +44,23 @@ int exit_code(lstore::ErrorKind k) {
     case lstore::ErrorKind::NotFound: return 1;
     case lstore::ErrorKind::Data: return 3;
   }
+  return 3;
+}
+
+// Everything a command printed has reached stdout, or the command fails:
+// output lost to a full disk (> /dev/full) must not exit 0. A reader that
+// went away (| head) ends the command quietly, as it does for any Unix tool.
+int finish_stdout(const std::string& command, int rc) {
+  errno = 0;
+  bool flushed = std::fflush(stdout) == 0;
+  int err = errno;
+  if (flushed && !std::ferror(stdout)) return rc;
+  struct stat st {};
+  pollfd p{1, POLLOUT, 0};
+  if (::fstat(1, &st) == 0 && S_ISFIFO(st.st_mode) && ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR)) return rc;
+  if (err == EPIPE) return rc;
+  std::fprintf(stderr, "lstore: %s: cannot write to standard output%s%s\n", command.c_str(), err ? ": " : "",
+               err ? std::strerror(err) : "");
   return 3;
 }
 
@@ -116,7 +138,8 @@ int main(int argc, char** argv) {
           break;
         }
       }
-    std::fprintf(stderr, "lstore: %s%s\n", sub.c_str(), what.c_str());
+    // CLI11 quotes the argument it refused, which may be a URI with a password.
+    std::fprintf(stderr, "lstore: %s%s\n", sub.c_str(), lstore::redact_store_names_in(what).c_str());
     // Did you mean: the first word that is neither a subcommand nor an option
     // we know (or, for ls, a WHAT that is not one).
     std::string hint;
@@ -158,8 +181,7 @@ int main(int argc, char** argv) {
     command = c.app->get_name();
     auto start = std::chrono::steady_clock::now();
     try {
-      int rc = c.run(out);
-      std::fflush(stdout);
+      int rc = finish_stdout(command, c.run(out));
       out.note(fmt::format("{}: exit {} after {:.3f} s", command, rc,
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
       return rc;
@@ -167,14 +189,17 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       std::string where = e.where().empty() ? "" : e.where() + ": ";
       std::string place = e.place().empty() ? "" : " (" + e.place() + ")";
-      std::fprintf(stderr, "lstore: %s: %s%s%s\n", command.c_str(), where.c_str(), e.what(), place.c_str());
-      if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", e.hint().c_str());
+      // Store names are redacted where they are printed; this is the net
+      // under that for a raw name that slipped into an error.
+      std::string line = lstore::redact_store_names_in(where + e.what() + place);
+      std::fprintf(stderr, "lstore: %s: %s\n", command.c_str(), line.c_str());
+      if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", lstore::redact_store_names_in(e.hint()).c_str());
       return exit_code(e.kind());
     } catch (const std::bad_alloc&) {
       std::fprintf(stderr, "lstore: %s: out of memory\n", command.c_str());
       return 3;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "lstore: %s: %s\n", command.c_str(), e.what());
+      std::fprintf(stderr, "lstore: %s: %s\n", command.c_str(), lstore::redact_store_names_in(e.what()).c_str());
       return 3;
     }
   }

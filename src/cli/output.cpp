@@ -39,6 +39,30 @@ std::string cut(const std::string& s, std::size_t cols) {
 
 }  // namespace
 
+std::string terminal_safe(std::string_view s, bool keep_newlines) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [&](unsigned v, int digits) {
+    char buf[12];
+    std::snprintf(buf, sizeof buf, digits == 2 ? "\\x%02x" : "\\u%04x", v);
+    out += buf;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '\n' && keep_newlines) out += '\n';
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += keep_newlines ? "\t" : "\\t";
+    else if (c == '\r') out += "\\r";
+    else if (c < 0x20 || c == 0x7F) hex(c, 2);
+    else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+             static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+      hex(static_cast<unsigned char>(s[i + 1]), 4);  // C1 controls (CSI, OSC as one code point)
+      ++i;
+    } else out += static_cast<char>(c);
+  }
+  return out;
+}
+
 Output::Output(const GlobalOptions& opts)
     : m_json(opts.json || opts.format == "json" || opts.format == "ndjson"), m_quiet(opts.quiet),
       m_verbose(opts.verbose && !opts.quiet),
@@ -59,7 +83,9 @@ Output::Output(const GlobalOptions& opts)
   }
 }
 
-void Output::warn(const std::string& text) const { std::fprintf(stderr, "lstore: warning: %s\n", text.c_str()); }
+void Output::warn(const std::string& text) const {
+  std::fprintf(stderr, "lstore: warning: %s\n", terminal_safe(text, true).c_str());
+}
 
 void Output::note(const std::string& text) const {
   if (m_verbose) std::fprintf(stderr, "lstore: %s\n", text.c_str());
@@ -99,12 +125,16 @@ std::string record(const std::vector<std::string>& cells, char sep) {
 
 }  // namespace
 
-void Output::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+void Output::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& raw_rows) {
   if (m_separator) {
     std::fputs(record(header, m_separator).c_str(), stdout);
-    for (const auto& r : rows) std::fputs(record(r, m_separator).c_str(), stdout);
+    for (const auto& r : raw_rows) std::fputs(record(r, m_separator).c_str(), stdout);
     return;
   }
+  // Ids and texts come from the store: an ESC in one must not reach the terminal.
+  std::vector<std::vector<std::string>> rows = raw_rows;
+  for (auto& r : rows)
+    for (auto& cell : r) cell = terminal_safe(cell, false);
   std::vector<std::size_t> widths(header.size(), 0);
   for (std::size_t c = 0; c < header.size(); ++c) widths[c] = width_of(header[c]);
   for (const auto& r : rows)
@@ -151,10 +181,12 @@ void Output::field(const std::string& key, const std::string& value) {
   }
   std::string k = key;
   if (k.size() < 12) k += std::string(12 - k.size(), ' ');
-  std::fputs((bold(k) + value + "\n").c_str(), stdout);
+  std::fputs((bold(k) + terminal_safe(value, true) + "\n").c_str(), stdout);
 }
 
-void Output::line(const std::string& text) { std::fputs((text + "\n").c_str(), stdout); }
+void Output::line(const std::string& text) {
+  std::fputs(((m_separator ? text : terminal_safe(text, true)) + "\n").c_str(), stdout);
+}
 
 std::string Output::bold(const std::string& s) const { return m_color ? "\033[1m" + s + "\033[0m" : s; }
 std::string Output::dim(const std::string& s) const { return m_color ? "\033[2m" + s + "\033[0m" : s; }

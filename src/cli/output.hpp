@@ -19,6 +19,11 @@ struct GlobalOptions {
   bool verbose = false;
 };
 
+// Text from a store made safe for a terminal: control characters (ESC, C1
+// controls such as CSI and OSC, DEL, and line breaks unless kept) shown as
+// \xNN / \uNNNN escapes. Data formats (JSON, CSV, TSV) are never escaped.
+std::string terminal_safe(std::string_view s, bool keep_newlines);
+
 class Output {
  public:
   explicit Output(const GlobalOptions& opts);

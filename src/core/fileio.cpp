@@ -163,6 +163,8 @@ StagedDirectory::StagedDirectory(fs::path target) : m_target(std::move(target)) 
   struct stat st {};
   if (::stat(m_target.c_str(), &st) == 0) {
     m_mode = st.st_mode & 07777;
+    m_uid = st.st_uid;  // root editing a user's store keeps it the user's
+    m_gid = st.st_gid;
   } else {
     mode_t mask = ::umask(0);
     ::umask(mask);
@@ -193,7 +195,12 @@ void StagedDirectory::write_with(const std::string& name, const std::function<vo
   int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
   if (fd < 0) io_fail(p, "cannot create");
   struct stat st {};
-  if (::stat((m_target / name).c_str(), &st) == 0) ::fchmod(fd, st.st_mode & 07777);  // keep the file's mode
+  if (::stat((m_target / name).c_str(), &st) == 0) {
+    ::fchmod(fd, st.st_mode & 07777);  // keep the file's mode, and its owner where we may
+    if (st.st_uid != ::geteuid() || st.st_gid != ::getegid()) (void)!::fchown(fd, st.st_uid, st.st_gid);
+  } else if (m_uid) {
+    (void)!::fchown(fd, *m_uid, *m_gid);
+  }
   try {
     FileSink sink(fd, p.string());
     fill(sink);
@@ -281,6 +288,7 @@ void mirror_tree(const fs::path& from, const fs::path& to, const std::string& re
       if (exists && !S_ISDIR(have.st_mode)) continue;
       mirror_tree(src, dst, name, link, skip);
       if (!exists && ::chmod(dst.c_str(), st.st_mode & 07777) != 0) io_fail(dst, "cannot set the mode");
+      if (!exists && st.st_uid != ::geteuid()) (void)!::lchown(dst.c_str(), st.st_uid, st.st_gid);
       continue;
     }
     if (exists) continue;
@@ -291,8 +299,10 @@ void mirror_tree(const fs::path& from, const fs::path& to, const std::string& re
       if (k < 0) io_fail(src, "cannot read the link");
       target.resize(static_cast<std::size_t>(k));
       if (::symlink(target.c_str(), dst.c_str()) != 0) io_fail(dst, "cannot create the link");
+      if (st.st_uid != ::geteuid()) (void)!::lchown(dst.c_str(), st.st_uid, st.st_gid);
     } else if (S_ISREG(st.st_mode)) {
       copy_regular(src, dst, st.st_mode);
+      if (st.st_uid != ::geteuid()) (void)!::lchown(dst.c_str(), st.st_uid, st.st_gid);
     } else {
       throw Error(ErrorKind::Data, src.string(), "a special file (FIFO, socket or device) that cannot be carried over",
                   "", "move it out of the store, then write again");
@@ -318,6 +328,7 @@ std::vector<std::string> StagedDirectory::commit() {
   for (auto& e : fs::recursive_directory_iterator(m_staging))
     if (e.is_directory() && !e.is_symlink()) fsync_path(e.path(), true);
   if (::chmod(m_staging.c_str(), m_mode) != 0) io_fail(m_staging, "cannot set the mode");
+  if (m_uid && (*m_uid != ::geteuid() || *m_gid != ::getegid())) (void)!::chown(m_staging.c_str(), *m_uid, *m_gid);
   fsync_path(m_staging, true);
   // From the swap on, the command has done what it was asked; an interrupt
   // after it is ignored (see store_swapped) and cleanup problems are warnings.

@@ -32,6 +32,30 @@ bool hex4(std::string_view s, size_t i, unsigned& cp) {
   return true;
 }
 
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?: a number as JSON (and
+// Python's json module) spells it.
+bool is_json_number(std::string_view t) {
+  std::size_t i = 0, n = t.size();
+  auto digits = [&] {
+    std::size_t b = i;
+    while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+    return i - b;
+  };
+  if (i < n && t[i] == '-') ++i;
+  if (i < n && t[i] == '0') ++i;
+  else if (digits() == 0) return false;
+  if (i < n && t[i] == '.') {
+    ++i;
+    if (digits() == 0) return false;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == n;
+}
+
 class Builder {
  public:
   Builder(od::document& doc, const char* base, size_t size) : m_doc(doc), m_base(base), m_size(size) {}
@@ -103,22 +127,20 @@ class Builder {
       }
     }
     // simdjson refuses integers beyond 64 bits and floats beyond double range;
-    // Python keeps the integer exactly and turns the float into ±inf.
+    // Python keeps the integer exactly and turns the float into ±inf. Only
+    // JSON's number grammar is accepted here ("1.", "00.5" are not numbers
+    // to json.load), and integers up to CPython's 4300 digits (int() raises
+    // beyond them since 3.11, so json.load does).
     std::string_view tok = trim(v.raw_json_token());
     if (tok == "-Infinity") return Json(-HUGE_VAL);
+    if (!is_json_number(tok)) fail(v, "invalid number");
     bool is_float = tok.find_first_of(".eE") != std::string_view::npos;
-    size_t i = tok[0] == '-' ? 1 : 0;
-    bool digits_only = i < tok.size();
-    for (size_t k = i; k < tok.size(); ++k)
-      if (!(tok[k] >= '0' && tok[k] <= '9')) digits_only = false;
-    if (!is_float && digits_only && (tok.size() - i == 1 || tok[i] != '0'))
+    if (!is_float) {
+      if (tok.size() - (tok[0] == '-') > 4300) fail(v, "integer of more than 4300 digits (Python's limit)");
       return Json(BigInt{std::string(tok)});
-    if (is_float) {
-      std::string s(tok);
-      char* end = nullptr;
-      double d = std::strtod(s.c_str(), &end);
-      if (end == s.c_str() + s.size()) return Json(d);
     }
+    std::string s(tok);
+    return Json(std::strtod(s.c_str(), nullptr));
     fail(v, "invalid number");
   }
 
@@ -254,14 +276,32 @@ bool unescape_string(std::string_view s, std::string& out) {
   return true;
 }
 
+bool accepts_json(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (!parser.parse(text.data(), text.size(), true).get(root)) return true;
+  try {
+    parse(text);
+    return true;
+  } catch (const ParseError&) {
+    return false;
+  }
+}
+
 Json parse(std::string_view text) {
   size_t skip = 0;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") skip = 3;  // Python's reader accepts a UTF-8 BOM
   std::string_view body = text.substr(skip);
+  // simdjson stops near an error, not at it: the faulty byte is found again
+  // by the strict scanner (json_locate.cpp), which also words it as Python.
+  auto located = [&](std::size_t offset, const std::string& what) {
+    if (auto exact = locate_json_error(body)) return ParseError(exact->offset() + skip, exact->what());
+    return ParseError(std::min(offset, body.size()) + skip, what);
+  };
   simdjson::padded_string padded(body);
   od::parser parser;
   od::document doc;
-  if (auto error = parser.iterate(padded).get(doc)) throw ParseError(skip, simdjson::error_message(error));
+  if (auto error = parser.iterate(padded).get(doc)) throw located(0, simdjson::error_message(error));
   Builder builder(doc, padded.data(), body.size());
   try {
     size_t first = body.find_first_not_of(" \t\r\n");
@@ -279,9 +319,9 @@ Json parse(std::string_view text) {
     if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) throw ParseError(builder.here(), "trailing content after the value");
     return result;
   } catch (const ParseError& e) {
-    throw ParseError(std::min(e.offset(), body.size()) + skip, e.what());
+    throw located(e.offset(), e.what());
   } catch (const simdjson::simdjson_error& e) {
-    throw ParseError(builder.here() + skip, e.what());
+    throw located(builder.here(), e.what());
   }
 }
 

@@ -177,6 +177,29 @@ Json JsonDoc::decode(std::string_view raw) const {
   }
 }
 
+void JsonDoc::verify() const {
+  auto check = [&](std::string_view raw, const std::string& path) {
+    if (accepts_json(raw)) return;
+    try {
+      decode(raw);
+    } catch (const Error& e) {
+      throw Error(ErrorKind::Data, m_name, e.what(), path + " at " + e.place());
+    }
+    throw Error(ErrorKind::Data, m_name, "not JSON", path);
+  };
+  for (const Section& s : m_sections) {
+    if (!s.outlined) {
+      if (!s.dirty) check(s.raw, s.name);
+      continue;
+    }
+    for (const Entry& e : s.entries) {
+      std::string path = s.name + (s.is_array ? "[]" : "." + std::string(e.key));
+      if (!e.raw_key.empty()) check(e.raw_key, path + " (its key)");
+      check(e.raw, path);
+    }
+  }
+}
+
 std::string_view JsonDoc::keep(std::string s) {
   m_arena->push_back(std::move(s));
   return m_arena->back();

@@ -1,3 +1,7 @@
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include "lstore/store.hpp"
 
 namespace lstore {
@@ -30,6 +34,31 @@ const JsonDoc* Store::document(std::string_view name) const {
   for (const JsonDoc* d : documents())
     if (d->name() == name) return d;
   return nullptr;
+}
+
+}  // namespace lstore
+
+namespace lstore {
+
+void Store::verify() const {
+  std::vector<const JsonDoc*> docs = documents();
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr first;
+  std::mutex m;
+  auto worker = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < docs.size();) {
+      try {
+        docs[i]->verify();
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(m);
+        if (!first) first = std::current_exception();
+      }
+    }
+  };
+  std::thread other(worker);
+  worker();
+  other.join();
+  if (first) std::rethrow_exception(first);
 }
 
 }  // namespace lstore

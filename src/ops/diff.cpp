@@ -3,6 +3,7 @@
 // differ in 1% of their records are compared at the speed of reading them.
 #include "lstore/diff.hpp"
 #include "lstore/side_files.hpp"
+#include "query_internal.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -114,15 +115,24 @@ void diff_metadata(const Json& a, const Json& b, const DiffOptions& o, std::vect
     x = as_doubles(x);
     y = as_doubles(y);
   }
-  if (x == y) return;
-  std::set<std::string> keys;
-  if (x.is_object()) for (const auto& [k, v] : x.as_object()) keys.insert(k);
-  if (y.is_object()) for (const auto& [k, v] : y.as_object()) keys.insert(k);
-  for (const auto& k : keys) {
-    const Json* p = x.find(k);
-    const Json* q = y.find(k);
-    if (!p || !q || !(*p == *q)) fields.push_back("metadata." + k);
+  // By meaning, as Python compares dicts: key order is no change. Linear in
+  // the keys (a node may hold hundreds of thousands of them).
+  if (detail::py::same(x, y)) return;
+  if (!x.is_object() || !y.is_object()) {
+    fields.push_back("metadata");
+    return;
   }
+  std::unordered_map<std::string_view, const Json*> in_y;
+  in_y.reserve(y.as_object().size());
+  for (const auto& [k, v] : y.as_object()) in_y.emplace(k, &v);
+  std::set<std::string> changed;
+  for (const auto& [k, v] : x.as_object()) {
+    auto it = in_y.find(k);
+    if (it == in_y.end() || !detail::py::same(v, *it->second)) changed.insert(k);
+    if (it != in_y.end()) in_y.erase(it);
+  }
+  for (const auto& [k, v] : in_y) changed.insert(std::string(k));
+  for (const auto& k : changed) fields.push_back("metadata." + k);
 }
 
 std::vector<double> numbers(std::string_view raw) {

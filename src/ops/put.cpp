@@ -1,5 +1,6 @@
 // Adding nodes as LlamaIndex's index.insert_nodes() writes them (FORMAT.md
 // §3.3-§3.6, §4.2, §5.1-§5.2), and raw KV entries.
+#include <cmath>
 #include <fmt/format.h>
 
 #include <map>
@@ -118,6 +119,8 @@ NodeInput read_node(const Store& store, const Json& r, std::size_t i, const std:
     if (!n.embedding.is_array() || n.embedding.as_array().empty()) bad_record(i, "\"embedding\" must be a list of numbers");
     for (Json& x : n.embedding.as_array()) {
       if (!x.is_number()) bad_record(i, "\"embedding\" must be a list of numbers");
+      // NaN, Infinity or 1e400 (read as infinity) would make every query fail.
+      if (!std::isfinite(x.as_number())) bad_record(i, "\"embedding\" holds NaN or an infinity");
       if (!x.is_float()) x = Json(x.as_number());  // pydantic turns 2 into 2.0
     }
   }
@@ -191,9 +194,18 @@ ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutO
   for (auto& v : store.vector_stores)
     if (v.ns == options.ns) vs = &v;
   if (!nodes.empty() && !vs) throw Error(ErrorKind::Data, store.location, "no vector namespace '" + options.ns + "'");
-  for (std::size_t i = 0; i < nodes.size(); ++i)
+  // One dimension per vector store: SimpleVectorStore's query stacks the
+  // vectors with numpy, which raises on ragged ones.
+  std::optional<std::size_t> dim = vs ? vector_store_info(*vs).dim : std::nullopt;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i].embedding.is_null())
       bad_record(record_of[i], "node '" + nodes[i].id + "' has no embedding; the vector index needs one");
+    std::size_t n = nodes[i].embedding.as_array().size();
+    if (dim && *dim != n)
+      bad_record(record_of[i], "node '" + nodes[i].id + "' has an embedding of " + std::to_string(n) +
+                                   " numbers; the vector store '" + options.ns + "' holds vectors of " + std::to_string(*dim));
+    if (!dim) dim = n;
+  }
 
   ChangeSet changes;
   const bool json_mode = era_at_least_0_12(store);

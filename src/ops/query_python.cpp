@@ -2,6 +2,7 @@
 // LlamaIndex evaluates metadata filters with plain Python operators on what
 // json.load returned: True == 1, 1 == 1.0, "ab" in "cab", [1] < [2], and a
 // TypeError for "2020" > 2021.
+#include <unordered_map>
 #include <clocale>
 #include <cmath>
 #include <cstring>
@@ -100,9 +101,27 @@ bool eq_impl(const Json& a, const Json& b, bool nan_is_same) {
     const auto& x = a.as_object();
     const auto& y = b.as_object();
     if (x.size() != y.size()) return false;  // json.load already merged duplicate keys
-    for (const auto& [k, v] : x) {
-      const Json* w = b.find(k);
-      if (!w || !same(v, *w)) return false;
+    // The same keys in the same order (the usual case): pairwise, in O(n).
+    std::size_t i = 0;
+    while (i < x.size() && x[i].first == y[i].first) {
+      if (!same(x[i].second, y[i].second)) return false;
+      ++i;
+    }
+    if (i == x.size()) return true;
+    if (x.size() - i <= 16) {
+      for (; i < x.size(); ++i) {
+        const Json* w = b.find(x[i].first);
+        if (!w || !same(x[i].second, *w)) return false;
+      }
+      return true;
+    }
+    // Many keys in another order: one hash table, not a search per key.
+    std::unordered_map<std::string_view, const Json*> at;
+    at.reserve(y.size() - i);
+    for (std::size_t j = i; j < y.size(); ++j) at.emplace(y[j].first, &y[j].second);
+    for (; i < x.size(); ++i) {
+      auto it = at.find(x[i].first);
+      if (it == at.end() || !same(x[i].second, *it->second)) return false;
     }
     return true;
   }

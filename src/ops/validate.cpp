@@ -39,8 +39,19 @@ class Checker {
   std::vector<Finding> run() {
     files();
     loading();
-    // The vectors' bytes are scanned on another core while the docstore is checked.
-    std::thread scanner([this] { scan_all_vectors(); });
+    // The vectors' bytes are scanned, and every file checked as json.load
+    // reads it, on another core while the docstore is checked.
+    std::vector<Error> unreadable;
+    std::thread scanner([this, &unreadable] {
+      scan_all_vectors();
+      for (const JsonDoc* doc : m_store.documents()) {
+        try {
+          doc->verify();
+        } catch (const Error& e) {
+          unreadable.push_back(e);
+        }
+      }
+    });
     try {
       docstore();
       indexes();
@@ -49,6 +60,8 @@ class Checker {
       throw;
     }
     scanner.join();
+    // LlamaIndex's json.load of the file fails: the whole store fails to load.
+    for (const Error& e : unreadable) add("parse-error", e.where(), e.place(), e.what());
     unindexed_nodes();
     vectors();
     graphs();
@@ -179,7 +192,7 @@ class Checker {
       try {
         n = decode_node(d, e);
       } catch (const Error& err) {
-        add_local("bad-shape", err.place(), err.what());
+        add_local("bad-shape", err.place().empty() ? path : path + " at " + err.place(), err.what());
         continue;
       }
       if (!(ts ? ts_codes : py_codes).count(n.type_code))
