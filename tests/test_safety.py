@@ -530,6 +530,64 @@ class ClaimsTest(Base):
             self.assertEqual(files(store), before)
 
 
+class IoErrorTrialsTest(Base):
+    """An I/O error (EIO, ENOSPC) or a SIGKILL at the k-th call of each libc
+    function a write makes, as SQLite tests itself: every run leaves the
+    old store (exit 3) or the new one (exit 0), and the next writer finds a
+    clean store. The quick mode tries the first, second, middle and last call of
+    each function; LSTORE_CRASH_TRIALS >= 100 (the README's long mode) tries
+    every call."""
+
+    CALLS = ("open", "openat", "read", "pread", "write", "pwrite", "fsync", "rename", "renameat2", "link", "linkat",
+             "mkdir", "unlink", "readdir", "copy_file_range", "close")
+
+    def test_every_io_error_leaves_the_old_or_the_new_store(self):
+        long_mode = int(os.environ.get("LSTORE_CRASH_TRIALS", "24")) >= 100
+        pristine = self.copy("pristine")
+        os.makedirs(os.path.join(pristine, "sub"))  # something to carry over
+        with open(os.path.join(pristine, "sub", "notes.txt"), "w") as f:
+            f.write("notes")
+        ref = ref_docs(pristine)[0]
+        old = files(pristine)
+        counts = os.path.join(self.tmp, "counts")
+        work = os.path.join(self.tmp, "w")
+        shutil.copytree(pristine, os.path.join(work, "store"))
+        rc, _, err = run("delete", os.path.join(work, "store"), "--ref-doc", ref,
+                         env={"LD_PRELOAD": SHIM, "LSTORE_FAULT_COUNTS": counts})
+        self.assertEqual(rc, 0, err)
+        new = files(os.path.join(work, "store"))
+        with open(counts) as f:
+            n = {c: int(k) for c, k in (line.split() for line in f)}
+        tally = {"old": 0, "new": 0, "killed": 0}
+        for call in self.CALLS:
+            ks = range(1, n[call] + 1) if long_mode else sorted({1, 2, (n[call] + 1) // 2, n[call]} & set(range(1, n[call] + 1)))
+            for k in ks:
+                for errno_name in ("EIO", "ENOSPC", "kill"):
+                    shutil.rmtree(work)
+                    store = os.path.join(work, "store")
+                    shutil.copytree(pristine, store)
+                    rc, out, err = run("delete", store, "--ref-doc", ref, fault=f"{call}:{k}:{errno_name}")
+                    what = f"{call}:{k}:{errno_name} -> exit {rc}: {err}"
+                    self.assertNotIn("runtime error", err, what)
+                    state = files(store)
+                    if errno_name == "kill":  # SIGKILL just before the call
+                        self.assertEqual(rc, -signal.SIGKILL, what)
+                        self.assertIn(state, (old, new), what)
+                        tally["killed"] += 1
+                    else:
+                        self.assertIn(rc, (0, 3), what)
+                        self.assertEqual(state, new if rc == 0 else old, what)
+                        tally["new" if rc == 0 else "old"] += 1
+                    # The next writer cleans up whatever was left beside.
+                    rc2, _, err2 = run("delete", store, "--ref-doc", ref)
+                    self.assertIn(rc2, (0, 1), f"after {what}: {err2}")
+                    self.assertEqual(files(store), new, what)
+                    self.assertEqual(os.listdir(work), ["store"], what)
+        print(f"\nI/O error trials ({'every call' if long_mode else 'sampled calls'}): {tally['old'] + tally['new']} "
+              f"errors injected, {tally['old']} refused with the old store intact, {tally['new']} completed; "
+              f"{tally['killed']} SIGKILLs at a call, each leaving the old or the new store", file=sys.stderr)
+
+
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("runuser"), "needs root (to act as another user) and runuser")
 class OwnershipTest(Base):
     """A user's store, written by that user and by root."""

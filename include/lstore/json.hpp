@@ -120,7 +120,9 @@ Json parse(std::string_view text);
 // Whether json.load would accept `text` (one value): strict JSON is checked at
 // simdjson's speed; only what it refuses (NaN, big integers, lone surrogate
 // escapes) goes through parse().
-bool accepts_json(std::string_view text);
+bool accepts_json(std::string_view text, bool padded = false);
+// The bytes that must be readable after a text for accepts_json(text, true).
+inline constexpr std::size_t kJsonPadding = 64;
 // The first byte at which `text` stops being JSON that json.load accepts,
 // with Python's words for it ("Expecting ',' delimiter", ...); nullopt when
 // it is such JSON. Slow (a byte at a time): for error messages only.

@@ -347,6 +347,8 @@ std::vector<std::string> StagedDirectory::commit() {
   if (lstat_exists(m_target)) {
     if (::renameat2(AT_FDCWD, m_staging.c_str(), AT_FDCWD, m_target.c_str(), RENAME_EXCHANGE) == 0) {
       old_store = m_staging;  // now holds the old store
+    } else if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+      io_fail(m_target, "cannot swap the new store in");  // a real error, not a missing feature
     } else {
       // Filesystems without RENAME_EXCHANGE (NFS, CIFS, FUSE): the old store
       // moves aside first. Killed between the two renames, the next writer
