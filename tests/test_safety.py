@@ -485,6 +485,19 @@ class ClaimsTest(Base):
         p = subprocess.run([LSTORE, "put", store], input=b'{"id": "a", "text": "t", "embedding": [1]}', capture_output=True)
         self.assertIn("standard input:", p.stderr.decode())
         self.assertIn("(record 1)", p.stderr.decode())
+        # An index struct whose __data__ string is not JSON: the file and the entry.
+        ix = self.copy("ix")
+        p = os.path.join(ix, "index_store.json")
+        with open(p) as f:
+            d = json.load(f)
+        key = next(iter(d["index_store/data"]))
+        d["index_store/data"][key]["__data__"] = '{"index_id": "x", bad'
+        with open(p, "w") as f:
+            json.dump(d, f)
+        rc, _, err = run("delete", ix, "--ref-doc", ref_docs(ix)[0])
+        self.assertEqual(rc, 3)
+        self.assertIn(f"index_store.json: __data__ is not valid JSON", err)
+        self.assertIn(f"index_store/data.{key}.__data__", err)
         for args in (["query", store, "--top-k", "-1", "--like", "x"], ["validate", store, "--max", "1e9"]):
             rc, _, err = run(*args)
             self.assertEqual(rc, 2)

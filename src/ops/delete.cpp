@@ -13,6 +13,18 @@
 namespace lstore {
 namespace {
 
+// An index struct's __data__ kept as a JSON string: decoded, or an error
+// that names the file and the entry (not a bare "invalid key").
+Json decode_data_string(const JsonDoc& doc, const std::string& path, const Json& field) {
+  try {
+    return parse(field.as_string());
+  } catch (const ParseError& err) {
+    throw Error(ErrorKind::Data, doc.name(), std::string("__data__ is not valid JSON: ") + err.what(),
+                path + ".__data__");
+  }
+}
+
+
 using IdSet = std::unordered_set<std::string>;
 
 std::string part(const JsonDoc& d, std::string_view what) { return d.name() + ":" + std::string(what); }
@@ -109,7 +121,7 @@ class Deleter {
       Json env = doc.decode(e.raw);
       Json* data_field = env.find("__data__");
       bool as_string = data_field && data_field->is_string();
-      Json data = !data_field ? env : as_string ? parse(data_field->as_string()) : *data_field;
+      Json data = !data_field ? env : as_string ? decode_data_string(doc, idx->name + "." + std::string(e.key), *data_field) : *data_field;
       std::string type = data_field ? (env.find("__type__") && env.find("__type__")->is_string() ? env.find("__type__")->as_string() : "")
                                     : (env.find("type") && env.find("type")->is_string() ? env.find("type")->as_string() : "");
       std::vector<std::string> removed;
