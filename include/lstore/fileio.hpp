@@ -51,6 +51,11 @@ std::filesystem::path resolve_write_path(const std::string& path);
 // would not fit in NAME_MAX with room for a ".old" suffix.
 std::string sibling_name(const std::filesystem::path& target, std::string_view suffix);
 
+// The names in the open directory `dirfd` (not "." and ".."), in directory
+// order. A read error is an Error naming `display`: readdir ends the same
+// way at the end and on an I/O error, and only errno tells them apart.
+std::vector<std::string> list_names(int dirfd, const std::string& display);
+
 // A file name from a backup or a database that may be written inside a store
 // directory: relative, with no empty, "." or ".." component and no NUL, so
 // that it cannot reach outside the directory.

@@ -1,7 +1,6 @@
 // The directory backend: a persist dir as LlamaIndex (Python or TS) writes it.
 // Reading classifies every file by content; writing builds the new directory
 // beside the target and swaps it in, so a reader sees the old or the new store.
-#include <dirent.h>
 #include <fcntl.h>
 #include <iconv.h>
 #include <sys/stat.h>
@@ -273,27 +272,9 @@ class DirectoryBackend : public Backend {
   // link or a special file is listed too, and reported when it is read.
   std::vector<std::string> list(int dirfd, const std::string& prefix) const {
     std::vector<std::string> names;
-    int fd = ::dup(dirfd);
-    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (!d) {
-      if (fd >= 0) ::close(fd);
-      throw Error(ErrorKind::Data, m_path, std::string("cannot list: ") + std::strerror(errno));
-    }
-    ::rewinddir(d);
-    for (;;) {
-      errno = 0;
-      dirent* e = ::readdir(d);
-      if (!e) {
-        int err = errno;
-        ::closedir(d);
-        // An I/O error ends the listing as the end does: only errno tells.
-        if (err != 0) throw Error(ErrorKind::Data, m_path + (prefix.empty() ? "" : "/" + prefix), std::string("cannot list: ") + std::strerror(err));
-        break;
-      }
-      std::string n = e->d_name;
-      if (n == "." || n == "..") continue;
+    for (const std::string& n : list_names(dirfd, m_path + (prefix.empty() ? "" : "/" + prefix))) {
       struct stat st {};
-      if (::fstatat(::dirfd(d), n.c_str(), &st, 0) != 0) {
+      if (::fstatat(dirfd, n.c_str(), &st, 0) != 0) {
         names.push_back(prefix + n);  // dangling link or unreadable: reported when read
         continue;
       }

@@ -88,6 +88,29 @@ bool is_safe_relative_name(std::string_view name) {
 
 bool store_swapped() { return g_swapped.load(); }
 
+std::vector<std::string> list_names(int dirfd, const std::string& display) {
+  int fd = ::dup(dirfd);
+  DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  if (!d) {
+    int e = errno;
+    if (fd >= 0) ::close(fd);
+    throw Error(ErrorKind::Data, display, std::string("cannot list: ") + std::strerror(e));
+  }
+  ::rewinddir(d);  // the dup shares its position with dirfd
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    dirent* e = ::readdir(d);
+    if (!e) break;
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) throw Error(ErrorKind::Data, display, std::string("cannot list: ") + std::strerror(err));
+  return names;
+}
+
 namespace {
 
 // The aside directory of the fallback swap: the staging name + ".old".
@@ -254,24 +277,16 @@ void copy_regular(const fs::path& from, const fs::path& to, mode_t mode) {
 // already has, and those `skip` says to leave, are left alone.
 void mirror_tree(const fs::path& from, const fs::path& to, const std::string& rel, bool link,
                  const std::function<bool(const std::string&, const struct stat&)>& skip) {
-  DIR* d = ::opendir(from.c_str());
-  if (!d) io_fail(from, "cannot list");
+  int dfd = ::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) io_fail(from, "cannot list");
   std::vector<std::string> names;
-  for (;;) {
-    errno = 0;
-    dirent* e = ::readdir(d);
-    if (!e) {
-      int err = errno;
-      ::closedir(d);
-      if (err != 0) {
-        errno = err;
-        io_fail(from, "cannot list");
-      }
-      break;
-    }
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
+  try {
+    names = list_names(dfd, from.string());
+  } catch (...) {
+    ::close(dfd);
+    throw;
   }
+  ::close(dfd);
   for (const std::string& n : names) {
     fs::path src = from / n, dst = to / n;
     std::string name = rel.empty() ? n : rel + "/" + n;
