@@ -19,14 +19,24 @@ import unittest
 
 LSTORE = None
 SHIM = None
+PRELOAD = None  # what LD_PRELOAD holds for a fault trial (see preload_for)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
+
+
+def preload_for(binary, shim):
+    """The shim, behind the sanitizer runtimes the binary links (an ASan
+    build refuses to start unless its runtime comes first)."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    runtimes = [line.split("=>")[1].split()[0] for line in out.splitlines()
+                if "=>" in line and ("libasan" in line or "libubsan" in line) and "/" in line.split("=>")[1]]
+    return ":".join(runtimes + [shim])
 
 
 def run(*args, fault=None, timeout=60, env=None):
     e = dict(os.environ, **(env or {}))
     if fault is not None:
-        e["LD_PRELOAD"] = SHIM
+        e["LD_PRELOAD"] = PRELOAD
         e["LSTORE_FAULT"] = fault
     p = subprocess.run([LSTORE, *args], capture_output=True, timeout=timeout, env=e)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
@@ -179,7 +189,7 @@ class ReaderDuringWriteTest(Base):
         # The reader opens the store, then pauses 1.5 s: the writer swaps the
         # store in that window and empties the old directory.
         reader = subprocess.Popen([LSTORE, "ls", store, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=dict(os.environ, LD_PRELOAD=SHIM, LSTORE_FAULT="open@thestore_dir:1:pause-after"))
+                                  env=dict(os.environ, LD_PRELOAD=PRELOAD, LSTORE_FAULT="open@thestore_dir:1:pause-after"))
         time.sleep(0.3)
         rc, _, err = run("delete", store, "--ref-doc", ref)
         self.assertEqual(rc, 0, err)
@@ -315,7 +325,7 @@ class AfterTheSwapTest(Base):
         refs = ref_docs(store)
         counts = os.path.join(self.tmp, "counts")
         probe = self.copy("probe")
-        rc, _, err = run("delete", probe, "--ref-doc", refs[0], env={"LD_PRELOAD": SHIM, "LSTORE_FAULT_COUNTS": counts})
+        rc, _, err = run("delete", probe, "--ref-doc", refs[0], env={"LD_PRELOAD": PRELOAD, "LSTORE_FAULT_COUNTS": counts})
         self.assertEqual(rc, 0, err)
         with open(counts) as f:
             n = dict(line.split() for line in f)["fsync"]
@@ -566,7 +576,7 @@ class IoErrorTrialsTest(Base):
         work = os.path.join(self.tmp, "w")
         shutil.copytree(pristine, os.path.join(work, "store"))
         rc, _, err = run("delete", os.path.join(work, "store"), "--ref-doc", ref,
-                         env={"LD_PRELOAD": SHIM, "LSTORE_FAULT_COUNTS": counts})
+                         env={"LD_PRELOAD": PRELOAD, "LSTORE_FAULT_COUNTS": counts})
         self.assertEqual(rc, 0, err)
         new = files(os.path.join(work, "store"))
         with open(counts) as f:
@@ -639,4 +649,5 @@ class OwnershipTest(Base):
 if __name__ == "__main__":
     LSTORE = os.path.abspath(sys.argv.pop(1))
     SHIM = os.path.abspath(sys.argv.pop(1))
+    PRELOAD = preload_for(LSTORE, SHIM)
     unittest.main(verbosity=2)

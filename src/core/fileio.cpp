@@ -566,17 +566,20 @@ StoreLock::StoreLock(const fs::path& store, std::chrono::milliseconds wait) {
       m_fd = -1;
       continue;
     }
-    if (!created) {
-      // Left by a writer that was killed: remove it and make our own.
-      ::unlink(m_lock.c_str());
+    // Left by a writer that was killed: remove it and make our own. Where it
+    // cannot be removed (another user's file in a sticky directory), it is
+    // the lock as it is; only a file lstore created gets our pid.
+    if (!created && ::unlink(m_lock.c_str()) == 0) {
       ::close(m_fd);
       m_fd = -1;
       continue;
     }
+    if (created) {
+      std::string me = std::to_string(::getpid()) + "\n";
+      (void)!::pwrite(m_fd, me.data(), me.size(), 0);
+    }
     break;
   }
-  std::string me = std::to_string(::getpid()) + "\n";
-  (void)!::pwrite(m_fd, me.data(), me.size(), 0);
   try {
     recover_siblings(target);
   } catch (...) {
