@@ -18,8 +18,14 @@ def have_corpus():
     return os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12"))
 
 
-def corpus_dirs():
-    """Every store of the corpus: llamaindex-0.12/0.10 persist dirs, TS and wild stores."""
+# corpus/wild/INDEX.md's negative samples (LangChain.js, networkx): no
+# LlamaIndex file in them, so every command refuses them (exit 3).
+NOT_STORES = {"alainkaiser__langchain-talk__ROOT", "arvog494__llm_genai_project__src"}
+
+
+def corpus_dirs(with_not_stores=False):
+    """Every store of the corpus: llamaindex-0.12/0.10 persist dirs, TS and wild
+    stores (and the negative samples when asked)."""
     stores = []
     if not have_corpus():
         return stores
@@ -31,7 +37,7 @@ def corpus_dirs():
     for group in ("llamaindex-ts", "wild"):
         for case in sorted(os.listdir(os.path.join(CORPUS, group))):
             p = os.path.join(CORPUS, group, case)
-            if os.path.isdir(p):
+            if os.path.isdir(p) and (with_not_stores or case not in NOT_STORES):
                 stores.append(p)
     return stores
 

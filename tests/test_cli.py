@@ -10,7 +10,7 @@ import sys
 import tempfile
 import unittest
 
-from support import corpus_dirs
+from support import NOT_STORES, corpus_dirs
 
 LSTORE = None
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,7 +67,7 @@ class LsTest(Tmp):
         self.assertEqual(len(lines), 1)
         s = json.loads(lines[0])
         self.assertEqual(s["dialect"], "python")
-        self.assertEqual(s["era"], "0.12.x")
+        self.assertEqual(s["era"], "0.12+")
         self.assertEqual(s["docstore"], {"nodes": 12, "ref_docs": 4, "metadata": 16})
         self.assertEqual([(i["type"], i["nodes"]) for i in s["indexes"]], [("vector_store", 12)])
         vs = {v["namespace"]: v for v in s["vector_stores"]}
@@ -134,6 +134,68 @@ class LsTest(Tmp):
         self.assertEqual(rc, 0, err)
         msgs = " | ".join(p["message"] for p in json.loads(out)["problems"])
         self.assertIn("default__vector_store.json is a FAISS binary index (IndexFlatL2 d=384 n=336)", msgs)
+
+
+class NotAStoreTest(Tmp):
+    """Not a store is not a store: every command says so (exit 3) instead of
+    answering about an empty store."""
+
+    def test_folders_without_llamaindex_files(self):
+        notes = os.path.join(self.tmp, "notes")
+        os.makedirs(notes)
+        with open(os.path.join(notes, "README.md"), "w") as f:
+            f.write("# not a store\n")
+        empty = os.path.join(self.tmp, "empty")
+        os.makedirs(empty)
+        for store, found in ((notes, "README.md"), (empty, "it is empty"), ("/etc", "files and no LlamaIndex file")):
+            for args in (["ls", store], ["ls", store, "nodes"], ["get", store, "x"], ["query", store, "--vector", "[1]"],
+                         ["diff", store, SAMPLE]):
+                rc, out, err = run(*args)
+                self.assertEqual(rc, 3, (args, out, err))
+                self.assertIn("not a LlamaIndex store", err)
+                self.assertIn(found, err)
+        rc, out, _ = run("validate", notes, "--json")
+        self.assertEqual(rc, 1)
+        self.assertEqual([f["rule"] for f in json.loads(out)["findings"]], ["not-a-store"])
+
+    def test_a_store_file_given_alone_has_no_missing_siblings(self):
+        rc, out, err = run("ls", os.path.join(SAMPLE, "docstore.json"), "--json")
+        self.assertEqual(rc, 0, err)
+        rules = [p["rule"] for p in json.loads(out)["problems"]]
+        self.assertNotIn("missing-index-store", rules)
+        self.assertEqual(json.loads(out)["docstore"]["nodes"], 12)
+
+    def test_notes_beside_a_chat_store_are_notes(self):
+        shutil.copy(os.path.join(ROOT, "testdata", "chat", "chat_store.json"), self.tmp)
+        for name in (".gitkeep", "notes.txt", "1.txt"):
+            open(os.path.join(self.tmp, name), "w").close()
+        os.makedirs(os.path.join(self.tmp, "chat_store"))
+        rc, out, err = run("ls", self.tmp, "--json")
+        self.assertEqual(rc, 0, err)
+        problems = json.loads(out)["problems"]
+        self.assertEqual({p["rule"] for p in problems}, {"unread-file"}, problems)
+        self.assertTrue(all(p["severity"] == "info" for p in problems))
+        rc, out, _ = run("validate", self.tmp, "--json")
+        self.assertEqual(rc, 0, out)
+
+    def test_a_damaged_file_a_command_needs_is_named(self):
+        store = self.copy_sample()
+        with open(os.path.join(store, "default__vector_store.json"), "w") as f:
+            f.write("version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 123\n")
+        rc, out, err = run("query", store, "--vector", "[1, 2]")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("default__vector_store.json: is a Git LFS pointer to 123 bytes", err)
+        self.assertIn("git lfs pull", err)
+        # Not needed: the answer comes with one warning naming the file.
+        rc, out, err = run("ls", store, "nodes")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning: default__vector_store.json is a Git LFS pointer", err)
+        # get cannot say "not found" when a file it would look in is unreadable.
+        with open(os.path.join(store, "docstore.json"), "w") as f:
+            f.write("version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 9\n")
+        rc, out, err = run("get", store, "no-such-id")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("cannot tell whether 'no-such-id' is there: default__vector_store.json", err)
 
 
 class GetTest(Tmp):
@@ -365,7 +427,7 @@ class ProgressTest(unittest.TestCase):
         rc, out, err = run("-v", "ls", SAMPLE, "--json")
         self.assertEqual(rc, 0)
         json.loads(out)  # stdout still only data
-        self.assertRegex(err, r"lstore: read .*sample: 5 files, [0-9.]+ KiB, Python dialect, LlamaIndex 0.12.x, in ")
+        self.assertRegex(err, r"lstore: read .*sample: 5 files, [0-9.]+ KiB, Python dialect, LlamaIndex 0\.12\+, in ")
         self.assertIn("lstore: ls: exit 0 after", err)
         self.assertEqual(run("ls", SAMPLE)[2], "")
 
@@ -472,13 +534,17 @@ class CorpusTest(unittest.TestCase):
         if not os.path.isdir(os.path.join(CORPUS, "llamaindex-0.12")):
             print(f"SKIPPED: corpus CLI test (no corpus at {CORPUS})", file=sys.stderr)
             self.skipTest("no corpus")
-        stores = corpus_dirs()
+        stores = corpus_dirs(with_not_stores=True)
         self.assertGreater(len(stores), 50)
         if os.environ.get("LSTORE_QUICK"):  # the sanitizer pass: every third store
             stores = stores[::3]
         for s in stores:
             for what in ([], ["nodes"], ["docs"], ["indexes"], ["vectors"], ["graph"], ["collections"], ["files"]):
                 rc, out, err = run("ls", s, *what, "--json")
+                if os.path.basename(s) in NOT_STORES:  # INDEX.md's negative samples (LangChain.js, networkx)
+                    self.assertEqual((rc, out), (3, ""), (s, what, err))
+                    self.assertIn("not a LlamaIndex store", err)
+                    continue
                 self.assertEqual(rc, 0, (s, what, err))
                 for line in out.splitlines():
                     json.loads(line)

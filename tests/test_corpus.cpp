@@ -185,16 +185,17 @@ TEST_CASE("corpus: wild stores are read, or diagnosed as INDEX.md describes them
       {"AbhigaelCarranza__chat_Bluetooth__storage", {"FAISS binary index (IndexFlatIP d=1536 n=115)"}},
       {"calnfynn__KISSKI-RAG-4-IPCC__faiss_index", {"FAISS binary index (IndexFlatL2 d=384 n=336)"}},
       {"solarslurpi__Ask_Lavinia__indices-tree_index", {"FAISS binary index (IndexFlatL2 d=1536 n=0)"}},
-      {"AI-Maker-Space__DopenessReport-OnPrem__storage", {"docstore is empty"}},
-      {"AndhikaFW__saya-suka-laprak__storage--d072cc3", {"is empty (0 bytes)", "docstore.json is missing"}},
+      {"AI-Maker-Space__DopenessReport-OnPrem__storage", {"no vector store file"}},
+      {"AndhikaFW__saya-suka-laprak__storage--d072cc3", {"info: for-storing-vector-db.txt is empty; LlamaIndex does not open it", "docstore.json is missing"}},
       {"Anxinhe01__OceanFishre__storage", {"docstore.json is missing", "no vector store file"}},
-      {"Tachikoma000__pgGPT_discord__storage-vector_storage", {"docstore is empty", "no vector store file"}},
-      {"alainkaiser__langchain-talk__ROOT", {"LangChain.js docstore"}},
-      {"arvog494__llm_genai_project__src", {"networkx node-link graph"}},
+      {"Tachikoma000__pgGPT_discord__storage-vector_storage", {"no vector store file"}},
+      {"alainkaiser__langchain-talk__ROOT", {"error: not a LlamaIndex store", "LangChain.js docstore"}},
+      {"arvog494__llm_genai_project__src", {"error: not a LlamaIndex store", "networkx node-link graph"}},
       {"run-llama__llama_index__examples-vector_indices", {"save_to_disk() file"}},
       {"ktny__study-llamaindex__storage", {"text_id_to_doc_id", "legacy name"}},
       {"MrDarkness117__GPTProject__storage", {"no metadata_dict", "legacy name"}},
-      {"junxu-ai__RAG_Codes__pipeline_storage", {"IngestionPipeline cache", "docstore.json is missing"}},
+      // A pipeline cache on its own is no persist dir missing its docstore.
+      {"junxu-ai__RAG_Codes__pipeline_storage", {"info: llama_cache is an IngestionPipeline cache"}},
       {"run-llama__llama_index__docs-examples-index_structs-knowledge_graph-storage", {"docstore.json is missing"}},
   };
   // The "nodes in docstore" column of INDEX.md's table.

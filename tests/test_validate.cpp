@@ -11,6 +11,7 @@
 
 #include "corpus.hpp"
 #include "lstore/backend.hpp"
+#include "lstore/summary.hpp"
 #include "lstore/validate.hpp"
 
 using namespace lstore;
@@ -69,6 +70,12 @@ TEST_CASE("the clean sample has no finding") {
 TEST_CASE("every rule has a fixture that triggers it") {
   using Breaker = std::function<void(Fixture&)>;
   const std::map<std::string, Breaker> breakers = {
+      {"not-a-store", [](Fixture& f) {
+         for (const auto& e : fs::directory_iterator(f.dir)) fs::remove(e.path());
+         spit(f.dir / "notes.txt", "no store here\n"); }},
+      {"unread-file", [](Fixture& f) { spit(f.dir / ".gitkeep", ""); }},
+      {"legacy-doc-id-map", [](Fixture& f) { f.edit("default__vector_store.json", [](Json& j) {
+         j.set("text_id_to_doc_id", *j.find("text_id_to_ref_doc_id")); j.erase("text_id_to_ref_doc_id"); }); }},
       {"parse-error", [](Fixture& f) { spit(f.dir / "docstore.json", slurp(f.dir / "docstore.json").substr(0, 5000)); }},
       {"empty-file", [](Fixture& f) { spit(f.dir / "index_store.json", ""); }},
       {"lfs-pointer", [](Fixture& f) { spit(f.dir / "docstore.json", "version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n"); }},
@@ -154,11 +161,11 @@ TEST_CASE("corpus: wild stores get the findings corpus/wild/INDEX.md describes")
       {"AlgoDM-Fall2023-Team2__MultiModal-Image-Retrieval__storage", {"missing-vector-store"}},
       {"AndhikaFW__saya-suka-laprak__storage--d072cc3", {"missing-docstore"}},
       {"Anxinhe01__OceanFishre__storage", {"missing-docstore"}},
-      {"alainkaiser__langchain-talk__ROOT", {"bad-shape", "missing-index-store"}},
-      {"arvog494__llm_genai_project__src", {"bad-shape", "missing-docstore"}},
+      {"alainkaiser__langchain-talk__ROOT", {"not-a-store"}},
+      {"arvog494__llm_genai_project__src", {"not-a-store"}},
       {"run-llama__llama_index__examples-vector_indices", {"legacy-save-to-disk"}},
       {"run-llama__llama_index__docs-examples-index_structs-knowledge_graph-storage", {"missing-docstore"}},
-      {"junxu-ai__RAG_Codes__pipeline_storage", {"missing-docstore"}},
+      {"junxu-ai__RAG_Codes__pipeline_storage", {"unread-file"}},
       {"ktny__study-llamaindex__storage", {"legacy-vector-store-name"}},
       {"MrDarkness117__GPTProject__storage", {"metadata-dict-missing", "legacy-vector-store-name"}},
       {"malo21st__nenkin_san__BX2000_DB", {"metadata-dict-missing"}},
@@ -182,4 +189,26 @@ TEST_CASE("corpus: wild stores get the findings corpus/wild/INDEX.md describes")
       for (const auto& r : it->second) CHECK(rules.count(r));
     }
   }
+}
+
+TEST_CASE("corpus: every problem ls shows, validate reports with the same rule and severity") {
+  if (!corpus::available()) {
+    MESSAGE("SKIPPED: no corpus at " << corpus::root() << " (ls and validate agree)");
+    return;
+  }
+  std::size_t compared = 0;
+  for (const fs::path& dir : corpus::store_dirs()) {
+    CAPTURE(dir.string());
+    Store s = make_directory_backend(dir.string())->load_tolerant();
+    std::vector<Finding> full = validate(s, {});
+    for (const Finding& p : summarize(s).problems) {
+      CAPTURE(p.message);
+      bool reported = std::any_of(full.begin(), full.end(), [&](const Finding& f) {
+        return f.rule == p.rule && f.severity == p.severity && f.file == p.file;
+      });
+      CHECK(reported);
+      ++compared;
+    }
+  }
+  CHECK(compared > 50);
 }

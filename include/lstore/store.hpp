@@ -51,12 +51,6 @@ struct FileInfo {
 enum class Severity { Info, Warning, Error };
 const char* severity_name(Severity s);
 
-struct Problem {
-  Severity severity = Severity::Warning;
-  std::string file;
-  std::string message;
-};
-
 struct VectorStoreDoc {
   std::string ns;  // namespace ("default", "image", ...)
   JsonDoc doc;
@@ -82,7 +76,9 @@ class Store {
   std::optional<JsonDoc> graph_store;
   std::optional<JsonDoc> property_graph;
   std::vector<VectorStoreDoc> vector_stores;  // in file-name order
-  std::vector<Problem> problems;              // what a user should know
+  // One file given on its own (`ls persist/docstore.json`): its siblings
+  // are not looked at, so their absence is no finding.
+  bool single_file = false;
 
   // The docstore's collection `name` (docstore/data, ...); nullptr if absent.
   const Section* doc_collection(const char* name) const;
@@ -97,10 +93,6 @@ class Store {
   void verify() const;
   // The model's document written to `name`, or nullptr.
   const JsonDoc* document(std::string_view name) const;
-
-  void problem(Severity s, std::string file, std::string message) {
-    problems.push_back({s, std::move(file), std::move(message)});
-  }
 };
 
 }  // namespace lstore

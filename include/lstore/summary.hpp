@@ -8,6 +8,7 @@
 
 #include "lstore/model.hpp"
 #include "lstore/store.hpp"
+#include "lstore/validate.hpp"
 
 namespace lstore {
 
@@ -25,7 +26,7 @@ struct Summary {
   std::vector<VectorStoreInfo> vector_stores;
   GraphInfo graph;
   std::optional<PropertyGraphInfo> property_graph;
-  std::vector<Problem> problems;  // the store's own plus the diagnoses
+  std::vector<Finding> problems;  // diagnose_layout()'s findings
 };
 
 Summary summarize(const Store& store);

@@ -216,7 +216,9 @@ class DirectoryBackend : public Backend {
       builder.add(std::move(scanned[i].info), std::move(scanned[i].doc), scanned[i].dialect);
     }
     m_loaded = true;
-    return builder.finish();
+    Store store = builder.finish();
+    store.single_file = !m_only.empty();
+    return store;
   }
 
   void save(const Store& store, const SaveOptions& options) override {

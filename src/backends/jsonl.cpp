@@ -2,7 +2,7 @@
 // when the name ends in .zst): a whole store as one stream of records, for
 // backups and pipes. One JSON object per line (man/lstore-formats.5):
 //
-//   {"lstore":1,"dialect":"python","era":"0.12.x","written_by":"lstore 0.1.0"}
+//   {"lstore":1,"dialect":"python","era":"0.12+","written_by":"lstore 0.1.0"}
 //   {"file":"docstore.json","kind":"docstore","layout":{...}}
 //   {"collection":"docstore/data"}
 //   {"k":"node-1","s":0,"v":{"__data__": {...}, "__type__": "1"}}
@@ -252,6 +252,9 @@ class JsonlSource : public RecordSource {
     const Json* name = v.find("file");
     if (!name || !name->is_string()) fail("\"file\" is not a string");
     f.name = name->as_string();
+    // The kind the directory backend found (a chat store or a gpt_index file
+    // carried as bytes cannot be told again from its first bytes).
+    if (const Json* kind = v.find("kind"); kind && kind->is_string()) f.kind = file_kind_from_name(kind->as_string());
     if (const Json* b = v.find("base64")) {
       std::string bytes;
       if (!b->is_string() || !unbase64(b->as_string(), bytes)) fail("\"base64\" is not valid base64");

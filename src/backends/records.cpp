@@ -532,6 +532,10 @@ Store assemble_store(RecordSource& source, const std::string& location) {
       info.size = info.bytes->view().size();
       info.kind = sniff_bytes(info.bytes->view().substr(0, 4096), info.size, info.detail);
       if (info.kind == FileKind::Other && info.detail == "not JSON") info.detail.clear();
+      // JSON carried as bytes (a gpt_index save_to_disk() file, foreign JSON):
+      // the first bytes do not tell, the kind the directory backend found does.
+      else if (info.kind == FileKind::Other && (f.kind == FileKind::LegacySaveToDisk || f.kind == FileKind::ForeignJson))
+        info.kind = f.kind;
       // Chat stores are carried as bytes; the directory backend recognised
       // them when they were written (sniffing looks at the first bytes only).
       if (f.kind == FileKind::ChatStore && is_chat_store(info.bytes->view())) {

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "lstore/diagnose.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
@@ -130,6 +131,11 @@ CommandSpec add_get(CLI::App& parent) {
   return {app, [opts](Output& out) {
             Store store = load_store(out, opts->store);
             std::vector<Part> parts = find_parts(store, opts->id);
+            // "Not found" only when every place the id could be was read.
+            if (auto damaged = damaged_store_files(store); parts.empty() && !damaged.empty())
+              throw Error(ErrorKind::Data, redact_store_name(opts->store),
+                          fmt::format("cannot tell whether '{}' is there: {} {}", opts->id, damaged.front().file->name,
+                                      damaged.front().why));
             if (parts.empty())
               throw Error(ErrorKind::NotFound, redact_store_name(opts->store), fmt::format("no entry with id '{}'", opts->id));
             if (!opts->field.empty()) {

@@ -46,7 +46,8 @@ Json summary_json(const Summary& s) {
     doc.emplace_back("property_graph", nullptr);
   JsonArray problems;
   for (const auto& p : s.problems)
-    problems.push_back(JsonObject{{"severity", severity_name(p.severity)}, {"file", p.file}, {"message", p.message}});
+    problems.push_back(JsonObject{{"rule", p.rule}, {"severity", severity_name(p.severity)}, {"file", p.file},
+                                  {"path", p.path}, {"message", p.message}});
   doc.emplace_back("problems", std::move(problems));
   return Json(std::move(doc));
 }
@@ -152,7 +153,7 @@ void print_summary(Output& out, const Store& store, const Summary& s) {
   }
   for (std::size_t i = 0; i < s.problems.size(); ++i) {
     const auto& p = s.problems[i];
-    out.field(i ? "" : "problems", out.severity(severity_name(p.severity)) + "  " + p.message);
+    out.field(i ? "" : "problems", out.severity(severity_name(p.severity)) + "  " + p.message + "  [" + p.rule + "]");
   }
 }
 

@@ -116,7 +116,7 @@ CommandSpec add_put(CLI::App& parent) {
             auto backend = open_backend(o->store);
             std::unique_ptr<WriteLock> lock;
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
-            Store store = load_store(out, *backend);
+            Store store = load_store(out, *backend, false, true);
             ChangeSet changes;
             try {
               changes = !o->chat.empty() ? put_chat(store, o->chat, messages, o->at, o->replace, o->chat_file)

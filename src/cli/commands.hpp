@@ -28,8 +28,10 @@ struct CommandSpec {
 
 // Reads a store for a command (tolerant: broken files kept, for validate);
 // with --verbose says what was read and how long it took.
-Store load_store(Output& out, Backend& backend, bool tolerant = false);
-Store load_store(Output& out, const std::string& name, bool tolerant = false);
+// Fails (exit 3) on a place holding no LlamaIndex file, unless `tolerant`
+// (validate reports it as a finding) or `may_be_empty` and it is empty.
+Store load_store(Output& out, Backend& backend, bool tolerant = false, bool may_be_empty = false);
+Store load_store(Output& out, const std::string& name, bool tolerant = false, bool may_be_empty = false);
 
 // A command's input as text: the file `path`, or standard input for "-";
 // `what` names it in errors ("records", "vector file"). input_name() is how

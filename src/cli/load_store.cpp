@@ -4,12 +4,24 @@
 #include <chrono>
 
 #include "commands.hpp"
+#include "lstore/diagnose.hpp"
+#include "lstore/error.hpp"
 
 namespace lstore::cli {
 
-Store load_store(Output& out, Backend& backend, bool tolerant) {
+Store load_store(Output& out, Backend& backend, bool tolerant, bool may_be_empty) {
   auto start = std::chrono::steady_clock::now();
   Store store = tolerant ? backend.load_tolerant() : backend.load();
+  // Not a store is not a store: a command does not answer "0 nodes" or "not
+  // found" about /etc. validate (tolerant) reports it as its not-a-store
+  // finding; put may start a store in an empty place.
+  std::string found;
+  if (!tolerant && !holds_llamaindex_files(store, &found) && !(may_be_empty && store.files.empty()))
+    throw Error(ErrorKind::Data, backend.describe(), "not a LlamaIndex store (" + found + ")");
+  // A damaged file the command may not need: one line names it, so no
+  // answer is silently partial (a command that needs it fails on it).
+  if (!tolerant)
+    for (const DamagedFile& d : damaged_store_files(store)) out.warn_on_success(d.file->name + " " + d.why);
   if (out.verbose()) {
     std::uint64_t bytes = 0;
     for (const FileInfo& f : store.files) bytes += f.size;
@@ -22,8 +34,8 @@ Store load_store(Output& out, Backend& backend, bool tolerant) {
   return store;
 }
 
-Store load_store(Output& out, const std::string& name, bool tolerant) {
-  return load_store(out, *open_backend(name), tolerant);
+Store load_store(Output& out, const std::string& name, bool tolerant, bool may_be_empty) {
+  return load_store(out, *open_backend(name), tolerant, may_be_empty);
 }
 
 }  // namespace lstore::cli

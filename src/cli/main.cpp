@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
     auto start = std::chrono::steady_clock::now();
     try {
       int rc = finish_stdout(command, c.run(out));
+      out.flush_warnings();
       out.note(fmt::format("{}: exit {} after {:.3f} s", command, rc,
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
       return rc;

@@ -37,6 +37,13 @@ class Output {
   // "lstore: warning: TEXT" on stderr, even with --quiet: something the user
   // must know although the command succeeded.
   void warn(const std::string& text) const;
+  // A warning said only if the command then succeeds: one that fails names
+  // the cause in its error line, which must be the only line.
+  void warn_on_success(std::string text) const { m_pending.push_back(std::move(text)); }
+  void flush_warnings() const {
+    for (const std::string& w : m_pending) warn(w);
+    m_pending.clear();
+  }
   // CSV or TSV: tables are data records, nothing else belongs on stdout.
   bool delimited() const { return m_separator != 0; }
 
@@ -62,6 +69,7 @@ class Output {
   char m_separator = 0;  // ',' or '\t' for csv / tsv tables, 0 for aligned columns
   bool m_color;
   int m_width;  // 0 = not a terminal
+  mutable std::vector<std::string> m_pending;  // warn_on_success()
 };
 
 // Shortens text for a table cell: first line only, at most `max` characters.

@@ -14,7 +14,7 @@ bool contains(std::string_view s, std::string_view needle) { return s.find(needl
 std::string detect_era(const Store& store) {
   if (store.dialect == Dialect::TypeScript) {
     for (const auto& v : store.vector_stores)
-      if (v.doc.section("embeddingDict") && !v.doc.section("metadataDict")) return "TS 0.1.x (no metadataDict)";
+      if (v.doc.section("embeddingDict") && !v.doc.section("metadataDict")) return "TS, an early release (no metadataDict)";
     return "TS";
   }
   bool namespaced = false, metadata_dict = false, ref_doc_map = false, doc_id_map = false;
@@ -34,7 +34,9 @@ std::string detect_era(const Store& store) {
   if (const Section* data = store.doc_collection(coll::kDocData); data && !data->entries.empty())
     node = data->entries.front().raw;
   if (!node.empty()) {
-    if (contains(node, "\"metadata_separator\"")) return "0.12.x";
+    // metadata_separator is the newest marker (0.12, Nov 2024): later releases
+    // write the same fields, so the evidence says "0.12 or later".
+    if (contains(node, "\"metadata_separator\"")) return "0.12+";
     if (contains(node, "\"mimetype\"")) return "0.10.48-0.11.x";
     if (lpg) return "0.10.40-0.10.47";
     if (contains(node, "\"class_name\"")) return namespaced ? "0.9.x-0.10.x" : "0.8.x-0.9.x";

@@ -126,6 +126,19 @@ std::size_t index_node_count(const IndexStruct& s) {
           if (id.is_string()) ids.insert(id.as_string());
     return ids.size();
   }
+  if (t == "document_summary") {
+    // Each summary is a node of its own, then the nodes it summarises.
+    const Json* map = d.find("summary_id_to_node_ids");
+    if (!map || !map->is_object()) return 0;
+    std::unordered_set<std::string> ids;
+    for (const auto& [summary, nodes] : map->as_object()) {
+      ids.insert(summary);
+      if (nodes.is_array())
+        for (const Json& id : nodes.as_array())
+          if (id.is_string()) ids.insert(id.as_string());
+    }
+    return ids.size();
+  }
   return 0;
 }
 

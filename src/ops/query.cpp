@@ -20,6 +20,7 @@ const char* kNoMetadata =
 
 const VectorStoreDoc& namespace_doc(const Store& store, std::string_view ns) {
   if (const VectorStoreDoc* v = store.vector_store(ns)) return *v;
+  detail::require_namespace_file(store, ns);
   std::string have;
   for (const auto& v : store.vector_stores) have += (have.empty() ? "" : ", ") + v.ns;
   throw Error(ErrorKind::Usage, store.location,

@@ -103,6 +103,8 @@ struct NamespaceRows {
   std::vector<const Entry*> entries;
   std::size_t dim = 0;
 };
+// Throws Error(Data) when the namespace's file is there but unreadable.
+void require_namespace_file(const Store& store, std::string_view ns);
 NamespaceRows namespace_rows(const Store& store, std::string_view ns);  // throws Error
 // Parses them all, row k into dst[k * dim ...].
 void parse_rows(const Store& store, const NamespaceRows& rows, double* dst);

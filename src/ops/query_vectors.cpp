@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "lstore/diagnose.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
 #include "lstore/outline.hpp"
@@ -330,8 +331,16 @@ std::size_t PackedVectors::find(std::string_view id) const {
 
 namespace detail {
 
+void require_namespace_file(const Store& store, std::string_view ns) {
+  // The file is there but unreadable (an LFS pointer, a FAISS binary, ...):
+  // say that, not "no such namespace".
+  require_undamaged(store, std::string(ns) + "__vector_store.json");
+  if (ns == "default") require_undamaged(store, "vector_store.json");
+}
+
 NamespaceRows namespace_rows(const Store& store, std::string_view ns) {
   const VectorStoreDoc* v = store.vector_store(ns);
+  if (!v) require_namespace_file(store, ns);
   if (!v) throw Error(ErrorKind::Usage, store.location, "no vector store namespace '" + std::string(ns) + "'");
   NamespaceRows rows;
   rows.doc = &v->doc;

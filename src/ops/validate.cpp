@@ -8,10 +8,12 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "lstore/diagnose.hpp"
 #include "lstore/error.hpp"
 #include "lstore/hash.hpp"
 #include "lstore/model.hpp"
@@ -37,8 +39,7 @@ class Checker {
   }
 
   std::vector<Finding> run() {
-    files();
-    loading();
+    layout();
     // The vectors' bytes are scanned, and every file checked as json.load
     // reads it, on another core while the docstore is checked.
     std::vector<Error> unreadable;
@@ -52,9 +53,14 @@ class Checker {
         }
       }
     });
+    // An entry that does not decode (invalid UTF-8, a bad escape) stops the
+    // checks of its file; it is the parse-error the verify pass reports.
+    std::optional<Error> undecodable;
     try {
       docstore();
       indexes();
+    } catch (const Error& e) {
+      undecodable = e;
     } catch (...) {
       scanner.join();
       throw;
@@ -62,6 +68,14 @@ class Checker {
     scanner.join();
     // LlamaIndex's json.load of the file fails: the whole store fails to load.
     for (const Error& e : unreadable) add("parse-error", e.where(), e.place(), e.what());
+    if (undecodable && std::none_of(unreadable.begin(), unreadable.end(),
+                                    [&](const Error& e) { return e.where() == undecodable->where(); }))
+      add("parse-error", undecodable->where(), undecodable->place(), undecodable->what());
+    // The cross checks below would count the entries not read as missing.
+    if (undecodable) {
+      m_progress.finish();
+      return std::move(m_findings);
+    }
     unindexed_nodes();
     vectors();
     graphs();
@@ -70,9 +84,9 @@ class Checker {
   }
 
  private:
-  bool wanted(const char* rule) const {
-    if (!m_opts.only.empty() && !m_opts.only.count(rule)) return false;
-    return !m_opts.skip.count(rule);
+  bool wanted(std::string_view rule) const {
+    if (!m_opts.only.empty() && !m_opts.only.count(std::string(rule))) return false;
+    return !m_opts.skip.count(std::string(rule));
   }
 
   void add(const char* rule, const std::string& file, const std::string& path, const std::string& message) {
@@ -81,55 +95,20 @@ class Checker {
     m_findings.push_back({rule, r ? r->severity : Severity::Error, file, path, message});
   }
 
-  // --- structure and loading -------------------------------------------------
-  void files() {
-    for (const FileInfo& f : m_store.files) {
-      std::string base = f.name.substr(f.name.rfind('/') + 1);
-      switch (f.kind) {
-        case FileKind::Broken: add("parse-error", f.name, "", f.detail); break;
-        case FileKind::Empty:
-          if (is_store_file_name(base)) add("empty-file", f.name, "", fmt::format("{} is empty ({})", f.name, f.detail));
-          break;
-        case FileKind::LfsPointer: add("lfs-pointer", f.name, "", fmt::format("{} is a {}", f.name, f.detail)); break;
-        case FileKind::Faiss:
-          if (base.find("vector_store.json") != std::string::npos)
-            add("faiss-binary", f.name, "", fmt::format("{} is a {}", f.name, f.detail));
-          break;
-        case FileKind::LegacySaveToDisk: add("legacy-save-to-disk", f.name, "", fmt::format("{} is a {}", f.name, f.detail)); break;
-        case FileKind::ChatStore:
-          if (f.bytes)
-            for (const auto& [place, what] : check_chat_store(f.bytes->view(), f.name)) add("chat-store", f.name, place, what);
-          break;
-        case FileKind::ForeignJson:
-          if (is_store_file_name(base)) add("bad-shape", f.name, "", fmt::format("{} is {}", f.name, f.detail));
-          break;
-        default: break;
+  // --- structure and loading: the layout half, shared with ls ---------------
+  void layout() {
+    LayoutFacts facts;
+    facts.full_checks_follow = true;
+    if (const Section* idx = m_store.index_collection())
+      for (const Entry& e : idx->entries) {
+        try {
+          facts.indexes.push_back(count_index_struct(*m_store.index_store, e));
+        } catch (const Error&) {
+          // reported as bad-index-data by indexes()
+        }
       }
-    }
-  }
-
-  bool has_file(std::string_view name) const {
-    for (const FileInfo& f : m_store.files)
-      if (f.name == name) return true;
-    return false;
-  }
-
-  void loading() {
-    const bool ts = m_store.dialect == Dialect::TypeScript;
-    // A chat store or KV file checked on its own is not a persist dir.
-    if (!m_store.docstore && !m_store.index_store && m_store.vector_stores.empty() && !m_store.files.empty() &&
-        std::all_of(m_store.files.begin(), m_store.files.end(),
-                    [](const FileInfo& f) { return f.kind == FileKind::ChatStore || f.kind == FileKind::KvStore; }))
-      return;
-    if (!m_store.docstore && !has_file("docstore.json") && !has_file("doc_store.json"))
-      add("missing-docstore", ts ? "doc_store.json" : "docstore.json", "", "the store has no docstore file");
-    if (!m_store.index_store && !has_file("index_store.json"))
-      add("missing-index-store", "index_store.json", "", "the store has no index_store.json");
-    if (!ts && has_file("vector_store.json") && !has_file("default__vector_store.json")) {
-      bool faiss = false;
-      for (const FileInfo& f : m_store.files) faiss |= f.name == "vector_store.json" && f.kind == FileKind::Faiss;
-      if (!faiss) add("legacy-vector-store-name", "vector_store.json", "", "only the legacy vector_store.json");
-    }
+    for (Finding& f : diagnose_layout(m_store, facts))
+      if (wanted(f.rule.c_str())) m_findings.push_back(std::move(f));
   }
 
   // --- the docstore -----------------------------------------------------------
@@ -337,8 +316,6 @@ class Checker {
     const Section* idx = m_store.index_collection();
     if (!idx) return;
     const JsonDoc& d = *m_store.index_store;
-    if (idx->size() > 1)
-      add("multiple-indexes", d.name(), idx->name, fmt::format("{} index structs", idx->size()));
     const bool check_nodes = !m_nodes.empty() || [&] {
       for (const auto& v : m_store.vector_stores)
         if (vector_store_info(v).vectors > 0) return true;
@@ -353,8 +330,6 @@ class Checker {
         continue;
       }
       std::string path = idx->name + "." + std::string(e.key);
-      if (m_store.dialect == Dialect::Python && !index_type_loadable(s.type))
-        add("unknown-index-type", d.name(), path, fmt::format("index {} has struct type '{}'", e.key, s.type));
       auto refs = [&](const Json* v, bool values) {
         std::vector<std::string> out;
         if (!v) return out;
@@ -395,7 +370,6 @@ class Checker {
       // table skips nodes without keywords; a property graph references none).
       if (t != "vector_store" && t != "multimodal" && t != "list" && t != "tree" && t != "simple_dict")
         m_unreferencing_index = true;
-      if (t == "vector_store" || t == "multimodal") m_vector_index = true;
       if (!check_nodes || m_nodes.empty()) continue;
       std::unordered_set<std::string> reported;
       for (const std::string& n : nodes)
@@ -493,12 +467,6 @@ class Checker {
     if (m_store.property_graph)
       if (const Section* n = m_store.property_graph->section("nodes"); n && n->outlined)
         for (const Entry& e : n->entries) m_pg_nodes.insert(std::string(e.key));
-    // The default namespace is the one a vector index loads (image is extra).
-    bool vector_file = m_store.vector_store("default") != nullptr;
-    for (const FileInfo& f : m_store.files) vector_file |= f.kind == FileKind::Faiss || f.kind == FileKind::LfsPointer;
-    if (m_vector_index && !vector_file)
-      add("missing-vector-store", "default__vector_store.json", "",
-          "a vector index but no vector store file: LlamaIndex loads no vector store (KeyError 'default') unless one is passed");
     for (const auto& v : m_store.vector_stores) {
       VectorSections s = vector_sections(v.doc);
       const std::string& file = v.doc.name();
@@ -540,8 +508,12 @@ class Checker {
         if (s.metadata && node != m_nodes.end())
           if (const Entry* m = s.metadata->find(e.key)) check_metadata_dict(v.doc, *s.metadata, *m, node->second);
       }
-      if (n > 0 && (!s.metadata || s.metadata->size() == 0) && !v.doc.section("text_id_to_doc_id"))
-        add("metadata-dict-missing", file, "", fmt::format("{} vectors and no metadata_dict", n));
+      if (v.doc.section("text_id_to_doc_id"))
+        add("legacy-doc-id-map", file, "text_id_to_doc_id",
+            fmt::format("{} uses text_id_to_doc_id (LlamaIndex <= 0.6.17); newer versions ignore it", file));
+      else if (n > 0 && (!s.metadata || s.metadata->size() == 0))
+        add("metadata-dict-missing", file, "",
+            fmt::format("{} has {} vectors and no metadata_dict: LlamaIndex refuses metadata-filtered queries on it", file, n));
     }
   }
 
@@ -604,7 +576,6 @@ class Checker {
   std::unordered_set<std::string> m_pg_nodes;   // property graph node ids
   std::map<const VectorStoreDoc*, std::vector<VectorScan>> m_scans;
   bool m_unreferencing_index = false;
-  bool m_vector_index = false;
 };
 
 }  // namespace

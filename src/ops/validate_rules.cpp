@@ -6,6 +6,13 @@ namespace lstore {
 
 const std::vector<Rule>& validation_rules() {
   static const std::vector<Rule> rules = {
+      // Severity is what LlamaIndex does with the store: it fails to load it or
+      // to retrieve from it (error), ignores or degrades something (warning),
+      // or nothing it does changes (note). Each summary says which.
+      {"not-a-store", Severity::Error, "structure", "no LlamaIndex file at all (StorageContext.from_defaults raises FileNotFoundError)",
+       "point lstore at the persist dir (the folder holding docstore.json)"},
+      {"unread-file", Severity::Info, "structure", "a file StorageContext never opens (notes, .gitkeep, caches, pickles): ignored",
+       "nothing to do; lstore keeps it as it is"},
       // structure: every file parses and has the shape of its era and dialect
       {"parse-error", Severity::Error, "structure", "a store file is not valid JSON (truncated by a crash during persist, edited by hand)",
        "restore the file from a backup; the message gives the byte offset and how many records are complete"},
@@ -30,6 +37,8 @@ const std::vector<Rule>& validation_rules() {
        "load it with FaissVectorStore.from_persist_dir(...)"},
       {"legacy-save-to-disk", Severity::Error, "loading", "a gpt_index 0.5 save_to_disk() file: LlamaIndex 0.6+ cannot load it",
        "rebuild the index with a current LlamaIndex"},
+      {"legacy-doc-id-map", Severity::Warning, "loading", "text_id_to_doc_id (LlamaIndex <= 0.6.17): newer versions ignore it, so delete_ref_doc leaves the vectors",
+       "lstore convert --upgrade writes text_id_to_ref_doc_id"},
       {"multiple-indexes", Severity::Info, "loading", "several index structs: load_index_from_storage needs an index_id",
        "pass index_id=... when loading"},
       {"unknown-index-type", Severity::Error, "loading", "an index struct type LlamaIndex has no class for (KeyError on load)",
@@ -37,11 +46,11 @@ const std::vector<Rule>& validation_rules() {
       {"unreadable-node-type", Severity::Warning, "loading", "a node of type \"5\" (multimodal Node): LlamaIndex 0.12.35 cannot read it back",
        "upgrade LlamaIndex, or store the node as a TextNode"},
       // integrity: the parts of the store agree (FORMAT.md §3-§5)
-      {"node-without-metadata", Severity::Error, "integrity", "a docstore node without its docstore/metadata entry (no hash, no ref doc)",
+      {"node-without-metadata", Severity::Warning, "integrity", "a docstore node without its docstore/metadata entry: it loads and retrieves, but has no hash and no ref doc (delete_ref_doc and refresh miss it)",
        "re-add the node (lstore put) or delete it"},
-      {"ref-doc-mismatch", Severity::Error, "integrity", "a node's ref doc differs between its SOURCE relationship, its metadata entry and ref_doc_info",
+      {"ref-doc-mismatch", Severity::Warning, "integrity", "a node's ref doc differs between its SOURCE relationship, its metadata entry and ref_doc_info: retrieval works, delete_ref_doc misses it",
        "re-add the node (lstore put), or delete its ref doc and insert it again"},
-      {"ref-doc-dangling-node", Severity::Error, "integrity", "ref_doc_info lists a node the docstore does not have (an orphan left by a delete)",
+      {"ref-doc-dangling-node", Severity::Warning, "integrity", "ref_doc_info lists a node the docstore does not have (an orphan left by a delete): delete_ref_doc skips it",
        "lstore delete --ref-doc ID removes the whole document cleanly"},
       {"ref-doc-duplicate-ids", Severity::Warning, "integrity", "ref_doc_info lists a node twice (LlamaIndex 0.10 and TS write this)",
        "harmless for loading; delete_ref_doc still works"},
@@ -49,11 +58,11 @@ const std::vector<Rule>& validation_rules() {
        "lstore delete --node ID, or re-add the node"},
       {"node-not-indexed", Severity::Warning, "integrity", "a docstore node no index references (an incomplete delete leaves these)",
        "lstore delete --node ID, or add it to an index"},
-      {"vector-without-node", Severity::Warning, "integrity", "a vector whose node is not in the docstore: a query can return it and then fail",
+      {"vector-without-node", Severity::Error, "integrity", "a vector whose node is not in the docstore: a query that ranks it raises (docstore.get_nodes: ValueError)",
        "delete the vector's ref doc, or re-add the node"},
-      {"vector-not-indexed", Severity::Warning, "integrity", "a vector no index references: dead weight, or an index lost the node",
+      {"vector-not-indexed", Severity::Error, "integrity", "a vector in no index's nodes_dict: VectorIndexRetriever raises KeyError as soon as it ranks it",
        "delete it, or re-add the node to its index"},
-      {"vector-ref-doc-mismatch", Severity::Error, "integrity", "text_id_to_ref_doc_id disagrees with the node's ref doc: delete_ref_doc misses it",
+      {"vector-ref-doc-mismatch", Severity::Warning, "integrity", "text_id_to_ref_doc_id disagrees with the node's ref doc: retrieval works, delete_ref_doc misses the vector",
        "re-add the node (lstore put)"},
       {"metadata-dict-missing", Severity::Warning, "integrity", "vectors without metadata_dict: LlamaIndex refuses metadata-filtered queries",
        "re-insert the nodes with a LlamaIndex >= 0.8.29"},
@@ -66,7 +75,7 @@ const std::vector<Rule>& validation_rules() {
       // quality: silent damage
       {"mixed-dimensions", Severity::Error, "quality", "vectors of different dimensions in one namespace: every query raises",
        "re-embed with one model"},
-      {"non-finite-vector", Severity::Error, "quality", "a vector holding NaN or Infinity: its similarity is NaN",
+      {"non-finite-vector", Severity::Warning, "quality", "a vector holding NaN or Infinity: its similarity is NaN, so it ranks anywhere (no error)",
        "re-embed the node"},
       {"zero-vector", Severity::Warning, "quality", "an all-zero vector: its cosine similarity is NaN", "re-embed the node"},
       {"duplicate-node", Severity::Warning, "quality", "two nodes with the same hash (the same text and metadata)",
