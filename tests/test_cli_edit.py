@@ -196,20 +196,20 @@ class PropertyGraphDeleteTest(Base):
     REF = "a09c2121-2683-56b0-874c-cb9e6f8f34d1"    # one chunk:
     CHUNK = "67bf711c-1f05-499b-988b-5fee77d9fdfc"  # its node, also a graph node
 
-    def expected_files(self, store, ref, chunks):
+    def expected_files(self, store, chunks_of):
         """Every file of `store` after delete_ref_doc(ref, delete_from_docstore=True)
-        of a document whose nodes are `chunks` (the docstore side as in the
-        corpus's `deleted` golden: nodes, their metadata, the hash record and the
-        ref_doc_info entry)."""
+        of each document `ref` of `chunks_of` (ref -> its nodes), in order; the
+        docstore side as in the corpus's `deleted` golden: nodes, their
+        metadata, the hash record and the ref_doc_info entry."""
         graph = load_json(os.path.join(store, "property_graph_store.json"))
-        for c in chunks:
-            llamaindex_pg_delete(graph, c)
         docstore = load_json(os.path.join(store, "docstore.json"))
-        for c in chunks:
-            docstore["docstore/data"].pop(c)
-            docstore["docstore/metadata"].pop(c)
-        docstore["docstore/metadata"].pop(ref)
-        docstore["docstore/ref_doc_info"].pop(ref)
+        for ref, chunks in chunks_of.items():
+            for c in chunks:
+                llamaindex_pg_delete(graph, c)
+                docstore["docstore/data"].pop(c)
+                docstore["docstore/metadata"].pop(c)
+            docstore["docstore/metadata"].pop(ref)
+            docstore["docstore/ref_doc_info"].pop(ref)
         want = {name: data for name, (data, _) in snapshot(store).items()}
         want["property_graph_store.json"] = pydantic_bytes(graph)
         want["docstore.json"] = kv_bytes(docstore)
@@ -223,7 +223,7 @@ class PropertyGraphDeleteTest(Base):
                 store = self.copy(PG, "pg-" + args[0].strip("-"))
                 self.assertEqual(snapshot(store)["property_graph_store.json"][0],
                                  pydantic_bytes(load_json(os.path.join(store, "property_graph_store.json"))))
-                want = self.expected_files(store, self.REF, [self.CHUNK])
+                want = self.expected_files(store, {self.REF: [self.CHUNK]})
                 rc, out, err = run("delete", store, *args, "--json")
                 self.assertEqual(rc, 0, err)
                 got = {name: data for name, (data, _) in snapshot(store).items()}
@@ -236,6 +236,19 @@ class PropertyGraphDeleteTest(Base):
                 self.assertEqual(removed["property_graph_store.json:triplets"],
                                  [json.dumps([self.CHUNK, "SOURCE", self.REF], separators=(",", ":"))])
                 self.assertEqual(run("validate", store)[0], 0)
+
+    def test_several_documents_at_once(self):
+        store = self.copy(PG)
+        docstore = load_json(os.path.join(store, "docstore.json"))
+        chunks_of = {ref: info["node_ids"] for ref, info in docstore["docstore/ref_doc_info"].items()}
+        del chunks_of[self.REF]  # three of the four documents
+        want = self.expected_files(store, chunks_of)
+        rc, out, err = run("delete", store, *[a for ref in chunks_of for a in ("--ref-doc", ref)], "--json")
+        self.assertEqual(rc, 0, err)
+        got = {name: data for name, (data, _) in snapshot(store).items()}
+        for name in want:
+            self.assertEqual(got[name], want[name], name)
+        self.assertEqual(len(json.loads(out)["removed"]["property_graph_store.json:nodes"]), 6)
 
     def test_dry_run_names_the_graph_parts_and_changes_nothing(self):
         store = self.copy(PG)
@@ -270,7 +283,7 @@ class PropertyGraphDeleteTest(Base):
         docstore["docstore/ref_doc_info"][self.REF]["node_ids"].append(second)
         with open(os.path.join(store, "docstore.json"), "wb") as f:
             f.write(kv_bytes(docstore))
-        want = self.expected_files(store, self.REF, [self.CHUNK, second])
+        want = self.expected_files(store, {self.REF: [self.CHUNK, second]})
         rc, out, err = run("delete", store, "--ref-doc", self.REF, "--json")
         self.assertEqual(rc, 0, err)
         got = {name: data for name, (data, _) in snapshot(store).items()}

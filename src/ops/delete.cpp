@@ -1,4 +1,4 @@
-// Deleting documents and nodes as LlamaIndex does (FORMAT.md §3.6, §4.2, §5.2).
+// Deleting documents and nodes as LlamaIndex does (FORMAT.md §3.6, §4.2, §5.2, §6.2).
 // Python 0.12 semantics; TS stores are handled with their own field names.
 #include <fmt/format.h>
 
@@ -303,7 +303,11 @@ class Deleter {
   // (graph_stores/types.py), which also deletes both of its nodes and its
   // relation (key "<subject>_<label>_<object>"); then the node `id` itself.
   // Entities the chunk mentioned and the relations extracted from it (their
-  // triplet_source_id) stay, as they do in LlamaIndex.
+  // triplet_source_id) stay, as they do in LlamaIndex. One departure: its
+  // get_triplets looks up both nodes of every triplet, so LlamaIndex raises
+  // KeyError once a triplet names a node an earlier call removed (the second
+  // chunk of a document shares the document's node); here triplets are
+  // matched by their ids, and go as delete_triplet would have removed them.
   void delete_from_property_graph(const std::vector<std::string>& ids) {
     if (!m_store.property_graph) return;
     JsonDoc& doc = *m_store.property_graph;
@@ -388,7 +392,6 @@ ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ids) {
     IdSet nodes(nodes_of[i].begin(), nodes_of[i].end());
     del.delete_vectors_of_ref(ref);
     del.delete_from_indexes(nodes);
-    del.delete_from_property_graph(nodes_of[i]);
     JsonDoc& doc = *store.docstore;
     std::unordered_set<std::string> done;
     for (const std::string& n : nodes_of[i])
@@ -400,6 +403,10 @@ ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ids) {
     del.erase(doc, coll::kDocMetadata, ref);
     del.erase(doc, coll::kDocData, ref);
   }
+  // One pass over the graph's triplets for all the documents' nodes, in order.
+  std::vector<std::string> all_nodes;
+  for (const auto& nodes : nodes_of) all_nodes.insert(all_nodes.end(), nodes.begin(), nodes.end());
+  del.delete_from_property_graph(all_nodes);
   return del.take();
 }
 
