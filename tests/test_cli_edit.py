@@ -19,6 +19,8 @@ LSTORE = None
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
 GEN = os.path.join(ROOT, "bench", "gen_store.py")
+CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
+PG = os.path.join(CORPUS, "llamaindex-0.12", "pg", "persist")
 TRIALS = int(os.environ.get("LSTORE_CRASH_TRIALS", "24"))
 
 
@@ -138,6 +140,157 @@ class DeleteTest(Base):
             threading.Timer(0.5, lambda: fcntl.flock(f, fcntl.LOCK_UN)).start()
             rc, _, err = run("delete", store, "--ref-doc", ref_docs(store)[0], "--wait", "10")
             self.assertEqual(rc, 0, err)
+
+
+def llamaindex_pg_delete(graph, node_id):
+    """What PropertyGraphIndex._delete_node(node_id) does to the dict
+    property_graph_store.json holds, in llama-index-core 0.12. BaseIndex.delete_nodes
+    calls it for each id, and delete_ref_doc for each of the document's
+    ref_doc_info node_ids (indices/base.py); it is one call of
+    SimplePropertyGraphStore.delete(ids=[node_id]) (indices/property_graph/base.py):
+      graph_stores/simple_labelled.py, delete(): get_triplets(ids=[node_id]), the
+        triplets whose subject or object is node_id; graph.delete_triplet(t) for each;
+        then get(ids=[node_id]) and graph.delete_node(n) for each.
+      graph_stores/types.py, LabelledPropertyGraph.delete_triplet(): triplets.remove(
+        (s, r, o)); del nodes[s] and nodes[o] when present; del the relation
+        _get_relation_key() names, f"{s}_{r}_{o}", when present. delete_node():
+        del nodes[id] when present.
+    Nothing else: entities the chunk mentioned and the relations extracted from it
+    (properties.triplet_source_id) stay. The triplets are a Python set (one entry
+    per distinct triplet); the file's list order is kept here, as lstore keeps it.
+    One departure, documented in lstore-delete(1): get_triplets() looks up the
+    nodes of every triplet, so LlamaIndex raises KeyError once a triplet names a
+    node an earlier call removed (the second chunk of a document: its chunks share
+    the document's node). Triplets are matched by their ids here, so such a
+    triplet goes as delete_triplet would have removed it."""
+    for s, r, o in [t for t in graph["triplets"] if node_id in (t[0], t[2])]:
+        if [s, r, o] not in graph["triplets"]:
+            continue
+        graph["triplets"] = [t for t in graph["triplets"] if t != [s, r, o]]
+        graph["nodes"].pop(s, None)
+        graph["nodes"].pop(o, None)
+        graph["relations"].pop(f"{s}_{r}_{o}", None)
+    graph["nodes"].pop(node_id, None)
+
+
+def load_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def pydantic_bytes(value):
+    """model_dump_json's layout (SimplePropertyGraphStore.persist): compact, raw UTF-8."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def kv_bytes(value):
+    """SimpleKVStore.persist's json.dump layout."""
+    return json.dumps(value).encode()
+
+
+@unittest.skipUnless(os.path.isdir(PG), "no corpus (property graph store)")
+class PropertyGraphDeleteTest(Base):
+    """delete on a PropertyGraphIndex store: the graph loses what LlamaIndex's
+    delete_ref_doc / delete_nodes remove from it (llamaindex_pg_delete); there is
+    no LlamaIndex-written golden for it, so the expected files are built here."""
+    REF = "a09c2121-2683-56b0-874c-cb9e6f8f34d1"    # one chunk:
+    CHUNK = "67bf711c-1f05-499b-988b-5fee77d9fdfc"  # its node, also a graph node
+
+    def expected_files(self, store, chunks_of):
+        """Every file of `store` after delete_ref_doc(ref, delete_from_docstore=True)
+        of each document `ref` of `chunks_of` (ref -> its nodes), in order; the
+        docstore side as in the corpus's `deleted` golden: nodes, their
+        metadata, the hash record and the ref_doc_info entry."""
+        graph = load_json(os.path.join(store, "property_graph_store.json"))
+        docstore = load_json(os.path.join(store, "docstore.json"))
+        for ref, chunks in chunks_of.items():
+            for c in chunks:
+                llamaindex_pg_delete(graph, c)
+                docstore["docstore/data"].pop(c)
+                docstore["docstore/metadata"].pop(c)
+            docstore["docstore/metadata"].pop(ref)
+            docstore["docstore/ref_doc_info"].pop(ref)
+        want = {name: data for name, (data, _) in snapshot(store).items()}
+        want["property_graph_store.json"] = pydantic_bytes(graph)
+        want["docstore.json"] = kv_bytes(docstore)
+        return want
+
+    def test_files_are_as_llamaindex_writes_them(self):
+        # --ref-doc deletes the document; --node its only chunk, with the same
+        # result (docstore.delete_document drops a ref doc left without nodes).
+        for args in (["--ref-doc", self.REF], ["--node", self.CHUNK]):
+            with self.subTest(args=args):
+                store = self.copy(PG, "pg-" + args[0].strip("-"))
+                self.assertEqual(snapshot(store)["property_graph_store.json"][0],
+                                 pydantic_bytes(load_json(os.path.join(store, "property_graph_store.json"))))
+                want = self.expected_files(store, {self.REF: [self.CHUNK]})
+                rc, out, err = run("delete", store, *args, "--json")
+                self.assertEqual(rc, 0, err)
+                got = {name: data for name, (data, _) in snapshot(store).items()}
+                self.assertEqual(sorted(got), sorted(want))
+                for name in want:
+                    self.assertEqual(got[name], want[name], name)
+                removed = json.loads(out)["removed"]
+                self.assertEqual(removed["property_graph_store.json:nodes"], [self.CHUNK, self.REF])
+                self.assertEqual(removed["property_graph_store.json:relations"], [f"{self.CHUNK}_SOURCE_{self.REF}"])
+                self.assertEqual(removed["property_graph_store.json:triplets"],
+                                 [json.dumps([self.CHUNK, "SOURCE", self.REF], separators=(",", ":"))])
+                self.assertEqual(run("validate", store)[0], 0)
+
+    def test_several_documents_at_once(self):
+        store = self.copy(PG)
+        docstore = load_json(os.path.join(store, "docstore.json"))
+        chunks_of = {ref: info["node_ids"] for ref, info in docstore["docstore/ref_doc_info"].items()}
+        del chunks_of[self.REF]  # three of the four documents
+        want = self.expected_files(store, chunks_of)
+        rc, out, err = run("delete", store, *[a for ref in chunks_of for a in ("--ref-doc", ref)], "--json")
+        self.assertEqual(rc, 0, err)
+        got = {name: data for name, (data, _) in snapshot(store).items()}
+        for name in want:
+            self.assertEqual(got[name], want[name], name)
+        self.assertEqual(len(json.loads(out)["removed"]["property_graph_store.json:nodes"]), 6)
+
+    def test_dry_run_names_the_graph_parts_and_changes_nothing(self):
+        store = self.copy(PG)
+        before = snapshot(store)
+        rc, out, err = run("delete", store, "--ref-doc", self.REF, "--dry-run")
+        self.assertEqual(rc, 0, err)
+        for part, n in (("nodes", "2"), ("relations", "1"), ("triplets", "1")):
+            self.assertRegex(out, rf"would remove\s+property_graph_store\.json:{part}\s+{n}\n")
+        self.assertEqual(snapshot(store), before)
+
+    def test_a_document_of_two_chunks(self):
+        # A second chunk of REF, linked as ImplicitPathExtractor links chunks of
+        # one document (SOURCE to the document, NEXT/PREVIOUS between them).
+        # LlamaIndex 0.12 itself raises KeyError at the second chunk (its SOURCE
+        # triplet names the document node the first call removed); lstore
+        # removes what each call means to remove and leaves a graph that loads.
+        store = self.copy(PG)
+        second = "second-chunk-of-a09c"
+        graph = load_json(os.path.join(store, "property_graph_store.json"))
+        node = json.loads(json.dumps(graph["nodes"][self.CHUNK]))
+        graph["nodes"][second] = node
+        for s, r, o in ((second, "SOURCE", self.REF), (self.CHUNK, "NEXT", second), (second, "PREVIOUS", self.CHUNK)):
+            graph["relations"][f"{s}_{r}_{o}"] = {"label": r, "source_id": s, "target_id": o, "properties": {}}
+            graph["triplets"].append([s, r, o])
+        with open(os.path.join(store, "property_graph_store.json"), "wb") as f:
+            f.write(pydantic_bytes(graph))
+        docstore = load_json(os.path.join(store, "docstore.json"))
+        entry = json.loads(json.dumps(docstore["docstore/data"][self.CHUNK]))
+        entry["__data__"]["id_"] = second
+        docstore["docstore/data"][second] = entry
+        docstore["docstore/metadata"][second] = docstore["docstore/metadata"][self.CHUNK]
+        docstore["docstore/ref_doc_info"][self.REF]["node_ids"].append(second)
+        with open(os.path.join(store, "docstore.json"), "wb") as f:
+            f.write(kv_bytes(docstore))
+        want = self.expected_files(store, {self.REF: [self.CHUNK, second]})
+        rc, out, err = run("delete", store, "--ref-doc", self.REF, "--json")
+        self.assertEqual(rc, 0, err)
+        got = {name: data for name, (data, _) in snapshot(store).items()}
+        for name in want:
+            self.assertEqual(got[name], want[name], name)
+        self.assertEqual(len(json.loads(out)["removed"]["property_graph_store.json:triplets"]), 4)
+        self.assertEqual(run("validate", store)[0], 0)
 
 
 class PutTest(Base):

@@ -155,6 +155,44 @@ TEST_CASE("a missing id changes nothing and names the id") {
   CHECK_THROWS_AS(delete_nodes(s, {"nope"}), Error);
 }
 
+TEST_CASE("delete on a property graph store: the chunk's triplets go with both their nodes and relations") {
+  if (!corpus::available()) {
+    MESSAGE("SKIPPED: no corpus at " << corpus::root() << " (property graph delete)");
+    return;
+  }
+  // PropertyGraphIndex._delete_node(id) is SimplePropertyGraphStore.delete(ids=[id])
+  // (llama-index-core 0.12 indices/property_graph/base.py, graph_stores/
+  // simple_labelled.py): the triplets naming the chunk go through
+  // LabelledPropertyGraph.delete_triplet (graph_stores/types.py), which deletes
+  // both nodes and the relation "<s>_<label>_<o>". Here: the chunk's SOURCE
+  // triplet to its document. The entities and relations extracted from the chunk
+  // (triplet_source_id) stay. tests/test_cli_edit.py checks the files byte for byte.
+  const std::string ref = "e59025a7-8c73-5047-9a5a-0d0dc80324c7", chunk = "2a891084-17a7-49c7-bf36-f9b192fc9e8d";
+  TempStore t(corpus::root() / "llamaindex-0.12" / "pg" / "persist");
+  Store s = t.load();
+  std::map<std::string, std::string> kept;  // untouched relations, raw
+  for (const Entry& e : s.property_graph->section("relations")->entries) kept[std::string(e.key)] = std::string(e.raw);
+  kept.erase(chunk + "_SOURCE_" + ref);
+  ChangeSet c = delete_ref_docs(s, {ref});
+  CHECK(c.removed["property_graph_store.json:nodes"] == std::vector<std::string>{chunk, ref});
+  CHECK(c.removed["property_graph_store.json:relations"] == std::vector<std::string>{chunk + "_SOURCE_" + ref});
+  CHECK(c.removed["property_graph_store.json:triplets"] ==
+        std::vector<std::string>{"[\"" + chunk + "\",\"SOURCE\",\"" + ref + "\"]"});
+  t.save(s);
+  Store after = t.load();
+  const Section* rels = after.property_graph->section("relations");
+  REQUIRE(rels->entries.size() == kept.size());
+  for (const Entry& e : rels->entries) CHECK(kept[std::string(e.key)] == e.raw);
+  CHECK(after.property_graph->section("nodes")->find("Paris"));  // first seen in this chunk, kept
+  CHECK(after.property_graph->section("triplets")->entries.size() == 22);
+  for (const Finding& f : validate(after, {})) CHECK_MESSAGE(f.severity != Severity::Error, f.rule << ": " << f.message);
+  // --node on another chunk cascades the same way (delete_nodes calls _delete_node too).
+  Store again = t.load();
+  ChangeSet n = delete_nodes(again, {"1af42033-2333-4db2-a0ee-4cd509279d85"});
+  CHECK(n.removed["property_graph_store.json:triplets"].size() == 1);
+  CHECK(n.removed["property_graph_store.json:nodes"].size() == 2);
+}
+
 TEST_CASE("legacy ref_doc_info (doc_ids), object __data__, text_id_to_doc_id; the file's trailing newline kept") {
   TempStore t(fs::path(LSTORE_SOURCE_DIR) / "testdata" / "legacy-0.6");
   Store s = t.load();
@@ -208,6 +246,40 @@ TEST_CASE("put reproduces LlamaIndex's own insert() byte for byte (0.12 and 0.10
       CHECK(slurp(t.dir / e.path().filename()) == slurp(e.path()));
     }
     check_no_dangling(t.load());
+  }
+}
+
+TEST_CASE("put into an empty store writes as the newest LlamaIndex does: 0.12's Document hash") {
+  if (!corpus::available()) {
+    MESSAGE("SKIPPED: no corpus at " << corpus::root() << " (put into an empty store)");
+    return;
+  }
+  // An empty store cannot be dated (0.10 and 0.12 write the same bytes), so it
+  // gets what LlamaIndex 0.12 wrote when it inserted the corpus's `inserted`
+  // document: the node entries and the Document's hash of inserted/persist.
+  fs::path golden = corpus::root() / "llamaindex-0.12" / "inserted";
+  TempStore want(golden / "persist");
+  Store w = want.load();
+  for (const char* era : {"llamaindex-0.12", "llamaindex-0.10"}) {
+    CAPTURE(era);
+    TempStore t(corpus::root() / era / "empty" / "persist");
+    Store s = t.load();
+    put_records(s, inserted_records(golden), {});
+    t.save(s);
+    s = t.load();
+    for (const char* name : {coll::kDocData, coll::kDocMetadata, coll::kRefDocInfo}) {
+      CAPTURE(name);
+      const Section* got = s.doc_collection(name);
+      REQUIRE(got);
+      for (const Entry& e : got->entries) {
+        CAPTURE(e.key);
+        REQUIRE(w.doc_collection(name)->find(e.key));
+        CHECK(e.raw == w.doc_collection(name)->find(e.key)->raw);
+      }
+    }
+    VectorSections v = vector_sections(s.vector_store("default")->doc);
+    VectorSections wv = vector_sections(w.vector_store("default")->doc);
+    for (const Entry& e : v.metadata->entries) CHECK(e.raw == wv.metadata->find(e.key)->raw);
   }
 }
 

@@ -23,13 +23,18 @@ struct ChangeSet {
 
 // index.delete_ref_doc(id, delete_from_docstore=True) for every index of the
 // store at once: the document's vectors in every namespace, its nodes in
-// every index struct, and its nodes, metadata and ref_doc_info entries.
+// every index struct, its nodes, metadata and ref_doc_info entries, and in a
+// property graph what SimplePropertyGraphStore.delete(ids=[node]) removes for
+// each of its nodes (the triplets naming the node, with their nodes and
+// relations; part names "property_graph_store.json:nodes", ":relations",
+// ":triplets", a triplet named as compact JSON).
 // Throws Error(NotFound) naming the first id the store does not know, before
 // changing anything.
 ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ref_doc_ids);
 
 // Single nodes: docstore.delete_document semantics (the ref doc loses the
-// node, and goes when it has no node left), plus index structs and vectors.
+// node, and goes when it has no node left), plus index structs, vectors and
+// the property graph as delete_ref_docs does.
 ChangeSet delete_nodes(Store& store, const std::vector<std::string>& node_ids);
 
 struct PutOptions {

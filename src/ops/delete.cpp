@@ -1,9 +1,12 @@
-// Deleting documents and nodes as LlamaIndex does (FORMAT.md §3.6, §4.2, §5.2).
+// Deleting documents and nodes as LlamaIndex does (FORMAT.md §3.6, §4.2, §5.2, §6.2).
 // Python 0.12 semantics; TS stores are handled with their own field names.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "lstore/edit.hpp"
@@ -41,6 +44,56 @@ std::vector<std::string> strings_of(const Json* v) {
     for (const Json& s : v->as_array())
       if (s.is_string()) out.push_back(s.as_string());
   return out;
+}
+
+using Triplet = std::array<std::string, 3>;  // subject, relation label, object
+
+// A property graph's triplets (property_graph_store.json "triplets", in file
+// order) and, per node id, the triplets naming it as subject or object. An
+// entry that is not three strings is left alone (nullopt).
+struct GraphTriplets {
+  std::vector<std::optional<Triplet>> triplets;
+  std::vector<bool> gone;
+  std::unordered_map<std::string, std::vector<std::size_t>> touching;
+
+  const std::vector<std::size_t>& touching_node(const std::string& id) const {
+    static const std::vector<std::size_t> none;
+    auto it = touching.find(id);
+    return it == touching.end() ? none : it->second;
+  }
+};
+
+GraphTriplets read_triplets(const JsonDoc& doc, const Section& section) {
+  GraphTriplets g;
+  for (const Entry& e : section.entries) {
+    Json v = doc.decode(e.raw);
+    std::optional<Triplet> t;
+    if (v.is_array() && v.as_array().size() == 3 &&
+        std::all_of(v.as_array().begin(), v.as_array().end(), [](const Json& x) { return x.is_string(); }))
+      t = Triplet{v.as_array()[0].as_string(), v.as_array()[1].as_string(), v.as_array()[2].as_string()};
+    if (t) {
+      g.touching[(*t)[0]].push_back(g.triplets.size());
+      if ((*t)[2] != (*t)[0]) g.touching[(*t)[2]].push_back(g.triplets.size());
+    }
+    g.triplets.push_back(std::move(t));
+  }
+  g.gone.assign(g.triplets.size(), false);
+  return g;
+}
+
+// How a triplet is named in the report: compact JSON, as lstore diff names it.
+std::string triplet_text(const Triplet& t) {
+  return dump(Json(JsonArray{Json(t[0]), Json(t[1]), Json(t[2])}), {JsonDialect::Compact});
+}
+
+// Removes the triplet entries marked gone; the others keep their bytes and order.
+void drop_triplets(Section& section, const std::vector<bool>& gone) {
+  std::vector<Entry> kept;
+  for (std::size_t i = 0; i < section.entries.size(); ++i)
+    if (!gone[i]) kept.push_back(section.entries[i]);
+  section.entries = std::move(kept);
+  section.dirty = true;
+  section.touched();
 }
 
 class Deleter {
@@ -242,6 +295,45 @@ class Deleter {
     return !removed.empty();
   }
 
+  // PropertyGraphIndex._delete_node(id), called by delete_nodes and thus by
+  // delete_ref_doc for each of the document's node ids (llama-index-core
+  // 0.12: indices/property_graph/base.py), is SimplePropertyGraphStore.delete(
+  // ids=[id]) (graph_stores/simple_labelled.py): every triplet with `id` as its
+  // subject or object goes through LabelledPropertyGraph.delete_triplet
+  // (graph_stores/types.py), which also deletes both of its nodes and its
+  // relation (key "<subject>_<label>_<object>"); then the node `id` itself.
+  // Entities the chunk mentioned and the relations extracted from it (their
+  // triplet_source_id) stay, as they do in LlamaIndex. One departure: its
+  // get_triplets looks up both nodes of every triplet, so LlamaIndex raises
+  // KeyError once a triplet names a node an earlier call removed (the second
+  // chunk of a document shares the document's node); here triplets are
+  // matched by their ids, and go as delete_triplet would have removed them.
+  void delete_from_property_graph(const std::vector<std::string>& ids) {
+    if (!m_store.property_graph) return;
+    JsonDoc& doc = *m_store.property_graph;
+    Section* section = doc.section("triplets");
+    if (!section || !section->outlined || !section->is_array) section = nullptr;
+    GraphTriplets graph = section ? read_triplets(doc, *section) : GraphTriplets{};
+    for (const std::string& id : ids) {
+      for (std::size_t i : graph.touching_node(id))
+        if (!graph.gone[i]) delete_triplet(doc, graph, i);
+      erase(doc, "nodes", id);
+    }
+    if (std::find(graph.gone.begin(), graph.gone.end(), true) != graph.gone.end()) drop_triplets(*section, graph.gone);
+  }
+
+  // LabelledPropertyGraph.delete_triplet: the triplet (every copy of it: the
+  // file's list is a set to Python), both of its nodes and its relation.
+  void delete_triplet(JsonDoc& doc, GraphTriplets& graph, std::size_t i) {
+    const Triplet t = *graph.triplets[i];
+    for (std::size_t j : graph.touching_node(t[0]))
+      if (graph.triplets[j] == t) graph.gone[j] = true;
+    m_changes.removed[part(doc, "triplets")].push_back(triplet_text(t));
+    erase(doc, "nodes", t[0]);
+    erase(doc, "nodes", t[2]);
+    erase(doc, "relations", t[0] + "_" + t[1] + "_" + t[2]);
+  }
+
   // docstore.delete_document(id) (0.12.35): the ref doc loses the node and
   // goes when none is left; then the node's data and metadata.
   void delete_document(const std::string& id) {
@@ -311,6 +403,10 @@ ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ids) {
     del.erase(doc, coll::kDocMetadata, ref);
     del.erase(doc, coll::kDocData, ref);
   }
+  // One pass over the graph's triplets for all the documents' nodes, in order.
+  std::vector<std::string> all_nodes;
+  for (const auto& nodes : nodes_of) all_nodes.insert(all_nodes.end(), nodes.begin(), nodes.end());
+  del.delete_from_property_graph(all_nodes);
   return del.take();
 }
 
@@ -324,6 +420,7 @@ ChangeSet delete_nodes(Store& store, const std::vector<std::string>& ids) {
   IdSet set(ids.begin(), ids.end());
   del.delete_vectors_by_id(set);
   del.delete_from_indexes(set);
+  del.delete_from_property_graph(ids);
   for (const std::string& id : ids) del.delete_document(id);
   return del.take();
 }

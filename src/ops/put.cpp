@@ -35,7 +35,18 @@ struct NodeInput {
   Json metadata = JsonObject{};
 };
 
-bool era_at_least_0_12(const Store& s) { return s.era.rfind("0.12", 0) == 0; }
+// Whether nodes go in as LlamaIndex 0.12 writes them (the 0.12.28 Document
+// hash, JSON-mode vector metadata). A store dated to an older release keeps
+// its era. One detect_era cannot date (no node to tell: the open-ended
+// "0.9.0+" and "0.10.40+", or "unknown"; an empty store written by 0.10 and
+// by 0.12 is the same bytes) is written as the newest LlamaIndex writes it,
+// as query already reads such a store with the current filter code.
+bool writes_as_0_12(const Store& s) {
+  if (s.era.rfind("0.12", 0) == 0) return true;
+  for (const char* undated : {"0.9.0+", "0.10.40+", "unknown", ""})
+    if (s.era == undated) return true;
+  return false;
+}
 
 // The field order of a new TextNode: that of the store's first node when it
 // has one (so the store stays in its era's format), else 0.12.35's.
@@ -93,7 +104,7 @@ NodeInput read_node(const Store& store, const Json& r, std::size_t i, const std:
       auto doc = docs.find(ref->as_string());
       Json doc_md = doc != docs.end() ? doc->second.metadata : (md ? *md : Json(JsonObject{}));
       Json doc_hash = doc == docs.end() ? Json()
-                      : era_at_least_0_12(store) ? Json(document_hash_0_12_28(doc->second.text, doc->second.metadata))
+                      : writes_as_0_12(store) ? Json(document_hash_0_12_28(doc->second.text, doc->second.metadata))
                                                  : Json(text_node_hash(doc->second.text, doc->second.metadata));
       rels.set("1", JsonObject{{"node_id", ref->as_string()}, {"node_type", "4"}, {"metadata", doc_md},
                                {"hash", doc_hash}, {"class_name", "RelatedNodeInfo"}});
@@ -208,7 +219,7 @@ ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutO
   }
 
   ChangeSet changes;
-  const bool json_mode = era_at_least_0_12(store);
+  const bool json_mode = writes_as_0_12(store);
   // 1. The vector store (SimpleVectorStore.add).
   if (vs) {
     JsonDoc& vdoc = vs->doc;
