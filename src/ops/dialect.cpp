@@ -169,7 +169,7 @@ class Tally {
   }
   void flush(std::vector<std::string>& notes) {
     for (const auto& [what, ids] : m_kinds) {
-      std::string line = std::to_string(ids.size()) + " " + what + ":";
+      std::string line = std::to_string(ids.size()) + " " + what + ": ids";
       std::size_t shown = std::min<std::size_t>(ids.size(), kShown);
       for (std::size_t i = 0; i < shown; ++i) line += (i ? ", " : " ") + ids[i];
       if (ids.size() > shown) line += ", ... (" + std::to_string(ids.size() - shown) + " more)";
@@ -793,11 +793,16 @@ class Converter {
         else put("embedding_dict", e, [&] { return convert_vector(e.raw, m_d); });
       }
     if (!ts) rest_of_collection(kv, file, "embedding_dict");
-    kv.collection(ts ? "textIdToRefDocId" : "text_id_to_ref_doc_id");
+    // A 0.6 store's text_id_to_doc_id comes back under its own name.
+    std::string ref_coll = "text_id_to_ref_doc_id";
+    if (ts && s.ref_doc_ids && !m_upgrade) ref_coll = s.ref_doc_ids->name;
+    if (auto f = m_asides.find(file); !ts && f != m_asides.end() && f->second.count("text_id_to_doc_id"))
+      ref_coll = "text_id_to_doc_id";
+    kv.collection(ts ? "textIdToRefDocId" : ref_coll);
     if (s.ref_doc_ids)
       for (const Entry& e : s.ref_doc_ids->entries)
-        put("text_id_to_ref_doc_id", e, [&] { return dump(v.doc.decode(e.raw), WriteStyle{m_d}); });
-    if (!ts) rest_of_collection(kv, file, "text_id_to_ref_doc_id");
+        put(ref_coll.c_str(), e, [&] { return dump(v.doc.decode(e.raw), WriteStyle{m_d}); });
+    if (!ts) rest_of_collection(kv, file, ref_coll);
     kv.collection(ts ? "metadataDict" : "metadata_dict");
     if (s.metadata) {
       for (const Entry& e : s.metadata->entries)
@@ -830,7 +835,7 @@ class Converter {
       write_asides(kv, file);
     } else {
       rest_of_collection(kv, file, "metadata_dict");
-      other_collections(kv, file, {"embedding_dict", "text_id_to_ref_doc_id", "metadata_dict"});
+      other_collections(kv, file, {"embedding_dict", ref_coll.c_str(), "metadata_dict"});
     }
     return kv.finish();
   }
@@ -864,15 +869,16 @@ void refuse_unloadable(const Store& source) {
     if (f.kind == FileKind::Faiss && store_name)
       refuse(f.name, "a binary FAISS index under a SimpleVectorStore name (StorageContext reads it as JSON)",
              "load it with FaissVectorStore.from_persist_dir, or rename it to default__vector_store.faiss");
-    if (f.kind == FileKind::ForeignJson)
-      refuse(f.name, "JSON that is not LlamaIndex's (" + (f.detail.empty() ? std::string("another library") : f.detail) + ")",
+    if (f.kind == FileKind::ForeignJson && store_name)  // LangChain's docstore.json, networkx's graph_store.json
+      refuse(f.name, "not LlamaIndex's JSON under a LlamaIndex file name" + (f.detail.empty() ? "" : " (" + f.detail + ")"),
              "");
     if (f.kind == FileKind::Empty && store_name) refuse(f.name, "an empty file under a store name", "");
   }
-  // A persist dir (index or vector store present) needs its docstore.
-  bool persist_dir = source.index_store || !source.vector_stores.empty();
+  // A persist dir (any store file present) needs its docstore: a chat store
+  // or KV file alone is not one.
+  bool persist_dir = source.index_store || !source.vector_stores.empty() || source.graph_store || source.property_graph;
   if (persist_dir && !source.docstore)
-    refuse(source.location, "no docstore.json (StorageContext.from_defaults needs one beside index_store.json)", "");
+    refuse(source.location, "no docstore.json (StorageContext.from_defaults reads one from every persist dir)", "");
 }
 
 }  // namespace
