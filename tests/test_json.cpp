@@ -44,6 +44,9 @@ TEST_CASE("pydantic and JavaScript number forms") {
   CHECK(js_number(0.000001) == "0.000001");
   CHECK(js_number(1e21) == "1e+21");
   CHECK(js_number(1e20) == "100000000000000000000");
+  CHECK(js_number(std::nan("")) == "NaN");  // was a crash: no exponent to read
+  CHECK(js_number(HUGE_VAL) == "Infinity");
+  CHECK(js_number(-HUGE_VAL) == "-Infinity");
   CHECK(js_number(12345678901234567890.0) == "12345678901234567000");
   CHECK(js_number(-0.0) == "0");
   CHECK(js(parse("[NaN, Infinity, 1.5]")) == "[null,null,1.5]");

@@ -12,8 +12,12 @@ void StoreBuilder::add(FileInfo info, std::optional<JsonDoc> doc, Dialect dialec
     return;
   }
   const std::string name = info.name;
+  // Graph stores exist only in Python's format (TS has none; a TS store can
+  // carry one for the way back), so they cast no vote.
+  bool votes = info.kind != FileKind::ForeignJson && info.kind != FileKind::KvStore &&
+               info.kind != FileKind::GraphStore && info.kind != FileKind::PropertyGraph;
   if (dialect == Dialect::TypeScript) ++m_ts_votes;
-  else if (info.kind != FileKind::ForeignJson && info.kind != FileKind::KvStore) ++m_py_votes;
+  else if (votes) ++m_py_votes;
   // The first file of a kind takes the slot, and the canonical name takes it
   // from an earlier one; a file that loses its slot keeps its bytes, so a
   // conversion still carries it along.

@@ -26,6 +26,7 @@ struct ConvertOptions {
   double wait = 0;
   std::string dialect;  // python | ts; empty: the source's
   bool upgrade = false;
+  bool strict = false;  // any note of a loss is an error
 };
 
 }  // namespace
@@ -42,6 +43,8 @@ CommandSpec add_convert(CLI::App& parent) {
   app->add_option("--dialect", opts->dialect, "Write the store in this dialect: python or ts (default: the source's)")
       ->check(CLI::IsMember({"python", "ts"}));
   app->add_flag("--upgrade", opts->upgrade, "Rewrite an old-era Python store (0.6-0.8) so that LlamaIndex 0.12 loads it");
+  app->add_flag("--strict", opts->strict,
+                "Refuse (exit 3, nothing written) when the target would not hold everything as the source does");
   add_wait_option(app, opts->wait, "Seconds to wait for another writer's lock on the destination (default 0)");
   return {app, [opts](Output& out) {
             auto src = open_backend(opts->src);
@@ -52,6 +55,10 @@ CommandSpec add_convert(CLI::App& parent) {
             if (!opts->dialect.empty())
               store = convert_dialect(store, opts->dialect == "ts" ? Dialect::TypeScript : Dialect::Python, notes);
             for (const std::string& n : notes) std::fprintf(stderr, "lstore: convert: note: %s\n", n.c_str());
+            if (opts->strict && !notes.empty())
+              throw Error(ErrorKind::Data, dst->describe(),
+                          fmt::format("--strict: {} kind{} of loss (notes above); nothing written", notes.size(),
+                                      notes.size() == 1 ? "" : "s"));
             if (opts->dry_run) {
               for (const FileInfo& f : store.files) {
                 if (out.json())

@@ -255,6 +255,10 @@ std::string pydantic_float(double v) {
 }
 
 std::string js_number(double v) {
+  // Number.prototype.toString: what a template string prints (TS's node
+  // hash prints metadata values so); JSON.stringify writes null instead.
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   if (v == 0) return "0";
   Digits d = shortest_digits(v);
   // ECMAScript Number::toString: fixed for -6 < decpt <= 21, no ".0".

@@ -126,7 +126,12 @@ FileKind classify_json(const JsonDoc& doc, const std::string& file_name, Dialect
                                                   t->as_string() != "Document")
         dialect = Dialect::TypeScript;
     } else if (file_name == "index_store.json") {
+      // Python's index store keeps its structs under index_store/data; only
+      // TS's uses docstore/data, even when it holds none.
+      dialect = Dialect::TypeScript;
       return FileKind::IndexStore;
+    } else if (file_name.size() >= 14 && file_name.compare(file_name.size() - 14, 14, "doc_store.json") == 0) {
+      dialect = Dialect::TypeScript;  // an empty docstore under the name only TS writes
     }
     if (const Section* md = doc.section("docstore/metadata"); md && !md->entries.empty()) {
       if (md->entries.front().raw.find("\"docHash\"") != std::string_view::npos) dialect = Dialect::TypeScript;

@@ -8,8 +8,11 @@
 // a DOM.
 #include "lstore/dialect.hpp"
 
+#include "dialect_carry.hpp"
+
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -36,10 +39,11 @@ std::string rel_to_py(const std::string& name) {
   return name;
 }
 
-std::string type_to_ts(const std::string& code, const std::string& class_name) {
-  if (code == "4" || code == "Document") return class_name == "ImageDocument" ? "IMAGE_DOCUMENT" : "DOCUMENT";
-  if (code == "2") return "IMAGE";
-  if (code == "3") return "INDEX";
+// LlamaIndex.TS's docstore loads only TEXT and DOCUMENT nodes (jsonToDoc
+// throws "Unknown doc type" on IMAGE, INDEX, IMAGE_DOCUMENT): an ImageNode or
+// IndexNode is written as TEXT, an ImageDocument as DOCUMENT, and named.
+std::string type_to_ts(const std::string& code) {
+  if (code == "4" || code == "Document") return "DOCUMENT";
   return "TEXT";
 }
 
@@ -93,6 +97,8 @@ struct NodeFacts {
   std::string key;       // its key in docstore/data
   std::string_view raw;  // its entry as stored
   bool legacy = false;
+  bool ts_source = false;
+  Json data;  // the decoded __data__
 };
 
 NodeFacts facts_of(const Node& n) {
@@ -101,7 +107,7 @@ NodeFacts facts_of(const Node& n) {
   f.class_name = n.class_name;
   bool ts = n.data.find("excludedEmbedMetadataKeys") || n.data.find("metadataSeparator") ||
             n.type_code == "TEXT" || n.type_code == "DOCUMENT";
-  f.ts_type = ts ? n.type_code : type_to_ts(n.type_code, n.class_name);
+  f.ts_type = ts ? n.type_code : type_to_ts(n.type_code);
   f.py_type = ts ? type_to_py(n.type_code) : (n.type_code == "Document" ? "4" : n.type_code);
   if (ts) f.class_name = f.py_type == "4" ? (n.type_code == "IMAGE_DOCUMENT" ? "ImageDocument" : "Document") : "TextNode";
   f.text = n.text;
@@ -117,6 +123,8 @@ NodeFacts facts_of(const Node& n) {
     f.end = member_or(*info, {"end"}, Json());
   }
   f.relationships = member_or(n.data, {"relationships"}, JsonObject{});
+  f.ts_source = ts;
+  f.data = n.data;
   return f;
 }
 
@@ -128,6 +136,55 @@ std::string ts_hash(const NodeFacts& f, const Json& metadata) {
 std::string py_hash(const NodeFacts& f, const Json& metadata) {
   if (f.py_type == "4") return document_hash_0_12_28(f.text, metadata, f.separator);
   return text_node_hash(f.text, metadata);
+}
+
+// NaN or Infinity anywhere in a value: JSON.stringify writes them as null.
+bool has_non_finite(const Json& v) {
+  if (v.is_float()) return !std::isfinite(v.as_float());
+  if (v.is_array())
+    for (const Json& e : v.as_array())
+      if (has_non_finite(e)) return true;
+  if (v.is_object())
+    for (const auto& [k, e] : v.as_object())
+      if (has_non_finite(e)) return true;
+  return false;
+}
+
+// The Python node's own template, when it is not the one LlamaIndex.TS
+// applies ("{key}: {value}" lines, then the text): TS ignores it.
+bool custom_templates(const NodeFacts& f) {
+  const Json* mt = f.data.find("metadata_template");
+  const Json* tt = f.data.find("text_template");
+  return (mt && mt->is_string() && mt->as_string() != "{key}: {value}") ||
+         (tt && tt->is_string() && tt->as_string() != "{metadata_str}\n\n{content}");
+}
+
+// Notes gathered by kind, written as one line each: "<count> <what>: ids ...".
+class Tally {
+ public:
+  void add(const std::string& what, std::string id) {
+    auto it = std::find_if(m_kinds.begin(), m_kinds.end(), [&](const auto& k) { return k.first == what; });
+    if (it == m_kinds.end()) it = m_kinds.insert(m_kinds.end(), {what, {}});
+    if (it->second.empty() || it->second.back() != id) it->second.push_back(std::move(id));
+  }
+  void flush(std::vector<std::string>& notes) {
+    for (const auto& [what, ids] : m_kinds) {
+      std::string line = std::to_string(ids.size()) + " " + what + ": ids";
+      std::size_t shown = std::min<std::size_t>(ids.size(), kShown);
+      for (std::size_t i = 0; i < shown; ++i) line += (i ? ", " : " ") + ids[i];
+      if (ids.size() > shown) line += ", ... (" + std::to_string(ids.size() - shown) + " more)";
+      notes.push_back(std::move(line));
+    }
+    m_kinds.clear();
+  }
+
+ private:
+  static constexpr std::size_t kShown = 10;
+  std::vector<std::pair<std::string, std::vector<std::string>>> m_kinds;
+};
+
+std::string vector_file_id(std::string_view ns) {
+  return std::string("vector:") + (ns == "images" ? "image" : std::string(ns));
 }
 
 // One JSON object file written collection by collection.
@@ -193,12 +250,21 @@ std::string convert_vector(std::string_view raw, JsonDialect to) {
 
 class Converter {
  public:
-  Converter(const Store& src, Dialect target, std::vector<std::string>& notes, bool upgrade = false)
-      : m_src(src), m_target(target), m_notes(notes), m_upgrade(upgrade),
+  Converter(const Store& src, Dialect target, std::vector<std::string>& notes, bool upgrade = false,
+            const carry::Plan* plan = nullptr)
+      : m_src(src), m_target(target), m_notes(notes), m_upgrade(upgrade), m_plan(plan),
         m_d(target == Dialect::TypeScript ? JsonDialect::JavaScript : JsonDialect::Python) {}
 
   Store run() {
+    Store out = build();
+    m_tally.flush(m_notes);
+    return out;
+  }
+
+ private:
+  Store build() {
     read_nodes();
+    read_asides();
     Store out;
     out.location = m_src.location;
     out.dialect = m_target;
@@ -225,16 +291,22 @@ class Converter {
     }
     if (m_src.docstore) add(ts ? "doc_store.json" : "docstore.json", FileKind::DocStore, docstore(), &out.docstore);
     if (m_src.index_store || !ts) add("index_store.json", FileKind::IndexStore, index_store(), &out.index_store);
+    // LlamaIndex.TS reads only doc_store, index_store and vector_store.json:
+    // a graph store rides along in its file, unread, for the way back (a TS
+    // source's graph store can only be one that came from Python so).
+    bool graph_empty = !m_src.graph_store || m_src.graph_store->bytes().find("\"graph_dict\": {}") != std::string_view::npos;
     if (!ts) {
       std::string graph = m_src.graph_store ? std::string(m_src.graph_store->bytes()) : "{\"graph_dict\": {}}";
-      if (m_src.graph_store && m_src.dialect == Dialect::TypeScript) graph = "{\"graph_dict\": {}}";
       add("graph_store.json", FileKind::GraphStore, graph, &out.graph_store);
-      if (m_src.property_graph)
-        add("property_graph_store.json", FileKind::PropertyGraph, std::string(m_src.property_graph->bytes()), &out.property_graph);
-    } else {
-      if (m_src.graph_store && m_src.graph_store->bytes().find("\"graph_dict\": {}") == std::string_view::npos)
-        m_notes.push_back("graph_store.json: LlamaIndex.TS has no graph store; left out");
-      if (m_src.property_graph) m_notes.push_back("property_graph_store.json: LlamaIndex.TS has no property graph store; left out");
+    } else if (!graph_empty) {
+      add("graph_store.json", FileKind::GraphStore, std::string(m_src.graph_store->bytes()), &out.graph_store);
+      m_tally.add("graph store LlamaIndex.TS does not read (it has none), carried as it is for the way back", "graph_store.json");
+    }
+    if (m_src.property_graph) {
+      add("property_graph_store.json", FileKind::PropertyGraph, std::string(m_src.property_graph->bytes()), &out.property_graph);
+      if (ts)
+        m_tally.add("property graph store LlamaIndex.TS does not read (it has none), carried as it is for the way back",
+                    "property_graph_store.json");
     }
     bool wrote_image = false;
     for (const VectorStoreDoc& v : m_src.vector_stores) {
@@ -259,12 +331,15 @@ class Converter {
     }
     // Files the model does not hold travel as they are.
     for (const FileInfo& f : m_src.files)
-      if (!m_src.document(f.name) && f.bytes) out.files.push_back(f);
+      if (!m_src.document(f.name) && f.bytes) {
+        out.files.push_back(f);
+        if (ts && f.kind == FileKind::Faiss)
+          m_tally.add("FAISS files carried as they are (LlamaIndex.TS has no FAISS store and reads no vectors from them)", f.name);
+      }
     out.era = detect_era(out);
     return out;
   }
 
- private:
   void read_nodes() {
     const Section* data = m_src.doc_collection(coll::kDocData);
     if (!data) return;
@@ -275,10 +350,100 @@ class Converter {
       f.key = std::string(e.key);
       f.legacy = legacy_node(m_src.docstore->decode(e.raw));
       if (f.legacy) m_rewritten.insert(f.id);
+      if (m_target == Dialect::TypeScript && !f.ts_source) tally_ts_changes(f);
       m_index[f.id] = m_nodes.size();
       m_nodes.push_back(std::move(f));
     }
   }
+  // What LlamaIndex.TS will not see as Python does; the Python entry itself
+  // is set aside for the way back (dialect_carry.hpp).
+  void tally_ts_changes(const NodeFacts& f) {
+    const std::string kept = ", the Python node kept aside for the way back";
+    if (f.class_name == "ImageNode" || f.class_name == "IndexNode" || f.class_name == "ImageDocument")
+      m_tally.add(f.class_name + "s written as " + (f.ts_type == "DOCUMENT" ? "Documents" : "TextNodes") +
+                      " (LlamaIndex.TS loads only TEXT and DOCUMENT nodes; it sees no " +
+                      (f.class_name == "IndexNode" ? std::string("index_id") : std::string("image")) + ")" + kept,
+                  f.id);
+    if (has_non_finite(f.metadata) || has_non_finite(f.relationships))
+      m_tally.add("nodes with NaN or Infinity in metadata, written as null as JSON.stringify does" + kept, f.id);
+    if (custom_templates(f))
+      m_tally.add("nodes with a metadata_template or text_template LlamaIndex.TS does not apply" + kept, f.id);
+    if (const Json* e = f.data.find("embedding"); e && !e->is_null())
+      m_tally.add("nodes with an embedding inside the docstore node, which LlamaIndex.TS does not read there" + kept, f.id);
+  }
+
+  // Set-aside Python entries found in a TS source, by file.
+  void read_asides() {
+    if (m_src.dialect != Dialect::TypeScript || m_target != Dialect::Python) return;
+    if (m_src.docstore) m_asides["docstore"] = carry::read_asides(*m_src.docstore);
+    if (m_src.index_store) m_asides["index_store"] = carry::read_asides(*m_src.index_store);
+    for (const VectorStoreDoc& v : m_src.vector_stores) m_asides[vector_file_id(v.ns)] = carry::read_asides(v.doc);
+  }
+
+  // TS target: writes one entry; when its Python entry is set aside,
+  // remembers the TS entry's sha256 so that the way back can tell whether
+  // TS changed the entry since.
+  void ts_entry(KvText& kv, const std::string& file, const std::string& py_coll, const std::string& py_key,
+                std::string_view ts_key, std::string text) {
+    if (m_plan)
+      if (auto f = m_plan->by_file.find(file); f != m_plan->by_file.end())
+        if (auto c = f->second.find(py_coll); c != f->second.end() && c->second.find(py_key))
+          m_ts_sha[file + '\n' + py_coll + '\n' + py_key] = sha256_hex(text);
+    kv.entry_text(ts_key, text);
+  }
+
+  // TS target: the set-aside collections of one file, after its own.
+  void write_asides(KvText& kv, const std::string& file) {
+    if (!m_plan) return;
+    auto f = m_plan->by_file.find(file);
+    if (f == m_plan->by_file.end()) return;
+    for (const auto& [coll, list] : f->second) {
+      kv.collection(std::string(carry::kPrefix) + coll);
+      for (const carry::Aside& a : list.entries) {
+        auto sha = m_ts_sha.find(file + '\n' + coll + '\n' + a.key);
+        kv.entry(a.key, Json(JsonObject{{"ts", sha == m_ts_sha.end() ? std::string() : sha->second}, {"python", a.python}}));
+      }
+    }
+  }
+
+  // Python target: the set-aside Python text of an entry TS still holds as
+  // lstore wrote it.
+  const carry::Aside* restored(const std::string& file, const std::string& coll, std::string_view key,
+                               std::string_view ts_raw) {
+    auto f = m_asides.find(file);
+    if (f == m_asides.end()) return nullptr;
+    std::size_t stale = 0;
+    const carry::Aside* a = carry::restorable(f->second, coll, key, ts_raw, stale);
+    if (stale)
+      m_tally.add("entries changed in TS since lstore wrote them: what was set aside for the way back is not used",
+                  std::string(key));
+    if (a) m_used.insert(file + '\n' + coll + '\n' + std::string(key));
+    return a;
+  }
+
+  // Python target: set-aside entries TS never held (an index TS cannot
+  // load, a key the way back would drop), at the end of their collection.
+  void rest_of_collection(KvText& kv, const std::string& file, const std::string& coll) {
+    auto f = m_asides.find(file);
+    if (f == m_asides.end()) return;
+    auto c = f->second.find(coll);
+    if (c == f->second.end()) return;
+    for (const carry::Aside& a : c->second.entries)
+      if (a.ts_sha.empty() && m_used.insert(file + '\n' + coll + '\n' + a.key).second) kv.entry_text(a.key, a.python);
+  }
+
+  // Python target: whole set-aside collections the conversion writes none of.
+  void other_collections(KvText& kv, const std::string& file, std::initializer_list<const char*> written) {
+    auto f = m_asides.find(file);
+    if (f == m_asides.end()) return;
+    for (const auto& [coll, list] : f->second) {
+      if (std::find_if(written.begin(), written.end(), [&](const char* w) { return coll == w; }) != written.end())
+        continue;
+      kv.collection(coll);
+      rest_of_collection(kv, file, coll);
+    }
+  }
+
   const NodeFacts* node(const std::string& id) const {
     auto it = m_index.find(id);
     return it == m_index.end() ? nullptr : &m_nodes[it->second];
@@ -353,8 +518,10 @@ class Converter {
                    {"relationships", relationships(f)},
                    {"text", f.text},
                    {"textTemplate", ""}};
-      if (truthy_int(&f.start)) o.emplace_back("startCharIdx", f.start);
-      if (truthy_int(&f.end)) o.emplace_back("endCharIdx", f.end);
+      // TS itself omits a 0 offset (falsy); it reads neither back, so a 0
+      // kept here costs nothing and tells the way back it was 0, not null.
+      if (f.start.is_int()) o.emplace_back("startCharIdx", f.start);
+      if (f.end.is_int()) o.emplace_back("endCharIdx", f.end);
       o.emplace_back("metadataSeparator", f.separator);
       o.emplace_back("type", f.ts_type);
       o.emplace_back("hash", ts_hash(f, f.metadata));
@@ -404,12 +571,20 @@ class Converter {
         kv.collection(coll::kDocData);
       for (const NodeFacts& f : m_nodes) {
         if (m_upgrade && !f.legacy) {
-          kv.entry_text(f.key, f.raw);
+          if (f.py_type == "4" && !f.data.find("class_name")) kv.entry(f.key, with_class_name(f));
+          else kv.entry_text(f.key, f.raw);
           continue;
         }
+        if (!ts)
+          if (const carry::Aside* a = restored("docstore", coll::kDocData, f.id, f.raw)) {
+            kv.entry_text(f.id, a->python);
+            continue;
+          }
         Json node = encode(f);
         if (ts)
-          kv.entry(f.id, Json(JsonObject{{"__data__", dump(node, WriteStyle{JsonDialect::JavaScript})}, {"__type__", f.ts_type}}));
+          ts_entry(kv, "docstore", coll::kDocData, f.key, f.id,
+                   dump(Json(JsonObject{{"__data__", dump(node, WriteStyle{JsonDialect::JavaScript})}, {"__type__", f.ts_type}}),
+                        WriteStyle{m_d}));
         else
           kv.entry(m_upgrade ? f.key : f.id, Json(JsonObject{{"__data__", std::move(node)}, {"__type__", f.py_type}}));
       }
@@ -423,6 +598,11 @@ class Converter {
             kv.entry_text(key, e.raw);
             continue;
           }
+          if (!ts)
+            if (const carry::Aside* a = restored("docstore", coll::kDocMetadata, key, e.raw)) {
+              kv.entry_text(key, a->python);
+              continue;
+            }
           Json v = m_src.docstore->decode(e.raw);
           Json hash = member_or(v, {"doc_hash", "docHash"}, Json());
           if (const NodeFacts* f = node(key)) hash = hash_in_target(*f, f->metadata);
@@ -433,13 +613,19 @@ class Converter {
               ref = src->is_string() ? *src : member_or(*src, {"node_id", "nodeId"}, Json());
           JsonObject o{{ts ? "docHash" : "doc_hash", hash}};
           if (!ref.is_null()) o.emplace_back(ts ? "refDocId" : "ref_doc_id", ref);
-          kv.entry(key, Json(std::move(o)));
+          if (ts) ts_entry(kv, "docstore", coll::kDocMetadata, key, key, dump(Json(std::move(o)), WriteStyle{m_d}));
+          else kv.entry(key, Json(std::move(o)));
         }
       } else if (name == coll::kRefDocInfo) {
         kv.collection(coll::kRefDocInfo);
         if (const Section* refs = m_src.doc_collection(coll::kRefDocInfo))
           for (const Entry& e : refs->entries) {
             if (refs->find(e.key) != &e) continue;
+            if (!ts)
+              if (const carry::Aside* a = restored("docstore", coll::kRefDocInfo, e.key, e.raw)) {
+                kv.entry_text(e.key, a->python);
+                continue;
+              }
             Json v = m_src.docstore->decode(e.raw);
             if (m_upgrade && !v.find("doc_ids") && !v.find("extra_info")) {
               kv.entry_text(e.key, e.raw);
@@ -447,7 +633,8 @@ class Converter {
             }
             Json ids = member_or(v, {"node_ids", "nodeIds", "doc_ids"}, JsonArray{});
             if (ts) {
-              kv.entry(e.key, Json(JsonObject{{"nodeIds", ids}, {"extraInfo", JsonObject{}}}));
+              ts_entry(kv, "docstore", coll::kRefDocInfo, std::string(e.key), e.key,
+                       dump(Json(JsonObject{{"nodeIds", ids}, {"extraInfo", JsonObject{}}}), WriteStyle{m_d}));
               continue;
             }
             // Python keeps unique ids and the document's (else its first node's) metadata.
@@ -465,8 +652,30 @@ class Converter {
           }
         if (m_upgrade) add_missing_ref_docs(kv);
       }
+      if (!ts) rest_of_collection(kv, "docstore", name);
     }
+    if (ts) write_asides(kv, "docstore");
+    else other_collections(kv, "docstore", {coll::kDocData, coll::kDocMetadata, coll::kRefDocInfo});
     return kv.finish();
+  }
+
+  // 0.12's json_to_doc reads __data__["class_name"] of a type "4" node (to
+  // tell an ImageDocument): without it, docstore.docs raises KeyError. The
+  // name goes where to_dict puts it: after the fields, before the "text" key
+  // that 0.12 appends last, else at the end (0.10's layout).
+  Json with_class_name(const NodeFacts& f) const {
+    Json env = m_src.docstore->decode(f.raw);
+    JsonObject data;
+    const JsonObject& old = f.data.as_object();
+    const char* name = f.data.find("image") ? "ImageDocument" : "Document";
+    bool text_last = !old.empty() && old.back().first == "text";
+    for (std::size_t i = 0; i < old.size(); ++i) {
+      if (text_last && i + 1 == old.size()) data.emplace_back("class_name", name);
+      data.emplace_back(old[i].first, old[i].second);
+    }
+    if (!text_last) data.emplace_back("class_name", name);
+    env.set("__data__", Json(std::move(data)));
+    return env;
   }
 
   // Before 0.6.16 there was no ref_doc_info; 0.12 needs it to delete or
@@ -505,7 +714,13 @@ class Converter {
         }
       return kv.finish();
     }
+    const Section* ts_structs = ts ? nullptr : m_src.index_collection();
     for (const IndexStruct& s : read_index_structs(m_src)) {
+      if (const Entry* te = ts_structs ? ts_structs->find(s.id) : nullptr)
+        if (const carry::Aside* a = restored("index_store", coll::kIndexData, s.id, te->raw)) {
+          kv.entry_text(s.id, a->python);
+          continue;
+        }
       const Json& d = s.data;
       Json summary = member_or(d, {"summary"}, Json());
       std::string type = s.type == "simple_dict" ? "vector_store" : s.type;
@@ -518,21 +733,20 @@ class Converter {
             for (const auto& [vid, v] : nd->as_object()) {
               std::string nid = v.is_string() ? v.as_string() : vid;
               if (const NodeFacts* f = node(nid)) nodes.emplace_back(nid, encode(*f));
-              else m_notes.push_back("index " + s.id + ": node " + nid + " is not in the docstore; left out of nodesDict");
+              else m_tally.add("nodes of index " + s.id + " not in the docstore, left out of its nodesDict", nid);
             }
           o.emplace_back("nodesDict", Json(std::move(nodes)));
           o.emplace_back("type", "simple_dict");
         } else if (type == "list") {
           o.emplace_back("nodes", member_or(d, {"nodes"}, JsonArray{}));
           o.emplace_back("type", "list");
-        } else if (type == "keyword_table") {
-          o.emplace_back("table", member_or(d, {"table"}, JsonObject{}));
-          o.emplace_back("type", "keyword_table");
         } else {
-          m_notes.push_back("index " + s.id + ": LlamaIndex.TS cannot load a " + type + " index; left out");
+          // jsonToIndexStruct throws on any other type (a keyword table too),
+          // which would fail every getIndexStructs() of the store.
+          m_tally.add(type + " indexes LlamaIndex.TS cannot load, kept aside for the way back (TS does not see them)", s.id);
           continue;
         }
-        kv.entry(s.id, Json(std::move(o)));
+        ts_entry(kv, "index_store", coll::kIndexData, s.id, s.id, dump(Json(std::move(o)), WriteStyle{m_d}));
         continue;
       }
       JsonObject o{{"index_id", s.id}, {"summary", summary}};
@@ -550,25 +764,56 @@ class Converter {
       }
       kv.entry(s.id, Json(JsonObject{{"__type__", type}, {"__data__", dump(Json(std::move(o)), WriteStyle{JsonDialect::Python})}}));
     }
+    if (ts) {
+      write_asides(kv, "index_store");
+    } else {
+      rest_of_collection(kv, "index_store", coll::kIndexData);
+      other_collections(kv, "index_store", {coll::kIndexData});
+    }
     return kv.finish();
   }
 
   std::string vector_store(const VectorStoreDoc& v) {
     bool ts = m_target == Dialect::TypeScript;
     VectorSections s = vector_sections(v.doc);
+    const std::string file = vector_file_id(v.ns);
     KvText kv(m_d);
+    // One entry in the target's form: through what was set aside when TS
+    // still holds what lstore wrote, else converted by `convert`.
+    auto put = [&](const char* py_coll, const Entry& e, auto convert) {
+      std::string key(e.key);
+      if (ts) return ts_entry(kv, file, py_coll, key, e.key, convert());
+      if (const carry::Aside* a = restored(file, py_coll, e.key, e.raw)) return kv.entry_text(e.key, a->python);
+      kv.entry_text(e.key, convert());
+    };
     kv.collection(ts ? "embeddingDict" : "embedding_dict");
     if (s.embeddings)
       for (const Entry& e : s.embeddings->entries) {
         if (m_upgrade) kv.entry_text(e.key, e.raw);
-        else kv.entry_text(e.key, convert_vector(e.raw, m_d));
+        else put("embedding_dict", e, [&] { return convert_vector(e.raw, m_d); });
       }
-    kv.collection(ts ? "textIdToRefDocId" : "text_id_to_ref_doc_id");
+    if (!ts) rest_of_collection(kv, file, "embedding_dict");
+    // A 0.6 store's text_id_to_doc_id comes back under its own name.
+    std::string ref_coll = "text_id_to_ref_doc_id";
+    if (ts && s.ref_doc_ids && !m_upgrade) ref_coll = s.ref_doc_ids->name;
+    if (auto f = m_asides.find(file); !ts && f != m_asides.end() && f->second.count("text_id_to_doc_id"))
+      ref_coll = "text_id_to_doc_id";
+    kv.collection(ts ? "textIdToRefDocId" : ref_coll);
     if (s.ref_doc_ids)
-      for (const Entry& e : s.ref_doc_ids->entries) kv.entry(e.key, v.doc.decode(e.raw));
+      for (const Entry& e : s.ref_doc_ids->entries)
+        put(ref_coll.c_str(), e, [&] { return dump(v.doc.decode(e.raw), WriteStyle{m_d}); });
+    if (!ts) rest_of_collection(kv, file, ref_coll);
     kv.collection(ts ? "metadataDict" : "metadata_dict");
     if (s.metadata) {
-      for (const Entry& e : s.metadata->entries) kv.entry(e.key, v.doc.decode(e.raw));
+      for (const Entry& e : s.metadata->entries)
+        put("metadata_dict", e, [&] {
+          Json md = v.doc.decode(e.raw);
+          if (ts && has_non_finite(md))
+            m_tally.add("vector-store metadata entries with NaN or Infinity, written as null as JSON.stringify does, "
+                        "the Python entry kept aside for the way back",
+                        std::string(e.key));
+          return dump(md, WriteStyle{m_d});
+        });
     } else if (m_upgrade && s.embeddings) {
       // Before 0.6.18 there was no metadata_dict; metadata filters need one.
       // Each entry is what SimpleVectorStore.add writes for the node.
@@ -586,6 +831,12 @@ class Converter {
           kv.entry(e.key, md);
         }
     }
+    if (ts) {
+      write_asides(kv, file);
+    } else {
+      rest_of_collection(kv, file, "metadata_dict");
+      other_collections(kv, file, {"embedding_dict", ref_coll.c_str(), "metadata_dict"});
+    }
     return kv.finish();
   }
 
@@ -594,17 +845,58 @@ class Converter {
   std::vector<std::string>& m_notes;
   bool m_upgrade;  // same dialect, old era: rewrite only what 0.12 cannot read as it is
   std::set<std::string> m_rewritten;  // upgrade: node ids re-encoded
+  const carry::Plan* m_plan;          // TS target: Python entries to set aside
+  std::unordered_map<std::string, std::string> m_ts_sha;  // file\ncollection\nkey -> sha256 of the TS entry
+  std::map<std::string, carry::Collections> m_asides;     // Python target: set aside in the TS source, by file
+  std::set<std::string> m_used;                            // file\ncollection\nkey already written
+  Tally m_tally;
   JsonDialect m_d;
   std::vector<NodeFacts> m_nodes;
   std::unordered_map<std::string, std::size_t> m_index;
   std::string m_ns;
 };
 
+// A store LlamaIndex cannot load at all is not upgraded into one that looks
+// loadable (wild/INDEX.md lists such stores): the first reason, by file.
+void refuse_unloadable(const Store& source) {
+  auto refuse = [](const std::string& file, const std::string& why, const std::string& hint) {
+    throw Error(ErrorKind::Data, file, why + ": LlamaIndex cannot load this store, so there is nothing to upgrade", "", hint);
+  };
+  for (const FileInfo& f : source.files) {
+    bool store_name = f.name.find("store.json") != std::string::npos;
+    if (f.kind == FileKind::LfsPointer)
+      refuse(f.name, "a Git LFS pointer, not the file it stands for", "fetch the file (git lfs pull) and upgrade that");
+    if (f.kind == FileKind::Faiss && store_name)
+      refuse(f.name, "a binary FAISS index under a SimpleVectorStore name (StorageContext reads it as JSON)",
+             "load it with FaissVectorStore.from_persist_dir, or rename it to default__vector_store.faiss");
+    if (f.kind == FileKind::ForeignJson && store_name)  // LangChain's docstore.json, networkx's graph_store.json
+      refuse(f.name, "not LlamaIndex's JSON under a LlamaIndex file name" + (f.detail.empty() ? "" : " (" + f.detail + ")"),
+             "");
+    if (f.kind == FileKind::Empty && store_name) refuse(f.name, "an empty file under a store name", "");
+  }
+  // A persist dir (any store file present) needs its docstore: a chat store
+  // or KV file alone is not one.
+  bool persist_dir = source.index_store || !source.vector_stores.empty() || source.graph_store || source.property_graph;
+  if (persist_dir && !source.docstore)
+    refuse(source.location, "no docstore.json (StorageContext.from_defaults reads one from every persist dir)", "");
+}
+
 }  // namespace
 
 Store convert_dialect(const Store& source, Dialect target, std::vector<std::string>& notes) {
   if (source.dialect == target) return source;
-  return Converter(source, target, notes).run();
+  if (target == Dialect::Python) return Converter(source, target, notes).run();
+  // To TS: convert, convert that back, and set aside every Python entry the
+  // way back does not give back byte for byte; then convert again with them.
+  std::vector<std::string> first_notes, scratch;
+  Store ts = Converter(source, target, first_notes).run();
+  Store back = Converter(ts, Dialect::Python, scratch).run();
+  carry::Plan plan = carry::entries_not_restored(source, back);
+  if (plan.by_file.empty()) {
+    notes.insert(notes.end(), first_notes.begin(), first_notes.end());
+    return ts;
+  }
+  return Converter(source, target, notes, false, &plan).run();
 }
 
 Store upgrade_store(const Store& source, std::vector<std::string>& notes) {
@@ -614,6 +906,7 @@ Store upgrade_store(const Store& source, std::vector<std::string>& notes) {
     if (f.kind == FileKind::LegacySaveToDisk)
       throw Error(ErrorKind::Data, f.name, "a gpt_index 0.5 save_to_disk() file: it holds no persist-dir store to upgrade",
                   "", "rebuild the index with a current LlamaIndex");
+  refuse_unloadable(source);
   Store out = Converter(source, Dialect::Python, notes, true).run();
   // 0.10 chat stores (a JSON string, messages with "content") become 0.12's.
   for (FileInfo* f : side_files(out, FileKind::ChatStore)) {
