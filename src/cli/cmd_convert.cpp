@@ -55,10 +55,12 @@ CommandSpec add_convert(CLI::App& parent) {
             if (!opts->dialect.empty())
               store = convert_dialect(store, opts->dialect == "ts" ? Dialect::TypeScript : Dialect::Python, notes);
             for (const std::string& n : notes) std::fprintf(stderr, "lstore: convert: note: %s\n", n.c_str());
-            if (opts->strict && !notes.empty())
-              throw Error(ErrorKind::Data, dst->describe(),
-                          fmt::format("--strict: {} kind{} of loss (notes above); nothing written", notes.size(),
-                                      notes.size() == 1 ? "" : "s"));
+            // spec/CLI.md: a loss under --strict is a finding (exit 1), not an I/O error.
+            if (opts->strict && !notes.empty()) {
+              std::fprintf(stderr, "lstore: convert: %s: --strict: %zu kind%s of loss (notes above); nothing written\n",
+                           dst->describe().c_str(), notes.size(), notes.size() == 1 ? "" : "s");
+              return 1;
+            }
             if (opts->dry_run) {
               for (const FileInfo& f : store.files) {
                 if (out.json())
