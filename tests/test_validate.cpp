@@ -90,6 +90,10 @@ TEST_CASE("every rule has a fixture that triggers it") {
       {"legacy-save-to-disk", [](Fixture& f) { spit(f.dir / "index_simple.json", R"({"index_struct": {"__type__": "simple_dict", "__data__": {}}, "docstore": {"docs": {}}})"); }},
       {"multiple-indexes", [](Fixture& f) { f.edit("index_store.json", [](Json& j) { j.find("index_store/data")->set("second", first_value(*j.find("index_store/data"))); }); }},
       {"unknown-index-type", [](Fixture& f) { f.edit("index_store.json", [](Json& j) { first_value(*j.find("index_store/data")).set("__type__", "simple_dict"); }); }},
+      {"document-without-class-name", [](Fixture& f) { f.edit("docstore.json", [](Json& j) {
+         Json& node = first_value(*j.find("docstore/data"));
+         node.set("__type__", "4");
+         node.find("__data__")->erase("class_name"); }); }},
       {"unreadable-node-type", [](Fixture& f) { f.edit("docstore.json", [](Json& j) { first_value(*j.find("docstore/data")).set("__type__", "5"); }); }},
       {"node-without-metadata", [](Fixture& f) { f.edit("docstore.json", [](Json& j) { j.find("docstore/metadata")->erase(first_key(*j.find("docstore/data"))); }); }},
       {"ref-doc-mismatch", [](Fixture& f) { f.edit("docstore.json", [](Json& j) { j.find("docstore/metadata")->find(first_key(*j.find("docstore/data")))->set("ref_doc_id", "elsewhere"); }); }},
@@ -170,6 +174,8 @@ TEST_CASE("corpus: wild stores get the findings corpus/wild/INDEX.md describes")
       {"MrDarkness117__GPTProject__storage", {"metadata-dict-missing", "legacy-vector-store-name"}},
       {"malo21st__nenkin_san__BX2000_DB", {"metadata-dict-missing"}},
       {"akudo7__llamaindexts-storage-test__storage", {"metadata-dict-missing"}},
+      // a 0.8 Document indexed as a node: 0.10+ cannot read it back
+      {"ZhangWei88__chatgpt__storage", {"document-without-class-name"}},
   };
   for (const auto& c : fs::directory_iterator(corpus::root() / "wild")) {
     if (!c.is_directory()) continue;

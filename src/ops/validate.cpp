@@ -177,6 +177,11 @@ class Checker {
       if (!(ts ? ts_codes : py_codes).count(n.type_code))
         add_local("unknown-type-code", path + ".__type__", fmt::format("node {} has __type__ '{}'", e.key, n.type_code));
       if (n.type_code == "5") add_local("unreadable-node-type", path, fmt::format("node {} is a multimodal Node (type \"5\")", e.key));
+      // llama_index.core's json_to_doc reads data_dict["class_name"] of every
+      // Document that is not a legacy (extra_info) one.
+      if (n.type_code == "4" && m_store.dialect == Dialect::Python && !n.data.find("class_name") && !n.data.find("extra_info"))
+        add_local("document-without-class-name", path,
+                  fmt::format("Document {} has no class_name: LlamaIndex 0.10 and later raise KeyError 'class_name' reading it", e.key));
       const Json& dd = n.data;
       auto expect = [&](const char* field, bool ok, const char* what) {
         if (!ok) add_local("bad-shape", path + "." + field, fmt::format("node {}: {} must be {}", e.key, field, what));

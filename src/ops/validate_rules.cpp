@@ -43,6 +43,8 @@ const std::vector<Rule>& validation_rules() {
        "pass index_id=... when loading"},
       {"unknown-index-type", Severity::Error, "loading", "an index struct type LlamaIndex has no class for (KeyError on load)",
        "rebuild the index with a current LlamaIndex"},
+      {"document-without-class-name", Severity::Error, "loading", "a Document (type \"4\") without class_name: LlamaIndex 0.10+ raises KeyError when it reads it (json_to_doc)",
+       "lstore convert --upgrade adds it"},
       {"unreadable-node-type", Severity::Warning, "loading", "a node of type \"5\" (multimodal Node): LlamaIndex 0.12.35 cannot read it back",
        "upgrade LlamaIndex, or store the node as a TextNode"},
       // integrity: the parts of the store agree (FORMAT.md §3-§5)
