@@ -43,6 +43,22 @@ class ValidateCli(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def test_invalid_utf8_anywhere_is_one_parse_error_with_its_byte(self):
+        # json.load of a file opened as UTF-8 raises on it: the store does not load.
+        for where in ("first", "last"):
+            store = os.path.join(self.tmp, "u8-" + where)
+            shutil.copytree(SAMPLE, store)
+            path = os.path.join(store, "docstore.json")
+            data = open(path, "rb").read()
+            at = (data.find(b'"text": "') if where == "first" else data.rfind(b'"text": "')) + 12
+            open(path, "wb").write(data[:at] + b"\xc3\x28" + data[at:])
+            rc, out, err = run("validate", store, "--format", "json")
+            self.assertEqual(rc, 1, err)
+            findings = json.loads(out)["findings"]
+            self.assertEqual([(f["rule"], f["file"]) for f in findings], [("parse-error", "docstore.json")], findings)
+            self.assertIn("invalid UTF-8", findings[0]["message"])
+            self.assertIn(f"byte {at}", findings[0]["path"] + findings[0]["message"])
+
     def test_clean_store_exit_0(self):
         rc, out, err = run("validate", SAMPLE)
         self.assertEqual(rc, 0, err)

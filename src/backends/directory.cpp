@@ -348,14 +348,16 @@ class DirectoryBackend : public Backend {
     }
     try {
       out.doc = JsonDoc::read(name, buffer, JsonDialect::Python);
+      // Classifying decodes a first entry, which may be what is broken.
+      info.kind = classify_json(*out.doc, name.substr(name.rfind('/') + 1), out.dialect, info.detail);
     } catch (const Error& e) {
+      out.doc.reset();
       if (is_store_file_name(name.substr(name.rfind('/') + 1)) && !m_tolerant) throw Error(ErrorKind::Data, path, e.what(), e.place());
       info.kind = FileKind::Broken;
       info.detail = std::string(e.what()) + " (" + e.place() + ")";
       info.bytes = buffer;
       return out;
     }
-    info.kind = classify_json(*out.doc, name.substr(name.rfind('/') + 1), out.dialect, info.detail);
     if (out.dialect == Dialect::TypeScript) out.doc->set_dialect(JsonDialect::JavaScript);
     if (info.kind == FileKind::PropertyGraph) out.doc->set_dialect(pydantic_flavour(buffer->view()));
     info.bytes = buffer;  // dropped again by StoreBuilder when the model holds the file

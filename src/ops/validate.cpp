@@ -40,6 +40,7 @@ class Checker {
 
   std::vector<Finding> run() {
     layout();
+    const std::size_t layout_findings = m_findings.size();
     // The vectors' bytes are scanned, and every file checked as json.load
     // reads it, on another core while the docstore is checked.
     std::vector<Error> unreadable;
@@ -66,13 +67,15 @@ class Checker {
       throw;
     }
     scanner.join();
-    // LlamaIndex's json.load of the file fails: the whole store fails to load.
+    // LlamaIndex's json.load of the file fails: the whole store fails to load,
+    // and the entry checks (which skipped what they could not decode) would
+    // only report the consequences: the layout findings and the parse errors stay.
+    if (!unreadable.empty()) m_findings.resize(layout_findings);
     for (const Error& e : unreadable) add("parse-error", e.where(), e.place(), e.what());
     if (undecodable && std::none_of(unreadable.begin(), unreadable.end(),
                                     [&](const Error& e) { return e.where() == undecodable->where(); }))
       add("parse-error", undecodable->where(), undecodable->place(), undecodable->what());
-    // The cross checks below would count the entries not read as missing.
-    if (undecodable) {
+    if (undecodable || !unreadable.empty()) {
       m_progress.finish();
       return std::move(m_findings);
     }
