@@ -537,6 +537,13 @@ StoreLock::StoreLock(const fs::path& store, std::chrono::milliseconds wait) {
       io_fail(m_lock, "cannot open the lock file");
     }
     struct stat st {};
+    // No link left: its holder released (and removed) it between our open and
+    // this check. Not a planted file: start again.
+    if (::fstat(m_fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0) {
+      ::close(m_fd);
+      m_fd = -1;
+      continue;
+    }
     if (::fstat(m_fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
       ::close(m_fd);
       m_fd = -1;
