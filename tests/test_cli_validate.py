@@ -43,6 +43,20 @@ class ValidateCli(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def test_an_unreadable_store_is_its_finding_and_the_others_are_checked(self):
+        missing = os.path.join(self.tmp, "no-such-store")
+        rc, out, err = run("validate", SAMPLE, missing, self.broken, "--format", "json")
+        self.assertEqual(rc, 3, err)  # a store could not be read: exit 3, after the whole report
+        findings = json.loads(out)["findings"]
+        self.assertEqual({f["store"] for f in findings}, {missing, self.broken})
+        gone = [f for f in findings if f["store"] == missing]
+        self.assertEqual([(f["rule"], f["severity"]) for f in gone], [("unreadable-store", "error")])
+        self.assertIn("No such file or directory", gone[0]["message"])
+        self.assertEqual(json.loads(out)["summary"]["stores"], 3)
+        rc, out, _ = run("validate", SAMPLE, missing, "--format", "junit")
+        self.assertEqual(rc, 3)
+        self.assertEqual(len(ET.fromstring(out).findall("testsuite")), 2)
+
     def test_invalid_utf8_anywhere_is_one_parse_error_with_its_byte(self):
         # json.load of a file opened as UTF-8 raises on it: the store does not load.
         for where in ("first", "last"):

@@ -119,6 +119,9 @@ TEST_CASE("every rule has a fixture that triggers it") {
   };
   for (const Rule& r : validation_rules()) {
     CAPTURE(r.id);
+    // A store that cannot be opened never reaches validate(): the command
+    // reports it (test_cli_validate.py: test_an_unreadable_store_is_its_finding).
+    if (std::string_view(r.id) == "unreadable-store") continue;
     auto it = breakers.find(r.id);
     REQUIRE_MESSAGE(it != breakers.end(), "rule " << r.id << " has no fixture");
     Fixture f;

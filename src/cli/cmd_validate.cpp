@@ -227,10 +227,23 @@ CommandSpec add_validate(CLI::App& parent) {
             if (o->stores.empty()) throw Error(ErrorKind::Usage, "validate", "no store given");
             ValidateOptions vo{{o->rules.begin(), o->rules.end()}, {o->skips.begin(), o->skips.end()}, {}};
             std::vector<StoreFindings> all;
+            bool unreadable = false;
             for (const std::string& s : o->stores) {
-              Store store = load_store(out, s, true);
               // As the user named it (a directory as given, not sqlite:...), but never a password.
               std::string shown = redact_store_name(s);
+              // A store that cannot be opened is that store's finding; the
+              // report still covers every store given (CI reads all of it).
+              Store store;
+              try {
+                store = load_store(out, s, true);
+              } catch (const Error& e) {
+                if (e.kind() == ErrorKind::Usage) throw;
+                unreadable = true;
+                std::string where = e.where() == s ? "" : e.where();
+                all.push_back({shown, {{"unreadable-store", Severity::Error, where, e.place(),
+                                        redact_store_names_in(e.what())}}});
+                continue;
+              }
               ProgressBar bar("validate " + shown, out.quiet());
               vo.progress = bar.callback();
               all.push_back({shown, validate(store, vo)});
@@ -250,6 +263,7 @@ CommandSpec add_validate(CLI::App& parent) {
             else if (fmt_name == "github") print_github(all);
             else if (fmt_name == "junit") print_junit(all, o->fail_on == "warning" ? Severity::Warning : Severity::Error);
             else print_sarif(out, all);
+            if (unreadable) return 3;  // the report is out; the exit says a store could not be read
             Severity fail_on = o->fail_on == "warning" ? Severity::Warning : Severity::Error;
             for (const auto& s : all)
               for (const auto& f : s.findings)

@@ -1,5 +1,6 @@
 // The rules of lstore validate, one line each: id, default severity, group,
-// what it finds, how to fix it. man/lstore-validate.1 lists the same table.
+// what it finds, how to fix it. man/lstore-validate.1 lists the same table
+// (python3 man/update-validate-rules.py build/lstore rewrites it).
 #include "lstore/validate.hpp"
 
 namespace lstore {
@@ -9,6 +10,8 @@ const std::vector<Rule>& validation_rules() {
       // Severity is what LlamaIndex does with the store: it fails to load it or
       // to retrieve from it (error), ignores or degrades something (warning),
       // or nothing it does changes (note). Each summary says which.
+      {"unreadable-store", Severity::Error, "structure", "the store cannot be opened or read at all (no such path, no permission, server unreachable)",
+       "check the path or URI; the message says what failed"},
       {"not-a-store", Severity::Error, "structure", "no LlamaIndex file at all (StorageContext.from_defaults raises FileNotFoundError)",
        "point lstore at the persist dir (the folder holding docstore.json)"},
       {"unread-file", Severity::Info, "structure", "a file StorageContext never opens (notes, .gitkeep, caches, pickles): ignored",
