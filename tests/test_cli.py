@@ -374,6 +374,32 @@ class FinishTest(Tmp):
             self.assertEqual(out, "")
             self.assertIn(hint, err)
 
+    def test_parser_messages(self):
+        # lstore alone: the usage on stderr, a usage error
+        rc, out, err = run()
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("Usage: lstore", err)
+        self.assertIn("Subcommands:", err)
+        # lstore help [CMD]: what --help prints
+        rc, out, _ = run("help")
+        self.assertEqual(rc, 0)
+        self.assertIn("Subcommands:", out)
+        rc, out, _ = run("help", "query")
+        self.assertEqual((rc, out), (0, run("query", "--help")[1]))
+        rc, out, err = run("help", "lss")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("unknown command 'lss'\nhint: did you mean 'ls'?", err)
+        # an unknown option is named, not the word after it
+        rc, out, err = run("ls", SAMPLE, "--output", "F")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("lstore: ls: unknown option '--output'", err)
+        self.assertNotIn("not in", err)
+        # no doubled prefixes
+        for args in (["validate"], ["delete", SAMPLE], ["query", SAMPLE]):
+            rc, _, err = run(*args)
+            self.assertEqual(rc, 2)
+            self.assertNotRegex(err, r"lstore: (\w+): \1:", args)
+
     def test_completions_cover_the_command_tree(self):
         rc, script, _ = run("completion", "bash")
         self.assertEqual(rc, 0)

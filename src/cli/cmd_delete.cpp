@@ -86,7 +86,7 @@ CommandSpec add_delete(CLI::App& parent) {
   add_wait_option(app, o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
             if (o->ref_docs.empty() && o->nodes.empty() && o->where.empty() && o->chat.empty() && o->collection.empty())
-              throw Error(ErrorKind::Usage, "delete",
+              throw Error(ErrorKind::Usage, "",
                           "nothing to delete: give --ref-doc ID..., --node ID..., --where EXPR, --chat KEY or --collection C --key K");
             MetadataFilters filters;
             for (const std::string& w : o->where) filters.filters.push_back({parse_filter_expression(w), nullptr});

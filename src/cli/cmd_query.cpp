@@ -144,7 +144,7 @@ int run_query(Output& out, const QueryOptions& o) {
   // 1. What can be checked without reading the store (exit 2).
   int sources = !o.vector.empty() + !o.vector_file.empty() + !o.like.empty();
   if (sources != 1)
-    throw Error(ErrorKind::Usage, "query", "give the query vector with exactly one of --vector, --vector-file, --like");
+    throw Error(ErrorKind::Usage, "", "give the query vector with exactly one of --vector, --vector-file, --like");
   if (o.mmr_threshold && o.mode != "mmr")
     throw Error(ErrorKind::Usage, "--mmr-threshold", "applies to --mode mmr only");
   std::vector<double> embedding;

@@ -224,7 +224,7 @@ CommandSpec add_validate(CLI::App& parent) {
               if (!out.json()) out.table({"RULE", "SEVERITY", "GROUP", "WHAT IT FINDS"}, rows);
               return 0;
             }
-            if (o->stores.empty()) throw Error(ErrorKind::Usage, "validate", "no store given");
+            if (o->stores.empty()) throw Error(ErrorKind::Usage, "", "no store given");
             ValidateOptions vo{{o->rules.begin(), o->rules.end()}, {o->skips.begin(), o->skips.end()}, {}};
             std::vector<StoreFindings> all;
             bool unreadable = false;

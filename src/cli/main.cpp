@@ -100,6 +100,34 @@ int main(int argc, char** argv) {
   };
 
   std::string command = "lstore";
+  // `lstore` alone: the usage, as a usage error. `lstore help [CMD]`: the
+  // help of the tool or of one command, as --help prints it.
+  if (argc == 1) {
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
+  }
+  // `lstore help CMD` is `lstore CMD --help`; `lstore help` is `lstore --help`.
+  std::vector<char*> help_args;
+  if (std::string_view(argv[1]) == "help") {
+    static char help_flag[] = "--help";
+    if (argc > 2) {
+      bool known = false;
+      for (const auto& c : commands) known |= c.app->get_name() == argv[2];
+      if (!known) {
+        std::vector<std::string> names;
+        for (const auto& c : commands) names.push_back(c.app->get_name());
+        std::string hint = lstore::cli::did_you_mean(argv[2], names);
+        std::fprintf(stderr, "lstore: help: unknown command '%s'\n", lstore::redact_store_names_in(argv[2]).c_str());
+        if (!hint.empty()) std::fprintf(stderr, "hint: did you mean '%s'?\n", hint.c_str());
+        return 2;
+      }
+      help_args = {argv[0], argv[2], help_flag};
+    } else {
+      help_args = {argv[0], help_flag};
+    }
+    argc = static_cast<int>(help_args.size());
+    argv = help_args.data();
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -138,6 +166,19 @@ int main(int argc, char** argv) {
           break;
         }
       }
+    // An option nobody knows is named as such, whatever CLI11 tripped over
+    // first (with fallthrough it may blame the next word: "what: F not in ...").
+    for (int i = 1; i < argc; ++i) {
+      std::string_view arg = argv[i];
+      if (arg == "--") break;
+      if (arg.rfind("--", 0) != 0) continue;
+      std::string word(arg.substr(0, arg.find('=')));
+      if (std::find(options.begin(), options.end(), word) == options.end() && word != "--help" && word != "--version") {
+        what = fmt::format("unknown option '{}'", word);
+        break;
+      }
+      if (arg.find('=') == std::string_view::npos && std::find(valued.begin(), valued.end(), word) != valued.end()) ++i;
+    }
     // CLI11 quotes the argument it refused, which may be a URI with a password.
     std::fprintf(stderr, "lstore: %s%s\n", sub.c_str(), lstore::redact_store_names_in(what).c_str());
     // Did you mean: the first word that is neither a subcommand nor an option

@@ -168,7 +168,7 @@ std::vector<QueryHit> query_vector_store(const Store& store, std::string_view ns
 
 std::vector<QueryHit> query_packed(const PackedVectors& packed, const VectorQuery& q) {
   if (q.filters)
-    throw Error(ErrorKind::Usage, "query", "metadata filters need the store (its metadata_dict), not only cached vectors");
+    throw Error(ErrorKind::Usage, "", "metadata filters need the store (its metadata_dict), not only cached vectors");
   std::unordered_set<std::string_view> allowed;
   if (q.node_ids) allowed.insert(q.node_ids->begin(), q.node_ids->end());
   std::vector<std::size_t> cands;
