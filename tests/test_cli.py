@@ -202,6 +202,23 @@ class GetTest(Tmp):
     def node_id(self):
         return ndjson(run("ls", SAMPLE, "nodes", "--json")[1])[0]["id"]
 
+    def test_get_field_paths(self):
+        nid = self.node_id()
+        node = json.load(open(os.path.join(SAMPLE, "docstore.json")))["docstore/data"][nid]["__data__"]
+        meta = json.load(open(os.path.join(SAMPLE, "docstore.json")))["docstore/metadata"][nid]
+        for field, want in (("metadata.author", node["metadata"]["author"]),
+                            ("metadata.tags.0", node["metadata"]["tags"][0]),
+                            ("relationships.1.node_id", node["relationships"]["1"]["node_id"]),
+                            ("hash", meta["doc_hash"])):  # 0.12 keeps the hash in docstore/metadata only
+            rc, out, err = run("get", SAMPLE, nid, "--field", field)
+            self.assertEqual((rc, out), (0, want + "\n"), (field, err))
+        rc, out, _ = run("get", SAMPLE, nid, "--field", "metadata.year", "--json")
+        self.assertEqual(json.loads(out), node["metadata"]["year"])
+        for missing in ("relationships.9", "metadata.tags.7", "metadata.author.x", "nope"):
+            rc, out, err = run("get", SAMPLE, nid, "--field", missing)
+            self.assertEqual((rc, out), (1, ""), missing)
+            self.assertIn(f"has no field '{missing}'", err)
+
     def test_get_node_everything(self):
         nid = self.node_id()
         rc, out, err = run("get", SAMPLE, nid, "--json")

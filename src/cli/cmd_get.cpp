@@ -87,7 +87,9 @@ void print_chat(Output& out, const Json& messages) {
 }
 
 // One field of the node (or of the vector entry, for `embedding`).
-std::optional<Json> pick_field(const std::vector<Part>& parts, const std::string& field) {
+// A top-level field of the node (or its vector or metadata entry), with the
+// names --help promises whatever the era wrote.
+std::optional<Json> pick_top(const std::vector<Part>& parts, const std::string& field) {
   for (const Part& p : parts) {
     if (p.name == "node") {
       const Json& data = *p.value.find("__data__");
@@ -98,10 +100,43 @@ std::optional<Json> pick_field(const std::vector<Part>& parts, const std::string
     }
     if (p.name.rfind("vector:", 0) == 0)
       if (const Json* v = p.value.find(field)) return *v;
-    if (p.name == "metadata" && field == "doc_hash")
-      if (const Json* v = p.value.find("doc_hash")) return *v;
   }
+  // 0.12 nodes do not store their hash: the docstore's metadata entry does.
+  for (const Part& p : parts)
+    if (p.name == "metadata" && (field == "doc_hash" || field == "hash"))
+      if (const Json* v = p.value.find("doc_hash")) return *v;
   return std::nullopt;
+}
+
+// --field PATH: a top-level field, then object keys and list indexes joined
+// by dots (metadata.author, relationships.1.node_id). A key that itself
+// holds dots ("file.name") is found whole before it is split.
+std::optional<Json> pick_field(const std::vector<Part>& parts, const std::string& field) {
+  if (auto whole = pick_top(parts, field)) return whole;
+  std::size_t dot = field.find('.');
+  if (dot == std::string::npos) return std::nullopt;
+  std::optional<Json> cur = pick_top(parts, field.substr(0, dot));
+  std::string rest = field.substr(dot + 1);
+  while (cur && !rest.empty()) {
+    if (cur->is_object()) {
+      if (const Json* v = cur->find(rest)) return *v;
+      dot = rest.find('.');
+      const Json* v = cur->find(rest.substr(0, dot));
+      if (!v) return std::nullopt;
+      cur = *v;
+    } else if (cur->is_array()) {
+      dot = rest.find('.');
+      std::string index = rest.substr(0, dot);
+      if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos || index.size() > 9) return std::nullopt;
+      std::size_t i = std::stoul(index);
+      if (i >= cur->as_array().size()) return std::nullopt;
+      cur = Json(cur->as_array()[i]);
+    } else {
+      return std::nullopt;
+    }
+    rest = dot == std::string::npos ? "" : rest.substr(dot + 1);
+  }
+  return cur;
 }
 
 // The leaves of a part as (part, path, value) records for CSV / TSV:
@@ -126,7 +161,9 @@ CommandSpec add_get(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("get", "Print everything a store holds under one id");
   app->add_option("store", opts->store, "The store: a persist directory")->required();
   app->add_option("id", opts->id, "A node, document, index or vector id, a chat key, or a KV file's key")->required();
-  app->add_option("--field", opts->field, "Print one part: text, metadata, relationships, embedding, hash, ...");
+  app->add_option("--field", opts->field,
+                  "Print one part: text, metadata, relationships, embedding, hash, ...; a dotted path goes inside "
+                  "(metadata.author, relationships.1.node_id)");
   app->add_flag("--raw", opts->raw, "Print the stored JSON bytes unchanged");
   return {app, [opts](Output& out) {
             Store store = load_store(out, opts->store);
