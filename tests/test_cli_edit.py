@@ -312,6 +312,29 @@ class PutTest(Base):
         self.assertEqual(got["vectors"][0]["embedding"], [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
         self.assertIn("doc-put", ref_docs(store))
 
+    def test_put_report_names_every_part_it_writes(self):
+        store = self.copy()
+        stdin = (json.dumps(self.NODE) + "\n").encode()
+        rc, out, err = run("put", store, "--json", stdin=stdin)
+        self.assertEqual(rc, 0, err)
+        report = json.loads(out)
+        vs, ds = "default__vector_store.json:", "docstore.json:docstore/"
+        self.assertEqual(set(report["added"]), {vs + "embedding_dict", vs + "text_id_to_ref_doc_id", vs + "metadata_dict",
+                                                ds + "data", ds + "metadata", ds + "ref_doc_info"})
+        self.assertEqual(report["added"][ds + "ref_doc_info"], ["doc-put"])  # a new ref doc is added, not changed
+        self.assertEqual(list(report["changed"]), ["index_store.json:index_store/data"])
+        # The same node again: nothing changes, and the report says so.
+        rc, out, err = run("put", store, "--json", stdin=stdin)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((json.loads(out)["added"], json.loads(out)["changed"]), ({}, {}))
+        self.assertEqual(run("put", store, stdin=stdin)[1], "nothing to change\n")
+        # A changed text: the node and its hash change, in place.
+        rc, out, err = run("put", store, "--json", stdin=json.dumps(dict(self.NODE, text="other")).encode())
+        changed = json.loads(out)["changed"]
+        self.assertEqual(changed[ds + "data"], ["put-1"])
+        self.assertEqual(changed[ds + "metadata"], ["put-1"])
+        self.assertEqual(json.loads(out)["added"], {})
+
     def test_put_file_of_many_and_raw_entries(self):
         store = self.copy()
         path = os.path.join(self.tmp, "nodes.json")

@@ -20,6 +20,17 @@ void put_detail::bad_record(std::size_t i, const std::string& what) {
 
 namespace {
 
+// Writes one entry and says so in the report, part by part: "added" for a
+// new key, "changed" for a replaced entry, nothing when its bytes stay.
+void put_reported(ChangeSet& changes, JsonDoc& doc, Section& sec, std::string_view key, const Json& value) {
+  const Entry* before = sec.find(key);
+  const std::string old = before ? std::string(before->raw) : std::string();
+  doc.put(sec, key, value);
+  const Entry* after = sec.find(key);
+  if (before && after && after->raw == old) return;
+  (before ? changes.changed : changes.added)[doc.name() + ":" + sec.name].push_back(std::string(key));
+}
+
 struct DocumentInput {
   std::string id, text;
   Json metadata = JsonObject{};
@@ -230,11 +241,10 @@ ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutO
     for (const NodeInput& n : nodes) {
       std::string cls = class_for_type_code(n.type_code);
       if (const Json* c = n.data.find("class_name"); c && c->is_string()) cls = c->as_string();
-      vdoc.put(section("embedding_dict"), n.id, n.embedding);
-      vdoc.put(section("text_id_to_ref_doc_id"), n.id, Json(n.ref.value_or("None")));
+      put_reported(changes, vdoc, section("embedding_dict"), n.id, n.embedding);
+      put_reported(changes, vdoc, section("text_id_to_ref_doc_id"), n.id, Json(n.ref.value_or("None")));
       if (vdoc.section("metadata_dict") || !vdoc.section("text_id_to_doc_id"))
-        vdoc.put(section("metadata_dict"), n.id, vector_metadata(n, cls, json_mode));
-      changes.added[vdoc.name() + ":embedding_dict"].push_back(n.id);
+        put_reported(changes, vdoc, section("metadata_dict"), n.id, vector_metadata(n, cls, json_mode));
     }
   }
   // 2. The index struct (IndexDict.add_node: nodes_dict[vector id] = node id).
@@ -252,8 +262,7 @@ ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutO
     for (const NodeInput& n : nodes) nd->set(n.id, Json(n.id));
     Json* field = env.find("__data__");
     *field = field->is_string() ? Json(dump(data, {JsonDialect::Python})) : data;
-    idoc.put(*coll_sec, target->id, env);
-    changes.changed[idoc.name() + ":" + coll::kIndexData].push_back(target->id);
+    put_reported(changes, idoc, *coll_sec, target->id, env);
   }
   // 3. The docstore (add_documents: data, then metadata, then ref_doc_info).
   JsonDoc& ddoc = *store.docstore;
@@ -262,15 +271,14 @@ ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutO
     return s ? *s : ddoc.add_section(name, true);
   };
   for (const NodeInput& n : nodes) {
-    ddoc.put(dsec(coll::kDocData), n.id, JsonObject{{"__data__", n.data}, {"__type__", n.type_code}});
-    changes.added[ddoc.name() + ":" + coll::kDocData].push_back(n.id);
+    put_reported(changes, ddoc, dsec(coll::kDocData), n.id, JsonObject{{"__data__", n.data}, {"__type__", n.type_code}});
   }
   std::vector<std::string> refs;
   std::map<std::string, Json> ref_infos;
   for (const NodeInput& n : nodes) {
     JsonObject md{{"doc_hash", text_node_hash(n.text, n.metadata)}};
     if (n.ref) md.emplace_back("ref_doc_id", *n.ref);
-    ddoc.put(dsec(coll::kDocMetadata), n.id, Json(std::move(md)));
+    put_reported(changes, ddoc, dsec(coll::kDocMetadata), n.id, Json(std::move(md)));
     if (!n.ref) continue;
     auto it = ref_infos.find(*n.ref);
     if (it == ref_infos.end()) {
@@ -288,16 +296,12 @@ ChangeSet put_records(Store& store, const std::vector<Json>& records, const PutO
     Json* meta = info.find("metadata");
     if (meta && meta->is_object() && meta->as_object().empty()) *meta = n.metadata;
   }
-  for (const std::string& r : refs) {
-    ddoc.put(dsec(coll::kRefDocInfo), r, ref_infos[r]);
-    changes.changed[ddoc.name() + ":" + coll::kRefDocInfo].push_back(r);
-  }
+  for (const std::string& r : refs) put_reported(changes, ddoc, dsec(coll::kRefDocInfo), r, ref_infos[r]);
   // 4. Documents' hashes (set_document_hash, after the nodes, as insert() does).
   for (const std::string& id : doc_order) {
     const DocumentInput& d = docs[id];
     std::string h = json_mode ? document_hash_0_12_28(d.text, d.metadata) : text_node_hash(d.text, d.metadata);
-    ddoc.put(dsec(coll::kDocMetadata), id, JsonObject{{"doc_hash", h}});
-    changes.changed[ddoc.name() + ":" + coll::kDocMetadata].push_back(id);
+    put_reported(changes, ddoc, dsec(coll::kDocMetadata), id, JsonObject{{"doc_hash", h}});
   }
   return changes;
 }
