@@ -104,6 +104,31 @@ class LsTest(Tmp):
         self.assertTrue(out.startswith("ID"))
         self.assertEqual(len(out.splitlines()), 13)
 
+    def test_several_stores(self):
+        ts = os.path.join(ROOT, "testdata", "ts-basic")
+        rc, out, err = run("ls", SAMPLE, ts, "--json")
+        self.assertEqual(rc, 0, err)
+        summaries = ndjson(out)
+        self.assertEqual([s["location"] for s in summaries], [SAMPLE, ts])
+        self.assertEqual([s["dialect"] for s in summaries], ["python", "ts"])
+        # WHAT after the stores; every record names its store
+        rc, out, err = run("ls", SAMPLE, ts, "nodes", "--json")
+        self.assertEqual(rc, 0, err)
+        rows = ndjson(out)
+        self.assertEqual(sum(r["location"] == SAMPLE for r in rows), 12)
+        self.assertEqual(sum(r["location"] == ts for r in rows), 2)
+        # one store that cannot be read: its error line, the others listed, exit 3
+        missing = os.path.join(self.tmp, "missing")
+        rc, out, err = run("ls", SAMPLE, missing, ts, "indexes")
+        self.assertEqual(rc, 3)
+        self.assertIn(f"lstore: ls: {missing}: cannot open store", err)
+        self.assertIn("==> " + ts + " <==", out)
+        self.assertIn("idx-1", out)
+        # a store named like a listing is reached as a path
+        rc, out, err = run("ls", SAMPLE, "nodez")
+        self.assertEqual(rc, 2)
+        self.assertIn("did you mean 'nodes'?", err)
+
     def test_colour(self):
         _, out, _ = run("ls", SAMPLE, "--color", "always")
         self.assertIn("\033[", out)
@@ -252,7 +277,8 @@ class GetTest(Tmp):
 
 class ErrorsTest(Tmp):
     def test_usage_errors_exit_2(self):
-        for args in ([], ["ls"], ["ls", SAMPLE, "bogus"], ["frobnicate"], ["ls", SAMPLE, "--nope"]):
+        # (ls SAMPLE bogus names a second store, which cannot be opened: exit 3)
+        for args in ([], ["ls"], ["ls", SAMPLE, "nodez"], ["frobnicate"], ["ls", SAMPLE, "--nope"]):
             rc, out, err = run(*args)
             self.assertEqual(rc, 2, (args, err))
             self.assertEqual(out, "")

@@ -1,9 +1,13 @@
-// lstore ls STORE [WHAT]: the summary, or one listing (spec/CLI.md).
+// lstore ls STORE... [WHAT]: the summary, or one listing (spec/CLI.md), of each store.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "commands.hpp"
+#include "suggest.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/side_files.hpp"
 #include "lstore/error.hpp"
@@ -14,8 +18,7 @@ namespace lstore::cli {
 namespace {
 
 struct LsOptions {
-  std::string store;
-  std::string what;
+  std::vector<std::string> args;  // STORE... [WHAT]
 };
 
 Json summary_json(const Summary& s) {
@@ -319,27 +322,67 @@ void list_files(Output& out, const Store& store) {
   if (!out.json()) out.table({"FILE", "KIND", "SIZE", "DETAIL"}, rows);
 }
 
+void list(Output& out, const Store& store, const std::string& w) {
+  if (w.empty()) print_summary(out, store, summarize(store));
+  else if (w == "nodes") list_nodes(out, store);
+  else if (w == "docs") list_docs(out, store);
+  else if (w == "indexes") list_indexes(out, store);
+  else if (w == "vectors") list_vectors(out, store);
+  else if (w == "graph") list_graph(out, store);
+  else if (w == "collections") list_collections(out, store);
+  else if (w == "chat") list_chat(out, store);
+  else if (w == "files") list_files(out, store);
+}
+
 }  // namespace
 
 CommandSpec add_ls(CLI::App& parent) {
   auto opts = std::make_shared<LsOptions>();
   CLI::App* app = parent.add_subcommand("ls", "Summarise a store, or list its nodes, docs, indexes, vectors, graph, collections, chat keys or files");
-  app->add_option("store", opts->store, "The store: a persist directory")->required();
-  app->add_option("what", opts->what, "What to list: nodes, docs, indexes, vectors, graph, collections, chat, files")
-      ->check(CLI::IsMember(kLsWhat));
+  app->add_option("args", opts->args,
+                  "STORE... [WHAT]: one or more stores (a persist directory, sqlite:FILE, redis://, postgresql://), "
+                  "then what to list: nodes, docs, indexes, vectors, graph, collections, chat, files")
+      ->required();
   return {app, [opts](Output& out) {
-            Store store = load_store(out, opts->store);
-            const std::string& w = opts->what;
-            if (w.empty()) print_summary(out, store, summarize(store));
-            else if (w == "nodes") list_nodes(out, store);
-            else if (w == "docs") list_docs(out, store);
-            else if (w == "indexes") list_indexes(out, store);
-            else if (w == "vectors") list_vectors(out, store);
-            else if (w == "graph") list_graph(out, store);
-            else if (w == "collections") list_collections(out, store);
-            else if (w == "chat") list_chat(out, store);
-            else if (w == "files") list_files(out, store);
-            return 0;
+            // The last word is WHAT when it names a listing (./nodes is a store named "nodes").
+            std::vector<std::string> stores = opts->args;
+            std::string w;
+            if (stores.size() > 1 && std::find(kLsWhat.begin(), kLsWhat.end(), stores.back()) != kLsWhat.end()) {
+              w = stores.back();
+              stores.pop_back();
+            }
+            // A last word that is no store but nearly a WHAT is a typo of one.
+            if (w.empty() && stores.size() > 1) {
+              const std::string& last = stores.back();
+              std::error_code ec;
+              std::string hint = did_you_mean(last, kLsWhat);
+              if (!hint.empty() && last.find(':') == std::string::npos && !std::filesystem::exists(last, ec))
+                throw Error(ErrorKind::Usage, "", fmt::format("'{}' is neither a store nor one of {}", last, fmt::join(kLsWhat, ", ")),
+                            "", fmt::format("did you mean '{}'?", hint));
+            }
+            const bool several = stores.size() > 1;
+            int rc = 0;
+            for (std::size_t i = 0; i < stores.size(); ++i) {
+              // Several stores: each is listed in turn (a blank line between
+              // tables; in JSON every record names its "location"). One that
+              // cannot be read is its error line; the others are still listed.
+              if (several) out.tag_records(std::make_pair(std::string("location"), redact_store_name(stores[i])));
+              try {
+                Store store = load_store(out, stores[i]);
+                if (several && i > 0 && !out.json() && !out.delimited()) out.line("");
+                if (several && !w.empty() && !out.json() && !out.delimited()) out.line(out.bold("==> " + redact_store_name(stores[i]) + " <=="));
+                list(out, store, w);
+              } catch (const Error& e) {
+                if (!several || e.kind() == ErrorKind::Usage) throw;
+                std::fflush(stdout);
+                std::string place = e.place().empty() ? "" : " (" + e.place() + ")";
+                std::fprintf(stderr, "lstore: ls: %s%s%s\n", e.where().empty() ? "" : (e.where() + ": ").c_str(),
+                             redact_store_names_in(e.what()).c_str(), place.c_str());
+                rc = 3;
+              }
+            }
+            out.tag_records(std::nullopt);
+            return rc;
           }};
 }
 

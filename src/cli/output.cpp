@@ -96,6 +96,14 @@ std::string Output::text_cell(const std::string& text, std::size_t max) const {
 }
 
 void Output::json_line(const Json& value) {
+  if (m_tag && value.is_object()) {
+    JsonObject tagged{{m_tag->first, m_tag->second}};
+    for (const auto& [k, v] : value.as_object()) tagged.emplace_back(k, v);
+    std::string s = dump(Json(std::move(tagged)), {JsonDialect::Compact});
+    s += '\n';
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    return;
+  }
   std::string s = dump(value, {JsonDialect::Compact});
   s += '\n';
   std::fwrite(s.data(), 1, s.size(), stdout);

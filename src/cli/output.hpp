@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <string>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "lstore/json.hpp"
@@ -49,6 +51,9 @@ class Output {
 
   // One JSON value on its own line (NDJSON when called repeatedly).
   void json_line(const Json& value);
+  // While set, every JSON object json_line() prints carries this first
+  // member ("location": the store it is about, when a command reads several).
+  void tag_records(std::optional<std::pair<std::string, std::string>> tag) { m_tag = std::move(tag); }
   // A table: header row, then rows; on a terminal the widest columns are cut
   // (with "…") until the table fits its width.
   void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
@@ -70,6 +75,7 @@ class Output {
   bool m_color;
   int m_width;  // 0 = not a terminal
   mutable std::vector<std::string> m_pending;  // warn_on_success()
+  std::optional<std::pair<std::string, std::string>> m_tag;  // tag_records()
 };
 
 // Shortens text for a table cell: first line only, at most `max` characters.
