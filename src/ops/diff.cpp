@@ -177,66 +177,70 @@ void diff_embeddings(const Section* sa, const Section* sb, const JsonDoc* da, co
   compare(keyed(sa), keyed(sb), part, on_changed, da, db);
 }
 
-// Calls fn(id, a_value, b_value) (nullptr: absent) for every id of either
-// section whose entry is on one side only or differs in bytes.
+// Calls fn(id, a_entry, b_entry) (nullptr: absent) for every id of either
+// section whose entry is on one side only or differs in bytes; fn decodes
+// what it needs.
 template <class F>
-void each_differing(const Section* sa, const JsonDoc* da, const Section* sb, const JsonDoc* db, F&& fn) {
+void each_differing(const Section* sa, const Section* sb, F&& fn) {
   Keyed ka = keyed(sa), kb = keyed(sb);
   for (const Entry* e : ka.order) {
     const Entry* x = ka.by_id.at(e->key);
     auto it = kb.by_id.find(e->key);
-    if (it != kb.by_id.end() && it->second->raw == x->raw) continue;
-    Json p = da->decode(x->raw);
-    if (it == kb.by_id.end()) {
-      fn(std::string(e->key), &p, nullptr);
-    } else {
-      Json q = db->decode(it->second->raw);
-      fn(std::string(e->key), &p, &q);
-    }
+    if (it == kb.by_id.end()) fn(std::string(e->key), x, nullptr);
+    else if (it->second->raw != x->raw) fn(std::string(e->key), x, it->second);
   }
   for (const Entry* e : kb.order)
-    if (!ka.by_id.count(e->key)) {
-      Json q = db->decode(kb.by_id.at(e->key)->raw);
-      fn(std::string(e->key), nullptr, &q);
-    }
+    if (!ka.by_id.count(e->key)) fn(std::string(e->key), nullptr, kb.by_id.at(e->key));
 }
+
+// One side of a vector namespace: its file (nullptr: the namespace is not
+// there) and the sections of it that the parts read.
+struct VectorSide {
+  const JsonDoc* doc = nullptr;
+  VectorSections sections;
+  explicit VectorSide(const VectorStoreDoc* v) : doc(v ? &v->doc : nullptr), sections(v ? vector_sections(v->doc) : VectorSections{}) {}
+  const Section* section(const std::string& name) const { return doc ? doc->section(name) : nullptr; }
+};
 
 // The ref doc id, metadata and any other entry of each vector id. A vector
 // added or removed takes its entries with it; an entry without a vector on
 // either side is compared all the same.
-void diff_vector_entries(const VectorStoreDoc* va, const VectorStoreDoc* vb, const DiffOptions& o, const Meaning& m,
+void diff_vector_entries(const VectorSide& a, const VectorSide& b, const DiffOptions& o, const Meaning& m,
                          PartDiff& part) {
-  const JsonDoc* da = va ? &va->doc : nullptr;
-  const JsonDoc* db = vb ? &vb->doc : nullptr;
-  VectorSections sa = da ? vector_sections(*da) : VectorSections{};
-  VectorSections sb = db ? vector_sections(*db) : VectorSections{};
-  Keyed ea = keyed(sa.embeddings), eb = keyed(sb.embeddings);
+  Keyed ea = keyed(a.sections.embeddings), eb = keyed(b.sections.embeddings);
   auto one_sided = [&](const std::string& id) { return ea.by_id.count(id) != eb.by_id.count(id); };
   ChangedById changed(part);
-  auto note = [&](const std::string& id, const std::vector<std::string>& fields) {
-    for (const std::string& f : fields) add_field(changed[id], f);
+  // Calls fn(id, a_value, b_value) (nullptr: absent) for the entries of a
+  // section that differ, but those of vectors added or removed.
+  auto each_change = [&](const Section* sa, const Section* sb, auto&& fn) {
+    each_differing(sa, sb, [&](const std::string& id, const Entry* x, const Entry* y) {
+      if (one_sided(id)) return;
+      std::optional<Json> p, q;
+      if (x) p = a.doc->decode(x->raw);
+      if (y) q = b.doc->decode(y->raw);
+      fn(id, p ? &*p : nullptr, q ? &*q : nullptr);
+    });
   };
-  each_differing(sa.ref_doc_ids, da, sb.ref_doc_ids, db, [&](const std::string& id, const Json* x, const Json* y) {
-    if (!one_sided(id) && (!x || !y || !same(*x, *y, m))) note(id, {"ref_doc_id"});
+  each_change(a.sections.ref_doc_ids, b.sections.ref_doc_ids, [&](const std::string& id, const Json* x, const Json* y) {
+    if (!x || !y || !same(*x, *y, m)) add_field(changed[id], "ref_doc_id");
   });
-  each_differing(sa.metadata, da, sb.metadata, db, [&](const std::string& id, const Json* x, const Json* y) {
+  each_change(a.sections.metadata, b.sections.metadata, [&](const std::string& id, const Json* x, const Json* y) {
     std::vector<std::string> fields;
-    if (!one_sided(id)) compare_metadata(x, y, "metadata_dict", o, m, fields);
-    note(id, fields);
+    compare_metadata(x, y, "metadata_dict", o, m, fields);
+    for (std::string& f : fields) add_field(changed[id], std::move(f));
   });
   // Sections none of the above reads, by their own names.
   std::set<std::string> others;
-  for (const JsonDoc* d : {da, db})
-    if (d)
-      for (const Section& s : d->sections()) others.insert(s.name);
-  for (const VectorSections* s : {&sa, &sb})
-    for (const Section* read : {s->embeddings, s->ref_doc_ids, s->metadata})
+  for (const VectorSide* side : {&a, &b})
+    if (side->doc)
+      for (const Section& s : side->doc->sections()) others.insert(s.name);
+  for (const VectorSide* side : {&a, &b})
+    for (const Section* read : {side->sections.embeddings, side->sections.ref_doc_ids, side->sections.metadata})
       if (read) others.erase(read->name);
   for (const std::string& name : others)
-    each_differing(da ? da->section(name) : nullptr, da, db ? db->section(name) : nullptr, db,
-                   [&](const std::string& id, const Json* x, const Json* y) {
-                     if (!one_sided(id) && (!x || !y || !same(*x, *y, m))) note(id, {name});
-                   });
+    each_change(a.section(name), b.section(name), [&](const std::string& id, const Json* x, const Json* y) {
+      if (!x || !y || !same(*x, *y, m)) add_field(changed[id], name);
+    });
 }
 
 void diff_vectors(const Store& a, const Store& b, const DiffOptions& o, const Meaning& m, StoreDiff& out) {
@@ -245,13 +249,10 @@ void diff_vectors(const Store& a, const Store& b, const DiffOptions& o, const Me
   for (const auto& d : a.vector_stores) names.insert(namespace_key(a, d.ns, v));
   for (const auto& d : b.vector_stores) names.insert(namespace_key(b, d.ns, v));
   for (const std::string& ns : names) {
-    const VectorStoreDoc* va = find_namespace(a, ns, v);
-    const VectorStoreDoc* vb = find_namespace(b, ns, v);
+    VectorSide sa(find_namespace(a, ns, v)), sb(find_namespace(b, ns, v));
     PartDiff& part = out.parts["vectors:" + ns];
-    VectorSections sa = va ? vector_sections(va->doc) : VectorSections{};
-    VectorSections sb = vb ? vector_sections(vb->doc) : VectorSections{};
-    diff_embeddings(sa.embeddings, sb.embeddings, va ? &va->doc : nullptr, vb ? &vb->doc : nullptr, o.tolerance, part);
-    diff_vector_entries(va, vb, o, m, part);
+    diff_embeddings(sa.sections.embeddings, sb.sections.embeddings, sa.doc, sb.doc, o.tolerance, part);
+    diff_vector_entries(sa, sb, o, m, part);
   }
 }
 
