@@ -146,7 +146,7 @@ const VectorStoreDoc* find_namespace(const Store& s, const std::string& key, con
 
 // Embeddings: the largest absolute difference and the cosine similarity of
 // those that changed, or the change of dimension.
-void diff_embeddings(const Section* sa, const Section* sb, const JsonDoc* da, const JsonDoc* db, double tolerance,
+void diff_embeddings(const Keyed& ka, const Keyed& kb, const JsonDoc* da, const JsonDoc* db, double tolerance,
                      PartDiff& part) {
   auto on_changed = [&](const std::string& id, const Entry& x, const Entry& y) {
     std::vector<double> p = numbers(x.raw), q = numbers(y.raw);
@@ -174,7 +174,7 @@ void diff_embeddings(const Section* sa, const Section* sb, const JsonDoc* da, co
     c.cosine = dot / (std::sqrt(np) * std::sqrt(nq));
     part.changed.push_back(std::move(c));
   };
-  compare(keyed(sa), keyed(sb), part, on_changed, da, db);
+  compare(ka, kb, part, on_changed, da, db);
 }
 
 // Calls fn(id, a_entry, b_entry) (nullptr: absent) for every id of either
@@ -186,11 +186,11 @@ void each_differing(const Section* sa, const Section* sb, F&& fn) {
   for (const Entry* e : ka.order) {
     const Entry* x = ka.by_id.at(e->key);
     auto it = kb.by_id.find(e->key);
-    if (it == kb.by_id.end()) fn(std::string(e->key), x, nullptr);
-    else if (it->second->raw != x->raw) fn(std::string(e->key), x, it->second);
+    if (it == kb.by_id.end()) fn(e->key, x, nullptr);
+    else if (it->second->raw != x->raw) fn(e->key, x, it->second);
   }
   for (const Entry* e : kb.order)
-    if (!ka.by_id.count(e->key)) fn(std::string(e->key), nullptr, kb.by_id.at(e->key));
+    if (!ka.by_id.count(e->key)) fn(e->key, nullptr, kb.by_id.at(e->key));
 }
 
 // One side of a vector namespace: its file (nullptr: the namespace is not
@@ -198,7 +198,10 @@ void each_differing(const Section* sa, const Section* sb, F&& fn) {
 struct VectorSide {
   const JsonDoc* doc = nullptr;
   VectorSections sections;
-  explicit VectorSide(const VectorStoreDoc* v) : doc(v ? &v->doc : nullptr), sections(v ? vector_sections(v->doc) : VectorSections{}) {}
+  Keyed embeddings;  // by vector id
+  explicit VectorSide(const VectorStoreDoc* v)
+      : doc(v ? &v->doc : nullptr), sections(v ? vector_sections(v->doc) : VectorSections{}),
+        embeddings(keyed(sections.embeddings)) {}
   const Section* section(const std::string& name) const { return doc ? doc->section(name) : nullptr; }
 };
 
@@ -207,18 +210,19 @@ struct VectorSide {
 // either side is compared all the same.
 void diff_vector_entries(const VectorSide& a, const VectorSide& b, const DiffOptions& o, const Meaning& m,
                          PartDiff& part) {
-  Keyed ea = keyed(a.sections.embeddings), eb = keyed(b.sections.embeddings);
-  auto one_sided = [&](const std::string& id) { return ea.by_id.count(id) != eb.by_id.count(id); };
+  const Keyed& ea = a.embeddings;
+  const Keyed& eb = b.embeddings;
+  auto one_sided = [&](std::string_view id) { return ea.by_id.count(id) != eb.by_id.count(id); };
   ChangedById changed(part);
   // Calls fn(id, a_value, b_value) (nullptr: absent) for the entries of a
   // section that differ, but those of vectors added or removed.
   auto each_change = [&](const Section* sa, const Section* sb, auto&& fn) {
-    each_differing(sa, sb, [&](const std::string& id, const Entry* x, const Entry* y) {
+    each_differing(sa, sb, [&](std::string_view id, const Entry* x, const Entry* y) {
       if (one_sided(id)) return;
       std::optional<Json> p, q;
       if (x) p = a.doc->decode(x->raw);
       if (y) q = b.doc->decode(y->raw);
-      fn(id, p ? &*p : nullptr, q ? &*q : nullptr);
+      fn(std::string(id), p ? &*p : nullptr, q ? &*q : nullptr);
     });
   };
   each_change(a.sections.ref_doc_ids, b.sections.ref_doc_ids, [&](const std::string& id, const Json* x, const Json* y) {
@@ -251,7 +255,7 @@ void diff_vectors(const Store& a, const Store& b, const DiffOptions& o, const Me
   for (const std::string& ns : names) {
     VectorSide sa(find_namespace(a, ns, v)), sb(find_namespace(b, ns, v));
     PartDiff& part = out.parts["vectors:" + ns];
-    diff_embeddings(sa.sections.embeddings, sb.sections.embeddings, sa.doc, sb.doc, o.tolerance, part);
+    diff_embeddings(sa.embeddings, sb.embeddings, sa.doc, sb.doc, o.tolerance, part);
     diff_vector_entries(sa, sb, o, m, part);
   }
 }
