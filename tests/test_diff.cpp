@@ -329,3 +329,11 @@ TEST_CASE("a collection no part reads is compared entry by entry") {
   CHECK(c.fields == std::vector<std::string>{"b.c"});
   CHECK(diff_stores(base, load(a.dir), {}).parts["docstore:docstore/extra"].added == std::vector<std::string>{"x"});
 }
+
+TEST_CASE("an entry that is not an object is compared whole, as \"value\"") {
+  Edited a("docstore.json", [](Json& j) { j.find("docstore/metadata")->set("odd", "one"); });
+  Edited b("docstore.json", [](Json& j) { j.find("docstore/metadata")->set("odd", "two"); });
+  ChangedEntry c = only_change(diff_stores(load(a.dir), load(b.dir), {}), "metadata");
+  CHECK(c.id == "odd");
+  CHECK(c.fields == std::vector<std::string>{"value"});
+}

@@ -330,8 +330,7 @@ void diff_other_sections(const JsonDoc* a, const JsonDoc* b, const std::set<std:
       compare(keyed(sa), keyed(sb), part, [&](const std::string& id, const Entry& x, const Entry& y) {
         Json p = a->decode(x.raw), q = b->decode(y.raw);
         ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
-        if (p.is_object() && q.is_object()) changed_paths(&p, &q, "", m, -1, c.fields);
-        else if (!same(p, q, m)) c.fields.push_back("value");
+        changed_paths(&p, &q, "", m, -1, c.fields);
         if (!c.fields.empty()) part.changed.push_back(std::move(c));
       });
     } else if (!sa) {

@@ -46,9 +46,11 @@ using Defaults = std::optional<Json> (*)(std::string_view field, const Json& vie
 
 // Calls fn(key, a_value, b_value) for every field of either object, in x's
 // order then y's; a field an object leaves out is its default (in Python's
-// vocabulary, when it has one) or nullptr.
+// vocabulary, when it has one) or nullptr. Values that are not both objects
+// are one field, "" (the whole value).
 template <class F>
 void each_field(const Json& x, const Json& y, const Vocabulary& v, Defaults defaults, F&& fn) {
+  if (!x.is_object() || !y.is_object()) return fn(std::string_view(), &x, &y);
   auto field = [&](const Json& view, std::string_view k, std::optional<Json>& held) -> const Json* {
     if (const Json* f = view.find(k)) return f;
     if (v.python && defaults) held = defaults(k, view);
@@ -58,17 +60,16 @@ void each_field(const Json& x, const Json& y, const Vocabulary& v, Defaults defa
     std::optional<Json> hx, hy;
     fn(k, field(x, k, hx), field(y, k, hy));
   };
-  if (x.is_object())
-    for (const auto& member : x.as_object()) visit(member.first);
-  if (y.is_object())
-    for (const auto& member : y.as_object())
-      if (!x.find(member.first)) visit(member.first);
+  for (const auto& member : x.as_object()) visit(member.first);
+  for (const auto& member : y.as_object())
+    if (!x.find(member.first)) visit(member.first);
 }
 
 // Appends to `out` the key paths below `path` at which `a` and `b` differ
 // (nullptr: the key is absent). Objects are descended `depth` levels (-1: all
 // the way down); anything else is compared whole, so a changed list is named
-// once, not once per element.
+// once, not once per element. Whole values that differ at the top (path "")
+// are named "value".
 void changed_paths(const Json* a, const Json* b, const std::string& path, const Meaning& m, int depth,
                    std::vector<std::string>& out);
 

@@ -117,7 +117,7 @@ void changed_paths(const Json* a, const Json* b, const std::string& path, const 
                    std::vector<std::string>& out) {
   if (!a && !b) return;
   if (!a || !b || depth == 0 || !a->is_object() || !b->is_object()) {
-    if (!a || !b || !same(*a, *b, m)) out.push_back(path);
+    if (!a || !b || !same(*a, *b, m)) out.push_back(path.empty() ? "value" : path);
     return;
   }
   const JsonObject& x = a->as_object();
