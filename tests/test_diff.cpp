@@ -27,13 +27,13 @@ std::set<std::string> golden_ids(const Json& changes, const char* key) {
   return s;
 }
 
-// A copy of testdata/sample with one file edited.
+// A copy of testdata/sample (or another fixture) with one file edited.
 struct Edited {
   fs::path dir;
-  explicit Edited(const char* file, const std::function<void(Json&)>& fn) {
+  explicit Edited(const char* file, const std::function<void(Json&)>& fn, const char* fixture = "sample") {
     static int n = 0;
     dir = fs::temp_directory_path() / ("lstore-diff-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::copy(fs::path(LSTORE_SOURCE_DIR) / "testdata" / "sample", dir, fs::copy_options::recursive);
+    fs::copy(fs::path(LSTORE_SOURCE_DIR) / "testdata" / fixture, dir, fs::copy_options::recursive);
     Json j = parse(slurp(dir / file));
     fn(j);
     std::ofstream(dir / file, std::ios::binary | std::ios::trunc) << dump(j, {JsonDialect::Python});
@@ -336,4 +336,21 @@ TEST_CASE("an entry that is not an object is compared whole, as \"value\"") {
   ChangedEntry c = only_change(diff_stores(load(a.dir), load(b.dir), {}), "metadata");
   CHECK(c.id == "odd");
   CHECK(c.fields == std::vector<std::string>{"value"});
+}
+
+TEST_CASE("a node LlamaIndex <= 0.6.33 wrote reads in today's names") {
+  // doc_id, extra_info and node_info are id_, metadata and the char indexes;
+  // an id string is a relationship to that id.
+  Edited modern("docstore.json", [](Json& j) {
+    Json& data = *j.find("docstore/data")->find("n1")->find("__data__");
+    data = parse(R"({"id_": "n1", "text": "Caf\u00e9 \"one\"", "embedding": null, "doc_hash": "aa",
+                     "metadata": {"file": "a.txt", "page": 1}, "start_char_idx": 0, "end_char_idx": 11,
+                     "relationships": {"1": {"node_id": "d1", "node_type": null, "metadata": {}, "hash": null}}})");
+  }, "legacy-0.6");
+  Store legacy = load(fs::path(LSTORE_SOURCE_DIR) / "testdata" / "legacy-0.6");
+  CHECK(diff_stores(legacy, load(modern.dir), {}).equal());
+  Edited moved("docstore.json", [](Json& j) {
+    j.find("docstore/data")->find("n1")->find("__data__")->find("node_info")->set("start", 1);
+  }, "legacy-0.6");
+  CHECK(only_change(diff_stores(legacy, load(moved.dir), {}), "nodes").fields == std::vector<std::string>{"start_char_idx"});
 }

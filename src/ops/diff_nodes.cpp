@@ -160,19 +160,19 @@ void modern_names(Json& node) {
   };
   rename("doc_id", "id_");
   rename("extra_info", "metadata");
-  const Json* info = node.find("node_info");
+  // node_info's start and end are the char indexes; what else it holds
+  // (0.6's _node_type) stays there, compared as it is.
+  Json* info = node.find("node_info");
   if (!info || node.find("start_char_idx") || node.find("end_char_idx")) return;
+  if (!info->is_null() && !info->is_object()) return;
   Json start, end;
   if (info->is_object()) {
-    for (const auto& [k, v] : info->as_object()) {
-      if (k == "start") start = v;
-      else if (k == "end") end = v;
-      else return;  // more than the char indexes: compared as it is
-    }
-  } else if (!info->is_null()) {
-    return;
+    if (const Json* s = info->find("start")) start = *s;
+    if (const Json* e = info->find("end")) end = *e;
+    info->erase("start");
+    info->erase("end");
   }
-  node.erase("node_info");
+  if (info->is_null() || info->as_object().empty()) node.erase("node_info");
   node.set("start_char_idx", std::move(start));
   node.set("end_char_idx", std::move(end));
 }
