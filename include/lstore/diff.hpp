@@ -1,6 +1,10 @@
 // lstore diff: what changed between two stores, part by part. Records whose
-// bytes are equal are equal; only the others are decoded and compared by
-// meaning (so formatting and dialect differences do not count).
+// bytes are equal are equal; only the others are decoded and every field of
+// them compared by meaning: key order, layout and the spelling of a number
+// (1e-05 / 0.00001; 1 / 1.0 where JavaScript wrote one of them) do not count,
+// nor, across dialects, the names and defaults that differ between Python's
+// and TS's LlamaIndex for the same content; everything else does. Files the
+// model does not hold are compared byte for byte.
 #pragma once
 
 #include <map>
@@ -16,12 +20,16 @@ namespace lstore {
 struct DiffOptions {
   double tolerance = 0;              // embeddings: max |a-b| that still counts as equal
   std::set<std::string> ignore_keys;  // metadata keys that always change (timestamps)
-  bool numbers_as_doubles = false;    // 1 == 1.0 (set by diff_stores across dialects)
+  bool numbers_as_doubles = false;    // 1 == 1.0 (always so across dialects and between TS stores)
 };
 
 struct ChangedEntry {
   std::string id;
-  std::vector<std::string> fields;  // what differs: "text", "metadata.<key>", "relationships", "hash", ...
+  // What differs, by field name or key path: "text", "start_char_idx",
+  // "metadata.<key>", "relationships.<code>.<field>", "embedding", "hash",
+  // "text_resource.text" (a key path inside a field), ...; for files
+  // "bytes"; counts such as "+3 nodes" beside the field they summarise.
+  std::vector<std::string> fields;
   // Embeddings: the largest absolute difference and the cosine similarity
   // between old and new; dimensions when they differ.
   std::optional<double> max_abs_diff, cosine;
@@ -30,7 +38,9 @@ struct ChangedEntry {
 };
 
 // One part of a store: "nodes", "ref_docs", "metadata", "indexes",
-// "index:<id>", "vectors:<namespace>", "graph", "property_graph".
+// "vectors:<namespace>", "graph", "property_graph", "chat", "files", and
+// "<file>:<section>" (file: docstore, index_store, graph_store,
+// property_graph) for a section of a store file that no other part reads.
 struct PartDiff {
   std::vector<std::string> added, removed;
   std::vector<ChangedEntry> changed;

@@ -1,235 +1,26 @@
 // Comparing two stores part by part (see diff.hpp). Entries are matched by
 // id; equal bytes short-circuit every comparison, so two large stores that
 // differ in 1% of their records are compared at the speed of reading them.
+// The others are decoded and every field compared by meaning
+// (diff_meaning.cpp); the docstore's parts are in diff_nodes.cpp.
 #include "lstore/diff.hpp"
-#include "lstore/side_files.hpp"
-#include "query_internal.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <functional>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
+#include "diff_internal.hpp"
 #include "lstore/model.hpp"
+#include "lstore/side_files.hpp"
 
 namespace lstore {
 namespace {
 
-// Entries of a section by id (last wins, as json.load), in stored order.
-struct Keyed {
-  std::vector<const Entry*> order;
-  std::unordered_map<std::string_view, const Entry*> by_id;
-};
+using namespace diffing;
 
-Keyed keyed(const Section* s) {
-  Keyed k;
-  if (!s || !s->outlined) return k;
-  for (const Entry& e : s->entries) {
-    auto [it, inserted] = k.by_id.emplace(e.key, &e);
-    if (inserted) k.order.push_back(&e);
-    else it->second = &e;
-  }
-  return k;
-}
-
-// Calls on_changed(id, a, b) for ids in both whose bytes differ. With the
-// documents given, the pages behind the comparison are released as it goes,
-// so two large files are compared without both staying resident.
-template <class F>
-void compare(const Keyed& a, const Keyed& b, PartDiff& out, F&& on_changed, const JsonDoc* da = nullptr,
-             const JsonDoc* db = nullptr) {
-  for (const Entry* e : b.order)
-    if (!a.by_id.count(e->key)) out.added.emplace_back(e->key);
-  std::size_t since = 0;
-  for (const Entry* e : a.order) {
-    auto it = b.by_id.find(e->key);
-    if (it == b.by_id.end()) {
-      out.removed.emplace_back(e->key);
-    } else if (it->second->raw != a.by_id.at(e->key)->raw) {
-      on_changed(std::string(e->key), *a.by_id.at(e->key), *it->second);
-    }
-    if (da && (since += e->raw.size()) > (std::size_t{32} << 20)) {
-      since = 0;
-      da->release_before(e->raw.data());
-      if (db && it != b.by_id.end()) db->release_before(it->second->raw.data());
-    }
-  }
-}
-
-Json without(const Json& md, const std::set<std::string>& keys) {
-  if (!md.is_object() || keys.empty()) return md;
-  JsonObject o;
-  for (const auto& [k, v] : md.as_object())
-    if (!keys.count(k)) o.emplace_back(k, v);
-  return Json(std::move(o));
-}
-
-// Relationship maps in one vocabulary: TS names -> Python codes, ids only.
-Json relationships_meaning(const Json& rels) {
-  static const std::map<std::string, std::string> names = {{"SOURCE", "1"}, {"PREVIOUS", "2"}, {"NEXT", "3"}, {"PARENT", "4"}, {"CHILD", "5"}};
-  JsonObject out;
-  if (!rels.is_object()) return rels;
-  auto id_of = [](const Json& r) -> Json {
-    if (r.is_string()) return r;
-    if (const Json* x = r.find("node_id")) return *x;
-    if (const Json* x = r.find("nodeId")) return *x;
-    return r;
-  };
-  for (const auto& [k, v] : rels.as_object()) {
-    auto it = names.find(k);
-    std::string key = it == names.end() ? k : it->second;
-    if (v.is_array()) {
-      JsonArray a;
-      for (const Json& r : v.as_array()) a.push_back(id_of(r));
-      out.emplace_back(key, Json(std::move(a)));
-    } else {
-      out.emplace_back(key, id_of(v));
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-  return Json(std::move(out));
-}
-
-// Every number as a double (for comparing across dialects).
-Json as_doubles(const Json& v) {
-  if (v.is_number()) return Json(v.as_number());
-  if (v.is_array()) {
-    JsonArray a;
-    for (const Json& e : v.as_array()) a.push_back(as_doubles(e));
-    return Json(std::move(a));
-  }
-  if (v.is_object()) {
-    JsonObject o;
-    for (const auto& [k, e] : v.as_object()) o.emplace_back(k, as_doubles(e));
-    return Json(std::move(o));
-  }
-  return v;
-}
-
-void diff_metadata(const Json& a, const Json& b, const DiffOptions& o, std::vector<std::string>& fields) {
-  Json x = without(a, o.ignore_keys), y = without(b, o.ignore_keys);
-  if (o.numbers_as_doubles) {
-    x = as_doubles(x);
-    y = as_doubles(y);
-  }
-  // By meaning, as Python compares dicts: key order is no change. Linear in
-  // the keys (a node may hold hundreds of thousands of them).
-  if (detail::py::same(x, y)) return;
-  if (!x.is_object() || !y.is_object()) {
-    fields.push_back("metadata");
-    return;
-  }
-  std::unordered_map<std::string_view, const Json*> in_y;
-  in_y.reserve(y.as_object().size());
-  for (const auto& [k, v] : y.as_object()) in_y.emplace(k, &v);
-  std::set<std::string> changed;
-  for (const auto& [k, v] : x.as_object()) {
-    auto it = in_y.find(k);
-    if (it == in_y.end() || !detail::py::same(v, *it->second)) changed.insert(k);
-    if (it != in_y.end()) in_y.erase(it);
-  }
-  for (const auto& [k, v] : in_y) changed.insert(std::string(k));
-  for (const auto& k : changed) fields.push_back("metadata." + k);
-}
-
-std::vector<double> numbers(std::string_view raw) {
-  std::vector<double> v;
-  const char* p = raw.data();
-  const char* end = p + raw.size();
-  while (p < end) {
-    while (p < end && (*p == '[' || *p == ']' || *p == ',' || *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) ++p;
-    if (p >= end) break;
-    double d = 0;
-    auto r = std::from_chars(p, end, d);
-    if (r.ec != std::errc() || r.ptr == p) {  // NaN / Infinity tokens
-      const char* q = p;
-      while (q < end && *q != ',' && *q != ']') ++q;
-      std::string_view tok(p, static_cast<std::size_t>(q - p));
-      d = tok.find("NaN") != std::string_view::npos ? std::nan("") : tok[0] == '-' ? -HUGE_VAL : HUGE_VAL;
-      p = q;
-    } else {
-      p = r.ptr;
-    }
-    v.push_back(d);
-  }
-  return v;
-}
-
-void diff_nodes(const Store& a, const Store& b, const DiffOptions& o, StoreDiff& out) {
-  if (!a.docstore && !b.docstore) return;
-  PartDiff& nodes = out.parts["nodes"];
-  Keyed ka = keyed(a.doc_collection(coll::kDocData)), kb = keyed(b.doc_collection(coll::kDocData));
-  Keyed ma = keyed(a.doc_collection(coll::kDocMetadata)), mb = keyed(b.doc_collection(coll::kDocMetadata));
-  compare(
-      ka, kb, nodes, [&](const std::string& id, const Entry& x, const Entry& y) {
-    Node p = decode_node(*a.docstore, x), q = decode_node(*b.docstore, y);
-    ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
-    if (p.text != q.text) {
-      c.fields.push_back("text");
-      c.old_text = p.text;
-      c.new_text = q.text;
-    }
-    diff_metadata(p.metadata, q.metadata, o, c.fields);
-    if (!(relationships_meaning(*(p.data.find("relationships") ? p.data.find("relationships") : &p.metadata)) ==
-          relationships_meaning(*(q.data.find("relationships") ? q.data.find("relationships") : &q.metadata))))
-      c.fields.push_back("relationships");
-    if (p.class_name != q.class_name) c.fields.push_back("class");
-    if (!c.fields.empty()) nodes.changed.push_back(std::move(c));
-      },
-      a.docstore ? &*a.docstore : nullptr, b.docstore ? &*b.docstore : nullptr);
-  // Hashes live in docstore/metadata; a node whose hash changed is reported
-  // on its entry there and as "hash" on the node.
-  PartDiff& meta = out.parts["metadata"];
-  compare(ma, mb, meta, [&](const std::string& id, const Entry& x, const Entry& y) {
-    Json p = a.docstore->decode(x.raw), q = b.docstore->decode(y.raw);
-    auto get = [](const Json& v, const char* py, const char* ts) -> Json {
-      if (const Json* f = v.find(py)) return *f;
-      if (const Json* f = v.find(ts)) return *f;
-      return Json();
-    };
-    ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
-    // Each dialect hashes with its own formula: hashes only compare within one.
-    if (a.dialect == b.dialect && !(get(p, "doc_hash", "docHash") == get(q, "doc_hash", "docHash")))
-      c.fields.push_back("hash");
-    if (!(get(p, "ref_doc_id", "refDocId") == get(q, "ref_doc_id", "refDocId"))) c.fields.push_back("ref_doc_id");
-    if (c.fields.empty()) return;
-    if (c.fields.front() == "hash" && kb.by_id.count(id)) {
-      auto it = std::find_if(nodes.changed.begin(), nodes.changed.end(), [&](const ChangedEntry& n) { return n.id == id; });
-      if (it != nodes.changed.end()) it->fields.push_back("hash");
-      else nodes.changed.push_back({id, {"hash"}, {}, {}, {}, {}, {}, {}});
-    }
-    meta.changed.push_back(std::move(c));
-  });
-  PartDiff& refs = out.parts["ref_docs"];
-  compare(keyed(a.doc_collection(coll::kRefDocInfo)), keyed(b.doc_collection(coll::kRefDocInfo)), refs,
-          [&](const std::string& id, const Entry& x, const Entry& y) {
-            Json p = a.docstore->decode(x.raw), q = b.docstore->decode(y.raw);
-            auto ids = [](const Json& v) {
-              std::set<std::string> s;
-              const Json* l = v.find("node_ids");
-              if (!l) l = v.find("nodeIds");
-              if (!l) l = v.find("doc_ids");
-              if (l && l->is_array())
-                for (const Json& i : l->as_array())
-                  if (i.is_string()) s.insert(i.as_string());
-              return s;
-            };
-            ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
-            std::set<std::string> pi = ids(p), qi = ids(q);
-            for (const auto& n : qi)
-              if (!pi.count(n)) c.fields.push_back("+node " + n);
-            for (const auto& n : pi)
-              if (!qi.count(n)) c.fields.push_back("-node " + n);
-            const Json* pm = p.find("metadata") ? p.find("metadata") : p.find("extraInfo");
-            const Json* qm = q.find("metadata") ? q.find("metadata") : q.find("extraInfo");
-            // LlamaIndex.TS keeps no ref-doc metadata (extraInfo is always {}).
-            if (pm && qm && a.dialect == b.dialect) diff_metadata(*pm, *qm, o, c.fields);
-            if (!c.fields.empty()) refs.changed.push_back(std::move(c));
-          });
-}
+// ---------------------------------------------------------------- index structs
 
 // The node references of an index struct, as a set.
 std::set<std::string> struct_refs(const IndexStruct& s) {
@@ -253,88 +44,226 @@ std::set<std::string> struct_refs(const IndexStruct& s) {
   return out;
 }
 
-void diff_indexes(const Store& a, const Store& b, StoreDiff& out) {
+// A TS nodesDict (vector id -> the whole node) as Python's nodes_dict holds
+// it (vector id -> node id); the nodes themselves are the docstore's part.
+Json node_ids_of(const Json& nodes_dict) {
+  if (!nodes_dict.is_object()) return nodes_dict;
+  JsonObject o;
+  for (const auto& [vid, node] : nodes_dict.as_object()) {
+    const Json* id = node.find("id_");
+    o.emplace_back(vid, id && id->is_string() ? *id : node.is_string() ? node : Json(vid));
+  }
+  return Json(std::move(o));
+}
+
+// A keyword table whose values LlamaIndex keeps as sets (FORMAT.md §2.3):
+// each value sorted and without repeats, so that their order does not count.
+Json table_as_sets(const Json& table) {
+  if (!table.is_object()) return table;
+  auto before = [](const Json& x, const Json& y) {
+    if (x.is_string() && y.is_string()) return x.as_string() < y.as_string();
+    return dump(x) < dump(y);
+  };
+  JsonObject o;
+  for (const auto& [k, v] : table.as_object()) {
+    if (!v.is_array()) {
+      o.emplace_back(k, v);
+      continue;
+    }
+    JsonArray items = v.as_array();
+    std::sort(items.begin(), items.end(), before);
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    o.emplace_back(k, Json(std::move(items)));
+  }
+  return Json(std::move(o));
+}
+
+// An index struct's fields as compared (its type apart): across dialects a
+// TS struct's in Python's names.
+Json struct_view(IndexStruct s, const Store& store, const Vocabulary& v) {
+  Json d = std::move(s.data);
+  if (!d.is_object()) return d;
+  d.erase("type");  // TS keeps its type inside: compared on its own
+  if (v.across && store.dialect == Dialect::TypeScript) {
+    JsonObject o;
+    for (auto& [k, x] : d.as_object()) {
+      if (k == "nodesDict") o.emplace_back("nodes_dict", node_ids_of(x));
+      else o.emplace_back(python_name(k), std::move(x));
+    }
+    d = Json(std::move(o));
+  }
+  if (Json* t = d.find("table")) *t = table_as_sets(*t);
+  return d;
+}
+
+std::optional<Json> struct_default(std::string_view field, const Json&) {
+  if (field == "summary") return Json(nullptr);
+  if (field == "doc_id_dict" || field == "embeddings_dict") return Json(JsonObject{});  // deprecated, always {}
+  return std::nullopt;
+}
+
+// TS's vector index type is Python's vector_store.
+std::string struct_type(const std::string& t, const Vocabulary& v) {
+  return v.across && t == "simple_dict" ? "vector_store" : t;
+}
+
+void diff_indexes(const Store& a, const Store& b, const Meaning& m, StoreDiff& out) {
   const Section* sa = a.index_collection();
   const Section* sb = b.index_collection();
   if (!sa && !sb) return;
+  Vocabulary v = vocabulary_of(a, b);
   PartDiff& idx = out.parts["indexes"];
   compare(keyed(sa), keyed(sb), idx, [&](const std::string& id, const Entry& x, const Entry& y) {
     IndexStruct p = decode_index_struct(*a.index_store, x), q = decode_index_struct(*b.index_store, y);
     ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
-    auto norm = [](const std::string& t) { return t == "simple_dict" ? std::string("vector_store") : t; };
-    if (norm(p.type) != norm(q.type)) c.fields.push_back("type " + p.type + " -> " + q.type);
-    const Json* ps = p.data.find("summary");
-    const Json* qs = q.data.find("summary");
-    if ((ps && !ps->is_null()) != (qs && !qs->is_null()) || (ps && qs && !(*ps == *qs))) c.fields.push_back("summary");
+    if (struct_type(p.type, v) != struct_type(q.type, v)) c.fields.push_back("type " + p.type + " -> " + q.type);
     std::set<std::string> pr = struct_refs(p), qr = struct_refs(q);
+    Json pv = struct_view(std::move(p), a, v), qv = struct_view(std::move(q), b, v);
+    each_field(pv, qv, v, struct_default,
+               [&](std::string_view k, const Json* s, const Json* t) { changed_paths(s, t, std::string(k), m, 0, c.fields); });
     std::size_t plus = 0, minus = 0;
     for (const auto& n : qr) plus += !pr.count(n);
     for (const auto& n : pr) minus += !qr.count(n);
     if (plus) c.fields.push_back(fmt::format("+{} nodes", plus));
     if (minus) c.fields.push_back(fmt::format("-{} nodes", minus));
-    if (c.fields.empty() && a.dialect == b.dialect && !(p.data == q.data)) c.fields.push_back("data");
     if (!c.fields.empty()) idx.changed.push_back(std::move(c));
   });
 }
 
-void diff_vectors(const Store& a, const Store& b, const DiffOptions& o, StoreDiff& out) {
+// ---------------------------------------------------------------- vectors
+
+// Across dialects TS's "images" (its image vector store's directory) is
+// Python's "image" namespace.
+std::string namespace_key(const Store& s, const std::string& ns, const Vocabulary& v) {
+  return v.across && s.dialect == Dialect::TypeScript && ns == "images" ? "image" : ns;
+}
+
+const VectorStoreDoc* find_namespace(const Store& s, const std::string& key, const Vocabulary& v) {
+  for (const VectorStoreDoc& d : s.vector_stores)
+    if (namespace_key(s, d.ns, v) == key) return &d;
+  return nullptr;
+}
+
+// Embeddings: the largest absolute difference and the cosine similarity of
+// those that changed, or the change of dimension.
+void diff_embeddings(const Keyed& ka, const Keyed& kb, const JsonDoc* da, const JsonDoc* db, double tolerance,
+                     PartDiff& part) {
+  auto on_changed = [&](const std::string& id, const Entry& x, const Entry& y) {
+    std::vector<double> p = numbers(x.raw), q = numbers(y.raw);
+    ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
+    if (p.size() != q.size()) {
+      c.fields.push_back("dimension");
+      c.old_dim = p.size();
+      c.new_dim = q.size();
+      part.changed.push_back(std::move(c));
+      return;
+    }
+    double maxd = 0, dot = 0, np = 0, nq = 0;
+    bool differs = false;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      double d = close(p[i], q[i], 0) ? 0 : std::fabs(p[i] - q[i]);
+      if (d > maxd || std::isnan(d)) maxd = d;
+      differs |= !close(p[i], q[i], tolerance);
+      dot += p[i] * q[i];
+      np += p[i] * p[i];
+      nq += q[i] * q[i];
+    }
+    if (!differs) return;
+    c.fields.push_back("embedding");
+    c.max_abs_diff = maxd;
+    c.cosine = dot / (std::sqrt(np) * std::sqrt(nq));
+    part.changed.push_back(std::move(c));
+  };
+  compare(ka, kb, part, on_changed, da, db);
+}
+
+// Calls fn(id, a_entry, b_entry) (nullptr: absent) for every id of either
+// section whose entry is on one side only or differs in bytes; fn decodes
+// what it needs.
+template <class F>
+void each_differing(const Section* sa, const Section* sb, F&& fn) {
+  Keyed ka = keyed(sa), kb = keyed(sb);
+  for (const Entry* e : ka.order) {
+    const Entry* x = ka.by_id.at(e->key);
+    auto it = kb.by_id.find(e->key);
+    if (it == kb.by_id.end()) fn(e->key, x, nullptr);
+    else if (it->second->raw != x->raw) fn(e->key, x, it->second);
+  }
+  for (const Entry* e : kb.order)
+    if (!ka.by_id.count(e->key)) fn(e->key, nullptr, kb.by_id.at(e->key));
+}
+
+// One side of a vector namespace: its file (nullptr: the namespace is not
+// there) and the sections of it that the parts read.
+struct VectorSide {
+  const JsonDoc* doc = nullptr;
+  VectorSections sections;
+  Keyed embeddings;  // by vector id
+  explicit VectorSide(const VectorStoreDoc* v)
+      : doc(v ? &v->doc : nullptr), sections(v ? vector_sections(v->doc) : VectorSections{}),
+        embeddings(keyed(sections.embeddings)) {}
+  const Section* section(const std::string& name) const { return doc ? doc->section(name) : nullptr; }
+};
+
+// The ref doc id, metadata and any other entry of each vector id. A vector
+// added or removed takes its entries with it; an entry without a vector on
+// either side is compared all the same.
+void diff_vector_entries(const VectorSide& a, const VectorSide& b, const DiffOptions& o, const Meaning& m,
+                         PartDiff& part) {
+  const Keyed& ea = a.embeddings;
+  const Keyed& eb = b.embeddings;
+  auto one_sided = [&](std::string_view id) { return ea.by_id.count(id) != eb.by_id.count(id); };
+  ChangedById changed(part);
+  // Calls fn(id, a_value, b_value) (nullptr: absent) for the entries of a
+  // section that differ, but those of vectors added or removed.
+  auto each_change = [&](const Section* sa, const Section* sb, auto&& fn) {
+    each_differing(sa, sb, [&](std::string_view id, const Entry* x, const Entry* y) {
+      if (one_sided(id)) return;
+      std::optional<Json> p, q;
+      if (x) p = a.doc->decode(x->raw);
+      if (y) q = b.doc->decode(y->raw);
+      fn(std::string(id), p ? &*p : nullptr, q ? &*q : nullptr);
+    });
+  };
+  each_change(a.sections.ref_doc_ids, b.sections.ref_doc_ids, [&](const std::string& id, const Json* x, const Json* y) {
+    if (!x || !y || !same(*x, *y, m)) add_field(changed[id], "ref_doc_id");
+  });
+  each_change(a.sections.metadata, b.sections.metadata, [&](const std::string& id, const Json* x, const Json* y) {
+    std::vector<std::string> fields;
+    compare_metadata(x, y, "metadata_dict", o, m, fields);
+    for (std::string& f : fields) add_field(changed[id], std::move(f));
+  });
+  // Sections none of the above reads, by their own names.
+  std::set<std::string> others;
+  for (const VectorSide* side : {&a, &b})
+    if (side->doc)
+      for (const Section& s : side->doc->sections()) others.insert(s.name);
+  for (const VectorSide* side : {&a, &b})
+    for (const Section* read : {side->sections.embeddings, side->sections.ref_doc_ids, side->sections.metadata})
+      if (read) others.erase(read->name);
+  for (const std::string& name : others)
+    each_change(a.section(name), b.section(name), [&](const std::string& id, const Json* x, const Json* y) {
+      if (!x || !y || !same(*x, *y, m)) add_field(changed[id], name);
+    });
+}
+
+void diff_vectors(const Store& a, const Store& b, const DiffOptions& o, const Meaning& m, StoreDiff& out) {
+  Vocabulary v = vocabulary_of(a, b);
   std::set<std::string> names;
-  for (const auto& v : a.vector_stores) names.insert(v.ns);
-  for (const auto& v : b.vector_stores) names.insert(v.ns);
+  for (const auto& d : a.vector_stores) names.insert(namespace_key(a, d.ns, v));
+  for (const auto& d : b.vector_stores) names.insert(namespace_key(b, d.ns, v));
   for (const std::string& ns : names) {
-    const VectorStoreDoc* va = a.vector_store(ns);
-    const VectorStoreDoc* vb = b.vector_store(ns);
+    VectorSide sa(find_namespace(a, ns, v)), sb(find_namespace(b, ns, v));
     PartDiff& part = out.parts["vectors:" + ns];
-    VectorSections sa = va ? vector_sections(va->doc) : VectorSections{};
-    VectorSections sb = vb ? vector_sections(vb->doc) : VectorSections{};
-    compare(
-        keyed(sa.embeddings), keyed(sb.embeddings), part, [&](const std::string& id, const Entry& x, const Entry& y) {
-      std::vector<double> p = numbers(x.raw), q = numbers(y.raw);
-      ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
-      if (p.size() != q.size()) {
-        c.fields.push_back("dimension");
-        c.old_dim = p.size();
-        c.new_dim = q.size();
-      } else {
-        double maxd = 0, dot = 0, np = 0, nq = 0;
-        for (std::size_t i = 0; i < p.size(); ++i) {
-          double d = std::fabs(p[i] - q[i]);
-          if (d > maxd || std::isnan(d)) maxd = d;
-          dot += p[i] * q[i];
-          np += p[i] * p[i];
-          nq += q[i] * q[i];
-        }
-        if (!(maxd <= o.tolerance)) {
-          c.fields.push_back("embedding");
-          c.max_abs_diff = maxd;
-          c.cosine = dot / (std::sqrt(np) * std::sqrt(nq));
-        }
-      }
-      if (!c.fields.empty()) part.changed.push_back(std::move(c));
-        },
-        va ? &va->doc : nullptr, vb ? &vb->doc : nullptr);
-    // The ref doc and metadata_dict entries of vectors present in both.
-    Keyed ra = keyed(sa.ref_doc_ids), rb = keyed(sb.ref_doc_ids), ma = keyed(sa.metadata), mb = keyed(sb.metadata);
-    auto note = [&](const std::string& id, const std::string& field) {
-      auto it = std::find_if(part.changed.begin(), part.changed.end(), [&](const ChangedEntry& c) { return c.id == id; });
-      if (it != part.changed.end()) it->fields.push_back(field);
-      else part.changed.push_back({id, {field}, {}, {}, {}, {}, {}, {}});
-    };
-    for (const Entry* e : ra.order)
-      if (auto it = rb.by_id.find(e->key); it != rb.by_id.end() && it->second->raw != e->raw &&
-                                           !(va->doc.decode(e->raw) == vb->doc.decode(it->second->raw)))
-        note(std::string(e->key), "ref_doc_id");
-    for (const Entry* e : ma.order)
-      if (auto it = mb.by_id.find(e->key); it != mb.by_id.end() && it->second->raw != e->raw) {
-        std::vector<std::string> fields;
-        diff_metadata(va->doc.decode(e->raw), vb->doc.decode(it->second->raw), o, fields);
-        if (!fields.empty()) note(std::string(e->key), "metadata_dict");
-      }
+    diff_embeddings(sa.embeddings, sb.embeddings, sa.doc, sb.doc, o.tolerance, part);
+    diff_vector_entries(sa, sb, o, m, part);
   }
 }
 
+// ---------------------------------------------------------------- graphs
+
 // Graph triplets compared as sets (LlamaIndex keeps some of them in sets).
-void diff_graphs(const Store& a, const Store& b, StoreDiff& out) {
+void diff_graph(const Store& a, const Store& b, StoreDiff& out) {
   auto triplets = [](const Store& s) {
     std::set<std::string> t;
     if (!s.graph_store) return t;
@@ -348,30 +277,133 @@ void diff_graphs(const Store& a, const Store& b, StoreDiff& out) {
       }
     return t;
   };
-  if (a.graph_store || b.graph_store) {
-    PartDiff& g = out.parts["graph"];
-    std::set<std::string> ta = triplets(a), tb = triplets(b);
-    for (const auto& t : tb)
-      if (!ta.count(t)) g.added.push_back(t);
-    for (const auto& t : ta)
-      if (!tb.count(t)) g.removed.push_back(t);
-  }
-  if (a.property_graph || b.property_graph) {
-    PartDiff& pg = out.parts["property_graph"];
-    auto section = [](const Store& s, const char* n) { return s.property_graph ? s.property_graph->section(n) : nullptr; };
-    for (const char* n : {"nodes", "relations"})
-      compare(keyed(section(a, n)), keyed(section(b, n)), pg, [&](const std::string& id, const Entry& x, const Entry& y) {
-        if (!(a.property_graph->decode(x.raw) == b.property_graph->decode(y.raw)))
-          pg.changed.push_back({id, {n}, {}, {}, {}, {}, {}, {}});
+  if (!a.graph_store && !b.graph_store) return;
+  PartDiff& g = out.parts["graph"];
+  std::set<std::string> ta = triplets(a), tb = triplets(b);
+  for (const auto& t : tb)
+    if (!ta.count(t)) g.added.push_back(t);
+  for (const auto& t : ta)
+    if (!tb.count(t)) g.removed.push_back(t);
+}
+
+// Property graph nodes and relations field by field ("<section>.<key
+// path>"); triplets as the set LlamaIndex keeps them in.
+void diff_property_graph(const Store& a, const Store& b, const Meaning& m, StoreDiff& out) {
+  if (!a.property_graph && !b.property_graph) return;
+  PartDiff& pg = out.parts["property_graph"];
+  auto section = [](const Store& s, const char* n) { return s.property_graph ? s.property_graph->section(n) : nullptr; };
+  for (const char* n : {"nodes", "relations"})
+    compare(keyed(section(a, n)), keyed(section(b, n)), pg, [&](const std::string& id, const Entry& x, const Entry& y) {
+      Json p = a.property_graph->decode(x.raw), q = b.property_graph->decode(y.raw);
+      ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
+      changed_paths(&p, &q, n, m, -1, c.fields);
+      if (!c.fields.empty()) pg.changed.push_back(std::move(c));
+    });
+  std::set<std::string> ta, tb;
+  for (auto [s, t] : {std::pair{&a, &ta}, std::pair{&b, &tb}})
+    if (const Section* sec = section(*s, "triplets"); sec && sec->outlined)
+      for (const Entry& e : sec->entries) t->insert(dump(s->property_graph->decode(e.raw), {JsonDialect::Compact}));
+  for (const auto& t : tb)
+    if (!ta.count(t)) pg.added.push_back("triplet " + t);
+  for (const auto& t : ta)
+    if (!tb.count(t)) pg.removed.push_back("triplet " + t);
+}
+
+// ---------------------------------------------------------------- what no part reads
+
+// The sections of a store document that no part above reads (a collection
+// someone added beside LlamaIndex's), as part "<role>:<section>": entries by
+// key, compared by meaning; a section that is not an object, whole.
+void diff_other_sections(const JsonDoc* a, const JsonDoc* b, const std::set<std::string>& read, const std::string& role,
+                         const Meaning& m, StoreDiff& out) {
+  std::set<std::string> names;
+  for (const JsonDoc* d : {a, b})
+    if (d)
+      for (const Section& s : d->sections())
+        if (!read.count(s.name)) names.insert(s.name);
+  for (const std::string& name : names) {
+    const Section* sa = a ? a->section(name) : nullptr;
+    const Section* sb = b ? b->section(name) : nullptr;
+    PartDiff& part = out.parts[role + ":" + name];
+    auto has_entries = [](const Section* s) { return !s || (s->outlined && !s->is_array); };
+    if (has_entries(sa) && has_entries(sb)) {
+      compare(keyed(sa), keyed(sb), part, [&](const std::string& id, const Entry& x, const Entry& y) {
+        Json p = a->decode(x.raw), q = b->decode(y.raw);
+        ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
+        changed_paths(&p, &q, "", m, -1, c.fields);
+        if (!c.fields.empty()) part.changed.push_back(std::move(c));
       });
-    std::set<std::string> ta, tb;
-    for (auto [s, t] : {std::pair{&a, &ta}, std::pair{&b, &tb}})
-      if (const Section* sec = section(*s, "triplets"); sec && sec->outlined)
-        for (const Entry& e : sec->entries) t->insert(dump(s->property_graph->decode(e.raw), {JsonDialect::Compact}));
-    for (const auto& t : tb)
-      if (!ta.count(t)) pg.added.push_back("triplet " + t);
-    for (const auto& t : ta)
-      if (!tb.count(t)) pg.removed.push_back("triplet " + t);
+    } else if (!sa) {
+      part.added.push_back(name);
+    } else if (!sb) {
+      part.removed.push_back(name);
+    } else if (sa->raw != sb->raw && !same(a->decode(sa->raw), b->decode(sb->raw), m)) {
+      part.changed.push_back(ChangedEntry{name, {"value"}, {}, {}, {}, {}, {}, {}});
+    }
+  }
+}
+
+void diff_unread_sections(const Store& a, const Store& b, const Meaning& m, StoreDiff& out) {
+  auto opt = [](const std::optional<JsonDoc>& d) { return d ? &*d : nullptr; };
+  diff_other_sections(opt(a.docstore), opt(b.docstore), {coll::kDocData, coll::kDocMetadata, coll::kRefDocInfo},
+                      "docstore", m, out);
+  std::set<std::string> index_read;
+  for (const Section* s : {a.index_collection(), b.index_collection()})
+    if (s) index_read.insert(s->name);
+  diff_other_sections(opt(a.index_store), opt(b.index_store), index_read, "index_store", m, out);
+  diff_other_sections(opt(a.graph_store), opt(b.graph_store), {"graph_dict"}, "graph_store", m, out);
+  diff_other_sections(opt(a.property_graph), opt(b.property_graph), {"nodes", "relations", "triplets"},
+                      "property_graph", m, out);
+}
+
+// ---------------------------------------------------------------- files
+
+// What differs between two files of one name that the model does not hold.
+// KV files are compared by meaning ("<collection>.<key>": a backend may keep
+// their entries as rows and write them back in its own layout), chat stores
+// are the "chat" part, every other file is compared byte for byte.
+void file_changes(const FileInfo& x, const FileInfo& y, const Meaning& m, std::vector<std::string>& out) {
+  if (x.kind == FileKind::ChatStore && y.kind == FileKind::ChatStore) return;
+  if (!x.bytes || !y.bytes) {  // unreadable: what was found in its place
+    if (x.bytes || y.bytes || x.kind != y.kind || x.detail != y.detail) out.push_back("file");
+    return;
+  }
+  if (x.bytes->view() == y.bytes->view()) return;
+  if (x.kind == FileKind::KvStore && y.kind == FileKind::KvStore) {
+    try {
+      Json p = parse(x.bytes->view()), q = parse(y.bytes->view());
+      changed_paths(&p, &q, "", m, 2, out);
+      return;
+    } catch (const ParseError&) {
+      // Not JSON after all: its bytes are what it holds.
+    }
+  }
+  out.push_back("bytes");
+}
+
+// Files the model does not hold (FAISS indexes, LFS pointers, pickles, KV
+// and chat files, notes), by name.
+void diff_files(const Store& a, const Store& b, const Meaning& m, StoreDiff& out) {
+  auto side = [](const Store& s) {
+    std::map<std::string, const FileInfo*> files;
+    for (const FileInfo& f : s.files)
+      if (!s.document(f.name)) files.emplace(f.name, &f);
+    return files;
+  };
+  std::map<std::string, const FileInfo*> fa = side(a), fb = side(b);
+  if (fa.empty() && fb.empty()) return;
+  PartDiff& part = out.parts["files"];
+  for (const auto& [name, f] : fb)
+    if (!fa.count(name)) part.added.push_back(name);
+  for (const auto& [name, f] : fa) {
+    auto it = fb.find(name);
+    if (it == fb.end()) {
+      part.removed.push_back(name);
+      continue;
+    }
+    ChangedEntry c{name, {}, {}, {}, {}, {}, {}, {}};
+    file_changes(*f, *it->second, m, c.fields);
+    if (!c.fields.empty()) part.changed.push_back(std::move(c));
   }
 }
 
@@ -390,17 +422,16 @@ std::vector<std::string> lines_of(const std::string& s) {
   return out;
 }
 
-}  // namespace
 
 // Chat stores, key by key, messages compared as LlamaIndex reads them (so a
 // 0.10 store and its 0.12 upgrade are equal).
-void diff_chats(const Store& a, const Store& b, StoreDiff& out) {
+void diff_chats(const Store& a, const Store& b, const Meaning& m, StoreDiff& out) {
   auto read_all = [](const Store& s) {
     std::map<std::string, std::vector<Json>> keys;
     for (const FileInfo* f : side_files(s, FileKind::ChatStore)) {
       ChatStore chat = read_chat_file(*f);
       for (const std::string& k : chat.keys())
-        for (const Json& m : *chat.messages(k)) keys[k].push_back(chat_message_as_read(m));
+        for (const Json& message : *chat.messages(k)) keys[k].push_back(chat_message_as_read(message));
     }
     return keys;
   };
@@ -420,23 +451,27 @@ void diff_chats(const Store& a, const Store& b, StoreDiff& out) {
     ChangedEntry c{k, {}, {}, {}, {}, {}, {}, {}};
     std::size_t common = std::min(x.size(), y.size());
     for (std::size_t i = 0; i < common; ++i)
-      if (!(x[i] == y[i])) c.fields.push_back(fmt::format("message {}", i));
+      if (!same(x[i], y[i], m)) c.fields.push_back(fmt::format("message {}", i));
     if (y.size() > x.size()) c.fields.push_back(fmt::format("+{} messages", y.size() - x.size()));
     if (x.size() > y.size()) c.fields.push_back(fmt::format("-{} messages", x.size() - y.size()));
     if (!c.fields.empty()) part.changed.push_back(std::move(c));
   }
 }
 
-StoreDiff diff_stores(const Store& a, const Store& b, const DiffOptions& given) {
+}  // namespace
+
+StoreDiff diff_stores(const Store& a, const Store& b, const DiffOptions& options) {
   StoreDiff out;
-  DiffOptions options = given;
   // JavaScript has one number type: 1.0 comes back from a TS store as 1.
-  if (a.dialect != b.dialect) options.numbers_as_doubles = true;
-  diff_nodes(a, b, options, out);
-  diff_indexes(a, b, out);
-  diff_vectors(a, b, options, out);
-  diff_graphs(a, b, out);
-  diff_chats(a, b, out);
+  Meaning m{options.numbers_as_doubles || a.dialect != b.dialect || a.dialect == Dialect::TypeScript};
+  diff_docstore(a, b, options, m, out);
+  diff_indexes(a, b, m, out);
+  diff_vectors(a, b, options, m, out);
+  diff_graph(a, b, out);
+  diff_property_graph(a, b, m, out);
+  diff_unread_sections(a, b, m, out);
+  diff_chats(a, b, m, out);
+  diff_files(a, b, m, out);
   return out;
 }
 
