@@ -219,6 +219,17 @@ class LegacyNameTest(Base):
         self.assert_repaired(store, ["legacy-vector-store-name"], ["vector_store.json"])
         self.assertEqual(tree(store), tree(SAMPLE))
 
+    def test_a_git_lfs_pointer_is_left_and_said(self):
+        store = self.copy()
+        os.remove(os.path.join(store, "default__vector_store.json"))
+        with open(os.path.join(store, "vector_store.json"), "w") as f:
+            f.write("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 1234\n")
+        before = tree(store)
+        rc, out, err = run("repair", store)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("Git LFS pointer", out)
+        self.assertEqual(tree(store), before)
+
     @unittest.skipUnless(os.path.isdir(LEGACY_WILD), "corpus not found")
     def test_a_wild_0_8_store(self):
         store = self.copy(LEGACY_WILD)
