@@ -210,6 +210,7 @@ def every_command(lstore, store, findings, sample, scratch):
               (["convert", store, "jsonl:-"], None, 0), (["convert", sample, store], None, 3),
               (["convert", sample, store, "--dry-run"], None, 0),
               (["convert", sample, store, "--dry-run", "--json"], None, 0)]
+    cases += [(["repair", store, "--dry-run"], None, 0), (["repair", store, "--dry-run", "--json"], None, 0)]
     cases += [(["delete", store, "--ref-doc", ref, "--dry-run"], None, 0),
               (["delete", store, "--ref-doc", ref, "--dry-run", "--json"], None, 0),
               (["delete", store, "--node", node, "--dry-run", "--format", "csv"], None, 0),

@@ -447,7 +447,7 @@ class FinishTest(Tmp):
         rc, script, _ = run("completion", "bash")
         self.assertEqual(rc, 0)
         self.assertEqual(subprocess.run(["bash", "-n"], input=script.encode()).returncode, 0)
-        for sub in ("ls", "get", "query", "validate", "diff", "delete", "put", "convert", "completion"):
+        for sub in ("ls", "get", "query", "validate", "diff", "delete", "put", "convert", "completion", "repair"):
             self.assertIn(sub, script)
             help_text = run(sub, "--help")[1]
             for opt in set(re.findall(r"(--[a-z][a-z-]+)", help_text)):
@@ -503,7 +503,7 @@ class ProgressTest(unittest.TestCase):
 
 class ManPagesTest(unittest.TestCase):
     def test_every_option_in_help_is_in_the_man_page(self):
-        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "diff", "query", "completion"):
+        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "diff", "query", "completion", "repair"):
             page = os.path.join(ROOT, "man", f"lstore-{sub}.1" if sub else "lstore.1")
             self.assertTrue(os.path.exists(page), page)
             with open(page) as f:
@@ -516,7 +516,7 @@ class ManPagesTest(unittest.TestCase):
         """The other way round: an option a page's OPTIONS section documents
         exists in that command's --help, or is one of lstore's global options."""
         global_help = run("--help")[1]
-        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "diff", "query", "completion"):
+        for sub in ("", "ls", "get", "convert", "delete", "put", "validate", "diff", "query", "completion", "repair"):
             page = os.path.join(ROOT, "man", f"lstore-{sub}.1" if sub else "lstore.1")
             with open(page) as f:
                 text = f.read().replace("\\-", "-")

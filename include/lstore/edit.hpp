@@ -37,6 +37,13 @@ ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ref_doc_
 // the property graph as delete_ref_docs does.
 ChangeSet delete_nodes(Store& store, const std::vector<std::string>& node_ids);
 
+// The removals lstore repair reuses: node ids dropped from every index
+// struct as delete_nodes drops them (nodes_dict, list, tree, tables,
+// summaries), and vectors by id from every namespace (embedding,
+// text_id_to_ref_doc_id and metadata_dict entries). Nothing else changes.
+ChangeSet delete_index_references(Store& store, const std::vector<std::string>& node_ids);
+ChangeSet delete_vectors(Store& store, const std::vector<std::string>& vector_ids);
+
 struct PutOptions {
   std::string index_id;          // the index the nodes join; empty: the only vector index
   std::string ns = "default";    // the vector namespace their embeddings go to

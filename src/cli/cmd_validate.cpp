@@ -8,6 +8,7 @@
 #include "progress.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
+#include "lstore/repair.hpp"
 #include "lstore/validate.hpp"
 #include "lstore/version.hpp"
 
@@ -106,7 +107,8 @@ void print_json(Output& out, const std::vector<StoreFindings>& all) {
       ++counts[rank(f.severity)];
       ++by_rule[f.rule];
       findings.push_back(JsonObject{{"rule", f.rule}, {"severity", severity_name(f.severity)}, {"store", s.store},
-                                    {"file", f.file}, {"path", f.path}, {"message", f.message}});
+                                    {"file", f.file}, {"path", f.path}, {"message", f.message},
+                                    {"fixable", repairable_rules().count(f.rule) > 0}});  // lstore repair fixes it
     }
   JsonObject rules;
   for (const auto& [r, n] : by_rule) rules.emplace_back(r, n);

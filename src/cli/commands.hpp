@@ -74,5 +74,6 @@ CommandSpec add_validate(CLI::App& parent);
 CommandSpec add_diff(CLI::App& parent);
 CommandSpec add_completion(CLI::App& parent);
 CommandSpec add_query(CLI::App& parent);
+CommandSpec add_repair(CLI::App& parent);
 
 }  // namespace lstore::cli

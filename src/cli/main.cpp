@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
       lstore::cli::add_diff(app),
       lstore::cli::add_completion(app),
       lstore::cli::add_query(app),
+      lstore::cli::add_repair(app),
   };
 
   std::string command = "lstore";

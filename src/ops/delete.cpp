@@ -425,4 +425,16 @@ ChangeSet delete_nodes(Store& store, const std::vector<std::string>& ids) {
   return del.take();
 }
 
+ChangeSet delete_index_references(Store& store, const std::vector<std::string>& ids) {
+  Deleter del(store);
+  del.delete_from_indexes(IdSet(ids.begin(), ids.end()));
+  return del.take();
+}
+
+ChangeSet delete_vectors(Store& store, const std::vector<std::string>& ids) {
+  Deleter del(store);
+  del.delete_vectors_by_id(IdSet(ids.begin(), ids.end()));
+  return del.take();
+}
+
 }  // namespace lstore
