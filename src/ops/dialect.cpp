@@ -637,12 +637,11 @@ class Converter {
                        dump(Json(JsonObject{{"nodeIds", ids}, {"extraInfo", JsonObject{}}}), WriteStyle{m_d}));
               continue;
             }
-            // Python keeps unique ids and the document's (else its first node's) metadata.
-            JsonArray unique;
-            std::set<std::string> seen;
-            if (ids.is_array())
-              for (const Json& i : ids.as_array())
-                if (!i.is_string() || seen.insert(i.as_string()).second) unique.push_back(i);
+            // The ids as they are: duplicates too (TS and LlamaIndex 0.10 write
+            // them; Python reads them, and collapsing them would be a change
+            // the way back cannot undo). The document's (else its first
+            // node's) metadata, as Python keeps it.
+            JsonArray unique = ids.is_array() ? ids.as_array() : JsonArray{};
             Json md = member_or(v, {"metadata", "extra_info"}, JsonObject{});
             if (md.is_null()) md = JsonObject{};
             if (const NodeFacts* doc = node(std::string(e.key))) md = doc->metadata;

@@ -37,8 +37,9 @@ std::string python_relationship(const std::string& k) {
 // ---------------------------------------------------------------- relationships
 
 // One RelatedNodeInfo (or a CHILD list of them) in Python's names. Across
-// dialects its hash is left out (each dialect hashes with its own formula)
-// and so is Python's constant class_name; absent fields are their defaults.
+// dialects its hash is left out (each dialect hashes with its own formula),
+// and so are Python's constant class_name and its node_type (LlamaIndex.TS
+// persists no nodeType: corpus/llamaindex-ts); absent fields are defaults.
 Json related_info(const Json& r, const Vocabulary& v) {
   if (r.is_array()) {
     JsonArray a;
@@ -51,11 +52,11 @@ Json related_info(const Json& r, const Vocabulary& v) {
   JsonObject o;
   for (const auto& [k, x] : r.as_object()) {
     std::string name = python_name(k);
-    if (v.across && (name == "hash" || name == "class_name")) continue;
+    if (v.across && (name == "hash" || name == "class_name" || name == "node_type")) continue;
     o.emplace_back(name, name == "node_type" && x.is_string() ? Json(python_type_code(x.as_string())) : x);
   }
   Json info(std::move(o));
-  if (!info.find("node_type")) info.set("node_type", nullptr);
+  if (!v.across && !info.find("node_type")) info.set("node_type", nullptr);
   if (!info.find("metadata")) info.set("metadata", JsonObject{});
   if (!v.across && !info.find("hash")) info.set("hash", nullptr);
   if (!v.across && !info.find("class_name")) info.set("class_name", "RelatedNodeInfo");

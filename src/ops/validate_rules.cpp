@@ -57,7 +57,7 @@ const std::vector<Rule>& validation_rules() {
        "re-add the node (lstore put), or delete its ref doc and insert it again"},
       {"ref-doc-dangling-node", Severity::Warning, "integrity", "ref_doc_info lists a node the docstore does not have (an orphan left by a delete): delete_ref_doc skips it",
        "lstore delete --ref-doc ID removes the whole document cleanly"},
-      {"ref-doc-duplicate-ids", Severity::Warning, "integrity", "ref_doc_info lists a node twice (LlamaIndex 0.10 and TS write this)",
+      {"ref-doc-duplicate-ids", Severity::Info, "integrity", "ref_doc_info lists a node twice (LlamaIndex 0.10 and TS write this): delete_ref_doc deletes it once and skips the repeat",
        "harmless for loading; delete_ref_doc still works"},
       {"index-dangling-node", Severity::Error, "integrity", "an index struct references a node the docstore does not have: retrieval raises",
        "lstore delete --node ID, or re-add the node"},
