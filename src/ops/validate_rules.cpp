@@ -48,7 +48,7 @@ const std::vector<Rule>& validation_rules() {
        "rebuild the index with a current LlamaIndex"},
       {"document-without-class-name", Severity::Error, "loading", "a Document (type \"4\") without class_name: LlamaIndex 0.10+ raises KeyError when it reads it (json_to_doc)",
        "lstore convert --upgrade adds it"},
-      {"unreadable-node-type", Severity::Warning, "loading", "a node of type \"5\" (multimodal Node): LlamaIndex 0.12.35 cannot read it back",
+      {"unreadable-node-type", Severity::Error, "loading", "a node of type \"5\" (multimodal Node): LlamaIndex 0.12.35 cannot read it back (json_to_doc: ValueError Unknown doc type)",
        "upgrade LlamaIndex, or store the node as a TextNode"},
       // integrity: the parts of the store agree (FORMAT.md §3-§5)
       {"node-without-metadata", Severity::Warning, "integrity", "a docstore node without its docstore/metadata entry: it loads and retrieves, but has no hash and no ref doc (delete_ref_doc and refresh miss it)",
