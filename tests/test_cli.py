@@ -129,6 +129,18 @@ class LsTest(Tmp):
         self.assertEqual(rc, 2)
         self.assertIn("did you mean 'nodes'?", err)
 
+    def test_default_store_is_storage(self):
+        shutil.copytree(SAMPLE, os.path.join(self.tmp, "storage"))
+        p = subprocess.run([LSTORE, "ls", "--json"], capture_output=True, cwd=self.tmp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["docstore"]["nodes"], 12)
+        p = subprocess.run([LSTORE, "ls", "indexes", "--json"], capture_output=True, cwd=self.tmp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(ndjson(p.stdout.decode())[0]["type"], "vector_store")
+        p = subprocess.run([LSTORE, "ls"], capture_output=True, cwd=os.path.join(self.tmp, "storage"))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"no ./storage", p.stderr)
+
     def test_colour(self):
         _, out, _ = run("ls", SAMPLE, "--color", "always")
         self.assertIn("\033[", out)
@@ -278,7 +290,7 @@ class GetTest(Tmp):
 class ErrorsTest(Tmp):
     def test_usage_errors_exit_2(self):
         # (ls SAMPLE bogus names a second store, which cannot be opened: exit 3)
-        for args in ([], ["ls"], ["ls", SAMPLE, "nodez"], ["frobnicate"], ["ls", SAMPLE, "--nope"]):
+        for args in ([], ["ls", SAMPLE, "nodez"], ["frobnicate"], ["ls", SAMPLE, "--nope"]):
             rc, out, err = run(*args)
             self.assertEqual(rc, 2, (args, err))
             self.assertEqual(out, "")

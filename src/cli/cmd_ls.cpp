@@ -341,11 +341,20 @@ CommandSpec add_ls(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("ls", "Summarise a store, or list its nodes, docs, indexes, vectors, graph, collections, chat keys or files");
   app->add_option("args", opts->args,
                   "STORE... [WHAT]: one or more stores (a persist directory, sqlite:FILE, redis://, postgresql://), "
-                  "then what to list: nodes, docs, indexes, vectors, graph, collections, chat, files")
-      ->required();
+                  "then what to list: nodes, docs, indexes, vectors, graph, collections, chat, files "
+                  "(no STORE: ./storage, LlamaIndex's default persist dir)");
   return {app, [opts](Output& out) {
             // The last word is WHAT when it names a listing (./nodes is a store named "nodes").
             std::vector<std::string> stores = opts->args;
+            // No store named, or only WHAT: LlamaIndex's default persist dir.
+            bool only_what = stores.size() == 1 && std::find(kLsWhat.begin(), kLsWhat.end(), stores[0]) != kLsWhat.end() &&
+                             !std::filesystem::exists(stores[0]);
+            if (stores.empty() || only_what) {
+              std::error_code ec;
+              if (!std::filesystem::is_directory("storage", ec))
+                throw Error(ErrorKind::Usage, "", "no store given, and no ./storage (LlamaIndex's default persist dir) here");
+              stores.insert(stores.begin(), "storage");
+            }
             std::string w;
             if (stores.size() > 1 && std::find(kLsWhat.begin(), kLsWhat.end(), stores.back()) != kLsWhat.end()) {
               w = stores.back();
