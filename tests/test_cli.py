@@ -598,16 +598,22 @@ class FormatTest(unittest.TestCase):
             self.assertEqual(rows[0], ["PART", "CHANGE", "ID", "FIELDS"])
             self.assertIn(["ref_docs", "removed", ref, ""], rows)
 
-    def test_tables_fit_the_terminal(self):
+    def test_tables_fit_the_terminal_and_never_cut_ids(self):
         if not shutil.which("script"):
             self.skipTest("no script(1) for a terminal")
+        ids = [r["id"] for r in ndjson(run("ls", SAMPLE, "nodes", "--json")[1])]
         for cols in (50, 72, 120):
             p = subprocess.run(["script", "-qec", f"{LSTORE} ls {SAMPLE} nodes --color never", "/dev/null"],
                                capture_output=True, env=dict(os.environ, COLUMNS=str(cols)), timeout=60)
-            lines = [l for l in p.stdout.decode().replace("\r", "").splitlines() if l]
+            text = p.stdout.decode().replace("\r", "")
+            lines = [l for l in text.splitlines() if l]
             self.assertEqual(len(lines), 13, p.stdout)
-            self.assertTrue(all(len(l) <= cols for l in lines), (cols, lines))
-            self.assertTrue(any("\u2026" in l for l in lines))  # cut, and marked
+            # ids are never cut (they are copied into the next command); texts are, and marked
+            for i in ids:
+                self.assertIn(i, text)
+            self.assertTrue(any("\u2026" in l for l in lines))
+            if cols >= 120:  # wide enough for the ids: the table fits
+                self.assertTrue(all(len(l) <= cols for l in lines), (cols, lines))
 
 
 class CorpusTest(unittest.TestCase):

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <set>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -148,8 +149,10 @@ void Output::table(const std::vector<std::string>& header, const std::vector<std
   for (const auto& r : rows)
     for (std::size_t c = 0; c < r.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], width_of(r[c]));
   // On a terminal: narrow the widest column, one character at a time, until
-  // the table fits; no column goes below its header or 8 characters (ids
-  // stay recognisable), so a very narrow terminal still wraps.
+  // the table fits. Only prose columns (texts, details, messages) are cut,
+  // never below their header or 8 characters: an id, a path or a key is
+  // printed whole (a user copies it into the next command), so a very narrow
+  // terminal wraps instead.
   if (m_width > 0 && !widths.empty()) {
     auto total = [&] {
       std::size_t t = 0;
@@ -157,7 +160,9 @@ void Output::table(const std::vector<std::string>& header, const std::vector<std
       return t + 2 * (widths.size() - 1);
     };
     std::vector<std::size_t> floor(widths.size());
-    for (std::size_t c = 0; c < widths.size(); ++c) floor[c] = std::min(widths[c], std::max<std::size_t>(8, width_of(header[c])));
+    static const std::set<std::string> prose = {"TEXT", "DETAIL", "MESSAGE", "VALUE", "WHAT IT FINDS", "ROLES", "EXTRA", "FIELDS"};
+    for (std::size_t c = 0; c < widths.size(); ++c)
+      floor[c] = prose.count(header[c]) ? std::min(widths[c], std::max<std::size_t>(8, width_of(header[c]))) : widths[c];
     while (total() > static_cast<std::size_t>(m_width)) {
       std::size_t widest = widths.size();
       for (std::size_t c = 0; c < widths.size(); ++c)
