@@ -64,6 +64,11 @@ class FieldTest(unittest.TestCase):
                 self.assertEqual(rc, 1)
                 self.assertIn(f"~ {node}: {field}", out)
 
+    def test_brief_is_the_answer_only(self):
+        self.assertEqual(run("diff", BASE, BASE, "-q")[:2], (0, ""))
+        rc, out, _ = run("diff", BASE, fixture("node-start_char_idx"), "--brief")
+        self.assertEqual((rc, out), (1, f"{BASE} and {fixture('node-start_char_idx')} differ\n"))
+
     def test_csv_names_the_field(self):
         rc, out, _ = run("diff", BASE, fixture("node-excluded_llm_metadata_keys"), "--format", "csv")
         self.assertEqual(rc, 1)

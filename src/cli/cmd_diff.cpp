@@ -11,7 +11,7 @@ namespace {
 
 struct DiffCli {
   std::string a, b;
-  bool stat = false, text = false, all = false;
+  bool stat = false, text = false, all = false, brief = false;
   double tolerance = 0;
   std::vector<std::string> ignore;
   std::size_t max = 10;
@@ -100,6 +100,7 @@ CommandSpec add_diff(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("diff", "What changed between two stores, part by part");
   app->add_option("store_a", o->a, "The old store")->required();
   app->add_option("store_b", o->b, "The new store")->required();
+  app->add_flag("-q,--brief", o->brief, "Only whether they differ: one line when they do, nothing when not (exit 1 / 0)");
   app->add_flag("--stat", o->stat, "One line per part with counts");
   app->add_flag("--text", o->text, "A unified diff of the texts of changed nodes");
   app->add_flag("--all", o->all, "List every id, not the first few per group");
@@ -110,8 +111,14 @@ CommandSpec add_diff(CLI::App& parent) {
             Store a = load_store(out, o->a);
             Store b = load_store(out, o->b);
             StoreDiff d = diff_stores(a, b, DiffOptions{o->tolerance, {o->ignore.begin(), o->ignore.end()}});
-            if (out.json()) print_json(out, d);
-            else print_text(out, d, *o);
+            // -q (as GNU diff's): the answer only, as a scripted `if` wants it.
+            if (o->brief) {
+              if (!d.equal()) out.line(fmt::format("{} and {} differ", redact_store_name(o->a), redact_store_name(o->b)));
+            } else if (out.json()) {
+              print_json(out, d);
+            } else {
+              print_text(out, d, *o);
+            }
             return d.equal() ? 0 : 1;
           }};
 }
