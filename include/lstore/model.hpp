@@ -40,6 +40,13 @@ struct IndexStruct {
 IndexStruct decode_index_struct(const JsonDoc& doc, const Entry& entry);
 // Node references held by the struct, per spec/CLI.md's counting rule.
 std::size_t index_node_count(const IndexStruct& s);
+
+// The member of a ref_doc_info entry that lists its node ids, in every era
+// and dialect: "node_ids" (Python), "nodeIds" (TS), "doc_ids" (<= 0.6.33).
+// The name, so that an edit writes the list back under it ("node_ids" when
+// the entry has none); the list, or nullptr.
+const char* ref_doc_ids_key(const Json& entry);
+const Json* ref_doc_node_ids(const Json& entry);
 // Is the struct type one LlamaIndex (Python) can load (FORMAT.md §4.1)?
 bool index_type_loadable(const std::string& type);
 // Type and node count of one index-store entry without building a DOM of a

@@ -185,9 +185,7 @@ void list_docs(Output& out, const Store& store) {
   if (info) {
     for (const Entry& e : info->entries) {
       Json v = store.docstore->decode(e.raw);
-      const Json* ids = v.find("node_ids");
-      if (!ids) ids = v.find("nodeIds");
-      if (!ids) ids = v.find("doc_ids");  // <= 0.6.33
+      const Json* ids = ref_doc_node_ids(v);
       JsonArray node_ids = ids && ids->is_array() ? ids->as_array() : JsonArray{};
       if (out.json()) {
         std::int64_t n = static_cast<std::int64_t>(node_ids.size());

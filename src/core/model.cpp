@@ -76,6 +76,15 @@ Node decode_node(const JsonDoc& doc, const Entry& entry) {
   return n;
 }
 
+const char* ref_doc_ids_key(const Json& entry) {
+  if (!entry.is_object()) return "node_ids";
+  for (const char* name : {"node_ids", "nodeIds", "doc_ids"})
+    if (entry.find(name)) return name;
+  return "node_ids";
+}
+
+const Json* ref_doc_node_ids(const Json& entry) { return entry.is_object() ? entry.find(ref_doc_ids_key(entry)) : nullptr; }
+
 IndexStruct decode_index_struct(const JsonDoc& doc, const Entry& entry) {
   const std::string path = doc.sections().empty() ? std::string(entry.key) : "index_store/data." + std::string(entry.key);
   Json env = doc.decode(entry.raw);

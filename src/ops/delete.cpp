@@ -126,8 +126,7 @@ class Deleter {
     const Entry* e = info ? info->find(ref) : nullptr;
     if (!e) return std::nullopt;
     Json v = m_store.docstore->decode(e->raw);
-    const Json* ids = field(v, "node_ids", "nodeIds");
-    if (!ids) ids = v.find("doc_ids");
+    const Json* ids = ref_doc_node_ids(v);
     return strings_of(ids);
   }
 
@@ -349,7 +348,7 @@ class Deleter {
         } else {
           Section* info = doc.section(coll::kRefDocInfo);
           Json v = doc.decode(info->find(*ref)->raw);
-          const char* name = v.find("node_ids") ? "node_ids" : v.find("nodeIds") ? "nodeIds" : "doc_ids";
+          const char* name = ref_doc_ids_key(v);
           JsonArray arr;
           for (auto& s : *ids) arr.emplace_back(s);
           v.set(name, Json(std::move(arr)));

@@ -631,7 +631,8 @@ class Converter {
               kv.entry_text(e.key, e.raw);
               continue;
             }
-            Json ids = member_or(v, {"node_ids", "nodeIds", "doc_ids"}, JsonArray{});
+            const Json* listed = ref_doc_node_ids(v);
+            Json ids = listed ? *listed : Json(JsonArray{});
             if (ts) {
               ts_entry(kv, "docstore", coll::kRefDocInfo, std::string(e.key), e.key,
                        dump(Json(JsonObject{{"nodeIds", ids}, {"extraInfo", JsonObject{}}}), WriteStyle{m_d}));

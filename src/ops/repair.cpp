@@ -197,7 +197,7 @@ class Repairer {
     for (const Entry& e : info->entries) {
       Json v = doc.decode(e.raw);
       if (!v.is_object()) continue;
-      const char* name = v.find("node_ids") ? "node_ids" : v.find("nodeIds") ? "nodeIds" : "doc_ids";
+      const char* name = ref_doc_ids_key(v);
       const Json* ids = v.find(name);
       if (!ids || !ids->is_array()) continue;
       JsonArray kept;

@@ -285,6 +285,7 @@ class Checker {
       for (const Entry& e : info->entries) {
         Json v = d.decode(e.raw);
         std::string path = "docstore/ref_doc_info." + std::string(e.key);
+        // The dialect's own name: Python's RefDocInfo reads no "nodeIds".
         const Json* ids = v.is_object() ? v.find(ts ? "nodeIds" : "node_ids") : nullptr;
         if (!ids && v.is_object()) ids = v.find("doc_ids");
         if (!ids || !ids->is_array()) {
