@@ -124,6 +124,12 @@ class LsTest(Tmp):
         self.assertIn(f"lstore: ls: {missing}: cannot open store", err)
         self.assertIn("==> " + ts + " <==", out)
         self.assertIn("idx-1", out)
+        # a store among several that fails never prints its password
+        secret = "redis://u:s3cr3t-pw@127.0.0.1:1/0"
+        for args in (["ls", SAMPLE, secret], ["validate", SAMPLE, secret, "--format", "json"]):
+            rc, out, err = run(*args)
+            self.assertEqual(rc, 3, err)
+            self.assertNotIn("s3cr3t-pw", out + err)
         # a store named like a listing is reached as a path
         rc, out, err = run("ls", SAMPLE, "nodez")
         self.assertEqual(rc, 2)

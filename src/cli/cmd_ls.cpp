@@ -382,9 +382,7 @@ CommandSpec add_ls(CLI::App& parent) {
               } catch (const Error& e) {
                 if (!several || e.kind() == ErrorKind::Usage) throw;
                 std::fflush(stdout);
-                std::string place = e.place().empty() ? "" : " (" + e.place() + ")";
-                std::fprintf(stderr, "lstore: ls: %s%s%s\n", e.where().empty() ? "" : (e.where() + ": ").c_str(),
-                             redact_store_names_in(e.what()).c_str(), place.c_str());
+                print_error("ls", e);
                 rc = 3;
               }
             }

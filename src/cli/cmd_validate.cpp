@@ -242,10 +242,8 @@ CommandSpec add_validate(CLI::App& parent) {
                 if (e.kind() == ErrorKind::Usage) throw;
                 unreadable = true;
                 // The report has it as a finding; stderr says why the exit is 3.
-                std::string place = e.place().empty() ? "" : " (" + e.place() + ")";
-                std::fprintf(stderr, "lstore: validate: %s%s%s\n", e.where().empty() ? "" : (e.where() + ": ").c_str(),
-                             redact_store_names_in(e.what()).c_str(), place.c_str());
-                std::string where = e.where() == s ? "" : e.where();
+                print_error("validate", e);
+                std::string where = e.where() == s ? "" : redact_store_names_in(e.where());
                 all.push_back({shown, {{"unreadable-store", Severity::Error, where, e.place(),
                                         redact_store_names_in(e.what())}}});
                 continue;

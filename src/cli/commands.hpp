@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "lstore/backend.hpp"
+#include "lstore/error.hpp"
 #include "output.hpp"
 
 namespace lstore::cli {
@@ -28,6 +29,10 @@ struct CommandSpec {
 
 // Reads a store for a command (tolerant: broken files kept, for validate);
 // with --verbose says what was read and how long it took.
+// "lstore: COMMAND: WHERE: WHAT (PLACE)" on stderr, store names redacted
+// (main's error line, and the line of one store among several).
+void print_error(const std::string& command, const Error& e);
+
 // Fails (exit 3) on a place holding no LlamaIndex file, unless `tolerant`
 // (validate reports it as a finding) or `may_be_empty` and it is empty.
 Store load_store(Output& out, Backend& backend, bool tolerant = false, bool may_be_empty = false);

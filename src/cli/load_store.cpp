@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "commands.hpp"
+#include "lstore/backend.hpp"
 #include "lstore/diagnose.hpp"
 #include "lstore/error.hpp"
 
@@ -32,6 +33,15 @@ Store load_store(Output& out, Backend& backend, bool tolerant, bool may_be_empty
                          seconds));
   }
   return store;
+}
+
+void print_error(const std::string& command, const Error& e) {
+  std::string where = e.where().empty() ? "" : e.where() + ": ";
+  std::string place = e.place().empty() ? "" : " (" + e.place() + ")";
+  // Store names are redacted where they are printed; this is the net under
+  // that for a raw name (a URI with its password) that slipped into an error.
+  std::string line = redact_store_names_in(where + e.what() + place);
+  std::fprintf(stderr, "lstore: %s: %s\n", command.c_str(), line.c_str());
 }
 
 Store load_store(Output& out, const std::string& name, bool tolerant, bool may_be_empty) {

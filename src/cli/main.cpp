@@ -230,12 +230,7 @@ int main(int argc, char** argv) {
       return rc;
     } catch (const lstore::Error& e) {
       std::fflush(stdout);
-      std::string where = e.where().empty() ? "" : e.where() + ": ";
-      std::string place = e.place().empty() ? "" : " (" + e.place() + ")";
-      // Store names are redacted where they are printed; this is the net
-      // under that for a raw name that slipped into an error.
-      std::string line = lstore::redact_store_names_in(where + e.what() + place);
-      std::fprintf(stderr, "lstore: %s: %s\n", command.c_str(), line.c_str());
+      lstore::cli::print_error(command, e);
       if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", lstore::redact_store_names_in(e.hint()).c_str());
       return exit_code(e.kind());
     } catch (const std::bad_alloc&) {
