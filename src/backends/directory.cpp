@@ -50,6 +50,18 @@ std::string read_head(int dirfd, const std::string& name, const std::string& pat
   return head;
 }
 
+// A listed file's bytes. Gone since it was listed: a writer swapped the
+// store meanwhile (and emptied the old one), so the read starts again.
+std::shared_ptr<Buffer> map_listed(int dirfd, const std::string& name, const std::string& path) {
+  try {
+    return Buffer::map_at(dirfd, name, path);
+  } catch (const Error&) {
+    struct stat st {};
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) throw Vanished{};
+    throw;
+  }
+}
+
 // json.loads of bytes (how SimpleKVStore reads its file) takes UTF-16 and
 // UTF-32 too, found as json.detect_encoding finds them: the iconv name of
 // such a file's encoding, or nullptr for UTF-8.
@@ -324,7 +336,7 @@ class DirectoryBackend : public Backend {
     std::string head = read_head(m_dirfd, name, path, 4096);
     std::shared_ptr<Buffer> transcoded;
     if (const char* enc = name.ends_with(".json") ? wide_encoding(head) : nullptr) {
-      auto utf8 = to_utf8(Buffer::map_at(m_dirfd, name, path)->view(), enc);
+      auto utf8 = to_utf8(map_listed(m_dirfd, name, path)->view(), enc);
       if (utf8 && utf8->find_first_not_of(" \t\r\n") != std::string::npos &&
           (*utf8)[utf8->find_first_not_of(" \t\r\n")] == '{') {
         out.encoding = enc;
@@ -335,10 +347,10 @@ class DirectoryBackend : public Backend {
     info.kind = sniff_bytes(head, info.size, info.detail);
     if (info.kind != FileKind::Other || info.detail == "not JSON") {
       if (info.kind == FileKind::Other) info.detail.clear();
-      info.bytes = Buffer::map_at(m_dirfd, name, path);
+      info.bytes = map_listed(m_dirfd, name, path);
       return out;
     }
-    auto buffer = transcoded ? transcoded : Buffer::map_at(m_dirfd, name, path);
+    auto buffer = transcoded ? transcoded : map_listed(m_dirfd, name, path);
     std::size_t lead = head.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
     while (lead < head.size() && std::isspace(static_cast<unsigned char>(head[lead]))) ++lead;
     if (head[lead] != '{') {
