@@ -6,6 +6,7 @@ a second run changing nothing, untouched entries keeping their bytes,
 --backup, --only, --json and sqlite:. Usage: test_repair.py PATH/TO/lstore"""
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -189,26 +190,202 @@ class VectorTest(Base):
         # nodes_dict[id] = id at the end, as VectorStoreIndex adds it: the original bytes.
         self.assertEqual(read_bytes(path), original)
 
-    @unittest.skipUnless(os.path.isdir(MULTI), "corpus not found")
-    def test_several_vector_indexes_leave_the_choice_to_the_user(self):
+    def two_vector_indexes(self, split):
+        """MULTI with a second vector index and one node dropped from the first's
+        nodes_dict; with `split`, the node's ref doc's other nodes move to the second."""
         store = self.copy(MULTI)
         path = os.path.join(store, "index_store.json")
         d = load(path)
-        # A second vector index: which one a vector belongs to is not known.
+        ref_docs = load(os.path.join(store, "docstore.json"))["docstore/ref_doc_info"]
         entries = d["index_store/data"]
         vec = entries["vector_index"]
-        entries["vector_index_2"] = {"__type__": "vector_store", "__data__": json.dumps(
-            dict(index_data(vec), index_id="vector_index_2", nodes_dict={}))}
         data = index_data(vec)
-        gone = list(data["nodes_dict"])[-1]
+        gone = next(n for r in ref_docs.values() for n in r["node_ids"] if len(r["node_ids"]) > 2 and n in data["nodes_dict"])
+        siblings = next(r["node_ids"] for r in ref_docs.values() if gone in r["node_ids"])
+        moved = {n: n for n in siblings if n != gone} if split else {}
+        if split:  # one sibling moves: the ref doc sits in both indexes
+            first = next(iter(moved))
+            moved = {first: first}
+            del data["nodes_dict"][first]
+        entries["vector_index_2"] = {"__type__": "vector_store", "__data__": json.dumps(
+            dict(index_data(vec), index_id="vector_index_2", nodes_dict=moved))}
         del data["nodes_dict"][gone]
         vec["__data__"] = json.dumps(data)
         save(path, d)
+        return store, path, gone
+
+    @unittest.skipUnless(os.path.isdir(MULTI), "corpus not found")
+    def test_several_vector_indexes_re_attach_where_the_ref_doc_sits(self):
+        store, path, gone = self.two_vector_indexes(split=False)
+        rc, out, err = run("repair", store, "--only", "vector-not-indexed")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("to index vector_index's nodes_dict", out)
+        data = index_data(load(path)["index_store/data"]["vector_index"])
+        self.assertEqual(data["nodes_dict"].get(gone), gone)
+        self.assertEqual(index_data(load(path)["index_store/data"]["vector_index_2"])["nodes_dict"], {})
+        self.assertEqual(findings(store, "vector-not-indexed"), [])
+
+    @unittest.skipUnless(os.path.isdir(MULTI), "corpus not found")
+    def test_several_vector_indexes_with_the_ref_doc_in_both_leave_the_choice_to_the_user(self):
+        store, path, gone = self.two_vector_indexes(split=True)
         before = tree(store)
         rc, out, err = run("repair", store, "--only", "vector-not-indexed")
         self.assertEqual(rc, 1, out + err)
         self.assertIn("2 vector indexes", out)
+        self.assertIn("1 finding left", out)
         self.assertEqual(tree(store), before)
+
+
+class SalvageTest(Base):
+    """A store file cut short (a crash during persist) is salvaged to its last
+    complete entry; the other repairs then drop what pointed at the lost part."""
+
+    def cuts(self, raw, collection):
+        """Offsets inside `collection`'s third and last entries: in its key, in a
+        string, in a number, in an embedding array, and just after the ', '
+        before it."""
+        start = raw.index(json.dumps(collection).encode())
+        keys = list(json.loads(raw)[collection])
+        third = start + raw[start:].index(json.dumps(keys[2]).encode() + b": ")
+        last = start + raw[start:].index(json.dumps(keys[-1]).encode() + b": ")
+        out = {"between entries": third, "in a key": third + 5, "in the last entry": last + len(keys[-1]) + 8}
+        entry = raw[third:raw.index(json.dumps(keys[3]).encode() + b": ", third)]
+        if b'": "' in entry[40:]:
+            out["in a string"] = third + 40 + entry[40:].index(b'": "') + 10
+        m = re.search(rb"\d\.\d{6}", entry)
+        if m:
+            out["in a number"] = third + m.start() + 4
+        if collection == "embedding_dict":
+            out["in an embedding"] = third + entry.index(b"[") + 40
+        return out
+
+    def check_salvage(self, src, name, collection):
+        original = read_bytes(os.path.join(src, name))
+        for where, at in self.cuts(original, collection).items():
+            with self.subTest(file=name, cut=where):
+                store = self.copy(src, "cut-" + where.replace(" ", "-"))
+                path = os.path.join(store, name)
+                with open(path, "wb") as f:
+                    f.write(original[:at])
+                self.assertEqual([f["rule"] for f in findings(store, "parse-error")], ["parse-error"])
+                rc, plan, err = run("repair", store, "--dry-run")
+                self.assertEqual(rc, 0, plan + err)
+                self.assertIn("parse-error: would salvage " + name, plan)
+                rc, out, err = run("repair", store, "--json")
+                self.assertEqual(rc, 0, out + err)
+                report = json.loads(out)
+                salvage = [r for r in report["repairs"] if r["rule"] == "parse-error"]
+                self.assertEqual(len(salvage), 1, out)
+                # json.load (what LlamaIndex reads it with) accepts the result.
+                got = load(path)
+                self.assertIn(collection, got)
+                # No error validate has a repair for is left, and a second run changes nothing.
+                self.assertEqual([f for f in findings(store, *FIXABLE, "parse-error") if f["severity"] == "error"], [])
+                after = tree(store)
+                rc, out2, err = run("repair", store)
+                self.assertEqual((rc, out2.strip()), (0, "nothing to repair"), err)
+                self.assertEqual(tree(store), after)
+                # Every entry kept is the original's bytes (unless a later repair rewrote it).
+                rewritten = {i for ids in report["changed"].values() for i in ids}
+                whole = json.loads(original)
+                kept = 0
+                raw = read_bytes(path)
+                for coll, entries in got.items():
+                    if not isinstance(entries, dict):
+                        continue
+                    for k, v in entries.items():
+                        if k in rewritten:
+                            continue
+                        self.assertEqual(v, whole[coll][k], f"{coll}.{k}")
+                        self.assertIn(entry_bytes(k, v), original, f"{coll}.{k} changed bytes")
+                        self.assertIn(entry_bytes(k, v), raw)
+                        kept += 1
+                if where != "between entries":
+                    self.assertGreater(kept, 0)
+                # The lost entries the other stores name are listed.
+                lost = [k for k in whole[collection] if k not in got[collection]]
+                self.assertTrue(lost)
+                if name == "docstore.json":
+                    named = set(salvage[0]["ids"])
+                    self.assertTrue(set(lost) & named, (lost, named))
+                    self.assertTrue(named <= set(lost) | set(whole["docstore/data"]) - set(got["docstore/data"]))
+                shutil.rmtree(store)
+
+    def test_docstore(self):
+        self.check_salvage(SAMPLE, "docstore.json", "docstore/data")
+
+    def test_vector_store(self):
+        self.check_salvage(SAMPLE, "default__vector_store.json", "embedding_dict")
+
+    @unittest.skipUnless(os.path.isdir(MULTI), "corpus not found")
+    def test_corpus_docstore(self):
+        self.check_salvage(MULTI, "docstore.json", "docstore/data")
+
+    @unittest.skipUnless(os.path.isdir(MULTI), "corpus not found")
+    def test_index_store_cut_between_index_structs(self):
+        store = self.copy(MULTI)
+        path = os.path.join(store, "index_store.json")
+        original = read_bytes(path)
+        structs = load(path)["index_store/data"]
+        second = list(structs)[1]
+        at = original.index(json.dumps(second).encode() + b": ") + 30
+        with open(path, "wb") as f:
+            f.write(original[:at])
+        rc, out, err = run("repair", store)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("parse-error: salvaged index_store.json", out)
+        got = load(path)["index_store/data"]
+        self.assertEqual(list(got), list(structs)[:1])
+        self.assertIn(entry_bytes(list(structs)[0], structs[list(structs)[0]]), read_bytes(path))
+        self.assertEqual(run("repair", store)[1].strip(), "nothing to repair")
+
+    def test_damage_in_the_middle_is_cut_there(self):
+        # Not a truncation: a stray byte inside an entry; what follows it goes too.
+        store = self.copy()
+        path = os.path.join(store, "docstore.json")
+        original = read_bytes(path)
+        at = original.index(b'"docstore/data"') + 2000
+        with open(path, "wb") as f:
+            f.write(original[:at] + b"\x00" + original[at + 1:])
+        rc, out, err = run("repair", store)
+        self.assertEqual(rc, 0, out + err)
+        load(path)
+        self.assertLess(len(read_bytes(path)), at + 10)
+
+    def test_a_file_without_a_complete_root_is_left_and_said(self):
+        store = self.copy()
+        with open(os.path.join(store, "docstore.json"), "wb") as f:
+            f.write(b'  \n  "docstore/data": {')
+        before = tree(store)
+        rc, out, err = run("repair", store)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("restore it from a backup", out)
+        self.assertEqual(tree(store), before)
+
+
+class DocumentSummaryTest(Base):
+    def test_a_summary_whose_summary_node_is_gone_goes_with_its_mappings(self):
+        store = self.copy()
+        path = os.path.join(store, "index_store.json")
+        d = load(path)
+        nodes = list(load(os.path.join(store, "docstore.json"))["docstore/data"])
+        real, ghost = nodes[0], "ghost-summary"
+        data = {"index_id": "summary", "summary": None,
+                "summary_id_to_node_ids": {real: [nodes[1]], ghost: [nodes[2], nodes[3]]},
+                "node_id_to_summary_id": {nodes[1]: real, nodes[2]: ghost, nodes[3]: ghost},
+                "doc_id_to_summary_id": {"doc-a": real, "doc-b": ghost}}
+        d["index_store/data"]["summary"] = {"__type__": "document_summary", "__data__": json.dumps(data)}
+        save(path, d)
+        self.assertEqual([f["rule"] for f in findings(store, "index-dangling-node")], ["index-dangling-node"])
+        rc, out, err = run("repair", store, "--only", "index-dangling-node")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("1 document summaries whose summary node the docstore lacks", out)
+        got = index_data(load(path)["index_store/data"]["summary"])
+        self.assertEqual(got["summary_id_to_node_ids"], {real: [nodes[1]]})
+        self.assertEqual(got["node_id_to_summary_id"], {nodes[1]: real})
+        self.assertEqual(got["doc_id_to_summary_id"], {"doc-a": real})
+        self.assertEqual(findings(store, "index-dangling-node"), [])
+        self.assertEqual(run("repair", store, "--only", "index-dangling-node")[1].strip(), "nothing to repair")
 
 
 class LegacyNameTest(Base):

@@ -8,6 +8,8 @@
 #include "write_guard.hpp"
 #include "write_report.hpp"
 #include "lstore/backend.hpp"
+#include "lstore/diagnose.hpp"
+#include "lstore/error.hpp"
 #include "lstore/repair.hpp"
 
 namespace lstore::cli {
@@ -61,7 +63,11 @@ CommandSpec add_repair(CLI::App& parent) {
             auto backend = open_backend(o->store);
             std::unique_ptr<WriteLock> lock;
             if (!o->dry_run) lock = lock_store(*backend, o->wait);
-            Store store = load_store(out, *backend);
+            // Tolerant: a store file json.load refuses is what parse-error's salvage repairs.
+            Store store = load_store(out, *backend, true);
+            std::string found;
+            if (!holds_llamaindex_files(store, &found))
+              throw Error(ErrorKind::Data, backend->describe(), "not a LlamaIndex store (" + found + ")");
             RepairResult result = repair(store, RepairOptions{{o->only.begin(), o->only.end()}});
             bool changed = !result.changes.empty();
             if (!o->dry_run && changed) {

@@ -13,7 +13,9 @@
 
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
+#include "lstore/sniff.hpp"
 #include "lstore/validate.hpp"
+#include "salvage.hpp"
 
 namespace lstore {
 namespace {
@@ -25,6 +27,7 @@ constexpr const char* kIndexDangling = "index-dangling-node";
 constexpr const char* kVectorWithoutNode = "vector-without-node";
 constexpr const char* kVectorNotIndexed = "vector-not-indexed";
 constexpr const char* kLegacyName = "legacy-vector-store-name";
+constexpr const char* kParseError = "parse-error";
 
 void merge(ChangeSet& into, ChangeSet from) {
   using Parts = std::map<std::string, std::vector<std::string>>;
@@ -119,6 +122,13 @@ class Repairer {
 
   RepairResult run() {
     std::set<std::string> firing = fired();
+    // A file json.load refuses hides every other finding: salvaged first,
+    // the other repairs then answer what its loss leaves dangling.
+    if (firing.count(kParseError)) {
+      salvage_files();
+      firing = fired();
+      firing.erase(kParseError);
+    }
     if (firing.count(kLegacyName)) rename_legacy_vector_store();
     if (firing.count(kRefDocDangling)) drop_dangling_ref_doc_nodes();
     if (firing.count(kIndexDangling)) drop_dangling_index_nodes();
@@ -164,6 +174,149 @@ class Repairer {
   RepairStep& add_step(const char* rule, const char* verb, std::string action, std::vector<std::string> ids) {
     m_result.steps.push_back({rule, verb, std::move(action), ids.size(), std::move(ids), 0, {}});
     return m_result.steps.back();
+  }
+
+  // The model's slot for a store file of `kind`, or nullptr when the model
+  // holds another file of that kind already (the salvaged file stays as it was).
+  JsonDoc* take_slot(FileKind kind, const std::string& name, JsonDoc doc) {
+    auto take = [&](std::optional<JsonDoc>& slot) -> JsonDoc* {
+      if (slot && slot->name() != name) return nullptr;
+      slot = std::move(doc);
+      return &*slot;
+    };
+    switch (kind) {
+      case FileKind::DocStore: return take(m_store.docstore);
+      case FileKind::IndexStore: return take(m_store.index_store);
+      case FileKind::VectorStore: {
+        // The namespace as StoreBuilder names it from the file name.
+        std::string base = name.substr(name.rfind('/') + 1);
+        std::string ns = name.rfind("images/", 0) == 0          ? "images"
+                         : base.find("__") != std::string::npos ? base.substr(0, base.find("__"))
+                         : base == "vector_store.json"          ? "default"
+                                                                : base.substr(0, base.size() - 5);
+        for (VectorStoreDoc& v : m_store.vector_stores)
+          if (v.ns == ns) {
+            if (v.doc.name() != name) return nullptr;
+            v.doc = std::move(doc);
+            return &v.doc;
+          }
+        auto at = std::find_if(m_store.vector_stores.begin(), m_store.vector_stores.end(),
+                               [&](const VectorStoreDoc& v) { return v.doc.name() > name; });
+        return &m_store.vector_stores.insert(at, VectorStoreDoc{ns, std::move(doc)})->doc;
+      }
+      default: return nullptr;
+    }
+  }
+
+  // Every store file json.load refuses, cut back to its last complete entry
+  // (salvage.hpp): a file that did not parse at all (FileKind::Broken) and
+  // one that outlined but holds an entry json.load refuses.
+  void salvage_files() {
+    std::set<std::string> refused;
+    for (const Finding& f : validate(m_store, {{kParseError}, {}, {}})) refused.insert(f.file);
+    std::vector<std::string> salvaged;
+    for (FileInfo& f : m_store.files) {
+      const std::string base = f.name.substr(f.name.rfind('/') + 1);
+      const JsonDoc* held = m_store.document(f.name);
+      std::shared_ptr<Buffer> bytes;
+      if (f.kind == FileKind::Broken && f.bytes && is_store_file_name(base)) bytes = f.bytes;
+      else if (held && refused.count(f.name) && !held->changed()) bytes = Buffer::own(std::string(held->bytes()));
+      if (!bytes) continue;
+      std::optional<Salvaged> s = salvage_json_object(bytes->view());
+      auto leave = [&](std::string why) {
+        add_step(kParseError, "", "nothing", {}).left_why = f.name + ": " + why;
+      };
+      if (!s) {
+        leave("not even its root object opens before the damage; restore it from a backup");
+        continue;
+      }
+      std::optional<JsonDoc> doc;
+      Dialect dialect = Dialect::Python;
+      std::string detail;
+      FileKind kind = FileKind::Other;
+      try {
+        doc = JsonDoc::read(f.name, Buffer::own(s->bytes), held ? held->dialect() : JsonDialect::Python);
+        kind = held ? f.kind : classify_json(*doc, base, dialect, detail);
+      } catch (const Error& e) {
+        leave(std::string("what is left is still unreadable: ") + e.what());
+        continue;
+      }
+      if (!held && (dialect == Dialect::TypeScript || m_store.dialect == Dialect::TypeScript)) doc->set_dialect(JsonDialect::JavaScript);
+      if (!take_slot(kind, f.name, std::move(*doc))) {
+        leave(fmt::format("what is left is not a docstore, index store or vector store lstore can place ({})", file_kind_name(kind)));
+        continue;
+      }
+      const std::uint64_t before = bytes->view().size();
+      f.kind = kind;
+      f.size = s->bytes.size();
+      if (!detail.empty()) f.detail = detail;
+      f.bytes.reset();
+      std::string where = s->cut_in.empty() ? "between its collections"
+                                            : fmt::format("in {} after {} complete entr{}", s->cut_in, s->entries_kept,
+                                                          s->entries_kept == 1 ? "y" : "ies");
+      m_salvage_notes.push_back({f.name, kind,
+                                 fmt::format("{} to what precedes the damage at byte {} (cut {}; {} -> {} bytes; "
+                                             "every entry after the cut is lost",
+                                             f.name, s->damage_at, where, before, s->bytes.size())});
+      m_result.changes.changed["files"].push_back(f.name + " (salvaged)");
+    }
+    if (m_salvage_notes.empty()) return;
+    m_store.era = detect_era(m_store);
+    // What was lost, as far as the other stores know it: the ids they name
+    // that the salvaged file no longer holds.
+    for (auto& [name, kind, action] : m_salvage_notes) {
+      std::vector<std::string> lost = lost_ids(kind);
+      action += lost.empty() ? "; no id the other stores name is missing)"
+                             : fmt::format("; {} ids the other stores name are gone with it)", lost.size());
+      for (const std::string& id : lost) m_result.changes.removed[name].push_back(id);
+      RepairStep& step = add_step(kParseError, "salvage", action, std::move(lost));
+      step.count = step.ids.size();
+    }
+  }
+
+  // The ids the rest of the store names that a salvaged file of `kind` lacks.
+  std::vector<std::string> lost_ids(FileKind kind) const {
+    std::vector<std::string> out;
+    IdSet seen;
+    auto lost_unless = [&](const IdSet& holds, const std::string& id) {
+      if (!holds.count(id) && seen.insert(id).second) out.push_back(id);
+    };
+    const IdSet nodes = docstore_ids(m_store);
+    IdSet vectors;
+    for (const VectorStoreDoc& v : m_store.vector_stores)
+      if (VectorSections s = vector_sections(v.doc); s.embeddings && s.embeddings->outlined)
+        for (const Entry& e : s.embeddings->entries) vectors.emplace(e.key);
+    if (kind == FileKind::DocStore) {
+      for (const IndexStruct& s : index_structs(m_store))
+        for (const std::string& id : referenced_ids(s)) lost_unless(nodes, id);
+      for (const std::string& id : ref_doc_node_ids()) lost_unless(nodes, id);
+      for (const VectorStoreDoc& v : m_store.vector_stores)
+        if (VectorSections s = vector_sections(v.doc); s.embeddings && s.embeddings->outlined)
+          for (const Entry& e : s.embeddings->entries) lost_unless(nodes, std::string(e.key));
+    } else if (kind == FileKind::VectorStore) {
+      for (const std::string& id : nodes_dict_keys(m_store)) lost_unless(vectors, id);
+    } else if (kind == FileKind::IndexStore) {
+      // The nodes no surviving index names (they were in the lost structs, or unindexed before).
+      IdSet referenced;
+      for (const IndexStruct& s : index_structs(m_store))
+        for (std::string& id : referenced_ids(s)) referenced.insert(std::move(id));
+      for (const std::string& id : ref_doc_node_ids()) lost_unless(referenced, id);
+    }
+    return out;
+  }
+
+  // Every node id ref_doc_info lists (any era's spelling).
+  std::vector<std::string> ref_doc_node_ids() const {
+    std::vector<std::string> out;
+    if (!m_store.docstore) return out;
+    if (const Section* info = m_store.docstore->section(coll::kRefDocInfo); info && info->outlined)
+      for (const Entry& e : info->entries) {
+        Json v = m_store.docstore->decode(e.raw);
+        if (const Json* ids = v.is_object() ? v.find(ref_doc_ids_key(v)) : nullptr; ids && ids->is_array())
+          for (const Json& id : ids->as_array())
+            if (id.is_string()) out.push_back(id.as_string());
+      }
+    return out;
   }
 
   // 0.11.3+ loads only <namespace>__vector_store.json; the bytes stay as they are.
@@ -239,6 +392,7 @@ class Repairer {
   // Index structs lose the node ids the docstore lacks, as index.delete_nodes
   // would remove them (delete.cpp's per-index-type rules).
   void drop_dangling_index_nodes() {
+    drop_dangling_summaries();
     const IdSet nodes = docstore_ids(m_store);
     std::vector<std::string> dangling;
     IdSet seen;
@@ -250,8 +404,83 @@ class Repairer {
     std::size_t refs = 0;
     for (const auto& [part, ids] : c.removed) refs += ids.size();
     merge(m_result.changes, std::move(c));
-    add_step(kIndexDangling, "remove", fmt::format("{} references to {} nodes the docstore lacks from index structs", refs, dangling.size()),
-             std::move(dangling));
+    // The text is built before the ids move into the step (argument order is unspecified).
+    std::string action = fmt::format("{} references to {} nodes the docstore lacks from index structs", refs, dangling.size());
+    add_step(kIndexDangling, "remove", std::move(action), std::move(dangling));
+  }
+
+  // A document summary index whose summary node the docstore lacks: the
+  // summary goes as IndexDocumentSummary.delete(doc_id) removes it (its
+  // summary_id_to_node_ids entry, its nodes' node_id_to_summary_id entries,
+  // the doc_id_to_summary_id entries naming it). Its nodes stay in the
+  // docstore; its summary's vector, if any, is then vector-without-node's.
+  void drop_dangling_summaries() {
+    const IdSet nodes = docstore_ids(m_store);
+    if (nodes.empty()) return;
+    std::vector<std::string> gone;
+    for (const IndexStruct& s : index_structs(m_store)) {
+      if (s.type != "document_summary") continue;
+      std::vector<std::string> here;
+      edit_index_data(s.id, [&](Json& data) {
+        Json* by_summary = data.find("summary_id_to_node_ids");
+        if (!by_summary || !by_summary->is_object()) return false;
+        IdSet dropped_nodes, dropped_summaries;
+        auto& o = by_summary->as_object();
+        for (auto it = o.begin(); it != o.end();) {
+          if (nodes.count(it->first)) {
+            ++it;
+            continue;
+          }
+          if (it->second.is_array())
+            for (const Json& n : it->second.as_array())
+              if (n.is_string()) dropped_nodes.insert(n.as_string());
+          dropped_summaries.insert(it->first);
+          here.push_back(it->first);
+          it = o.erase(it);
+        }
+        if (here.empty()) return false;
+        auto drop_where = [](Json* map, auto&& pred) {
+          if (!map || !map->is_object()) return;
+          auto& m = map->as_object();
+          m.erase(std::remove_if(m.begin(), m.end(), pred), m.end());
+        };
+        drop_where(data.find("node_id_to_summary_id"), [&](const auto& kv) {
+          return dropped_nodes.count(kv.first) || (kv.second.is_string() && dropped_summaries.count(kv.second.as_string()));
+        });
+        drop_where(data.find("doc_id_to_summary_id"),
+                   [&](const auto& kv) { return kv.second.is_string() && dropped_summaries.count(kv.second.as_string()); });
+        return true;
+      });
+      gone.insert(gone.end(), here.begin(), here.end());
+    }
+    if (gone.empty()) return;
+    std::string action = fmt::format("{} document summaries whose summary node the docstore lacks (their nodes stay in the "
+                                     "docstore, no longer summarised)",
+                                     gone.size());
+    add_step(kIndexDangling, "remove", std::move(action), std::move(gone));
+  }
+
+  // Rewrites index `id`'s data with `edit` (which says whether it changed
+  // anything), keeping __data__ a JSON string when it was one, as
+  // dataclasses-json's to_json() writes it.
+  template <typename Edit>
+  bool edit_index_data(const std::string& id, Edit&& edit) {
+    const Section* idx = m_store.index_collection();
+    if (!idx || !m_store.index_store) return false;
+    JsonDoc& doc = *m_store.index_store;
+    Section* sec = doc.section(idx->name);
+    const Entry* e = sec ? sec->find(id) : nullptr;
+    if (!e) return false;
+    Json env = doc.decode(e->raw);
+    Json* data_field = env.find("__data__");
+    if (!data_field) return false;
+    bool as_string = data_field->is_string();
+    Json data = as_string ? parse(data_field->as_string()) : *data_field;
+    if (!edit(data)) return false;
+    *data_field = as_string ? Json(dump(data, {JsonDialect::Python})) : std::move(data);
+    doc.put(*sec, id, env);
+    m_result.changes.changed[doc.name() + ":" + sec->name].push_back(id);
+    return true;
   }
 
   // Vectors whose node is in neither the docstore nor any index go
@@ -288,7 +517,8 @@ class Repairer {
     if (!drop.empty()) {
       merge(m_result.changes, delete_vectors(m_store, drop));
       const char* rule = firing.count(kVectorWithoutNode) ? kVectorWithoutNode : kVectorNotIndexed;
-      add_step(rule, "remove", fmt::format("{} vectors whose node is in neither the docstore nor any index", drop.size()), std::move(drop));
+      std::string action = fmt::format("{} vectors whose node is in neither the docstore nor any index", drop.size());
+      add_step(rule, "remove", std::move(action), std::move(drop));
     }
     if (!attach.empty() && firing.count(kVectorNotIndexed)) attach_to_vector_index(attach);
     if (!still_indexed.empty() && firing.count(kVectorWithoutNode)) {
@@ -298,50 +528,83 @@ class Repairer {
     }
   }
 
+  // Which vector index each vector goes to: the only one; with several, the
+  // one that holds every other node of the vector's ref doc (as a document
+  // inserted into one index puts all its nodes there). Anything else is a guess.
   void attach_to_vector_index(const std::vector<std::string>& ids) {
-    const Section* idx = m_store.index_collection();
-    std::vector<std::string> targets;
-    if (idx && m_store.dialect == Dialect::Python)
-      for (const IndexStruct& s : index_structs(m_store))
-        if (s.type == "vector_store" || s.type == "multimodal") targets.push_back(s.id);
-    if (targets.size() != 1) {
-      RepairStep& step = add_step(kVectorNotIndexed, "", "nothing", {});
-      step.left_why = m_store.dialect != Dialect::Python
-                          ? "a TS index keeps whole nodes in nodesDict: re-add them with lstore put"
-                          : fmt::format("the store has {} vector indexes, so which one the vectors belong to is not known; "
-                                        "re-add them with lstore put --index ID",
-                                        targets.size());
-      return;
+    std::vector<IndexStruct> targets;
+    if (m_store.index_collection() && m_store.dialect == Dialect::Python)
+      for (IndexStruct& s : index_structs(m_store))
+        if (s.type == "vector_store" || s.type == "multimodal") targets.push_back(std::move(s));
+    auto leave = [&](std::string why) {
+      RepairStep* step = step_for(kVectorNotIndexed);
+      if (!step) step = &add_step(kVectorNotIndexed, "", "nothing", {});
+      step->left_why = std::move(why);
+    };
+    if (m_store.dialect != Dialect::Python) return leave("a TS index keeps whole nodes in nodesDict: re-add them with lstore put");
+    if (targets.empty()) return leave("the store has no vector index to attach them to: re-add them with lstore put");
+    std::map<std::string, std::vector<std::string>> by_index;
+    std::size_t undecided = 0;
+    if (targets.size() == 1) {
+      by_index[targets[0].id] = ids;
+    } else {
+      std::map<std::string, std::vector<std::string>> siblings;  // node -> the other nodes of its ref doc
+      if (const Section* info = m_store.doc_collection(coll::kRefDocInfo); info && info->outlined)
+        for (const Entry& e : info->entries) {
+          Json v = m_store.docstore->decode(e.raw);
+          const Json* list = v.is_object() ? v.find(ref_doc_ids_key(v)) : nullptr;
+          if (!list || !list->is_array()) continue;
+          std::vector<std::string> nodes;
+          for (const Json& n : list->as_array())
+            if (n.is_string()) nodes.push_back(n.as_string());
+          for (const std::string& n : nodes) siblings[n] = nodes;
+        }
+      for (const std::string& id : ids) {
+        std::set<std::string> homes;
+        for (const std::string& n : siblings[id])
+          for (const IndexStruct& t : targets)
+            if (const Json* nd = t.data.find("nodes_dict"); n != id && nd && nd->find(n)) homes.insert(t.id);
+        if (homes.size() == 1) by_index[*homes.begin()].push_back(id);
+        else ++undecided;
+      }
     }
-    JsonDoc& doc = *m_store.index_store;
-    Section* sec = doc.section(idx->name);
-    const Entry* e = sec->find(targets[0]);
-    Json env = doc.decode(e->raw);
-    Json* data_field = env.find("__data__");
-    if (!data_field) return;
-    bool as_string = data_field->is_string();
-    Json data = as_string ? parse(data_field->as_string()) : *data_field;
-    Json* nd = data.find("nodes_dict");
-    if (!nd || !nd->is_object()) return;
-    for (const std::string& id : ids) nd->as_object().emplace_back(id, Json(id));
-    *data_field = as_string ? Json(dump(data, {JsonDialect::Python})) : std::move(data);  // dataclasses-json to_json()
-    doc.put(*sec, targets[0], env);
-    m_result.changes.changed[doc.name() + ":" + sec->name].push_back(targets[0]);
-    auto& added = m_result.changes.added[doc.name() + ":" + targets[0]];
-    added.insert(added.end(), ids.begin(), ids.end());
-    add_step(kVectorNotIndexed, "re-attach", fmt::format("{} vectors whose node the docstore holds to index {}'s nodes_dict", ids.size(), targets[0]),
-             ids);
+    for (auto& [index_id, list] : by_index) {
+      std::vector<std::string> attached = list;
+      bool done = edit_index_data(index_id, [&](Json& data) {
+        Json* nd = data.find("nodes_dict");
+        if (!nd || !nd->is_object()) return false;
+        for (const std::string& id : attached) nd->as_object().emplace_back(id, Json(id));  // VectorStoreIndex._add_nodes_to_index
+        return true;
+      });
+      if (!done) continue;
+      auto& added = m_result.changes.added[m_store.index_store->name() + ":" + index_id];
+      added.insert(added.end(), attached.begin(), attached.end());
+      std::string action = fmt::format("{} vectors whose node the docstore holds to index {}'s nodes_dict", attached.size(), index_id);
+      add_step(kVectorNotIndexed, "re-attach", std::move(action), std::move(attached));
+    }
+    if (undecided)
+      leave(fmt::format("the store has {} vector indexes and these nodes' ref docs do not sit in exactly one of them, "
+                        "so which one they belong to is not known; re-add them with lstore put --index ID",
+                        targets.size()));
   }
+
+  struct SalvageNote {
+    std::string file;
+    FileKind kind;
+    std::string action;
+  };
 
   Store& m_store;
   const RepairOptions& m_opts;
   RepairResult m_result;
+  std::vector<SalvageNote> m_salvage_notes;
 };
 
 }  // namespace
 
 const std::set<std::string>& repairable_rules() {
-  static const std::set<std::string> rules = {kRefDocDangling, kIndexDangling, kVectorWithoutNode, kVectorNotIndexed, kLegacyName};
+  static const std::set<std::string> rules = {kParseError, kRefDocDangling, kIndexDangling, kVectorWithoutNode, kVectorNotIndexed,
+                                              kLegacyName};
   return rules;
 }
 
@@ -350,8 +613,8 @@ RepairResult repair(Store& store, const RepairOptions& options) {
     if (!find_rule(id)) throw Error(ErrorKind::Usage, "--only", fmt::format("no rule '{}'", id), "", "lstore validate --list-rules");
     if (!repairable_rules().count(id))
       throw Error(ErrorKind::Usage, "--only", fmt::format("rule '{}' has no repair", id), "",
-                  "repairable: ref-doc-dangling-node, index-dangling-node, vector-without-node, vector-not-indexed, "
-                  "legacy-vector-store-name");
+                  "repairable: parse-error, ref-doc-dangling-node, index-dangling-node, vector-without-node, "
+                  "vector-not-indexed, legacy-vector-store-name");
   }
   return Repairer(store, options).run();
 }
