@@ -115,6 +115,14 @@ class ValidateCli(unittest.TestCase):
         for line in lines:
             self.assertRegex(line, r"^::(error|warning|notice) file=[^,:]+,title=[a-z-]+::.+$")
             self.assertNotIn("\n", line)
+        # lstore repair fixes a parse-error (salvage), not a zero vector.
+        self.assertIn("[fixable: lstore repair]", next(l for l in lines if "title=parse-error" in l))
+        self.assertNotIn("fixable", next(l for l in lines if "title=zero-vector" in l))
+
+    def test_text_format_marks_fixable_rules(self):
+        out = run("validate", self.broken)[1]
+        self.assertIn("parse-error (1), fixable: lstore repair", out)
+        self.assertRegex(out, r"zero-vector \(\d+\)\n")
 
     def test_junit_format(self):
         rc, out, _ = run("validate", self.broken, SAMPLE, "--format", "junit")
@@ -128,6 +136,8 @@ class ValidateCli(unittest.TestCase):
         failures = [c for s in suites for c in s.findall("testcase") if c.find("failure") is not None]
         self.assertEqual(int(root.get("failures")), len(failures))
         self.assertIn("parse-error", [c.get("name") for c in failures])
+        parse = next(c for c in failures if c.get("name") == "parse-error")
+        self.assertIn("(fixable: lstore repair)", parse.find("failure").get("message"))
         self.assertEqual(int(suites[1].get("failures")), 0)  # the clean sample
         for c in suites[0].findall("testcase"):
             self.assertTrue(c.get("classname") and c.get("name"))
@@ -152,6 +162,10 @@ class ValidateCli(unittest.TestCase):
             self.assertIn(res["level"], ("error", "warning", "note"))
             self.assertTrue(res["message"]["text"])
             self.assertTrue(res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+            self.assertEqual(res["properties"]["fixable"], res["ruleId"] == "parse-error", res["ruleId"])
+        fixable = {r["id"] for r in driver["rules"] if r["properties"]["fixable"]}
+        self.assertIn("index-dangling-node", fixable)
+        self.assertNotIn("zero-vector", fixable)
 
     def test_rule_selection_and_usage(self):
         rc, out, _ = run("validate", self.broken, "--rule", "zero-vector", "--format", "json")

@@ -63,6 +63,11 @@ std::string gh_escape(std::string_view s, bool property) {
   return out;
 }
 
+// Findings lstore repair fixes: said in every format, so that a CI log or a
+// code-scanning alert tells the reader there is a command for it.
+bool fixable(const std::string& rule) { return repairable_rules().count(rule) > 0; }
+constexpr const char* kFixableNote = "fixable: lstore repair";
+
 std::string where(const StoreFindings& s, const Finding& f) {
   return f.file.empty() ? s.store : s.store + "/" + f.file;
 }
@@ -79,7 +84,8 @@ void print_text(Output& out, const std::vector<StoreFindings>& all, const Valida
       out.line("  " + (file.empty() ? std::string("(store)") : file));
       for (const auto& [rule, fs] : rules) {
         const char* sev = severity_name(fs.front()->severity);
-        out.line(fmt::format("    {} {} ({})", out.severity(sev), rule, fs.size()));
+        out.line(fmt::format("    {} {} ({}){}", out.severity(sev), rule, fs.size(),
+                             fixable(rule) ? out.dim(std::string(", ") + kFixableNote) : ""));
         std::size_t shown = o.all ? fs.size() : std::min(fs.size(), o.max);
         for (std::size_t i = 0; i < shown; ++i)
           out.line(fmt::format("      {}{}", fs[i]->message, fs[i]->path.empty() ? "" : out.dim("  [" + fs[i]->path + "]")));
@@ -108,7 +114,7 @@ void print_json(Output& out, const std::vector<StoreFindings>& all) {
       ++by_rule[f.rule];
       findings.push_back(JsonObject{{"rule", f.rule}, {"severity", severity_name(f.severity)}, {"store", s.store},
                                     {"file", f.file}, {"path", f.path}, {"message", f.message},
-                                    {"fixable", repairable_rules().count(f.rule) > 0}});  // lstore repair fixes it
+                                    {"fixable", fixable(f.rule)}});
     }
   JsonObject rules;
   for (const auto& [r, n] : by_rule) rules.emplace_back(r, n);
@@ -124,7 +130,7 @@ void print_github(const std::vector<StoreFindings>& all) {
   for (const auto& s : all)
     for (const auto& f : s.findings) {
       const char* cmd = f.severity == Severity::Error ? "error" : f.severity == Severity::Warning ? "warning" : "notice";
-      std::string msg = f.message + (f.path.empty() ? "" : " (" + f.path + ")");
+      std::string msg = f.message + (f.path.empty() ? "" : " (" + f.path + ")") + (fixable(f.rule) ? std::string(" [") + kFixableNote + "]" : "");
       std::printf("::%s file=%s,title=%s::%s\n", cmd, gh_escape(where(s, f), true).c_str(), gh_escape(f.rule, true).c_str(),
                   gh_escape(msg, false).c_str());
     }
@@ -152,7 +158,9 @@ void print_junit(const std::vector<StoreFindings>& all, Severity fail_on) {
         cases += "/>\n";
       } else if (failed) {
         cases += fmt::format(">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n", r.id,
-                             xml_escape(fmt::format("{} finding(s): {}", fs.size(), r.summary)), xml_escape(body));
+                             xml_escape(fmt::format("{} finding(s): {}{}", fs.size(), r.summary,
+                                                    fixable(r.id) ? std::string(" (") + kFixableNote + ")" : "")),
+                             xml_escape(body));
         ++suite_fail;
       } else {
         cases += fmt::format(">\n      <system-out>{}</system-out>\n    </testcase>\n", xml_escape(body));
@@ -177,7 +185,7 @@ void print_sarif(Output& out, const std::vector<StoreFindings>& all) {
                                {"shortDescription", JsonObject{{"text", r.summary}}},
                                {"help", JsonObject{{"text", r.hint}}},
                                {"defaultConfiguration", JsonObject{{"level", level(r.severity)}}},
-                               {"properties", JsonObject{{"group", r.group}}}});
+                               {"properties", JsonObject{{"group", r.group}, {"fixable", fixable(r.id)}}}});
   JsonArray results;
   for (const auto& s : all)
     for (const auto& f : s.findings) {
@@ -186,7 +194,8 @@ void print_sarif(Output& out, const std::vector<StoreFindings>& all) {
       results.push_back(JsonObject{{"ruleId", f.rule},
                                    {"level", level(f.severity)},
                                    {"message", JsonObject{{"text", f.message}}},
-                                   {"locations", JsonArray{Json(std::move(loc))}}});
+                                   {"locations", JsonArray{Json(std::move(loc))}},
+                                   {"properties", JsonObject{{"fixable", fixable(f.rule)}}}});
     }
   out.json_line(JsonObject{
       {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},

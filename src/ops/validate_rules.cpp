@@ -18,7 +18,8 @@ const std::vector<Rule>& validation_rules() {
        "nothing to do; lstore keeps it as it is"},
       // structure: every file parses and has the shape of its era and dialect
       {"parse-error", Severity::Error, "structure", "a store file is not valid JSON (truncated by a crash during persist, edited by hand)",
-       "restore the file from a backup; the message gives the byte offset and how many records are complete"},
+       "lstore repair salvages it to its last complete entry (--backup keeps the file as it was), or restore it from a backup; "
+       "the message gives the byte offset and how many records are complete"},
       {"empty-file", Severity::Error, "structure", "a store file is empty", "persist again, or restore the file"},
       {"lfs-pointer", Severity::Error, "structure", "a Git LFS pointer instead of the real file", "run git lfs pull"},
       {"bad-shape", Severity::Error, "structure", "a value does not have the type its place requires (FORMAT.md §2-§6)",
