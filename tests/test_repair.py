@@ -19,7 +19,7 @@ LSTORE = None
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
 MULTI = os.path.join(CORPUS, "llamaindex-0.12", "multi", "persist")
 LEGACY_WILD = os.path.join(CORPUS, "wild", "ChanBong__steamlit-noticeboard__storage")
-FIXABLE = ["ref-doc-dangling-node", "index-dangling-node", "vector-without-node", "vector-not-indexed",
+FIXABLE = ["parse-error", "node-without-metadata", "ref-doc-dangling-node", "index-dangling-node", "vector-without-node", "vector-not-indexed",
            "legacy-vector-store-name"]
 
 
@@ -116,6 +116,34 @@ class RefDocTest(Base):
                     self.assertIn(entry_bytes(k, v), raw, f"{coll}.{k} changed")
         for name in ("index_store.json", "default__vector_store.json"):
             self.assertEqual(read_bytes(os.path.join(store, name)), read_bytes(os.path.join(SAMPLE, name)))
+
+
+class MetadataTest(Base):
+    def test_missing_metadata_and_ref_doc_info_entries_are_rebuilt_as_add_documents_writes_them(self):
+        store = self.copy()
+        path = os.path.join(store, "docstore.json")
+        d = load(path)
+        info = d["docstore/ref_doc_info"]
+        # One node loses its metadata entry (its ref doc stays); a whole ref
+        # doc loses its ref_doc_info entry and its nodes' metadata entries.
+        lone = next(r for r in info.values() if len(r["node_ids"]) > 1)["node_ids"][0]
+        gone_ref, gone_info = next((k, v) for k, v in info.items() if lone not in v["node_ids"])
+        original = {k: d["docstore/metadata"][k] for k in [lone] + gone_info["node_ids"]}
+        for k in original:
+            del d["docstore/metadata"][k]
+        for r in info.values():
+            if lone in r["node_ids"]:
+                r["node_ids"].remove(lone)
+        del info[gone_ref]
+        save(path, d)
+        self.assertEqual(len(findings(store, "node-without-metadata")), len(original))
+        self.assert_repaired(store, ["node-without-metadata"], [lone])
+        got = load(path)
+        for k, v in original.items():
+            self.assertEqual(got["docstore/metadata"][k], v, k)  # the hash LlamaIndex computed, recomputed
+        self.assertEqual(got["docstore/ref_doc_info"][gone_ref]["node_ids"], gone_info["node_ids"])
+        self.assertIn(lone, next(r for r in got["docstore/ref_doc_info"].values() if lone in r["node_ids"])["node_ids"])
+        self.assertEqual(findings(store, "hash-mismatch", "ref-doc-mismatch", "node-without-metadata"), [])
 
 
 class IndexTest(Base):

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "lstore/error.hpp"
+#include "lstore/hash.hpp"
 #include "lstore/model.hpp"
 #include "lstore/sniff.hpp"
 #include "lstore/validate.hpp"
@@ -28,6 +29,7 @@ constexpr const char* kVectorWithoutNode = "vector-without-node";
 constexpr const char* kVectorNotIndexed = "vector-not-indexed";
 constexpr const char* kLegacyName = "legacy-vector-store-name";
 constexpr const char* kParseError = "parse-error";
+constexpr const char* kNodeWithoutMetadata = "node-without-metadata";
 
 void merge(ChangeSet& into, ChangeSet from) {
   using Parts = std::map<std::string, std::vector<std::string>>;
@@ -130,6 +132,7 @@ class Repairer {
       firing.erase(kParseError);
     }
     if (firing.count(kLegacyName)) rename_legacy_vector_store();
+    if (firing.count(kNodeWithoutMetadata)) rebuild_node_metadata();
     if (firing.count(kRefDocDangling)) drop_dangling_ref_doc_nodes();
     if (firing.count(kIndexDangling)) drop_dangling_index_nodes();
     if (firing.count(kVectorWithoutNode) || firing.count(kVectorNotIndexed)) fix_vectors(firing);
@@ -335,6 +338,87 @@ class Repairer {
       if (v.doc.name() == "vector_store.json") v.doc.set_name("default__vector_store.json");
     m_result.changes.changed["files"].push_back("vector_store.json -> default__vector_store.json");
     add_step(kLegacyName, "rename", "vector_store.json to default__vector_store.json (bytes unchanged)", {"vector_store.json"});
+  }
+
+  // A docstore node without its docstore/metadata entry gets the one
+  // KVDocumentStore.add_documents writes ({"doc_hash": node.hash,
+  // "ref_doc_id": ...}), and joins its ref doc's ref_doc_info entry (made
+  // {"node_ids": [id], "metadata": node.metadata} when there is none), so
+  // delete_ref_doc and refresh_ref_docs find it again. The hash is the one the
+  // node stored (0.6.34-0.9) or sha256(text + str(metadata)) (TextNode and
+  // IndexNode since 0.10); anything else is left.
+  void rebuild_node_metadata() {
+    JsonDoc& doc = *m_store.docstore;
+    Section* data = doc.section(coll::kDocData);
+    Section* meta = doc.section(coll::kDocMetadata);
+    if (!data || !meta || !data->outlined || !meta->outlined) return;
+    std::vector<std::string> rebuilt;
+    std::size_t left = 0;
+    std::vector<std::string> refs;
+    std::map<std::string, Json> infos;
+    std::vector<std::pair<std::string, Json>> entries;
+    for (const Entry& e : data->entries) {
+      if (meta->find(e.key)) continue;
+      Node n;
+      try {
+        n = decode_node(doc, e);
+      } catch (const Error&) {
+        ++left;
+        continue;
+      }
+      const bool text_node = n.class_name == "TextNode" || n.class_name == "IndexNode";
+      std::optional<std::string> hash = n.hash;
+      if (!hash && m_store.dialect == Dialect::Python && text_node && !n.data.find("extra_info"))
+        hash = text_node_hash(n.text, n.metadata.is_object() ? n.metadata : Json(JsonObject{}));
+      if (!hash || m_store.dialect != Dialect::Python) {
+        ++left;
+        continue;
+      }
+      JsonObject md{{"doc_hash", *hash}};
+      if (n.ref_doc_id) {
+        md.emplace_back("ref_doc_id", *n.ref_doc_id);
+        auto it = infos.find(*n.ref_doc_id);
+        if (it == infos.end()) {
+          const Section* info = doc.section(coll::kRefDocInfo);
+          const Entry* ie = info ? info->find(*n.ref_doc_id) : nullptr;
+          Json v = ie ? doc.decode(ie->raw) : Json(JsonObject{{"node_ids", JsonArray{}}, {"metadata", n.metadata}});
+          it = infos.emplace(*n.ref_doc_id, std::move(v)).first;
+          refs.push_back(*n.ref_doc_id);
+        }
+        Json& info = it->second;
+        const char* key = ref_doc_ids_key(info);
+        if (!info.find(key) || !info.find(key)->is_array()) info.set(key, Json(JsonArray{}));
+        bool listed = false;
+        for (const Json& x : info.find(key)->as_array()) listed |= x.is_string() && x.as_string() == e.key;
+        if (!listed) info.find(key)->as_array().emplace_back(std::string(e.key));
+      }
+      entries.emplace_back(std::string(e.key), Json(std::move(md)));
+      rebuilt.emplace_back(e.key);
+    }
+    for (auto& [key, v] : entries) doc.put(*meta, key, v);
+    if (!entries.empty()) {
+      auto& added = m_result.changes.added[doc.name() + ":" + coll::kDocMetadata];
+      for (auto& [key, v] : entries) added.push_back(key);
+    }
+    if (!refs.empty()) {
+      Section* info = doc.section(coll::kRefDocInfo);
+      if (!info) info = &doc.add_section(coll::kRefDocInfo, true);
+      for (const std::string& r : refs) {
+        bool existed = info->find(r) != nullptr;
+        doc.put(*info, r, infos[r]);
+        (existed ? m_result.changes.changed : m_result.changes.added)[doc.name() + ":" + coll::kRefDocInfo].push_back(r);
+      }
+    }
+    if (!rebuilt.empty()) {
+      std::string action = fmt::format("{} docstore/metadata entries as add_documents writes them ({} ref_doc_info entries updated)",
+                                       rebuilt.size(), refs.size());
+      add_step(kNodeWithoutMetadata, "re-create", std::move(action), std::move(rebuilt));
+    }
+    if (left) {
+      RepairStep* step = step_for(kNodeWithoutMetadata);
+      if (!step) step = &add_step(kNodeWithoutMetadata, "", "nothing", {});
+      step->left_why = "their hash is not one lstore computes (a Document, an ImageNode, a TS store, a 0.6 node): re-add them with lstore put";
+    }
   }
 
   // ref_doc_info node ids the docstore lacks go; a ref doc left with none
@@ -603,8 +687,8 @@ class Repairer {
 }  // namespace
 
 const std::set<std::string>& repairable_rules() {
-  static const std::set<std::string> rules = {kParseError, kRefDocDangling, kIndexDangling, kVectorWithoutNode, kVectorNotIndexed,
-                                              kLegacyName};
+  static const std::set<std::string> rules = {kParseError,        kNodeWithoutMetadata, kRefDocDangling, kIndexDangling,
+                                              kVectorWithoutNode, kVectorNotIndexed,    kLegacyName};
   return rules;
 }
 
@@ -613,8 +697,8 @@ RepairResult repair(Store& store, const RepairOptions& options) {
     if (!find_rule(id)) throw Error(ErrorKind::Usage, "--only", fmt::format("no rule '{}'", id), "", "lstore validate --list-rules");
     if (!repairable_rules().count(id))
       throw Error(ErrorKind::Usage, "--only", fmt::format("rule '{}' has no repair", id), "",
-                  "repairable: parse-error, ref-doc-dangling-node, index-dangling-node, vector-without-node, "
-                  "vector-not-indexed, legacy-vector-store-name");
+                  "repairable: parse-error, node-without-metadata, ref-doc-dangling-node, index-dangling-node, "
+                  "vector-without-node, vector-not-indexed, legacy-vector-store-name");
   }
   return Repairer(store, options).run();
 }
