@@ -19,6 +19,7 @@ LSTORE = None
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
 MULTI = os.path.join(CORPUS, "llamaindex-0.12", "multi", "persist")
 LEGACY_WILD = os.path.join(CORPUS, "wild", "ChanBong__steamlit-noticeboard__storage")
+SUMMARY_WILD = os.path.join(CORPUS, "wild", "biphan380__doc_summary_index__index")
 FIXABLE = ["parse-error", "node-without-metadata", "ref-doc-dangling-node", "index-dangling-node", "vector-without-node", "vector-not-indexed",
            "legacy-vector-store-name"]
 
@@ -350,6 +351,10 @@ class SalvageTest(Base):
         self.check_salvage(MULTI, "docstore.json", "docstore/data")
 
     @unittest.skipUnless(os.path.isdir(MULTI), "corpus not found")
+    def test_corpus_vector_store(self):
+        self.check_salvage(MULTI, "default__vector_store.json", "embedding_dict")
+
+    @unittest.skipUnless(os.path.isdir(MULTI), "corpus not found")
     def test_index_store_cut_between_index_structs(self):
         store = self.copy(MULTI)
         path = os.path.join(store, "index_store.json")
@@ -449,6 +454,36 @@ class DocumentSummaryTest(Base):
         self.assertEqual(got["doc_id_to_summary_id"], {"doc-a": real})
         self.assertEqual(findings(store, "index-dangling-node"), [])
         self.assertEqual(run("repair", store, "--only", "index-dangling-node")[1].strip(), "nothing to repair")
+
+
+    @unittest.skipUnless(os.path.isdir(SUMMARY_WILD), "corpus not found")
+    def test_a_real_document_summary_index_loses_a_summary_node(self):
+        store = self.copy(SUMMARY_WILD)
+        os.remove(os.path.join(store, "PROVENANCE.json"))
+        path = os.path.join(store, "docstore.json")
+        d = load(path)
+        (iid, entry), = load(os.path.join(store, "index_store.json"))["index_store/data"].items()
+        data = index_data(entry)
+        summary, summarised = next(iter(data["summary_id_to_node_ids"].items()))
+        for coll in ("docstore/data", "docstore/metadata"):
+            d[coll].pop(summary, None)
+        for r in d.get("docstore/ref_doc_info", {}).values():
+            if summary in r["node_ids"]:
+                r["node_ids"].remove(summary)
+        save(path, d)
+        self.assertIn("index-dangling-node", {f["rule"] for f in findings(store)})
+        rc, out, err = run("repair", store)
+        self.assertEqual(rc, 0, out + err)
+        got = index_data(load(os.path.join(store, "index_store.json"))["index_store/data"][iid])
+        self.assertNotIn(summary, got["summary_id_to_node_ids"])
+        self.assertEqual(len(got["summary_id_to_node_ids"]), len(data["summary_id_to_node_ids"]) - 1)
+        self.assertFalse(set(summarised) & set(got["node_id_to_summary_id"]))
+        self.assertNotIn(summary, got["doc_id_to_summary_id"].values())
+        self.assertNotIn(summary, load(os.path.join(store, "default__vector_store.json"))["embedding_dict"])
+        for n in summarised:  # the summarised nodes stay in the docstore
+            self.assertIn(n, load(path)["docstore/data"])
+        self.assertEqual([f for f in findings(store) if f["fixable"]], [])
+        self.assertEqual(run("repair", store)[1].strip(), "nothing to repair")
 
 
 class LegacyNameTest(Base):
