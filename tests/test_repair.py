@@ -385,6 +385,18 @@ class SalvageTest(Base):
         load(path)
         self.assertLess(len(read_bytes(path)), at + 10)
 
+    def test_backup_keeps_the_cut_file_as_it_was(self):
+        store = self.copy()
+        path = os.path.join(store, "docstore.json")
+        with open(path, "wb") as f:
+            f.write(read_bytes(os.path.join(SAMPLE, "docstore.json"))[:15000])
+        before = tree(store)
+        backup = os.path.join(self.tmp, "backup")
+        rc, out, err = run("repair", store, "--backup", backup)
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(tree(backup), before)
+        self.assertNotEqual(read_bytes(path), before["docstore.json"])
+
     def test_a_file_without_a_complete_root_is_left_and_said(self):
         store = self.copy()
         with open(os.path.join(store, "docstore.json"), "wb") as f:
