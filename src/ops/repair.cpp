@@ -250,6 +250,23 @@ class Repairer {
         continue;
       }
       const std::uint64_t before = bytes->view().size();
+      // A docstore cut inside an earlier collection loses the later ones
+      // whole: rebuilt below from the nodes kept, when the part cut away names
+      // them, or when the file ends at the damage and LlamaIndex of the
+      // store's era always writes them (metadata beside every node since
+      // StorageContext; ref_doc_info since text_id_to_ref_doc_id, 2023-06).
+      if (kind == FileKind::DocStore && m_store.dialect == Dialect::Python) {
+        std::string_view tail = bytes->view().substr(s->kept);
+        const bool truncated = s->damage_at >= bytes->view().size();
+        bool ref_doc_era = false;
+        for (const VectorStoreDoc& v : m_store.vector_stores) ref_doc_era |= v.doc.section("text_id_to_ref_doc_id") != nullptr;
+        const std::pair<const char*, bool> always[] = {{coll::kDocMetadata, m_store.index_store.has_value()},
+                                                        {coll::kRefDocInfo, ref_doc_era}};
+        for (const auto& [c, written] : always)
+          if (!m_store.docstore->section(c) &&
+              (tail.find(fmt::format("\"{}\":", c)) != std::string_view::npos || (truncated && written)))
+            m_lost_collections.insert(c);
+      }
       f.kind = kind;
       f.size = s->bytes.size();
       if (!detail.empty()) f.detail = detail;
@@ -275,6 +292,51 @@ class Repairer {
       RepairStep& step = add_step(kParseError, "salvage", action, std::move(lost));
       step.count = step.ids.size();
     }
+    if (m_lost_collections.count(coll::kDocMetadata)) {
+      // Every node kept then lacks its entry: node-without-metadata's repair
+      // writes them, and their ref docs' ref_doc_info entries with them.
+      m_store.docstore->add_section(coll::kDocMetadata, true);
+      rebuild_node_metadata();
+    } else if (m_lost_collections.count(coll::kRefDocInfo)) {
+      rebuild_ref_doc_info();
+    }
+  }
+
+  // docstore/ref_doc_info as add_documents builds it for the nodes kept: per
+  // ref doc (a node's SOURCE relationship), its node ids in docstore order
+  // and the metadata of its first node (RefDocInfo.metadata is set from the
+  // first node added).
+  void rebuild_ref_doc_info() {
+    JsonDoc& doc = *m_store.docstore;
+    const Section* data = doc.section(coll::kDocData);
+    if (!data || !data->outlined) return;
+    std::vector<std::string> order;
+    std::map<std::string, Json> infos;
+    for (const Entry& e : data->entries) {
+      Node n;
+      try {
+        n = decode_node(doc, e);
+      } catch (const Error&) {
+        continue;
+      }
+      if (!n.ref_doc_id || n.type_code == "4") continue;  // a Document is its own ref doc, listed by none
+      auto [it, fresh] = infos.try_emplace(*n.ref_doc_id);
+      if (fresh) {
+        it->second = Json(JsonObject{{"node_ids", JsonArray{}}, {"metadata", n.metadata.is_object() ? n.metadata : Json(JsonObject{})}});
+        order.push_back(*n.ref_doc_id);
+      }
+      it->second.find("node_ids")->as_array().emplace_back(std::string(e.key));
+    }
+    if (order.empty()) return;
+    Section& info = doc.add_section(coll::kRefDocInfo, true);
+    for (const std::string& r : order) {
+      doc.put(info, r, infos[r]);
+      m_result.changes.added[doc.name() + ":" + coll::kRefDocInfo].push_back(r);
+    }
+    std::string action = fmt::format("docstore/ref_doc_info, lost with the part cut away, for the {} ref docs of the nodes kept "
+                                     "(as add_documents builds it)",
+                                     order.size());
+    add_step(kParseError, "re-create", std::move(action), std::move(order));
   }
 
   // The ids the rest of the store names that a salvaged file of `kind` lacks.
@@ -682,6 +744,7 @@ class Repairer {
   const RepairOptions& m_opts;
   RepairResult m_result;
   std::vector<SalvageNote> m_salvage_notes;
+  std::set<std::string> m_lost_collections;  // docstore collections a salvage cut away whole
 };
 
 }  // namespace
