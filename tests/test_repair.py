@@ -388,8 +388,9 @@ class SalvageTest(Base):
         self.assertIn(entry_bytes(list(structs)[0], structs[list(structs)[0]]), read_bytes(path))
         self.assertEqual(run("repair", store)[1].strip(), "nothing to repair")
 
-    def test_damage_in_the_middle_is_cut_there(self):
-        # Not a truncation: a stray byte inside an entry; what follows it goes too.
+    def test_a_damaged_entry_in_the_middle_goes_alone(self):
+        # Not a truncation: a stray byte inside one node (as a bad disk
+        # sector leaves it); that node goes, every other entry stays as it was.
         store = self.copy()
         path = os.path.join(store, "docstore.json")
         original = read_bytes(path)
@@ -398,10 +399,33 @@ class SalvageTest(Base):
             f.write(original[:at] + b"\x00" + original[at + 1:])
         rc, out, err = run("repair", store)
         self.assertEqual(rc, 0, out + err)
-        kept = list(load(path)["docstore/data"])
-        whole = list(json.loads(original)["docstore/data"])
-        self.assertTrue(0 < len(kept) < len(whole))
-        self.assertEqual(kept, whole[:len(kept)])
+        self.assertRegex(out, r"parse-error: (removed 1 damaged entries|salvaged docstore.json .*dropped 1 damaged entry)")
+        got = load(path)
+        whole = json.loads(original)
+        (gone,) = set(whole["docstore/data"]) - set(got["docstore/data"])
+        self.assertEqual(list(got["docstore/data"]), [k for k in whole["docstore/data"] if k != gone])
+        self.assertIn(gone, out.splitlines()[0])
+        for k, v in got["docstore/data"].items():
+            self.assertIn(entry_bytes(k, v), original)
+        self.assertEqual(got["docstore/metadata"], whole["docstore/metadata"])
+        self.assertEqual([f for f in findings(store) if f["fixable"]], [])
+        self.assertEqual(run("repair", store)[1].strip(), "nothing to repair")
+
+    def test_an_undecodable_byte_in_one_vector_drops_that_vector(self):
+        store = self.copy()
+        path = os.path.join(store, "default__vector_store.json")
+        original = read_bytes(path)
+        whole = json.loads(original)
+        third = list(whole["embedding_dict"])[2]
+        at = original.index(json.dumps(third).encode() + b": [") + len(third) + 10
+        with open(path, "wb") as f:
+            f.write(original[:at] + b"\xff" + original[at + 1:])
+        rc, out, err = run("repair", store)
+        self.assertEqual(rc, 0, out + err)
+        got = load(path)
+        self.assertEqual(list(got["embedding_dict"]), [k for k in whole["embedding_dict"] if k != third])
+        self.assertEqual(got["metadata_dict"], {k: v for k, v in whole["metadata_dict"].items()})
+        self.assertEqual([f for f in findings(store) if f["fixable"] and f["severity"] == "error"], [])
 
     def test_backup_keeps_the_cut_file_as_it_was(self):
         store = self.copy()

@@ -41,8 +41,24 @@ TEST_CASE("an entry is kept once what follows it shows it whole") {
   CHECK(s->entries_kept == 1);
 }
 
-TEST_CASE("damage in the middle cuts there; a sound file or no root is nothing to salvage") {
-  auto s = salvage_json_object(std::string(R"({"c": {"a": 1, "b": [1, 2, x], "d": 3}})"));
+TEST_CASE("a damaged entry the file goes on after is dropped alone") {
+  auto s = salvage_json_object(std::string(R"({"c": {"a": 1, "b": [1, 2, x], "d": 3}, "e": {"f": 4}})"));
+  REQUIRE(s.has_value());
+  CHECK(s->bytes == R"({"c": {"a": 1, "d": 3}, "e": {"f": 4}})");
+  REQUIRE(s->skipped.size() == 1);
+  CHECK(s->skipped[0] == std::pair<std::string, std::string>{"c", "b"});
+  // The first entry, the last one, two of them, then a cut where the file ends.
+  CHECK(salvage_json_object(std::string(R"({"c": {"a": x, "b": 2}})"))->bytes == R"({"c": {"b": 2}})");
+  CHECK(salvage_json_object(std::string(R"({"c": {"a": 1, "b": x}})"))->bytes == R"({"c": {"a": 1}})");
+  auto two = salvage_json_object(std::string(R"({"c": {"a": x, "b": 2, "d": [y], "e": 5, "f": 6)"));
+  REQUIRE(two.has_value());
+  CHECK(two->bytes == R"({"c": {"b": 2, "e": 5}})");
+  CHECK(two->skipped.size() == 2);
+  CHECK(two->cut_in == "c");
+}
+
+TEST_CASE("damage between collections cuts there; a sound file or no root is nothing to salvage") {
+  auto s = salvage_json_object(std::string(R"({"c": {"a": 1}, x "d": {"e": 2}})"));
   REQUIRE(s.has_value());
   CHECK(s->bytes == R"({"c": {"a": 1}})");
   CHECK_FALSE(salvage_json_object(kFile).has_value());

@@ -211,9 +211,50 @@ class Repairer {
     }
   }
 
+  // A file that outlined but holds entries json.load refuses (invalid UTF-8,
+  // a bad escape or number inside one entry): only those entries go, the
+  // entries after them stay. False when that is not enough (the damage is
+  // outside any entry), so that the file is cut instead.
+  bool drop_unreadable_entries(const std::string& name) {
+    JsonDoc* doc = nullptr;
+    for (std::optional<JsonDoc>* slot : {&m_store.docstore, &m_store.index_store, &m_store.graph_store, &m_store.property_graph})
+      if (*slot && (*slot)->name() == name) doc = &**slot;
+    for (VectorStoreDoc& v : m_store.vector_stores)
+      if (v.doc.name() == name) doc = &v.doc;
+    if (!doc || doc->changed()) return false;
+    JsonDoc edited = *doc;
+    std::vector<std::pair<std::string, std::string>> bad;  // section, key
+    for (const Section& sec : edited.sections()) {
+      if (!sec.outlined || sec.is_array) {
+        if (!accepts_json(sec.raw)) return false;
+        continue;
+      }
+      for (const Entry& e : sec.entries)
+        if (!accepts_json(e.raw) || !accepts_json(e.raw_key)) bad.emplace_back(sec.name, std::string(e.key));
+    }
+    if (bad.empty()) return false;
+    for (const auto& [sec, key] : bad) edited.erase(*edited.section(sec), key);
+    try {
+      edited.verify();
+    } catch (const Error&) {
+      return false;
+    }
+    *doc = std::move(edited);
+    std::vector<std::string> ids;
+    for (const auto& [sec, key] : bad) {
+      m_result.changes.removed[name + ":" + sec].push_back(key);
+      ids.push_back(key);
+    }
+    std::string action =
+        fmt::format("{} damaged entries of {} (json.load refuses them; every other entry keeps its bytes)", ids.size(), name);
+    add_step(kParseError, "remove", std::move(action), std::move(ids));
+    return true;
+  }
+
   // Every store file json.load refuses, cut back to its last complete entry
   // (salvage.hpp): a file that did not parse at all (FileKind::Broken) and
-  // one that outlined but holds an entry json.load refuses.
+  // one that outlined but holds an entry json.load refuses (unless dropping
+  // just those entries is enough).
   void salvage_files() {
     std::set<std::string> refused;
     for (const Finding& f : validate(m_store, {{kParseError}, {}, {}})) refused.insert(f.file);
@@ -221,6 +262,7 @@ class Repairer {
     for (FileInfo& f : m_store.files) {
       const std::string base = f.name.substr(f.name.rfind('/') + 1);
       const JsonDoc* held = m_store.document(f.name);
+      if (held && refused.count(f.name) && drop_unreadable_entries(f.name)) continue;
       std::shared_ptr<Buffer> bytes;
       if (f.kind == FileKind::Broken && f.bytes && is_store_file_name(base)) bytes = f.bytes;
       else if (held && refused.count(f.name) && !held->changed()) bytes = Buffer::own(std::string(held->bytes()));
@@ -256,7 +298,7 @@ class Repairer {
       // store's era always writes them (metadata beside every node since
       // StorageContext; ref_doc_info since text_id_to_ref_doc_id, 2023-06).
       if (kind == FileKind::DocStore && m_store.dialect == Dialect::Python) {
-        std::string_view tail = bytes->view().substr(s->kept);
+        std::string_view tail = bytes->view().substr(std::min<std::size_t>(s->damage_at, bytes->view().size()));
         const bool truncated = s->damage_at >= bytes->view().size();
         bool ref_doc_era = false;
         for (const VectorStoreDoc& v : m_store.vector_stores) ref_doc_era |= v.doc.section("text_id_to_ref_doc_id") != nullptr;
@@ -271,13 +313,24 @@ class Repairer {
       f.size = s->bytes.size();
       if (!detail.empty()) f.detail = detail;
       f.bytes.reset();
-      std::string where = s->cut_in.empty() ? "between its collections"
-                                            : fmt::format("in {} after {} complete entr{}", s->cut_in, s->entries_kept,
-                                                          s->entries_kept == 1 ? "y" : "ies");
+      std::string how;
+      if (!s->skipped.empty()) {
+        how = fmt::format("dropped {} damaged entr{} the file goes on after (", s->skipped.size(), s->skipped.size() == 1 ? "y" : "ies");
+        for (std::size_t i = 0; i < s->skipped.size() && i < 3; ++i)
+          how += (i ? ", " : "") + s->skipped[i].first + "." + s->skipped[i].second;
+        how += s->skipped.size() > 3 ? ", ...); " : "); ";
+        for (const auto& [c, key] : s->skipped) m_result.changes.removed[f.name + ":" + c].push_back(key);
+      }
+      if (s->kept < s->bytes.size())  // a cut at the last damage
+        how += fmt::format("cut {}; every entry after the cut is lost",
+                           s->cut_in.empty() ? "between its collections"
+                                             : fmt::format("in {} after {} complete entr{}", s->cut_in, s->entries_kept,
+                                                           s->entries_kept == 1 ? "y" : "ies"));
+      else
+        how += "every other entry kept";
       m_salvage_notes.push_back({f.name, kind,
-                                 fmt::format("{} to what precedes the damage at byte {} (cut {}; {} -> {} bytes; "
-                                             "every entry after the cut is lost",
-                                             f.name, s->damage_at, where, before, s->bytes.size())});
+                                 fmt::format("{} from the damage at byte {} ({}; {} -> {} bytes", f.name, s->damage_at, how, before,
+                                             s->bytes.size())});
       m_result.changes.changed["files"].push_back(f.name + " (salvaged)");
     }
     if (m_salvage_notes.empty()) return;
