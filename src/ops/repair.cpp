@@ -258,7 +258,6 @@ class Repairer {
   void salvage_files() {
     std::set<std::string> refused;
     for (const Finding& f : validate(m_store, {{kParseError}, {}, {}})) refused.insert(f.file);
-    std::vector<std::string> salvaged;
     for (FileInfo& f : m_store.files) {
       const std::string base = f.name.substr(f.name.rfind('/') + 1);
       const JsonDoc* held = m_store.document(f.name);
