@@ -83,3 +83,27 @@ TEST_CASE("pgvector names, DDL and the metadata_ way back") {
   CHECK(s.ref_doc_id_json == R"("d\u00e9")");
   CHECK(s.metadata_json == R"({"a": 1, "_node_type": "TextNode", "ref_doc_id": "d\u00e9"})");
 }
+
+TEST_CASE("pgvector query SQL binds every filter value") {
+  VectorQuery q;
+  q.embedding = {0.5, -0.25};
+  q.top_k = 3;
+  q.filters = parse_metadata_filters(parse(
+      R"({"filters": [{"key": "author", "value": "Brian O'Brien", "operator": "=="},
+                      {"key": "year", "value": "2015", "operator": ">"},
+                      {"key": "year", "value": [2015, 0.5], "operator": "nin"}], "condition": "or"})"));
+  // A mixed list is floats after validation (as pydantic makes it): str() gives 2015.0.
+  PgVectorQuerySql s = pgvector_query_sql("\"public\".data_x", q);
+  CHECK(s.sql ==
+        "SELECT node_id, embedding <=> $1::vector AS distance, text, metadata_::text FROM \"public\".data_x WHERE "
+        "(metadata_->>$2 = $3) OR ((metadata_->>$4)::float > $5::float8) OR (NOT (metadata_->>$6 = ANY($7::text[]))) "
+        "ORDER BY distance ASC LIMIT $8");
+  CHECK(s.sql.find("O'Brien") == std::string::npos);
+  CHECK(s.params == std::vector<std::string>{"[0.5,-0.25]", "author", "Brian O'Brien", "year", "2015", "year",
+                                             "{\"2015.0\",\"0.5\"}", "3"});
+  q.mode = QueryMode::Mmr;
+  CHECK_THROWS_AS(pgvector_query_sql("t", q), Error);
+  q.mode = QueryMode::Default;
+  q.filters = parse_metadata_filters(parse(R"({"filters": [{"key": "a", "value": "x", "operator": "=="}], "condition": "not"})"));
+  CHECK_THROWS_AS(pgvector_query_sql("t", q), Error);
+}

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lstore/query.hpp"
 #include "lstore/store.hpp"
 
 namespace lstore {
@@ -76,5 +77,16 @@ struct SimpleEntriesFromRow {
   std::string ref_doc_id_json, metadata_json;
 };
 SimpleEntriesFromRow simple_entries_from_metadata(std::string_view metadata_text);
+
+// PGVectorStore.query in mode default as SQL: the columns node_id, distance
+// (cosine, `<=>`), text, metadata_ text, ordered by distance, LIMIT top_k;
+// the filters with PGVectorStore's semantics (§1.7) but every value bound.
+// Throws Error(Usage) where PGVectorStore raises (mmr, not, any/all/is_empty,
+// comparing with null or a list).
+struct PgVectorQuerySql {
+  std::string sql;
+  std::vector<std::string> params;
+};
+PgVectorQuerySql pgvector_query_sql(const std::string& qualified_table, const VectorQuery& q);
 
 }  // namespace lstore

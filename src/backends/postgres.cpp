@@ -58,6 +58,7 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -1292,6 +1293,29 @@ class PostgresBackend : public Backend {
     Store store = assemble_store(source, describe());
     snapshot.commit();
     return store;
+  }
+
+  std::optional<std::vector<PlacedHit>> query_in_place(std::string_view ns, const VectorQuery& q) override {
+    if (!m_uri.vectors.enabled) return std::nullopt;
+    std::shared_ptr<Conn> conn = connection();
+    const std::string table = pgvector_table_name(m_uri.vectors, ns);
+    if (!table_exists(*conn, m_place, table))
+      throw Error(ErrorKind::Data, describe(), "no PGVectorStore table " + m_place.schema + "." + table,
+                  "", "give the table= the store was written with");
+    PgVectorQuerySql sql = pgvector_query_sql(m_place.table(table), q);
+    std::vector<std::optional<std::string_view>> params(sql.params.begin(), sql.params.end());
+    Result r = conn->exec(sql.sql, params);
+    std::vector<PlacedHit> hits;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      PlacedHit h;
+      h.id = cell(r.get(), i, 0);
+      // similarity = 1 - distance, in double as PGVectorStore computes it; NaN for a zero vector.
+      h.score = is_null(r.get(), i, 1) ? std::nan("") : 1.0 - std::strtod(PQgetvalue(r.get(), i, 1), nullptr);
+      h.text = cell(r.get(), i, 2);
+      h.metadata_json = is_null(r.get(), i, 3) ? "null" : std::string(cell(r.get(), i, 3));
+      hits.push_back(std::move(h));
+    }
+    return hits;
   }
 
   std::unique_ptr<WriteLock> lock(std::chrono::milliseconds wait) override {
