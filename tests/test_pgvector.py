@@ -275,6 +275,34 @@ class PgVectorTest(unittest.TestCase):
         self.assertGreater(checked, 100)
         self.assertGreater(refused, 20)
 
+    def test_reads_a_table_pgvectorstore_wrote(self):
+        """The golden's DDL and rows, inserted as they are (no lstore tables): read as the
+        default__vector_store.json LlamaIndex would persist from get_nodes."""
+        want = load_json(os.path.join(GOLDEN, "vector.json"))
+        with open(os.path.join(GOLDEN, "vector.schema.sql"), encoding="utf-8") as f:
+            # Not its psql meta-commands, nor its empty search_path (PGlite's one session keeps settings).
+            ddl = "\n".join(l for l in f.read().splitlines()
+                            if not l.startswith("\\") and not l.startswith("--") and "search_path" not in l)
+        psql("CREATE EXTENSION IF NOT EXISTS vector; " + ddl)
+
+        def lit(v):
+            return "'" + str(v).replace("'", "''") + "'"
+        rows = want["tables"]["public.data_llamaindex"]["rows"]
+        psql("INSERT INTO public.data_llamaindex (id, text, metadata_, node_id, embedding) VALUES " +
+             ", ".join(f"({r['id']}, {lit(r['text'])}, {lit(r['metadata_'])}, {lit(r['node_id'])}, "
+                       f"{lit(r['embedding'])})" for r in rows))
+        dst = os.path.join(self.tmp, "back")
+        rc, _, err = run("convert", uri(), dst)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(os.listdir(dst), ["default__vector_store.json"])
+        src = load_json(os.path.join(SOURCES, "vector", "persist", "default__vector_store.json"))
+        got = load_json(os.path.join(dst, "default__vector_store.json"))
+        self.assertEqual(list(got["embedding_dict"]), list(src["embedding_dict"]))
+        for k, v in src["embedding_dict"].items():
+            self.assertEqual(got["embedding_dict"][k], [float32(x) for x in v], k)
+        self.assertEqual(got["text_id_to_ref_doc_id"], src["text_id_to_ref_doc_id"])
+        self.assertEqual(got["metadata_dict"], src["metadata_dict"])
+
     def test_refusals(self):
         src = os.path.join(SOURCES, "vector", "persist")
         rc, _, err = run("convert", src, f"postgresql://postgres@127.0.0.1:{PORT}/postgres?table=x")
