@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,16 @@ class WriteLock {
   virtual ~WriteLock() = default;
 };
 
+struct VectorQuery;
+
+// A hit of a search run where the store lives, with what is printed of it.
+struct PlacedHit {
+  std::string id;
+  double score = 0;
+  std::string text;
+  std::string metadata_json;  // what the store's filters see, as JSON text
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -50,6 +61,12 @@ class Backend {
   virtual std::unique_ptr<WriteLock> lock(std::chrono::milliseconds wait);
   // Writes `store` here, all or nothing.
   virtual void save(const Store& store, const SaveOptions& options) = 0;
+  // Runs a vector query of namespace `ns` in the store's own server (a
+  // PGVectorStore table), with that store's semantics; nullopt when this
+  // store is searched by loading it (every backend but pgvector).
+  virtual std::optional<std::vector<PlacedHit>> query_in_place(std::string_view /*ns*/, const VectorQuery& /*q*/) {
+    return std::nullopt;
+  }
 };
 
 // Picks the backend for a store name; throws Error(Usage) for an unknown scheme.

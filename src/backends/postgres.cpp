@@ -58,6 +58,7 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -70,6 +71,7 @@
 #include "lstore/error.hpp"
 #include "lstore/version.hpp"
 #include "chat_rows.hpp"
+#include "pgvector.hpp"
 #include "records.hpp"
 #include "uri.hpp"
 
@@ -84,6 +86,7 @@ struct PgUri {
   std::string schema = "public";
   std::string ns;        // LlamaIndex namespace replacing "docstore"/"index_store", or empty
   std::vector<std::string> secrets;  // texts never to show (the password as written and decoded)
+  PgVectorOptions vectors;  // ?vectors=pgvector&table=...: vector stores as PGVectorStore tables
 };
 
 std::string lower_ascii(std::string s) {
@@ -129,6 +132,7 @@ PgUri parse_uri(const std::string& uri) {
     rest = escape_userinfo(cred) + rest.substr(at);
   }
   std::string libpq_query;
+  std::vector<std::string> pgvector_params;  // PGVectorStore's options given
   for (std::size_t p = 0; p < query.size();) {
     std::size_t amp = query.find('&', p);
     std::string kv = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
@@ -144,6 +148,8 @@ PgUri parse_uri(const std::string& uri) {
     } else if (name == "namespace") {
       u.ns = value;
       if (u.ns.empty()) throw Error(ErrorKind::Usage, head, "the namespace in the URI is empty");
+    } else if (take_pgvector_param(u.vectors, name, value, head)) {
+      if (name != "vectors") pgvector_params.push_back(name);
     } else {
       if ((name == "password" || name == "sslpassword") && kv.size() > name.size()) {
         u.secrets.push_back(kv.substr(name.size() + 1));
@@ -152,6 +158,12 @@ PgUri parse_uri(const std::string& uri) {
       add(libpq_query, kv);
     }
   }
+  if (!pgvector_params.empty() && !u.vectors.enabled)
+    throw Error(ErrorKind::Usage, head, pgvector_params.front() + "= is an option of the pgvector tables", "",
+                "add vectors=pgvector to the URI");
+  if (u.vectors.hnsw() && !(u.vectors.hnsw_m && u.vectors.hnsw_ef_construction))
+    throw Error(ErrorKind::Usage, head, "an HNSW index needs both hnsw_m= and hnsw_ef_construction=",
+                "", "PGVectorStore's hnsw_kwargs requires both");
   if (const char* env = std::getenv("PGPASSWORD")) u.secrets.emplace_back(env);
   // A very short "secret" would blank out ordinary words of messages.
   std::erase_if(u.secrets, [](const std::string& s) { return s.size() < 4; });
@@ -743,12 +755,20 @@ bool parse_vector(std::string_view text, std::vector<double>& out) {
   return true;
 }
 
+// The rows_in of a vector store file whose vectors are a PGVectorStore table.
+constexpr std::string_view kPgVectorRoute = "pgvector:";
+bool is_pgvector_route(std::string_view rows_in) { return rows_in.starts_with(kPgVectorRoute); }
+
 // Writes the records: entries by COPY into the table their file goes to (one
 // COPY stays open while the table stays the same), lstore_files and
-// lstore_store rows at the end.
+// lstore_store rows at the end. With `batched_inserts`, multi-row INSERTs
+// instead of COPY (PGlite's socket server breaks on COPY FROM STDIN; every
+// server takes them). A pgvector-routed file's entries are not written here:
+// its table holds them.
 class PgSink : public RecordSink {
  public:
-  PgSink(Conn& c, const Place& place, const Routes& routes) : m_c(c), m_place(place), m_routes(routes) {}
+  PgSink(Conn& c, const Place& place, const Routes& routes, bool batched_inserts = false)
+      : m_c(c), m_place(place), m_routes(routes), m_batched(batched_inserts) {}
 
   void begin(const StoreHeader& h) override { m_header = h; }
   void file(const FileRecord& f) override {
@@ -762,15 +782,18 @@ class PgSink : public RecordSink {
     m_file = f.name;
     m_collection = name;
     const std::string& table = m_files.back().rows_in;
+    m_skip = is_pgvector_route(table);
     m_native = table != kEntriesTable;
-    if (m_native) m_namespace = namespace_in(m_place, table, name);
-    switch_copy(table);
+    if (m_native && !m_skip) m_namespace = namespace_in(m_place, table, name);
+    switch_copy(m_skip ? std::string() : table);
   }
   void entry(const EntryRecord& e) override {
+    if (m_skip) return;
     if (!pg_text_ok(e.key) || (e.json.data() && !pg_text_ok(e.json)))
       throw Error(ErrorKind::Data, m_c.display(),
                   "PostgreSQL text cannot hold this entry (invalid UTF-8 or a NUL byte)",
                   m_file + ": " + m_collection + (e.has_key ? "" : "[" + std::to_string(e.seq) + "]"));
+    if (m_batched) return insert_row(e);
     if (m_native) {
       append_copy(m_buf, e.key);
       m_buf += '\t';
@@ -836,22 +859,68 @@ class PgSink : public RecordSink {
     for (const auto& [key, msgs] : rows.keys) m_c.exec(sql, {key, array_literal(msgs)});
   }
 
+  // The entry as parameters of the next multi-row INSERT.
+  void insert_row(const EntryRecord& e) {
+    if (m_native) {
+      m_params.emplace_back(std::string(e.key));
+      m_params.emplace_back(m_namespace);
+      m_params.emplace_back(std::string(e.json));
+    } else {
+      m_params.emplace_back(m_file);
+      m_params.emplace_back(m_collection);
+      m_params.emplace_back(std::to_string(e.seq));
+      m_params.push_back(e.has_key ? std::optional<std::string>(std::string(e.key)) : std::nullopt);
+      if (e.json.data() || e.vector.empty()) {
+        m_params.emplace_back(std::string(e.json));
+        m_params.emplace_back(std::nullopt);
+      } else {
+        std::string v;
+        append_vector(v, e.vector);
+        m_params.emplace_back(std::nullopt);
+        m_params.emplace_back(std::move(v));
+      }
+    }
+    m_pending_bytes += e.key.size() + e.json.size() + e.vector.size() * 20;
+    // Few enough parameters for the protocol's 65535, few enough bytes to bound memory.
+    if (m_params.size() >= 6000 || m_pending_bytes >= (4u << 20)) flush();
+  }
+
   void switch_copy(const std::string& table) {
     if (table == m_copy) return;
     if (!m_copy.empty()) {
       flush();
-      m_c.copy_end();
+      if (!m_batched) m_c.copy_end();
     }
     m_copy = table;
-    if (table.empty()) return;
+    if (table.empty() || m_batched) return;
     bool native = table != kEntriesTable;
     m_c.copy_begin("COPY " + m_place.table(table) +
                    (native ? " (key, namespace, value)" : " (file, collection, seq, key, value, embedding)") +
                    " FROM STDIN");
   }
   void flush() {
+    if (m_batched) return flush_inserts();
     if (!m_buf.empty()) m_c.copy_data(m_buf);
     m_buf.clear();
+  }
+  void flush_inserts() {
+    if (m_params.empty()) return;
+    bool native = m_copy != kEntriesTable;
+    std::size_t width = native ? 3 : 6;
+    std::string sql = "INSERT INTO " + m_place.table(m_copy) +
+                      (native ? " (key, namespace, value)" : " (file, collection, seq, key, value, embedding)") +
+                      " VALUES ";
+    for (std::size_t i = 0; i < m_params.size(); ++i) {
+      sql += i % width == 0 ? (i ? "), ($" : "($") : ", $";
+      sql += std::to_string(i + 1);
+    }
+    sql += ")";
+    std::vector<std::optional<std::string_view>> views;
+    views.reserve(m_params.size());
+    for (const auto& p : m_params) views.push_back(p ? std::optional<std::string_view>(*p) : std::nullopt);
+    m_c.exec(sql, views);
+    m_params.clear();
+    m_pending_bytes = 0;
   }
 
   Conn& m_c;
@@ -862,14 +931,105 @@ class PgSink : public RecordSink {
   std::string m_copy;  // the table a COPY is open for
   std::string m_file, m_collection, m_namespace, m_buf;
   bool m_native = false;
+  bool m_skip = false;     // the file's entries are in a pgvector table
+  bool m_batched = false;  // INSERTs instead of COPY
+  std::vector<std::optional<std::string>> m_params;
+  std::size_t m_pending_bytes = 0;
   std::optional<ChatRows> m_chats;
 };
+
+// ---------------------------------------------------------------- pgvector tables
+
+// One PGVectorStore table to write: a vector store namespace's rows.
+struct PgVectorPlan {
+  std::string ns, file, table;  // table without schema
+  int dim = 0;
+  std::vector<PgVectorRow> rows;
+};
+
+// PGVectorStore's default embed_dim: the table of a store without vectors
+// has it unless ?embed_dim= says otherwise.
+constexpr int kDefaultEmbedDim = 1536;
+
+// The tables a store's vector stores become (before connecting: it reads
+// every node), their files routed to them, and the notes of what the
+// tables cannot hold. The default namespace always gets a table (PGVectorStore
+// creates it on first use); another namespace only when it has vectors.
+std::vector<PgVectorPlan> plan_pgvector(const Store& store, const PgVectorOptions& o, const std::string& schema,
+                                        Routes& routes, std::vector<std::string>& notes) {
+  std::vector<PgVectorPlan> plans;
+  for (const VectorStoreDoc& vs : store.vector_stores) {
+    PgVectorPlan plan{vs.ns, vs.doc.name(), pgvector_table_name(o, vs.ns), o.embed_dim.value_or(0), {}};
+    PgVectorRowsReport report;
+    plan.rows = pgvector_rows(store, vs, plan.dim, report);
+    if (plan.rows.empty() && vs.ns != "default") continue;
+    if (plan.dim == 0) plan.dim = kDefaultEmbedDim;
+    std::string where = schema + "." + plan.table;
+    if (!plan.rows.empty()) routes[plan.file] = std::string(kPgVectorRoute) + plan.table;
+    if (report.float32_changed) {
+      char change[32];
+      std::snprintf(change, sizeof change, "%.3g", report.max_change);
+      notes.push_back(std::to_string(report.float32_changed) + " of " + std::to_string(plan.rows.size()) +
+                      " embeddings of " + plan.file + " are float32 in " + where +
+                      " (pgvector's type): read back, they are the float32 values (largest change " + change + ")");
+    }
+    if (report.nonfinite_metadata)
+      notes.push_back(std::to_string(report.nonfinite_metadata) + " NaN/Infinity metadata values of " + plan.file +
+                      "'s nodes are null in " + where + ".metadata_ (as PGVectorStore stores them)");
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+// Whether `table` (no schema) exists in the place's schema.
+bool table_exists(Conn& c, const Place& place, const std::string& table) {
+  return c.scalar("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                  "WHERE n.nspname = $1 AND c.relname = $2",
+                  {place.schema, table})
+      .has_value();
+}
+
+// The tables as PGVectorStore creates them, the rows in embedding_dict order
+// (ids 1, 2, ...) by multi-row INSERTs with bound parameters; an HNSW index
+// is built after the rows (faster than row by row, the same index).
+void write_pgvector(Conn& c, const Place& place, const PgVectorOptions& o, const std::vector<PgVectorPlan>& plans) {
+  if (plans.empty()) return;
+  c.exec("CREATE EXTENSION IF NOT EXISTS vector");
+  for (const PgVectorPlan& plan : plans) {
+    std::vector<std::string> ddl = pgvector_ddl(o, quote_ident(place.schema), plan.ns, plan.dim);
+    std::size_t before_rows = ddl.size() - (o.hnsw() ? 1 : 0);
+    for (std::size_t i = 0; i < before_rows; ++i) c.exec(ddl[i]);
+    const std::string head = "INSERT INTO " + place.table(plan.table) + " (text, metadata_, node_id, embedding) VALUES ";
+    std::string sql;
+    std::vector<std::optional<std::string_view>> params;
+    std::size_t bytes = 0;
+    auto flush = [&] {
+      if (params.empty()) return;
+      c.exec(sql, params);
+      sql.clear();
+      params.clear();
+      bytes = 0;
+    };
+    for (const PgVectorRow& r : plan.rows) {
+      std::size_t n = params.size();
+      sql += sql.empty() ? head : ", ";
+      sql += "($" + std::to_string(n + 1) + ", $" + std::to_string(n + 2) + ", $" + std::to_string(n + 3) + ", $" +
+             std::to_string(n + 4) + ")";
+      params.insert(params.end(), {r.text, r.metadata, r.node_id, r.embedding});
+      bytes += r.text.size() + r.metadata.size() + r.embedding.size();
+      if (params.size() >= 4000 || bytes >= (4u << 20)) flush();
+    }
+    flush();
+    for (std::size_t i = before_rows; i < ddl.size(); ++i) c.exec(ddl[i]);
+  }
+}
 
 // ---------------------------------------------------------------- reading
 
 class PgSource : public RecordSource {
  public:
-  PgSource(Conn& c, const Place& place) : m_c(c), m_place(place) {}
+  PgSource(Conn& c, const Place& place, const PgVectorOptions& vectors = {})
+      : m_c(c), m_place(place), m_vectors(vectors) {}
 
   StoreHeader header() override {
     m_tables = existing_tables(m_c, m_place);
@@ -906,6 +1066,7 @@ class PgSource : public RecordSource {
   void entries(const FileRecord& file, const std::string& collection,
                const std::function<void(const EntryRecord&)>& fn) override {
     const std::string& table = m_files[m_next - 1].rows_in;
+    if (is_pgvector_route(table)) return pgvector_entries(table.substr(kPgVectorRoute.size()), collection, fn);
     if (table == kDocTable || table == kIndexTable || table == kKvTable) {
       if (!m_tables.count(table)) return;
       std::string ns = namespace_in(m_place, table, collection);
@@ -948,6 +1109,57 @@ class PgSource : public RecordSource {
     bool synthesized = false;        // no lstore_files row: made from LlamaIndex's tables alone
   };
 
+  // A SimpleVectorStore's collections from a PGVectorStore table, in id
+  // order: embedding_dict (the float32 values), text_id_to_ref_doc_id and
+  // metadata_dict (metadata_ without _node_content).
+  void pgvector_entries(const std::string& table, const std::string& collection,
+                        const std::function<void(const EntryRecord&)>& fn) {
+    const bool vectors = collection == "embedding_dict";
+    if (!vectors && collection != "text_id_to_ref_doc_id" && collection != "metadata_dict") return;
+    const bool ref = collection == "text_id_to_ref_doc_id";
+    m_c.stream("SELECT node_id, " + std::string(vectors ? "embedding::text" : "metadata_::text") + " FROM " +
+                   m_place.table(table) + " WHERE node_id IS NOT NULL ORDER BY id",
+               {}, [&](const PGresult* r) {
+                 EntryRecord e;
+                 e.key = cell(r, 0, 0);
+                 e.seq = kNoSeq;
+                 std::string where = m_place.schema + "." + table + " node_id " + std::string(e.key);
+                 if (vectors) {
+                   if (is_null(r, 0, 1) || !parse_pgvector_text(cell(r, 0, 1), m_packed))
+                     throw Error(ErrorKind::Data, m_c.display(), "unreadable embedding", where);
+                   e.vector = m_packed;
+                   return fn(e);
+                 }
+                 SimpleEntriesFromRow s;
+                 try {
+                   s = simple_entries_from_metadata(is_null(r, 0, 1) ? std::string_view("{}") : cell(r, 0, 1));
+                 } catch (const std::exception&) {
+                   throw Error(ErrorKind::Data, m_c.display(), "metadata_ is not a JSON object", where);
+                 }
+                 m_text = ref ? std::move(s.ref_doc_id_json) : std::move(s.metadata_json);
+                 e.json = m_text;
+                 fn(e);
+               });
+  }
+
+  // The PGVectorStore tables of the URI's table= that no file of the store
+  // stands for, as SimpleVectorStore files (default__vector_store.json,
+  // <ns>__vector_store.json for data_<table>_<ns>): what a LlamaIndex user
+  // wrote with PGVectorStore alone.
+  void add_native_pgvector() {
+    const PgVectorOptions& o = m_vectors;
+    if (!o.enabled) return;
+    for (const char* ns : {"default", "image"}) {
+      std::string table = pgvector_table_name(o, ns), file = std::string(ns) + "__vector_store.json";
+      if (!table_exists(m_c, m_place, table)) continue;
+      bool standing = false;
+      for (FileRow& f : m_files) standing = standing || f.name == file || f.rows_in == std::string(kPgVectorRoute) + table;
+      if (standing) continue;
+      m_files.push_back({0, file, FileKind::VectorStore, std::string(kPgVectorRoute) + table,
+                         default_layout({"embedding_dict", "text_id_to_ref_doc_id", "metadata_dict"}, Dialect::Python)});
+    }
+  }
+
   // PostgresKVStore's rows as the kvstore.json SimpleKVStore would persist
   // (collections in the order they were first written), unless a file of
   // the store already stands for them.
@@ -986,6 +1198,7 @@ class PgSource : public RecordSource {
                          file_kind_from_name(cell(r.get(), i, 2)), std::string(cell(r.get(), i, 3)), {}});
     add_native_kv();
     add_native_chats();
+    add_native_pgvector();
     return h;
   }
 
@@ -1003,6 +1216,7 @@ class PgSource : public RecordSource {
                          default_layout({"index_store/data"}, Dialect::Python)});
     add_native_kv();
     add_native_chats();
+    add_native_pgvector();
     if (m_files.empty())
       throw Error(ErrorKind::Data, m_c.display(),
                   "no LlamaIndex store here (no data_docstore, data_kvstore or data_chatstore rows, no lstore tables)");
@@ -1015,15 +1229,18 @@ class PgSource : public RecordSource {
   std::vector<FileRow> m_files;
   std::size_t m_next = 0;
   std::vector<double> m_packed;
+  PgVectorOptions m_vectors;
+  std::string m_text;
 };
 
 // ---------------------------------------------------------------- locking
 
-// A session advisory lock on the schema's key, held by a connection of its
-// own for as long as this object lives (the server drops it if we die).
+// A session advisory lock on the schema's key, held by a connection for as
+// long as this object lives (the server drops it if we die).
 class PgWriteLock : public WriteLock {
  public:
-  PgWriteLock(const PgUri& u, const Place& place, std::chrono::milliseconds wait) : m_c(u), m_key(std::to_string(place.lock_key())) {
+  PgWriteLock(std::shared_ptr<Conn> c, const PgUri& u, const Place& place, std::chrono::milliseconds wait)
+      : m_conn(std::move(c)), m_c(*m_conn), m_key(std::to_string(place.lock_key())) {
     auto deadline = std::chrono::steady_clock::now() + wait;
     for (;;) {
       if (m_c.scalar("SELECT pg_try_advisory_lock($1::bigint)", {m_key}) == "t") return;
@@ -1056,7 +1273,8 @@ class PgWriteLock : public WriteLock {
            (app.empty() ? "" : ", application " + app);
   }
 
-  Conn m_c;
+  std::shared_ptr<Conn> m_conn;
+  Conn& m_c;
   std::string m_key;
 };
 
@@ -1068,28 +1286,64 @@ class PostgresBackend : public Backend {
   std::string describe() const override { return m_uri.display; }
 
   Store load() override {
-    Conn c(m_uri);
+    std::shared_ptr<Conn> conn = connection();
+    Conn& c = *conn;
     Transaction snapshot(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    PgSource source(c, m_place);
+    PgSource source(c, m_place, m_uri.vectors);
     Store store = assemble_store(source, describe());
     snapshot.commit();
     return store;
   }
 
+  std::optional<std::vector<PlacedHit>> query_in_place(std::string_view ns, const VectorQuery& q) override {
+    if (!m_uri.vectors.enabled) return std::nullopt;
+    std::shared_ptr<Conn> conn = connection();
+    const std::string table = pgvector_table_name(m_uri.vectors, ns);
+    if (!table_exists(*conn, m_place, table))
+      throw Error(ErrorKind::Data, describe(), "no PGVectorStore table " + m_place.schema + "." + table,
+                  "", "give the table= the store was written with");
+    PgVectorQuerySql sql = pgvector_query_sql(m_place.table(table), q);
+    std::vector<std::optional<std::string_view>> params(sql.params.begin(), sql.params.end());
+    Result r = conn->exec(sql.sql, params);
+    std::vector<PlacedHit> hits;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      PlacedHit h;
+      h.id = cell(r.get(), i, 0);
+      // similarity = 1 - distance, in double as PGVectorStore computes it; NaN for a zero vector.
+      h.score = is_null(r.get(), i, 1) ? std::nan("") : 1.0 - std::strtod(PQgetvalue(r.get(), i, 1), nullptr);
+      h.text = cell(r.get(), i, 2);
+      h.metadata_json = is_null(r.get(), i, 3) ? "null" : std::string(cell(r.get(), i, 3));
+      hits.push_back(std::move(h));
+    }
+    return hits;
+  }
+
   std::unique_ptr<WriteLock> lock(std::chrono::milliseconds wait) override {
-    return std::make_unique<PgWriteLock>(m_uri, m_place, wait);
+    auto c = std::make_shared<Conn>(m_uri);
+    // With pgvector tables, reads and the write under the lock use the lock's
+    // own connection: PGlite's server (the tests' pgvector) takes one
+    // connection at a time.
+    if (m_uri.vectors.enabled) m_locked = c;
+    return std::make_unique<PgWriteLock>(c, m_uri, m_place, wait);
   }
 
   void save(const Store& store, const SaveOptions& options) override {
     Routes routes = plan_routes(store, m_place);  // before connecting: it reads every docstore entry
-    Conn c(m_uri);
+    std::vector<std::string> notes;
+    std::vector<PgVectorPlan> plans;
+    if (m_uri.vectors.enabled) plans = plan_pgvector(store, m_uri.vectors, m_place.schema, routes, notes);
+    std::shared_ptr<Conn> conn = connection();
+    Conn& c = *conn;
     Transaction tx(c);
     bool kv = std::any_of(routes.begin(), routes.end(), [](const auto& r) { return r.second == kKvTable; });
     create_tables(c, m_place, kv);
-    clear_target(c, store, routes, options.force);
-    PgSink sink(c, m_place, routes);
+    clear_target(c, store, routes, options.force, plans);
+    PgSink sink(c, m_place, routes, m_uri.vectors.enabled);
     write_records(store, sink, options.progress);
+    write_pgvector(c, m_place, m_uri.vectors, plans);
     tx.commit();
+    if (options.warn)
+      for (const std::string& n : notes) options.warn(n);
   }
 
  private:
@@ -1120,7 +1374,8 @@ class PostgresBackend : public Backend {
 
   // Refuses a non-empty target unless `force`; with it, deletes this store's
   // rows (inside the write's transaction).
-  void clear_target(Conn& c, const Store& store, const Routes& routes, bool force) {
+  void clear_target(Conn& c, const Store& store, const Routes& routes, bool force,
+                    const std::vector<PgVectorPlan>& plans) {
     std::set<std::string> tables = existing_tables(c, m_place);
     std::map<std::string, std::string> meta = read_store_table(c, m_place, tables);
     bool ours = !meta.empty() || has_rows(c, m_place, "lstore_files");
@@ -1138,9 +1393,17 @@ class PostgresBackend : public Backend {
     }
     for (const char* t : {kChatTable, kKvTable})
       if (first.empty() && tables.count(t) && has_rows(c, m_place, t)) first = t;
+    std::vector<std::string> vector_tables;
+    for (const PgVectorPlan& p : plans)
+      if (table_exists(c, m_place, p.table)) {
+        vector_tables.push_back(p.table);
+        if (first.empty() && c.scalar("SELECT 1 FROM " + m_place.table(p.table) + " LIMIT 1")) first = p.table;
+      }
     if (!force && (ours || !first.empty()))
       throw Error(ErrorKind::Data, describe(), "target store is not empty", ours ? "lstore_files" : first,
                   "use --force to replace it");
+    // Made again as PGVectorStore makes it (the dimension may differ).
+    for (const std::string& t : vector_tables) c.exec("DROP TABLE " + m_place.table(t));
     if (!ours && first.empty()) return;
     for (const char* t : {"lstore_entries", "lstore_files", "lstore_store"}) c.exec("DELETE FROM " + m_place.table(t));
     for (auto& [t, set] : native)
@@ -1151,8 +1414,15 @@ class PostgresBackend : public Backend {
       if (tables.count(t)) c.exec("DELETE FROM " + m_place.table(t));
   }
 
+  // The locked connection while a lock holds one, else a new one.
+  std::shared_ptr<Conn> connection() {
+    if (auto c = m_locked.lock()) return c;
+    return std::make_shared<Conn>(m_uri);
+  }
+
   PgUri m_uri;
   Place m_place;
+  std::weak_ptr<Conn> m_locked;
 };
 
 }  // namespace

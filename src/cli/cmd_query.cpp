@@ -140,6 +140,36 @@ void print_hits(Output& out, const QueryOptions& o, const std::vector<QueryHit>&
   else out.table({"RANK", "ID", "SCORE", "REF DOC", "TEXT"}, rows);
 }
 
+// Hits of a search the store's server ran (a PGVectorStore table), printed
+// as print_hits prints them: ref_doc_id and metadata from the row's metadata_.
+void print_placed_hits(Output& out, const QueryOptions& o, const std::vector<PlacedHit>& hits) {
+  JsonArray results;
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    const PlacedHit& h = hits[i];
+    Json meta;
+    try {
+      meta = parse(h.metadata_json);
+    } catch (const ParseError&) {
+      // Not JSON (a foreign table): no ref doc, no metadata shown.
+    }
+    Json ref;
+    if (const Json* r = meta.find("ref_doc_id"); r && r->is_string() && r->as_string() != "None") ref = *r;
+    meta.erase("_node_content");
+    if (out.json()) {
+      JsonObject r{{"id", h.id}, {"score", h.score}, {"ref_doc_id", ref}};
+      if (o.with_text) r.emplace_back("text", h.text);
+      if (o.with_metadata) r.emplace_back("metadata", std::move(meta));
+      results.emplace_back(std::move(r));
+    } else {
+      rows.push_back({std::to_string(i + 1), h.id, score_text(h.score), ref.is_string() ? ref.as_string() : "-",
+                      out.text_cell(h.text, 80)});
+    }
+  }
+  if (out.json()) out.json_line(JsonObject{{"results", std::move(results)}});
+  else out.table({"RANK", "ID", "SCORE", "REF DOC", "TEXT"}, rows);
+}
+
 int run_query(Output& out, const QueryOptions& o) {
   // 1. What can be checked without reading the store (exit 2).
   int sources = !o.vector.empty() + !o.vector_file.empty() + !o.like.empty();
@@ -154,7 +184,23 @@ int run_query(Output& out, const QueryOptions& o) {
   const bool is_dir = fs::is_directory(o.store);
   if (o.cache && !is_dir) throw Error(ErrorKind::Usage, "--cache", "the warm cache is for persist directories");
 
-  // 2. A fresh cache answers alone when nothing else of the store is needed.
+  // 2. A store whose server searches (a PGVectorStore table) answers with its
+  // own semantics; --like and --index need the loaded store.
+  const bool server = o.store.starts_with("postgresql://") || o.store.starts_with("postgres://");
+  if (server && o.like.empty() && o.index.empty()) {
+    std::unique_ptr<Backend> backend = open_backend(o.store);
+    VectorQuery q;
+    q.embedding = embedding;
+    q.top_k = o.top_k;
+    q.mode = o.mode == "mmr" ? QueryMode::Mmr : QueryMode::Default;
+    if (!filters.empty()) q.filters = filters.build(FilterSemantics::Current);
+    if (auto hits = backend->query_in_place(o.ns, q)) {
+      print_placed_hits(out, o, *hits);
+      return 0;
+    }
+  }
+
+  // 3. A fresh cache answers alone when nothing else of the store is needed.
   std::optional<PackedVectors> cached;
   fs::path cache_file;
   if (o.cache) {
@@ -188,7 +234,7 @@ int run_query(Output& out, const QueryOptions& o) {
   }
   const bool as_retriever = store && !o.index.empty();
 
-  // 3. Search: cached vectors, or freshly parsed ones (written to the cache
+  // 4. Search: cached vectors, or freshly parsed ones (written to the cache
   // when asked), or straight from the vector file.
   std::optional<PackedVectors> fresh;
   if (o.cache && !cached) fresh = write_vector_cache(cache_file, o.store, *store, o.ns);
@@ -200,7 +246,7 @@ int run_query(Output& out, const QueryOptions& o) {
   // With --index the answer is the index's retriever's: repeated nodes dropped.
   if (as_retriever) hits = dedupe_like_retriever(*store, std::move(hits));
 
-  // 4. Print.
+  // 5. Print.
   HitSources src;
   std::optional<JsonDoc> docstore_only;
   if (store) {

@@ -1,0 +1,92 @@
+// PGVectorStore's tables (llama-index-vector-stores-postgres 0.5.2,
+// VECTOR_STORES.md §1): what postgresql://...?vectors=pgvector&table=NAME
+// writes and reads beside the docstore and index store tables.
+//
+// Everything here is text and values, no libpq: postgres.cpp sends it. So
+// the rows can be checked against the goldens without a server.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lstore/query.hpp"
+#include "lstore/store.hpp"
+
+namespace lstore {
+
+// The URI parameters PGVectorStore's users set (from_params arguments).
+struct PgVectorOptions {
+  bool enabled = false;                 // vectors=pgvector
+  std::string table = "llamaindex";     // table=NAME (lower-cased, as LlamaIndex does)
+  std::optional<int> embed_dim;         // embed_dim=N; else the stored vectors' dimension
+  bool use_jsonb = false;               // use_jsonb=true: metadata_ JSONB
+  bool hybrid_search = false;           // hybrid_search=true: text_search_tsv column + GIN index
+  std::string text_search_config = "english";  // text_search_config=CFG
+  // hnsw_m / hnsw_ef_construction / hnsw_dist_method: an HNSW index (hnsw_kwargs).
+  std::optional<int> hnsw_m, hnsw_ef_construction;
+  std::string hnsw_dist_method = "vector_cosine_ops";
+  bool hnsw() const { return hnsw_m || hnsw_ef_construction; }
+};
+
+// Takes one URI query parameter when it is PGVectorStore's (true), throwing
+// a usage error for a bad value; false leaves it to libpq.
+bool take_pgvector_param(PgVectorOptions& o, std::string_view name, const std::string& value, const std::string& where);
+
+// The table name (without schema) of a vector store namespace: data_<table>
+// for "default", data_<table>_<ns> for another (one table per namespace, as
+// the image golden's llamaindex / llamaindex_image).
+std::string pgvector_table_name(const PgVectorOptions& o, std::string_view ns);
+// The index-name stem for the namespace: the table name without "data_".
+std::string pgvector_index_stem(const PgVectorOptions& o, std::string_view ns);
+
+// The statements PGVectorStore sends to create a table (after CREATE
+// EXTENSION), for a schema already quoted; `quoted_table` is schema.table.
+std::vector<std::string> pgvector_ddl(const PgVectorOptions& o, const std::string& quoted_schema,
+                                      std::string_view ns, int dim);
+
+struct PgVectorRow {
+  std::string text, metadata, node_id, embedding;  // the column texts
+};
+
+// What a namespace's rows need beyond the rows themselves: the losses the
+// table makes, to be said in a note.
+struct PgVectorRowsReport {
+  std::size_t nonfinite_metadata = 0;  // NaN / Infinity stored as null (pydantic's JSON mode)
+  std::size_t float32_changed = 0;     // embeddings whose values float32 does not hold exactly
+  double max_change = 0;               // the largest |float32(v) - v|
+};
+
+// One row per embedding of the vector store in embedding_dict order, built
+// from the node's docstore entry as PGVectorStore builds it (§1.4). Throws a
+// Data error naming the node when a vector has no docstore node.
+std::vector<PgVectorRow> pgvector_rows(const Store& store, const VectorStoreDoc& vs, int& dim,
+                                       PgVectorRowsReport& report);
+
+// pgvector's text form of float32 values: "[v1,v2,...]", shortest float32 digits.
+std::string pgvector_text(std::span<const double> v);
+// Parses pgvector's text form into the float32 values as doubles.
+bool parse_pgvector_text(std::string_view text, std::vector<double>& out);
+
+// A metadata_ text as the entries of a SimpleVectorStore: the ref_doc_id
+// (text_id_to_ref_doc_id's value, JSON) and the metadata_dict value (JSON,
+// metadata_ without _node_content), in Python json.dumps form.
+struct SimpleEntriesFromRow {
+  std::string ref_doc_id_json, metadata_json;
+};
+SimpleEntriesFromRow simple_entries_from_metadata(std::string_view metadata_text);
+
+// PGVectorStore.query in mode default as SQL: the columns node_id, distance
+// (cosine, `<=>`), text, metadata_ text, ordered by distance, LIMIT top_k;
+// the filters with PGVectorStore's semantics (§1.7) but every value bound.
+// Throws Error(Usage) where PGVectorStore raises (mmr, not, any/all/is_empty,
+// comparing with null or a list).
+struct PgVectorQuerySql {
+  std::string sql;
+  std::vector<std::string> params;
+};
+PgVectorQuerySql pgvector_query_sql(const std::string& qualified_table, const VectorQuery& q);
+
+}  // namespace lstore
