@@ -1,0 +1,105 @@
+// FAISS persist dirs as stores (spec/VECTOR_STORES.md §2): the namespace
+// file, its nodes_dict, search and stored vectors as FaissVectorStore and
+// its retriever give them.
+#include <algorithm>
+#include <cmath>
+
+#include "lstore/error.hpp"
+#include "lstore/faiss.hpp"
+#include "lstore/model.hpp"
+
+namespace lstore {
+
+const char* faiss_metric_name(FaissMetric m) {
+  switch (m) {
+    case FaissMetric::L2: return "l2";
+    case FaissMetric::InnerProduct: return "ip";
+    default: return "other";
+  }
+}
+
+const FileInfo* faiss_namespace_file(const Store& store, std::string_view ns) {
+  const std::string name = std::string(ns) + "__vector_store.json";
+  for (const FileInfo& f : store.files)
+    if (f.kind == FileKind::Faiss && (f.name == name || (ns == "default" && f.name == "vector_store.json"))) return &f;
+  return nullptr;
+}
+
+const std::string* FaissNamespace::node_of(std::int64_t label) const {
+  const std::string key = std::to_string(label);
+  for (const auto& [k, v] : nodes_dict)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+std::int64_t FaissNamespace::label_of(std::string_view node_id) const {
+  for (const auto& [k, v] : nodes_dict)
+    if (v == node_id) {
+      try {
+        return std::stoll(k);
+      } catch (...) {
+        return -1;  // a key that is no FAISS label (a SimpleVectorStore nodes_dict)
+      }
+    }
+  return -1;
+}
+
+FaissNamespace open_faiss_namespace(const Store& store, std::string_view ns) {
+  const FileInfo* f = faiss_namespace_file(store, ns);
+  if (!f) throw Error(ErrorKind::Usage, store.location, "namespace '" + std::string(ns) + "' is not a FAISS index");
+  if (!f->bytes) throw Error(ErrorKind::Data, f->name, "the FAISS index's bytes were not read");
+  FaissNamespace out{f, FaissIndex::read(f->bytes->view(), f->name), {}, {}};
+  // FaissVectorStore keeps no ids: the index struct's nodes_dict (label ->
+  // node id) is the only way from a row to a node. The first IndexDict has it.
+  for (const IndexStruct& s : read_index_structs(store)) {
+    const Json* d = s.data.find("nodes_dict");
+    if (!d || !d->is_object()) continue;
+    out.index_id = s.id;
+    for (const auto& [k, v] : d->as_object())
+      if (v.is_string()) out.nodes_dict.emplace_back(k, v.as_string());
+    break;
+  }
+  return out;
+}
+
+std::vector<QueryHit> query_faiss(const FaissNamespace& ns, const VectorQuery& query) {
+  const FaissIndexInfo& info = ns.index.info();
+  if (query.filters)
+    throw Error(ErrorKind::Usage, ns.file->name, "metadata filters are not implemented for FAISS",
+                "", "FaissVectorStore raises 'ValueError: Metadata filters not implemented for Faiss yet.'");
+  if (query.mode == QueryMode::Mmr)
+    throw Error(ErrorKind::Usage, ns.file->name, "FaissVectorStore has no MMR mode (it would answer a default query)");
+  if (query.embedding.size() != static_cast<std::size_t>(info.dim))
+    throw Error(ErrorKind::Usage, ns.file->name,
+                "query vector has " + std::to_string(query.embedding.size()) + " dimensions, the FAISS index " +
+                    std::to_string(info.dim));
+  // FaissVectorStore: np.array(query_embedding, dtype="float32").
+  std::vector<float> q(query.embedding.begin(), query.embedding.end());
+  std::size_t k = query.top_k.value_or(0);
+  if (k == 0) k = static_cast<std::size_t>(info.ntotal);  // lstore's "0 = all"
+  std::vector<QueryHit> hits;
+  for (const auto& [label, value] : ns.index.search(q, k)) {
+    const std::string* node = ns.node_of(label);
+    if (!node)
+      throw Error(ErrorKind::Data, ns.file->name,
+                  "FAISS answered row " + std::to_string(label) + ", which nodes_dict does not map to a node",
+                  "nodes_dict", "LlamaIndex's retriever raises KeyError: '" + std::to_string(label) +
+                                    "' here (an empty IndexFlatL2 answers row 0 at top-1)");
+    hits.push_back({*node, static_cast<double>(value)});
+  }
+  return hits;
+}
+
+std::vector<double> faiss_stored_embedding(const FaissNamespace& ns, std::string_view node_id) {
+  std::int64_t label = ns.label_of(node_id);
+  std::vector<std::int64_t> labels = label < 0 ? std::vector<std::int64_t>{} : ns.index.labels();
+  auto it = std::find(labels.begin(), labels.end(), label);
+  if (it == labels.end())
+    throw Error(ErrorKind::NotFound, ns.file->name, "no FAISS row for node id '" + std::string(node_id) + "'");
+  std::vector<float> all = ns.index.vectors();
+  const std::size_t dim = static_cast<std::size_t>(ns.index.info().dim);
+  const float* row = all.data() + static_cast<std::size_t>(it - labels.begin()) * dim;
+  return std::vector<double>(row, row + dim);
+}
+
+}  // namespace lstore
