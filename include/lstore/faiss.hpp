@@ -19,6 +19,7 @@
 
 #include "lstore/query.hpp"
 #include "lstore/store.hpp"
+#include "lstore/validate.hpp"
 
 namespace lstore {
 
@@ -70,6 +71,9 @@ std::string faiss_flat_index_bytes(FaissMetric metric, int dim, const std::vecto
 // vector_store.json for "default"), or nullptr when that namespace is not FAISS.
 const FileInfo* faiss_namespace_file(const Store& store, std::string_view ns);
 
+// Every namespace of the store held by a FAISS file, default first.
+std::vector<std::string> faiss_namespaces(const Store& store);
+
 // A FAISS namespace opened: the index and the nodes_dict (FAISS label as a
 // string -> node id) of the index struct over it.
 struct FaissNamespace {
@@ -104,5 +108,10 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
 // A FAISS persist dir back to a SimpleVectorStore dir, as LlamaIndex's
 // VectorStoreIndex would persist the same nodes with their stored vectors.
 Store convert_faiss_to_simple(const Store& src, std::vector<std::string>& notes);
+
+// validate's FAISS rules over every FAISS namespace of the store
+// (faiss-rows, faiss-empty-l2, faiss-multimodal, faiss-unreadable,
+// faiss-unchecked); severities as validation_rules() declares them.
+std::vector<Finding> check_faiss_namespaces(const Store& store);
 
 }  // namespace lstore

@@ -25,6 +25,21 @@ const FileInfo* faiss_namespace_file(const Store& store, std::string_view ns) {
   return nullptr;
 }
 
+std::vector<std::string> faiss_namespaces(const Store& store) {
+  static const std::string suffix = "__vector_store.json";
+  std::vector<std::string> out;
+  for (const FileInfo& f : store.files) {
+    if (f.kind != FileKind::Faiss) continue;
+    std::string ns;
+    if (f.name == "vector_store.json") ns = "default";
+    else if (f.name.size() > suffix.size() && f.name.compare(f.name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      ns = f.name.substr(0, f.name.size() - suffix.size());
+    if (ns.empty() || faiss_namespace_file(store, ns) != &f) continue;
+    out.insert(ns == "default" ? out.begin() : out.end(), ns);
+  }
+  return out;
+}
+
 const std::string* FaissNamespace::node_of(std::int64_t label) const {
   const std::string key = std::to_string(label);
   for (const auto& [k, v] : nodes_dict)
