@@ -232,6 +232,25 @@ class LsGetValidate(Base):
         self.assertIn("faiss-multimodal", {f["rule"] for f in found})
 
 
+class Diff(Base):
+    def test_diff_names_what_differs_in_the_index(self):
+        rc, out, err = run("diff", os.path.join(FAISS, "vector", "persist"), os.path.join(FAISS, "vector-ip", "persist"))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("~ default__vector_store.json: index type, metric", out)
+        d = os.path.join(self.tmp, "v")
+        shutil.copytree(os.path.join(FAISS, "vector", "persist"), d)
+        p = os.path.join(d, "default__vector_store.json")
+        data = bytearray(read(p))
+        data[45:49] = struct.pack("<f", 0.5)  # row 0's first value
+        with open(p, "wb") as f:
+            f.write(bytes(data))
+        rc, out, err = run("diff", os.path.join(FAISS, "vector", "persist"), d)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("~ default__vector_store.json: vectors", out)
+        rc, out, err = run("diff", os.path.join(FAISS, "vector", "persist"), os.path.join(FAISS, "vector", "persist"))
+        self.assertEqual(rc, 0, err)
+
+
 class BadInput(Base):
     def test_truncated_index_is_one_error_line(self):
         d = os.path.join(self.tmp, "t")

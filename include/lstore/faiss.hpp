@@ -109,6 +109,11 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
 // VectorStoreIndex would persist the same nodes with their stored vectors.
 Store convert_faiss_to_simple(const Store& src, std::vector<std::string>& notes);
 
+// What differs between two FAISS files, for diff: "index type", "metric",
+// "dimension", "rows", "vectors" (rows at the same place with other values),
+// "labels". False when either does not read (diff then says "bytes").
+bool faiss_index_changes(const FileInfo& a, const FileInfo& b, std::vector<std::string>& out);
+
 // validate's FAISS rules over every FAISS namespace of the store
 // (faiss-rows, faiss-empty-l2, faiss-multimodal, faiss-unreadable,
 // faiss-unchecked); severities as validation_rules() declares them.

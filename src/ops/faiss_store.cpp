@@ -117,4 +117,30 @@ std::vector<double> faiss_stored_embedding(const FaissNamespace& ns, std::string
   return std::vector<double>(row, row + dim);
 }
 
+bool faiss_index_changes(const FileInfo& a, const FileInfo& b, std::vector<std::string>& out) {
+  if (!faiss_compiled_in() || !a.bytes || !b.bytes) return false;
+  try {
+    FaissIndex x = FaissIndex::read(a.bytes->view(), a.name), y = FaissIndex::read(b.bytes->view(), b.name);
+    const FaissIndexInfo &p = x.info(), &q = y.info();
+    std::vector<std::string> found;
+    if (p.type != q.type) found.push_back("index type");
+    if (p.metric != q.metric) found.push_back("metric");
+    if (p.dim != q.dim) found.push_back("dimension");
+    if (p.ntotal != q.ntotal) found.push_back("rows");
+    if (x.labels() != y.labels()) found.push_back("labels");
+    if (p.dim == q.dim) {
+      // Rows both hold, at the same place: float32 compared exactly (FAISS
+      // stores what it was given, nothing to round).
+      std::vector<float> u = x.vectors(), v = y.vectors();
+      std::size_t common = std::min(u.size(), v.size());
+      if (!std::equal(u.begin(), u.begin() + static_cast<std::ptrdiff_t>(common), v.begin())) found.push_back("vectors");
+    }
+    if (found.empty()) found.push_back("bytes");  // same index, other bytes (an IVF's list order...)
+    out.insert(out.end(), found.begin(), found.end());
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 }  // namespace lstore
