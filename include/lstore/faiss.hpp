@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,11 @@ struct FaissNamespace {
   const std::string* node_of(std::int64_t label) const;
   // The label of a node id, or -1.
   std::int64_t label_of(std::string_view node_id) const;
+
+  // Built on first use: a look-up per row must not scan nodes_dict.
+  mutable std::unordered_map<std::int64_t, std::size_t> m_by_label;
+  mutable std::unordered_map<std::string_view, std::int64_t> m_by_node;
+  void index_nodes_dict() const;
 };
 // Throws Error(Data) when the file does not read.
 FaissNamespace open_faiss_namespace(const Store& store, std::string_view ns);

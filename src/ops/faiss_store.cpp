@@ -2,6 +2,7 @@
 // file, its nodes_dict, search and stored vectors as FaissVectorStore and
 // its retriever give them.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "lstore/error.hpp"
@@ -40,30 +41,36 @@ std::vector<std::string> faiss_namespaces(const Store& store) {
   return out;
 }
 
+void FaissNamespace::index_nodes_dict() const {
+  if (!m_by_label.empty() || !m_by_node.empty() || nodes_dict.empty()) return;
+  for (std::size_t i = 0; i < nodes_dict.size(); ++i) {
+    const auto& [key, node] = nodes_dict[i];
+    std::int64_t label = -1;
+    auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), label);
+    // A key that is no FAISS label (a SimpleVectorStore nodes_dict) maps no row.
+    if (ec != std::errc() || end != key.data() + key.size()) label = -1;
+    if (label >= 0) m_by_label[label] = i;  // json.load: a repeated key's last value wins
+    m_by_node.emplace(node, label);         // the first key naming the node
+  }
+}
+
 const std::string* FaissNamespace::node_of(std::int64_t label) const {
-  const std::string key = std::to_string(label);
-  for (const auto& [k, v] : nodes_dict)
-    if (k == key) return &v;
-  return nullptr;
+  index_nodes_dict();
+  auto it = m_by_label.find(label);
+  return it == m_by_label.end() ? nullptr : &nodes_dict[it->second].second;
 }
 
 std::int64_t FaissNamespace::label_of(std::string_view node_id) const {
-  for (const auto& [k, v] : nodes_dict)
-    if (v == node_id) {
-      try {
-        return std::stoll(k);
-      } catch (...) {
-        return -1;  // a key that is no FAISS label (a SimpleVectorStore nodes_dict)
-      }
-    }
-  return -1;
+  index_nodes_dict();
+  auto it = m_by_node.find(node_id);
+  return it == m_by_node.end() ? -1 : it->second;
 }
 
 FaissNamespace open_faiss_namespace(const Store& store, std::string_view ns) {
   const FileInfo* f = faiss_namespace_file(store, ns);
   if (!f) throw Error(ErrorKind::Usage, store.location, "namespace '" + std::string(ns) + "' is not a FAISS index");
   if (!f->bytes) throw Error(ErrorKind::Data, f->name, "the FAISS index's bytes were not read");
-  FaissNamespace out{f, FaissIndex::read(f->bytes->view(), f->name), {}, {}};
+  FaissNamespace out{f, FaissIndex::read(f->bytes->view(), f->name), {}, {}, {}, {}};
   // FaissVectorStore keeps no ids: the index struct's nodes_dict (label ->
   // node id) is the only way from a row to a node. The first IndexDict has it.
   for (const IndexStruct& s : read_index_structs(store)) {
