@@ -69,6 +69,10 @@ struct VectorStoreInfo {
   bool mixed_dims = false;
   bool has_metadata = false;       // metadata_dict present and covering the vectors
   bool legacy_doc_id_map = false;  // text_id_to_doc_id (<= 0.6.17)
+  // A FAISS namespace (FaissVectorStore): libfaiss's class and the metric
+  // ("l2", "ip"); both empty for a SimpleVectorStore.
+  std::string faiss_type;
+  std::string metric;
 };
 // Counts and dimensions without parsing a single float.
 VectorStoreInfo vector_store_info(const VectorStoreDoc& v);

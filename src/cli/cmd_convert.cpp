@@ -10,6 +10,7 @@
 #include "lstore/dialect.hpp"
 #include "lstore/diff.hpp"
 #include "lstore/error.hpp"
+#include "lstore/faiss.hpp"
 #include "lstore/fileio.hpp"
 #include "progress.hpp"
 #include "write_guard.hpp"
@@ -27,6 +28,8 @@ struct ConvertOptions {
   std::string dialect;  // python | ts; empty: the source's
   bool upgrade = false;
   bool strict = false;  // any note of a loss is an error
+  std::string vectors;  // faiss | faiss-ip | simple; empty: as the source
+  std::optional<int> dim;  // for --vectors faiss of a store without vectors
 };
 
 }  // namespace
@@ -45,6 +48,12 @@ CommandSpec add_convert(CLI::App& parent) {
   app->add_flag("--upgrade", opts->upgrade, "Rewrite an old-era Python store (0.6-0.8) so that LlamaIndex 0.12 loads it");
   app->add_flag("--strict", opts->strict,
                 "Refuse (exit 3, nothing written) when the target would not hold everything as the source does");
+  app->add_option("--vectors", opts->vectors,
+                  "Write the default namespace as a FaissVectorStore index (faiss: IndexFlatL2, faiss-ip: IndexFlatIP) "
+                  "or as a SimpleVectorStore (simple)")
+      ->check(CLI::IsMember({"faiss", "faiss-ip", "simple"}));
+  app->add_option("--dim", opts->dim, "--vectors faiss of a store without vectors: the index's dimension")
+      ->check(CLI::PositiveNumber);
   add_wait_option(app, opts->wait, "Seconds to wait for another writer's lock on the destination (default 0)");
   return {app, [opts](Output& out) {
             auto src = open_backend(opts->src);
@@ -54,6 +63,13 @@ CommandSpec add_convert(CLI::App& parent) {
             if (opts->upgrade) store = upgrade_store(store, notes);
             if (!opts->dialect.empty())
               store = convert_dialect(store, opts->dialect == "ts" ? Dialect::TypeScript : Dialect::Python, notes);
+            if (opts->dim && opts->vectors.rfind("faiss", 0) != 0)
+              throw Error(ErrorKind::Usage, "--dim", "applies to --vectors faiss and faiss-ip only");
+            if (opts->vectors == "simple")
+              store = convert_faiss_to_simple(store, notes);
+            else if (!opts->vectors.empty())
+              store = convert_to_faiss(store, opts->vectors == "faiss-ip" ? FaissMetric::InnerProduct : FaissMetric::L2,
+                                       opts->dim, notes);
             for (const std::string& n : notes) std::fprintf(stderr, "lstore: convert: note: %s\n", n.c_str());
             // spec/CLI.md: a loss under --strict is a finding (exit 1), not an I/O error.
             if (opts->strict && !notes.empty()) {

@@ -5,6 +5,7 @@
 #include "lstore/diagnose.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
+#include "lstore/faiss.hpp"
 #include "lstore/model.hpp"
 #include "lstore/side_files.hpp"
 
@@ -56,6 +57,15 @@ std::vector<Part> find_parts(const Store& store, const std::string& id) {
     if (s.metadata)
       if (const Entry* m = s.metadata->find(id)) o.emplace_back("metadata", v.doc.decode(m->raw));
     parts.push_back({"vector:" + v.ns, v.doc.name(), emb->raw, Json(std::move(o))});
+  }
+  // A FAISS namespace: the node's row, found through nodes_dict (float32 values).
+  for (const std::string& ns : faiss_namespaces(store)) {
+    FaissNamespace f = open_faiss_namespace(store, ns);
+    if (f.label_of(id) < 0) continue;
+    JsonArray values;
+    for (double x : faiss_stored_embedding(f, id)) values.emplace_back(x);
+    parts.push_back({"vector:" + ns, f.file->name, {},
+                     JsonObject{{"namespace", ns}, {"faiss_row", f.label_of(id)}, {"embedding", std::move(values)}}});
   }
   if (store.graph_store) from(*store.graph_store, "graph_dict", "graph");
   if (store.property_graph) from(*store.property_graph, "nodes", "property_graph_node");

@@ -31,12 +31,18 @@ Json summary_json(const Summary& s) {
     indexes.push_back(JsonObject{{"id", i.id}, {"type", i.type}, {"nodes", static_cast<std::int64_t>(i.nodes)}});
   doc.emplace_back("indexes", std::move(indexes));
   JsonArray vectors;
-  for (const auto& v : s.vector_stores)
-    vectors.push_back(JsonObject{{"namespace", v.ns},
-                                 {"file", v.file},
-                                 {"vectors", static_cast<std::int64_t>(v.vectors)},
-                                 {"dim", v.dim ? Json(static_cast<std::int64_t>(*v.dim)) : Json()},
-                                 {"metadata", v.has_metadata}});
+  for (const auto& v : s.vector_stores) {
+    JsonObject o{{"namespace", v.ns},
+                 {"file", v.file},
+                 {"vectors", static_cast<std::int64_t>(v.vectors)},
+                 {"dim", v.dim ? Json(static_cast<std::int64_t>(*v.dim)) : Json()},
+                 {"metadata", v.has_metadata}};
+    if (!v.faiss_type.empty()) {  // a FaissVectorStore namespace
+      o.emplace_back("faiss_type", v.faiss_type);
+      o.emplace_back("metric", v.metric);
+    }
+    vectors.push_back(std::move(o));
+  }
   doc.emplace_back("vector_stores", std::move(vectors));
   doc.emplace_back("graph", JsonObject{{"subjects", static_cast<std::int64_t>(s.graph.subjects)},
                                        {"triplets", static_cast<std::int64_t>(s.graph.triplets)}});
@@ -129,6 +135,9 @@ void print_summary(Output& out, const Store& store, const Summary& s) {
   for (std::size_t i = 0; i < s.vector_stores.size(); ++i) {
     const auto& v = s.vector_stores[i];
     std::string shape = v.vectors == 0 ? "empty" : fmt::format("{} x {}", v.vectors, v.dim ? std::to_string(*v.dim) : "?");
+    if (!v.faiss_type.empty())  // FAISS: the dimension is the index's even when it is empty
+      shape = fmt::format("{} x {}, FAISS {}, {}", v.vectors, v.dim ? std::to_string(*v.dim) : "?", v.faiss_type,
+                          v.metric == "l2" ? "squared L2" : v.metric == "ip" ? "inner product" : "other metric");
     out.field(i ? "" : "vectors", fmt::format("{}  {}{}  ({})", v.ns, shape,
                                               v.vectors && v.has_metadata ? ", with metadata" : "", v.file));
   }

@@ -19,6 +19,7 @@
 #include "suggest.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
+#include "lstore/faiss.hpp"
 #include "lstore/fileio.hpp"
 #include "lstore/version.hpp"
 
@@ -85,7 +86,10 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", global.verbose, "Say more about what is done");
   std::string backends;
   for (const auto& b : lstore::compiled_backends()) backends += (backends.empty() ? "" : ", ") + b;
-  app.set_version_flag("--version", fmt::format("lstore {}\nbackends: {}", LSTORE_VERSION, backends));
+  // Which vector indexes this build reads besides SimpleVectorStore JSON.
+  const char* vector_indexes = lstore::faiss_compiled_in() ? "faiss (libfaiss)" : "none (built without FAISS)";
+  app.set_version_flag("--version",
+                       fmt::format("lstore {}\nbackends: {}\nvector indexes: {}", LSTORE_VERSION, backends, vector_indexes));
 
   std::vector<lstore::cli::CommandSpec> commands = {
       lstore::cli::add_ls(app),

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "diff_internal.hpp"
+#include "lstore/faiss.hpp"
 #include "lstore/model.hpp"
 #include "lstore/side_files.hpp"
 
@@ -375,6 +376,7 @@ void file_changes(const FileInfo& x, const FileInfo& y, const Meaning& m, std::v
     return;
   }
   if (x.bytes->view() == y.bytes->view()) return;
+  if (x.kind == FileKind::Faiss && y.kind == FileKind::Faiss && faiss_index_changes(x, y, out)) return;
   if (x.kind == FileKind::KvStore && y.kind == FileKind::KvStore) {
     try {
       Json p = parse(x.bytes->view()), q = parse(y.bytes->view());

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "lstore/error.hpp"
+#include "lstore/faiss.hpp"
 #include "lstore/model.hpp"
 #include "lstore/outline.hpp"
 #include "query_internal.hpp"
@@ -93,6 +94,8 @@ std::vector<QueryHit> search_packed(const VectorQuery& q, const PackedVectors& p
 
 std::vector<QueryHit> query_vector_store(const Store& store, std::string_view ns, const VectorQuery& q,
                                          const PackedVectors* packed) {
+  // A FAISS namespace answers as FaissVectorStore does (its own values, no filters).
+  if (!packed && faiss_namespace_file(store, ns)) return query_faiss(open_faiss_namespace(store, ns), q);
   const JsonDoc& doc = namespace_doc(store, ns).doc;
   VectorSections s = vector_sections(doc);
   const FilterSemantics semantics = q.semantics.value_or(filter_semantics_for_era(store.era));
@@ -178,6 +181,7 @@ std::vector<QueryHit> query_packed(const PackedVectors& packed, const VectorQuer
 }
 
 std::vector<double> stored_embedding(const Store& store, std::string_view ns, std::string_view id) {
+  if (faiss_namespace_file(store, ns)) return faiss_stored_embedding(open_faiss_namespace(store, ns), id);
   const JsonDoc& doc = namespace_doc(store, ns).doc;
   VectorSections s = vector_sections(doc);
   const Entry* e = s.embeddings && s.embeddings->outlined ? s.embeddings->find(id) : nullptr;

@@ -3,6 +3,8 @@
 #include "lstore/summary.hpp"
 
 #include "lstore/diagnose.hpp"
+#include "lstore/error.hpp"
+#include "lstore/faiss.hpp"
 
 namespace lstore {
 Summary summarize(const Store& store) {
@@ -24,6 +26,25 @@ Summary summarize(const Store& store) {
   for (const IndexSummary& i : s.indexes) facts.indexes.push_back({i.id, i.type, i.nodes});
   facts.vector_stores = s.vector_stores;
   s.problems = diagnose_layout(store, facts);
+  // FAISS namespaces after the diagnosis, whose SimpleVectorStore checks
+  // (metadata_dict, ...) do not apply to them; an unreadable index is
+  // validate's faiss-unreadable, and ls still lists the file in its problems.
+  for (const std::string& ns : faiss_namespaces(store)) {
+    if (!faiss_compiled_in()) break;
+    const FileInfo& f = *faiss_namespace_file(store, ns);
+    try {
+      FaissIndex index = FaissIndex::read(f.bytes ? f.bytes->view() : std::string_view{}, f.name);
+      VectorStoreInfo v;
+      v.ns = ns;
+      v.file = f.name;
+      v.vectors = static_cast<std::size_t>(index.info().ntotal);
+      v.dim = static_cast<std::size_t>(index.info().dim);
+      v.faiss_type = index.info().type;
+      v.metric = faiss_metric_name(index.info().metric);
+      s.vector_stores.insert(ns == "default" ? s.vector_stores.begin() : s.vector_stores.end(), std::move(v));
+    } catch (const Error&) {
+    }
+  }
   return s;
 }
 

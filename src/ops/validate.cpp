@@ -15,6 +15,7 @@
 
 #include "lstore/diagnose.hpp"
 #include "lstore/error.hpp"
+#include "lstore/faiss.hpp"
 #include "lstore/hash.hpp"
 #include "lstore/model.hpp"
 #include "lstore/outline.hpp"
@@ -80,6 +81,7 @@ class Checker {
       return std::move(m_findings);
     }
     unindexed_nodes();
+    for (const Finding& f : check_faiss_namespaces(m_store)) add(f.rule.c_str(), f.file, f.path, f.message);
     vectors();
     graphs();
     m_progress.finish();
