@@ -202,7 +202,6 @@ void print_sarif(Output& out, const std::vector<StoreFindings>& all) {
       {"version", "2.1.0"},
       {"runs", JsonArray{JsonObject{{"tool", JsonObject{{"driver", JsonObject{{"name", "lstore"},
                                                                             {"version", LSTORE_VERSION},
-                                                                            {"informationUri", "https://example.invalid/lstore"},
                                                                             {"rules", std::move(rules)}}}}},
                                     {"results", std::move(results)}}}}});
 }
