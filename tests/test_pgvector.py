@@ -311,6 +311,12 @@ class PgVectorTest(unittest.TestCase):
         rc, _, err = run("convert", src, uri("table=llamaindex&hnsw_m=16"))
         self.assertEqual(rc, 2, err)
         self.assertIn("hnsw_ef_construction", err)
+        # --strict: the float32 rounding is a loss, refused before anything is written (exit 1).
+        rc, _, err = run("convert", "--strict", src, uri())
+        self.assertEqual(rc, 1, err)
+        self.assertIn("float32", err)
+        self.assertIn("--strict", err)
+        self.assertEqual(psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0")
         # A table with rows is a non-empty target: refused, nothing written, unless --force.
         self.assertEqual(run("convert", src, uri())[0], 0)
         psql("DELETE FROM public.data_llamaindex WHERE id > 3")

@@ -61,6 +61,13 @@ class Backend {
   virtual std::unique_ptr<WriteLock> lock(std::chrono::milliseconds wait);
   // Writes `store` here, all or nothing.
   virtual void save(const Store& store, const SaveOptions& options) = 0;
+  // What saving `store` here would lose (the notes save() gives through
+  // SaveOptions::warn, e.g. float64 -> float32 in a pgvector column), found
+  // without writing: convert --strict asks before it writes anything.
+  virtual std::vector<std::string> losses(const Store& store) const {
+    (void)store;
+    return {};
+  }
   // Runs a vector query of namespace `ns` in the store's own server (a
   // PGVectorStore table), with that store's semantics; nullopt when this
   // store is searched by loading it (every backend but pgvector).

@@ -1346,6 +1346,14 @@ class PostgresBackend : public Backend {
       for (const std::string& n : notes) options.warn(n);
   }
 
+  std::vector<std::string> losses(const Store& store) const override {
+    std::vector<std::string> notes;
+    if (!m_uri.vectors.enabled) return notes;
+    Routes routes = plan_routes(store, m_place);
+    plan_pgvector(store, m_uri.vectors, m_place.schema, routes, notes);
+    return notes;
+  }
+
  private:
   // LlamaIndex namespaces this store has or will have in `table`: the usual
   // ones, those of the file about to be written, those of the store there now.

@@ -70,6 +70,10 @@ CommandSpec add_convert(CLI::App& parent) {
             else if (!opts->vectors.empty())
               store = convert_to_faiss(store, opts->vectors == "faiss-ip" ? FaissMetric::InnerProduct : FaissMetric::L2,
                                        opts->dim, notes);
+            // The destination's own losses (pgvector's float32) come after the
+            // write as warnings; --strict needs them before it.
+            if (opts->strict)
+              for (std::string& n : dst->losses(store)) notes.push_back(std::move(n));
             for (const std::string& n : notes) std::fprintf(stderr, "lstore: convert: note: %s\n", n.c_str());
             // spec/CLI.md: a loss under --strict is a finding (exit 1), not an I/O error.
             if (opts->strict && !notes.empty()) {
