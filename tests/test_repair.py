@@ -350,6 +350,16 @@ class SalvageTest(Base):
                         if set(r["node_ids"]) & kept_nodes and collection != "docstore/ref_doc_info":
                             self.assertEqual(info[ref]["node_ids"], [n for n in r["node_ids"] if n in kept_nodes], ref)
                             self.assertEqual(info[ref]["metadata"], r["metadata"], ref)
+                if collection == "embedding_dict":
+                    # Every vector kept has its text_id_to_ref_doc_id and
+                    # metadata_dict entries back, equal to what LlamaIndex wrote,
+                    # keys in its order (validate's metadata-dict-missing is not left).
+                    for part in ("text_id_to_ref_doc_id", "metadata_dict"):
+                        self.assertEqual(sorted(got[part]), sorted(got["embedding_dict"]), part)
+                        for k, v in got[part].items():
+                            self.assertEqual(v, whole[part][k], f"{part}.{k}")
+                            if isinstance(v, dict):
+                                self.assertEqual(list(v), list(whole[part][k]), f"{part}.{k} key order")
                 if name == "docstore.json":
                     named = set(salvage[0]["ids"])
                     self.assertTrue(set(lost) & named, (lost, named))
@@ -361,6 +371,23 @@ class SalvageTest(Base):
 
     def test_vector_store(self):
         self.check_salvage(SAMPLE, "default__vector_store.json", "embedding_dict")
+
+    def test_a_vector_store_cut_in_text_id_to_ref_doc_id_comes_back_byte_for_byte(self):
+        # The sample's vectors all have docstore nodes: what the cut lost of
+        # text_id_to_ref_doc_id, and metadata_dict whole, is rebuilt from them
+        # as SimpleVectorStore.add wrote it, so the file is the original again.
+        store = self.copy()
+        path = os.path.join(store, "default__vector_store.json")
+        original = read_bytes(path)
+        at = original.index(b'"text_id_to_ref_doc_id"') + 300
+        with open(path, "wb") as f:
+            f.write(original[:at])
+        rc, out, err = run("repair", store)
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, r"re-created [1-9]\d* text_id_to_ref_doc_id entries")
+        self.assertIn("re-created 12 metadata_dict entries", out)
+        self.assertEqual(read_bytes(path), original)
+        self.assertEqual(findings(store), [])
 
     @unittest.skipUnless(os.path.isdir(MULTI), "corpus not found")
     def test_corpus_docstore(self):

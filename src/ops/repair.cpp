@@ -308,6 +308,19 @@ class Repairer {
               (tail.find(fmt::format("\"{}\":", c)) != std::string_view::npos || (truncated && written)))
             m_lost_collections.insert(c);
       }
+      // A vector store cut inside embedding_dict loses the entries of the
+      // vectors kept from the two collections written after it: completed
+      // below from the docstore, when the file had them.
+      if (kind == FileKind::VectorStore && m_store.dialect == Dialect::Python) {
+        std::string_view tail = bytes->view().substr(std::min<std::size_t>(s->damage_at, bytes->view().size()));
+        const JsonDoc* vs = m_store.document(f.name);
+        // A namespaced file (0.9+) always had both: SimpleVectorStoreData
+        // writes them, empty or not, after embedding_dict.
+        const bool always = s->damage_at >= bytes->view().size() && base.find("__vector_store.json") != std::string::npos;
+        for (const char* c : {"text_id_to_ref_doc_id", "metadata_dict"})
+          if (vs && (always || vs->section(c) || tail.find(fmt::format("\"{}\":", c)) != std::string_view::npos))
+            m_vector_parts_to_complete.emplace_back(f.name, c);
+      }
       f.kind = kind;
       f.size = s->bytes.size();
       if (!detail.empty()) f.detail = detail;
@@ -344,6 +357,7 @@ class Repairer {
       RepairStep& step = add_step(kParseError, "salvage", action, std::move(lost));
       step.count = step.ids.size();
     }
+    complete_vector_parts();
     if (m_lost_collections.count(coll::kDocMetadata)) {
       // Every node kept then lacks its entry: node-without-metadata's repair
       // writes them, and their ref docs' ref_doc_info entries with them.
@@ -351,6 +365,67 @@ class Repairer {
       rebuild_node_metadata();
     } else if (m_lost_collections.count(coll::kRefDocInfo)) {
       rebuild_ref_doc_info();
+    }
+  }
+
+  // text_id_to_ref_doc_id and metadata_dict entries of the vectors a salvage
+  // kept, as SimpleVectorStore.add writes them for the node: its ref doc id
+  // (or "None"), and node_to_metadata_dict(node, remove_text=True) without
+  // _node_content (the node's metadata, _node_type, document_id, doc_id,
+  // ref_doc_id). A vector whose node the docstore lacks is left, and said.
+  void complete_vector_parts() {
+    const Section* data = m_store.doc_collection(coll::kDocData);
+    for (const auto& [file, part] : m_vector_parts_to_complete) {
+      auto v = std::find_if(m_store.vector_stores.begin(), m_store.vector_stores.end(),
+                            [&](const VectorStoreDoc& x) { return x.doc.name() == file; });
+      if (v == m_store.vector_stores.end()) continue;
+      JsonDoc& doc = v->doc;
+      if (!doc.section("embedding_dict") || !doc.section("embedding_dict")->outlined) continue;
+      // Added first: a new section may move the others (emb is taken after).
+      Section* sec = doc.section(part);
+      if (!sec) sec = &doc.add_section(part, true);
+      const Section* emb = doc.section("embedding_dict");
+      std::vector<std::string> rebuilt, left;
+      std::vector<std::pair<std::string, Json>> entries;
+      for (const Entry& e : emb->entries) {
+        if (sec->find(e.key)) continue;
+        const Entry* ne = data ? data->find(e.key) : nullptr;
+        std::optional<Node> n;
+        if (ne) try {
+            n = decode_node(*m_store.docstore, *ne);
+          } catch (const Error&) {
+          }
+        if (!n) {
+          left.emplace_back(e.key);
+          continue;
+        }
+        Json ref(n->ref_doc_id.value_or("None"));
+        if (std::string_view(part) == "text_id_to_ref_doc_id") {
+          entries.emplace_back(std::string(e.key), ref);
+        } else {
+          Json meta(JsonObject{});
+          if (n->metadata.is_object())
+            for (const auto& [k, val] : n->metadata.as_object()) meta.set(k, val);
+          meta.set("_node_type", Json(n->class_name.empty() ? std::string("TextNode") : n->class_name));
+          meta.set("document_id", ref);
+          meta.set("doc_id", ref);
+          meta.set("ref_doc_id", ref);
+          entries.emplace_back(std::string(e.key), std::move(meta));
+        }
+        rebuilt.emplace_back(e.key);
+      }
+      for (auto& [key, val] : entries) doc.put(*sec, key, val);
+      if (rebuilt.empty() && left.empty()) continue;
+      auto& added = m_result.changes.added[file + ":" + part];
+      added.insert(added.end(), rebuilt.begin(), rebuilt.end());
+      std::string action = fmt::format(
+          "{} {} entries of {} for the vectors kept, from their docstore nodes, as SimpleVectorStore.add writes them",
+          rebuilt.size(), part, file);
+      RepairStep& step = add_step(kParseError, "re-create", std::move(action), std::move(rebuilt));
+      step.left = left.size();
+      if (!left.empty())
+        step.left_why = fmt::format("{} vectors kept have no readable docstore node to rebuild their {} entry from",
+                                    left.size(), part);
     }
   }
 
@@ -797,6 +872,8 @@ class Repairer {
   RepairResult m_result;
   std::vector<SalvageNote> m_salvage_notes;
   std::set<std::string> m_lost_collections;  // docstore collections a salvage cut away whole
+  // (vector store file, collection) a salvage left short of its vectors' entries.
+  std::vector<std::pair<std::string, std::string>> m_vector_parts_to_complete;
 };
 
 }  // namespace
