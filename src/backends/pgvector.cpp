@@ -131,19 +131,7 @@ std::string pgvector_text(std::span<const double> v) {
 }
 
 bool parse_pgvector_text(std::string_view text, std::vector<double>& out) {
-  out.clear();
-  if (text.size() < 2 || text.front() != '[' || text.back() != ']') return false;
-  const char* p = text.data() + 1;
-  const char* end = text.data() + text.size() - 1;
-  while (p < end) {
-    float v = 0;
-    auto [next, ec] = std::from_chars(p, end, v);
-    if (ec != std::errc()) return false;
-    out.push_back(v);
-    p = next;
-    if (p < end && *p++ != ',') return false;
-  }
-  return true;
+  return parse_number_list<float>(text, '[', ']', out);
 }
 
 std::vector<PgVectorRow> pgvector_rows(const Store& store, const VectorStoreDoc& vs, int& dim,

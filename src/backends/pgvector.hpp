@@ -6,6 +6,8 @@
 // the rows can be checked against the goldens without a server.
 #pragma once
 
+#include <charconv>
+
 #include <optional>
 #include <span>
 #include <string>
@@ -69,6 +71,25 @@ std::vector<PgVectorRow> pgvector_rows(const Store& store, const VectorStoreDoc&
 std::string pgvector_text(std::span<const double> v);
 // Parses pgvector's text form into the float32 values as doubles.
 bool parse_pgvector_text(std::string_view text, std::vector<double>& out);
+// The numbers of `text` between `open` and `close`, comma-separated, each read
+// as T (float: pgvector's values; double: a float8[] array's): false when the
+// text is not such a list. One reader for both column kinds.
+template <typename T>
+bool parse_number_list(std::string_view text, char open, char close, std::vector<double>& out) {
+  out.clear();
+  if (text.size() < 2 || text.front() != open || text.back() != close) return false;
+  const char* p = text.data() + 1;
+  const char* end = text.data() + text.size() - 1;
+  while (p < end) {
+    T v = 0;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc()) return false;
+    out.push_back(v);
+    p = next;
+    if (p < end && *p++ != ',') return false;
+  }
+  return true;
+}
 
 // A metadata_ text as the entries of a SimpleVectorStore: the ref_doc_id
 // (text_id_to_ref_doc_id's value, JSON) and the metadata_dict value (JSON,

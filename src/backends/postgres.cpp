@@ -740,19 +740,7 @@ void append_vector(std::string& out, std::span<const double> v) {
 }
 
 bool parse_vector(std::string_view text, std::vector<double>& out) {
-  out.clear();
-  if (text.size() < 2 || text.front() != '{' || text.back() != '}') return false;
-  const char* p = text.data() + 1;
-  const char* end = text.data() + text.size() - 1;
-  while (p < end) {
-    double v = 0;
-    auto [next, ec] = std::from_chars(p, end, v);
-    if (ec != std::errc()) return false;
-    out.push_back(v);
-    p = next;
-    if (p < end && *p++ != ',') return false;
-  }
-  return true;
+  return parse_number_list<double>(text, '{', '}', out);
 }
 
 // The rows_in of a vector store file whose vectors are a PGVectorStore table.
