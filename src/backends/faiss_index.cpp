@@ -27,7 +27,7 @@ struct ViewReader : faiss::IOReader {
   size_t operator()(void* ptr, size_t size, size_t nitems) override {
     if (size == 0) return 0;
     size_t n = std::min(nitems, (bytes.size() - pos) / size);
-    std::memcpy(ptr, bytes.data() + pos, n * size);
+    if (n) std::memcpy(ptr, bytes.data() + pos, n * size);  // ptr may be null for an empty read
     pos += n * size;
     return n;
   }
