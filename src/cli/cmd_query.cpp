@@ -185,9 +185,10 @@ int run_query(Output& out, const QueryOptions& o) {
   if (o.cache && !is_dir) throw Error(ErrorKind::Usage, "--cache", "the warm cache is for persist directories");
 
   // 2. A store whose server searches (a PGVectorStore table) answers with its
-  // own semantics; --like and --index need the loaded store.
-  const bool server = o.store.starts_with("postgresql://") || o.store.starts_with("postgres://");
-  if (server && o.like.empty() && o.index.empty()) {
+  // own semantics; the backend says whether it is one (the CLI knows no
+  // schemes). --like and --index need the loaded store; a directory never
+  // searches in place.
+  if (!is_dir && o.like.empty() && o.index.empty()) {
     std::unique_ptr<Backend> backend = open_backend(o.store);
     VectorQuery q;
     q.embedding = embedding;
