@@ -75,6 +75,10 @@ const FileInfo* faiss_namespace_file(const Store& store, std::string_view ns);
 // Every namespace of the store held by a FAISS file, default first.
 std::vector<std::string> faiss_namespaces(const Store& store);
 
+// A nodes_dict key as the FAISS label it names ("12" -> 12), or -1 for a key
+// that is no label (a SimpleVectorStore's nodes_dict maps node ids).
+std::int64_t faiss_label_of_key(std::string_view key);
+
 // A FAISS namespace opened: the index and the nodes_dict (FAISS label as a
 // string -> node id) of the index struct over it.
 struct FaissNamespace {

@@ -41,14 +41,17 @@ std::vector<std::string> faiss_namespaces(const Store& store) {
   return out;
 }
 
+std::int64_t faiss_label_of_key(std::string_view key) {
+  std::int64_t label = -1;
+  auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), label);
+  return ec == std::errc() && end == key.data() + key.size() && label >= 0 ? label : -1;
+}
+
 void FaissNamespace::index_nodes_dict() const {
   if (!m_by_label.empty() || !m_by_node.empty() || nodes_dict.empty()) return;
   for (std::size_t i = 0; i < nodes_dict.size(); ++i) {
     const auto& [key, node] = nodes_dict[i];
-    std::int64_t label = -1;
-    auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), label);
-    // A key that is no FAISS label (a SimpleVectorStore nodes_dict) maps no row.
-    if (ec != std::errc() || end != key.data() + key.size()) label = -1;
+    const std::int64_t label = faiss_label_of_key(key);  // -1: maps no row
     if (label >= 0) m_by_label[label] = i;  // json.load: a repeated key's last value wins
     m_by_node.emplace(node, label);         // the first key naming the node
   }

@@ -59,11 +59,7 @@ std::vector<Finding> check_faiss_namespaces(const Store& store) {
     for (std::int64_t label : labels)
       if (!f->node_of(label) && !unmapped++) first_unmapped = std::to_string(label);
     for (const auto& [key, node] : f->nodes_dict) {
-      std::int64_t label = -1;
-      try {
-        label = std::stoll(key);
-      } catch (...) {
-      }
+      const std::int64_t label = faiss_label_of_key(key);
       if (!rows.count(label) && !beyond++) first_beyond = key;
       if (data && !data->find(node) && !nodeless++) first_nodeless = node;
     }
