@@ -747,6 +747,46 @@ bool parse_vector(std::string_view text, std::vector<double>& out) {
 constexpr std::string_view kPgVectorRoute = "pgvector:";
 bool is_pgvector_route(std::string_view rows_in) { return rows_in.starts_with(kPgVectorRoute); }
 
+// Rows sent as multi-row INSERTs with bound parameters ("INSERT INTO t (a, b)
+// VALUES ($1, $2), ($3, $4), ..."), flushed before the protocol's 65535
+// parameters or 4 MB of values: what PgSink writes without COPY and what the
+// pgvector tables are written with.
+class BatchedInsert {
+ public:
+  BatchedInsert(Conn& c, std::string head, std::size_t width, std::size_t max_params)
+      : m_c(c), m_head(std::move(head)), m_width(width), m_max(max_params - max_params % width) {}
+  // One row of `width` values (nullopt: NULL).
+  void add(std::initializer_list<std::optional<std::string>> row) {
+    for (const auto& v : row) {
+      m_bytes += v ? v->size() : 0;
+      m_params.push_back(v);
+    }
+    if (m_params.size() >= m_max || m_bytes >= (4u << 20)) flush();
+  }
+  void flush() {
+    if (m_params.empty()) return;
+    std::string sql = m_head + " VALUES ";
+    for (std::size_t i = 0; i < m_params.size(); ++i) {
+      sql += i % m_width == 0 ? (i ? "), ($" : "($") : ", $";
+      sql += std::to_string(i + 1);
+    }
+    sql += ")";
+    std::vector<std::optional<std::string_view>> views;
+    views.reserve(m_params.size());
+    for (const auto& v : m_params) views.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
+    m_c.exec(sql, views);
+    m_params.clear();
+    m_bytes = 0;
+  }
+
+ private:
+  Conn& m_c;
+  std::string m_head;
+  std::size_t m_width, m_max;
+  std::vector<std::optional<std::string>> m_params;
+  std::size_t m_bytes = 0;
+};
+
 // Writes the records: entries by COPY into the table their file goes to (one
 // COPY stays open while the table stays the same), lstore_files and
 // lstore_store rows at the end. With `batched_inserts`, multi-row INSERTs
@@ -847,30 +887,15 @@ class PgSink : public RecordSink {
     for (const auto& [key, msgs] : rows.keys) m_c.exec(sql, {key, array_literal(msgs)});
   }
 
-  // The entry as parameters of the next multi-row INSERT.
+  // The entry as the next row of the table's multi-row INSERT.
   void insert_row(const EntryRecord& e) {
-    if (m_native) {
-      m_params.emplace_back(std::string(e.key));
-      m_params.emplace_back(m_namespace);
-      m_params.emplace_back(std::string(e.json));
-    } else {
-      m_params.emplace_back(m_file);
-      m_params.emplace_back(m_collection);
-      m_params.emplace_back(std::to_string(e.seq));
-      m_params.push_back(e.has_key ? std::optional<std::string>(std::string(e.key)) : std::nullopt);
-      if (e.json.data() || e.vector.empty()) {
-        m_params.emplace_back(std::string(e.json));
-        m_params.emplace_back(std::nullopt);
-      } else {
-        std::string v;
-        append_vector(v, e.vector);
-        m_params.emplace_back(std::nullopt);
-        m_params.emplace_back(std::move(v));
-      }
-    }
-    m_pending_bytes += e.key.size() + e.json.size() + e.vector.size() * 20;
-    // Few enough parameters for the protocol's 65535, few enough bytes to bound memory.
-    if (m_params.size() >= 6000 || m_pending_bytes >= (4u << 20)) flush();
+    if (m_native) return m_insert->add({std::string(e.key), m_namespace, std::string(e.json)});
+    std::optional<std::string> key = e.has_key ? std::optional<std::string>(std::string(e.key)) : std::nullopt;
+    if (e.json.data() || e.vector.empty())
+      return m_insert->add({m_file, m_collection, std::to_string(e.seq), key, std::string(e.json), std::nullopt});
+    std::string v;
+    append_vector(v, e.vector);
+    m_insert->add({m_file, m_collection, std::to_string(e.seq), key, std::nullopt, std::move(v)});
   }
 
   void switch_copy(const std::string& table) {
@@ -880,35 +905,21 @@ class PgSink : public RecordSink {
       if (!m_batched) m_c.copy_end();
     }
     m_copy = table;
-    if (table.empty() || m_batched) return;
-    bool native = table != kEntriesTable;
-    m_c.copy_begin("COPY " + m_place.table(table) +
-                   (native ? " (key, namespace, value)" : " (file, collection, seq, key, value, embedding)") +
-                   " FROM STDIN");
+    m_insert.reset();
+    if (table.empty()) return;
+    const bool native = table != kEntriesTable;
+    const std::string into = m_place.table(table) +
+                             (native ? " (key, namespace, value)" : " (file, collection, seq, key, value, embedding)");
+    if (m_batched) m_insert.emplace(m_c, "INSERT INTO " + into, native ? 3 : 6, 6000);
+    else m_c.copy_begin("COPY " + into + " FROM STDIN");
   }
   void flush() {
-    if (m_batched) return flush_inserts();
+    if (m_batched) {
+      if (m_insert) m_insert->flush();
+      return;
+    }
     if (!m_buf.empty()) m_c.copy_data(m_buf);
     m_buf.clear();
-  }
-  void flush_inserts() {
-    if (m_params.empty()) return;
-    bool native = m_copy != kEntriesTable;
-    std::size_t width = native ? 3 : 6;
-    std::string sql = "INSERT INTO " + m_place.table(m_copy) +
-                      (native ? " (key, namespace, value)" : " (file, collection, seq, key, value, embedding)") +
-                      " VALUES ";
-    for (std::size_t i = 0; i < m_params.size(); ++i) {
-      sql += i % width == 0 ? (i ? "), ($" : "($") : ", $";
-      sql += std::to_string(i + 1);
-    }
-    sql += ")";
-    std::vector<std::optional<std::string_view>> views;
-    views.reserve(m_params.size());
-    for (const auto& p : m_params) views.push_back(p ? std::optional<std::string_view>(*p) : std::nullopt);
-    m_c.exec(sql, views);
-    m_params.clear();
-    m_pending_bytes = 0;
   }
 
   Conn& m_c;
@@ -921,8 +932,7 @@ class PgSink : public RecordSink {
   bool m_native = false;
   bool m_skip = false;     // the file's entries are in a pgvector table
   bool m_batched = false;  // INSERTs instead of COPY
-  std::vector<std::optional<std::string>> m_params;
-  std::size_t m_pending_bytes = 0;
+  std::optional<BatchedInsert> m_insert;  // the open table's, when m_batched
   std::optional<ChatRows> m_chats;
 };
 
@@ -987,27 +997,9 @@ void write_pgvector(Conn& c, const Place& place, const PgVectorOptions& o, const
     std::vector<std::string> ddl = pgvector_ddl(o, quote_ident(place.schema), plan.ns, plan.dim);
     std::size_t before_rows = ddl.size() - (o.hnsw() ? 1 : 0);
     for (std::size_t i = 0; i < before_rows; ++i) c.exec(ddl[i]);
-    const std::string head = "INSERT INTO " + place.table(plan.table) + " (text, metadata_, node_id, embedding) VALUES ";
-    std::string sql;
-    std::vector<std::optional<std::string_view>> params;
-    std::size_t bytes = 0;
-    auto flush = [&] {
-      if (params.empty()) return;
-      c.exec(sql, params);
-      sql.clear();
-      params.clear();
-      bytes = 0;
-    };
-    for (const PgVectorRow& r : plan.rows) {
-      std::size_t n = params.size();
-      sql += sql.empty() ? head : ", ";
-      sql += "($" + std::to_string(n + 1) + ", $" + std::to_string(n + 2) + ", $" + std::to_string(n + 3) + ", $" +
-             std::to_string(n + 4) + ")";
-      params.insert(params.end(), {r.text, r.metadata, r.node_id, r.embedding});
-      bytes += r.text.size() + r.metadata.size() + r.embedding.size();
-      if (params.size() >= 4000 || bytes >= (4u << 20)) flush();
-    }
-    flush();
+    BatchedInsert insert(c, "INSERT INTO " + place.table(plan.table) + " (text, metadata_, node_id, embedding)", 4, 4000);
+    for (const PgVectorRow& r : plan.rows) insert.add({r.text, r.metadata, r.node_id, r.embedding});
+    insert.flush();
     for (std::size_t i = before_rows; i < ddl.size(); ++i) c.exec(ddl[i]);
   }
 }
