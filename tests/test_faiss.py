@@ -269,6 +269,12 @@ class BadInput(Base):
         self.assertEqual(rc, 3, err)
         self.assertEqual(read(p), before)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "out")) and os.listdir(os.path.join(self.tmp, "out")))
+        # ls names the unreadable index as validate does, not just leaves its namespace out.
+        rc, out, err = run("ls", d, "--json")
+        problems = json.loads(out)["problems"]
+        self.assertIn(("faiss-unreadable", "error"), [(p["rule"], p["severity"]) for p in problems], out)
+        rc, out, err = run("validate", d, "--json")
+        self.assertIn("faiss-unreadable", [f["rule"] for f in json.loads(out)["findings"]], out)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ Summary summarize(const Store& store) {
   facts.vector_stores = s.vector_stores;
   s.problems = diagnose_layout(store, facts);
   // FAISS namespaces after the diagnosis, whose SimpleVectorStore checks
-  // (metadata_dict, ...) do not apply to them; an unreadable index is
-  // validate's faiss-unreadable, and ls still lists the file in its problems.
+  // (metadata_dict, ...) do not apply to them. An index libfaiss cannot read
+  // is listed as validate lists it (faiss-unreadable), not left out unsaid.
   for (const std::string& ns : faiss_namespaces(store)) {
     if (!faiss_compiled_in()) break;
     const FileInfo& f = *faiss_namespace_file(store, ns);
@@ -42,7 +42,8 @@ Summary summarize(const Store& store) {
       v.faiss_type = index.info().type;
       v.metric = faiss_metric_name(index.info().metric);
       s.vector_stores.insert(ns == "default" ? s.vector_stores.begin() : s.vector_stores.end(), std::move(v));
-    } catch (const Error&) {
+    } catch (const Error& e) {
+      s.problems.push_back({"faiss-unreadable", Severity::Error, f.name, e.place(), f.name + ": " + e.what()});
     }
   }
   return s;
