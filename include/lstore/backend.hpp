@@ -1,6 +1,6 @@
 // One interface for every place a store can live. A backend is chosen by the
-// store's name (a directory path, sqlite:FILE, redis://..., ...) in
-// src/backends/registry.cpp; each backend is one file in src/backends/.
+// store's name (a directory path, sqlite:FILE, redis://..., ...) from the
+// table in src/backends/registry.cpp; each backend lives in src/backends/.
 #pragma once
 
 #include <chrono>
@@ -78,7 +78,16 @@ class Backend {
 
 // Picks the backend for a store name; throws Error(Usage) for an unknown scheme.
 std::unique_ptr<Backend> open_backend(const std::string& name);
-// The schemes compiled in, for --version.
+// The kinds of store lstore knows (src/backends/registry.cpp), in the order
+// they are listed: for --version, the help text and the man page.
+struct BackendInfo {
+  std::string_view name;         // "sqlite", "redis", ... ("dir" for paths)
+  std::string_view syntax;       // how a store of this kind is named
+  std::string_view description;  // one line
+  bool compiled = true;          // false: this build was made without it
+};
+std::vector<BackendInfo> backend_list();
+// The names of the backends compiled in, "dir" first, for --version.
 std::vector<std::string> compiled_backends();
 
 // A store name fit to print: a URI's password (user:PASSWORD@, ?password=,

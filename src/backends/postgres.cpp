@@ -73,7 +73,7 @@
 #include "chat_rows.hpp"
 #include "pgvector.hpp"
 #include "records.hpp"
-#include "uri.hpp"
+#include "store_uri.hpp"
 
 namespace lstore {
 namespace {
@@ -96,7 +96,7 @@ std::string lower_ascii(std::string s) {
 }
 
 // The user info as libpq must get it: libpq ends it at the first '@' (or
-// '/'), lstore at the last (userinfo_end), so a raw '@' or '/' in it is
+// '/'), lstore at the last (StoreUri::parse), so a raw '@' or '/' in it is
 // escaped; otherwise libpq would take the password's tail for the host and
 // quote it in its error.
 std::string escape_userinfo(std::string_view cred) {
@@ -109,53 +109,24 @@ std::string escape_userinfo(std::string_view cred) {
 // parameters, which libpq would refuse.
 PgUri parse_uri(const std::string& uri) {
   PgUri u;
-  // libpq quotes a bad %-escape in its error, which could be the password's.
-  for (std::size_t i = uri.find('%'); i != std::string::npos; i = uri.find('%', i + 1))
-    if (i + 2 >= uri.size() || !std::isxdigit(static_cast<unsigned char>(uri[i + 1])) ||
-        !std::isxdigit(static_cast<unsigned char>(uri[i + 2])))
-      throw Error(ErrorKind::Usage, uri.substr(0, uri.find("://") + 3), "the URI has an invalid %-escape",
-                  "", "write a '%' in a user name, password or value as %25");
-  std::size_t start = uri.find("://") + 3;
-  std::string head = uri.substr(0, start), rest = uri.substr(start), query;
-  if (auto q = rest.find('?'); q != std::string::npos) {
-    query = rest.substr(q + 1);
-    rest.resize(q);
-  }
-  if (std::size_t at = userinfo_end(rest); at != std::string::npos) {
-    std::string cred = rest.substr(0, at);
-    if (auto colon = cred.find(':'); colon != std::string::npos) {
-      std::string pw = cred.substr(colon + 1);
-      u.secrets.push_back(pw);
-      u.secrets.push_back(percent_decode(pw));
-      u.secrets.push_back(escape_userinfo(pw));
-    }
-    rest = escape_userinfo(cred) + rest.substr(at);
-  }
+  StoreUri parts = StoreUri::parse(uri);
+  parts.check_escapes();
+  const std::string head = parts.head();
   std::string libpq_query;
   std::vector<std::string> pgvector_params;  // PGVectorStore's options given
-  for (std::size_t p = 0; p < query.size();) {
-    std::size_t amp = query.find('&', p);
-    std::string kv = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
-    p = amp == std::string::npos ? query.size() : amp + 1;
-    if (kv.empty()) continue;
-    std::string name = kv.substr(0, kv.find('='));
-    std::string value = kv.find('=') == std::string::npos ? "" : percent_decode(kv.substr(kv.find('=') + 1));
-    auto add = [](std::string& q, const std::string& item) { q += (q.empty() ? "" : "&") + item; };
-    if (name == "schema") {
+  for (const StoreUri::Param& p : parts.params) {
+    std::string value = percent_decode(p.value);
+    if (p.name == "schema") {
       // LlamaIndex lower-cases schema_name; so does lstore, to meet it there.
       u.schema = lower_ascii(value);
       if (u.schema.empty()) throw Error(ErrorKind::Usage, head, "the schema in the URI is empty");
-    } else if (name == "namespace") {
+    } else if (p.name == "namespace") {
       u.ns = value;
       if (u.ns.empty()) throw Error(ErrorKind::Usage, head, "the namespace in the URI is empty");
-    } else if (take_pgvector_param(u.vectors, name, value, head)) {
-      if (name != "vectors") pgvector_params.push_back(name);
+    } else if (take_pgvector_param(u.vectors, p.name, value, head)) {
+      if (p.name != "vectors") pgvector_params.push_back(p.name);
     } else {
-      if ((name == "password" || name == "sslpassword") && kv.size() > name.size()) {
-        u.secrets.push_back(kv.substr(name.size() + 1));
-        u.secrets.push_back(value);
-      }
-      add(libpq_query, kv);
+      libpq_query += (libpq_query.empty() ? "" : "&") + p.text();
     }
   }
   if (!pgvector_params.empty() && !u.vectors.enabled)
@@ -164,11 +135,16 @@ PgUri parse_uri(const std::string& uri) {
   if (u.vectors.hnsw() && !(u.vectors.hnsw_m && u.vectors.hnsw_ef_construction))
     throw Error(ErrorKind::Usage, head, "an HNSW index needs both hnsw_m= and hnsw_ef_construction=",
                 "", "PGVectorStore's hnsw_kwargs requires both");
-  if (const char* env = std::getenv("PGPASSWORD")) u.secrets.emplace_back(env);
-  // A very short "secret" would blank out ordinary words of messages.
-  std::erase_if(u.secrets, [](const std::string& s) { return s.size() < 4; });
-  u.conninfo = head + rest + (libpq_query.empty() ? "" : "?" + libpq_query);
-  u.display = redact_store_name(uri);
+  std::string userinfo;
+  std::vector<std::string> extra;
+  if (parts.user) {
+    userinfo = escape_userinfo(*parts.user + (parts.password ? ":" + *parts.password : "")) + "@";
+    if (parts.password) extra.push_back(escape_userinfo(*parts.password));
+  }
+  if (const char* env = std::getenv("PGPASSWORD")) extra.emplace_back(env);
+  u.secrets = parts.secrets(std::move(extra));
+  u.conninfo = head + userinfo + parts.host_and_path + (libpq_query.empty() ? "" : "?" + libpq_query);
+  u.display = parts.printable();
   return u;
 }
 

@@ -54,7 +54,7 @@
 #include "lstore/version.hpp"
 #include "chat_rows.hpp"
 #include "records.hpp"
-#include "uri.hpp"
+#include "store_uri.hpp"
 
 namespace lstore {
 namespace {
@@ -75,23 +75,10 @@ RedisUri parse_uri(const std::string& uri) {
   if (uri.rfind("rediss://", 0) == 0)
     throw Error(ErrorKind::Usage, "rediss://", "TLS connections are not supported by this build's hiredis",
                 "", "use redis:// through a TLS tunnel");
-  std::string rest = uri.substr(8);  // after redis://
-  std::string query;
-  if (auto q = rest.find('?'); q != std::string::npos) {
-    query = rest.substr(q + 1);
-    rest.resize(q);
-  }
-  if (auto at = userinfo_end(rest); at != std::string::npos) {
-    std::string cred = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    if (auto colon = cred.find(':'); colon != std::string::npos) {
-      u.user = percent_decode(cred.substr(0, colon));
-      u.password = percent_decode(cred.substr(colon + 1));
-      u.secrets.push_back(cred.substr(colon + 1));
-    } else {
-      u.user = percent_decode(cred);
-    }
-  }
+  StoreUri parts = StoreUri::parse(uri);
+  if (parts.user) u.user = percent_decode(*parts.user);
+  if (parts.password) u.password = percent_decode(*parts.password);
+  std::string rest = parts.host_and_path;
   if (auto slash = rest.find('/'); slash != std::string::npos) {
     std::string db = rest.substr(slash + 1);
     rest.resize(slash);
@@ -109,19 +96,15 @@ RedisUri parse_uri(const std::string& uri) {
     }
     if (!rest.empty()) u.host = rest;
   }
-  for (std::size_t p = 0; p < query.size();) {
-    std::size_t amp = query.find('&', p);
-    std::string kv = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
-    p = amp == std::string::npos ? query.size() : amp + 1;
-    if (kv.rfind("namespace=", 0) == 0) u.ns = percent_decode(kv.substr(10));
-    else if (!kv.empty()) throw Error(ErrorKind::Usage, "redis://", "unknown URI parameter: " + kv.substr(0, kv.find('=')));
+  for (const StoreUri::Param& p : parts.params) {
+    if (p.name == "namespace" && p.has_value) u.ns = percent_decode(p.value);
+    else throw Error(ErrorKind::Usage, "redis://", "unknown URI parameter: " + p.name);
   }
+  std::vector<std::string> from_env;
   if (u.password.empty())
-    if (const char* env = std::getenv("REDISCLI_AUTH")) u.password = env;
-  u.secrets.push_back(u.password);
-  // A very short "secret" would blank out ordinary words of messages.
-  std::erase_if(u.secrets, [](const std::string& s) { return s.size() < 4; });
-  u.display = redact_store_name(uri);
+    if (const char* env = std::getenv("REDISCLI_AUTH")) from_env.push_back(u.password = env);
+  u.secrets = parts.secrets(std::move(from_env));
+  u.display = parts.printable();
   return u;
 }
 
