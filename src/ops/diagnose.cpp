@@ -12,6 +12,7 @@
 
 #include "lstore/side_files.hpp"
 #include "lstore/sniff.hpp"
+#include "rule_table.hpp"
 
 namespace lstore {
 namespace {
@@ -56,7 +57,7 @@ std::optional<std::string> damage(const FileInfo& f) {
   }
 }
 
-const char* damage_rule(FileKind kind) {
+RuleId damage_rule(FileKind kind) {
   switch (kind) {
     case FileKind::LfsPointer: return "lfs-pointer";
     case FileKind::Broken: return "parse-error";
@@ -84,9 +85,8 @@ class LayoutDiagnosis {
   }
 
  private:
-  void add(const char* rule, const std::string& file, std::string message, std::string path = "") {
-    const Rule* r = find_rule(rule);
-    m_out.push_back({rule, r ? r->severity : Severity::Error, file, std::move(path), std::move(message)});
+  void add(RuleId rule, const std::string& file, std::string message, std::string path = "") {
+    m_out.push_back({rule.id(), rule.severity(), file, std::move(path), std::move(message)});
   }
 
   bool has_file(std::string_view name) const {

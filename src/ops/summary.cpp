@@ -5,6 +5,7 @@
 #include "lstore/diagnose.hpp"
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
+#include "rule_table.hpp"
 
 namespace lstore {
 Summary summarize(const Store& store) {
@@ -43,7 +44,7 @@ Summary summarize(const Store& store) {
       v.metric = faiss_metric_name(index.info().metric);
       s.vector_stores.insert(ns == "default" ? s.vector_stores.begin() : s.vector_stores.end(), std::move(v));
     } catch (const Error& e) {
-      s.problems.push_back({"faiss-unreadable", Severity::Error, f.name, e.place(), f.name + ": " + e.what()});
+      s.problems.push_back(make_finding("faiss-unreadable", f.name, e.place(), f.name + ": " + e.what()));
     }
   }
   return s;

@@ -20,6 +20,7 @@
 #include "lstore/model.hpp"
 #include "lstore/outline.hpp"
 #include "lstore/sniff.hpp"
+#include "rule_table.hpp"
 #include "lstore/validate.hpp"
 #include "lstore/side_files.hpp"
 
@@ -81,7 +82,8 @@ class Checker {
       return std::move(m_findings);
     }
     unindexed_nodes();
-    for (const Finding& f : check_faiss_namespaces(m_store)) add(f.rule.c_str(), f.file, f.path, f.message);
+    for (Finding& f : check_faiss_namespaces(m_store))
+      if (wanted(f.rule)) m_findings.push_back(std::move(f));
     vectors();
     graphs();
     m_progress.finish();
@@ -94,10 +96,9 @@ class Checker {
     return !m_opts.skip.count(std::string(rule));
   }
 
-  void add(const char* rule, const std::string& file, const std::string& path, const std::string& message) {
-    if (!wanted(rule)) return;
-    const Rule* r = find_rule(rule);
-    m_findings.push_back({rule, r ? r->severity : Severity::Error, file, path, message});
+  void add(RuleId rule, const std::string& file, const std::string& path, const std::string& message) {
+    if (!wanted(rule.id())) return;
+    m_findings.push_back({rule.id(), rule.severity(), file, path, message});
   }
 
   // --- structure and loading: the layout half, shared with ls ---------------
@@ -113,7 +114,7 @@ class Checker {
         }
       }
     for (Finding& f : diagnose_layout(m_store, facts))
-      if (wanted(f.rule.c_str())) m_findings.push_back(std::move(f));
+      if (wanted(f.rule)) m_findings.push_back(std::move(f));
   }
 
   // --- the docstore -----------------------------------------------------------
@@ -158,9 +159,9 @@ class Checker {
     const bool ts = m_store.dialect == Dialect::TypeScript;
     static const std::unordered_set<std::string> py_codes = {"1", "2", "3", "4", "5", "Document"};
     static const std::unordered_set<std::string> ts_codes = {"TEXT", "IMAGE", "INDEX", "DOCUMENT", "IMAGE_DOCUMENT"};
-    auto add_local = [&](const char* rule, const std::string& path, const std::string& message) {
-      if (!wanted(rule)) return;
-      findings.push_back({rule, find_rule(rule)->severity, d.name(), path, message});
+    auto add_local = [&](RuleId rule, const std::string& path, const std::string& message) {
+      if (!wanted(rule.id())) return;
+      findings.push_back({rule.id(), rule.severity(), d.name(), path, message});
     };
     std::size_t since = 0;
     const char* done_from = begin < end ? data.entries[begin].raw.data() : nullptr;
