@@ -92,20 +92,23 @@ CommandSpec add_delete(CLI::App& parent) {
             for (const std::string& w : o->where) filters.filters.push_back({parse_filter_expression(w), nullptr});
             filters.condition = o->any ? FilterCondition::Or : FilterCondition::And;
             auto backend = open_backend(o->store);
-            std::unique_ptr<WriteLock> lock;
-            if (!o->dry_run) lock = lock_store(*backend, o->wait);
-            Store store = load_store(out, *backend);
-            if (!o->where.empty()) select_ref_docs(store, filters, o->ref_docs);
-            ChangeSet changes = !o->chat.empty()       ? delete_chat(store, o->chat, o->message, o->last, o->chat_file)
-                                : !o->collection.empty() ? delete_raw(store, o->collection, o->key)
-                                : o->ref_docs.empty()    ? delete_nodes(store, o->nodes)
-                                                         : delete_ref_docs(store, o->ref_docs);
-            if (!o->dry_run && !changes.empty()) {
-              if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
-              ProgressBar bar("delete", out.quiet());
-              backend->save(store, SaveOptions{true, bar.callback(), [&](const std::string& w) { out.warn(w); }});
-              bar.finish();
-            }
+            std::optional<ProgressBar> bar;
+            auto load = [&](Backend& b) {
+              Store store = load_store(out, b);
+              if (!o->where.empty()) select_ref_docs(store, filters, o->ref_docs);
+              return store;
+            };
+            auto edit = [&](Store& store) {
+              return !o->chat.empty()       ? delete_chat(store, o->chat, o->message, o->last, o->chat_file)
+                     : !o->collection.empty() ? delete_raw(store, o->collection, o->key)
+                     : o->ref_docs.empty()    ? delete_nodes(store, o->nodes)
+                                              : delete_ref_docs(store, o->ref_docs);
+            };
+            EditedStore done = edit_store(o->store, *backend, edit,
+                                          edit_options(out, {o->dry_run, o->backup, o->wait}, load, bar, "delete"));
+            if (bar) bar->finish();
+            const Store& store = done.store;
+            const ChangeSet& changes = done.changes;
             JsonArray refs, nodes;
             for (const auto& r : o->ref_docs) refs.emplace_back(r);
             for (const auto& n : o->nodes) nodes.emplace_back(n);

@@ -114,25 +114,24 @@ CommandSpec add_put(CLI::App& parent) {
               if (records.empty()) throw Error(ErrorKind::Usage, input_name(o->input), "no records to put");
             }
             auto backend = open_backend(o->store);
-            std::unique_ptr<WriteLock> lock;
-            if (!o->dry_run) lock = lock_store(*backend, o->wait);
-            Store store = load_store(out, *backend, false, true);
-            ChangeSet changes;
-            try {
-              changes = !o->chat.empty() ? put_chat(store, o->chat, messages, o->at, o->replace, o->chat_file)
-                        : raw_value        ? put_raw(store, o->collection, o->key, *raw_value)
-                                           : put_records(store, records, PutOptions{o->index, o->ns});
-            } catch (const Error& e) {
-              // The library names a bad record "input": say which input it is.
-              if (e.where() != "input") throw;
-              throw Error(e.kind(), input_name(o->input), e.what(), e.place(), e.hint());
-            }
-            if (!o->dry_run && !changes.empty()) {
-              if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
-              ProgressBar bar("put", out.quiet());
-              backend->save(store, SaveOptions{true, bar.callback(), [&](const std::string& w) { out.warn(w); }});
-              bar.finish();
-            }
+            std::optional<ProgressBar> bar;
+            auto load = [&](Backend& b) { return load_store(out, b, false, true); };
+            auto edit = [&](Store& store) {
+              try {
+                return !o->chat.empty() ? put_chat(store, o->chat, messages, o->at, o->replace, o->chat_file)
+                       : raw_value        ? put_raw(store, o->collection, o->key, *raw_value)
+                                          : put_records(store, records, PutOptions{o->index, o->ns});
+              } catch (const Error& e) {
+                // The library names a bad record "input": say which input it is.
+                if (e.where() != "input") throw;
+                throw Error(e.kind(), input_name(o->input), e.what(), e.place(), e.hint());
+              }
+            };
+            EditedStore done = edit_store(o->store, *backend, edit,
+                                          edit_options(out, {o->dry_run, o->backup, o->wait}, load, bar, "put"));
+            if (bar) bar->finish();
+            const Store& store = done.store;
+            const ChangeSet& changes = done.changes;
             print_write_report(out, store, o->store, o->dry_run, changes);
             return 0;
           }};

@@ -61,21 +61,24 @@ CommandSpec add_repair(CLI::App& parent) {
   add_wait_option(app, o->wait, "Seconds to wait for another writer's lock (default 0: fail at once)");
   return {app, [o](Output& out) {
             auto backend = open_backend(o->store);
-            std::unique_ptr<WriteLock> lock;
-            if (!o->dry_run) lock = lock_store(*backend, o->wait);
-            // Tolerant: a store file json.load refuses is what parse-error's salvage repairs.
-            Store store = load_store(out, *backend, true);
-            std::string found;
-            if (!holds_llamaindex_files(store, &found))
-              throw Error(ErrorKind::Data, backend->describe(), "not a LlamaIndex store (" + found + ")");
-            RepairResult result = repair(store, RepairOptions{{o->only.begin(), o->only.end()}});
-            bool changed = !result.changes.empty();
-            if (!o->dry_run && changed) {
-              if (!o->backup.empty()) backup_store(o->store, *backend, o->backup);
-              ProgressBar bar("repair", out.quiet());
-              backend->save(store, SaveOptions{true, bar.callback(), [&](const std::string& w) { out.warn(w); }});
-              bar.finish();
-            }
+            std::optional<ProgressBar> bar;
+            auto load = [&](Backend& b) {
+              // Tolerant: a store file json.load refuses is what parse-error's salvage repairs.
+              Store store = load_store(out, b, true);
+              std::string found;
+              if (!holds_llamaindex_files(store, &found))
+                throw Error(ErrorKind::Data, b.describe(), "not a LlamaIndex store (" + found + ")");
+              return store;
+            };
+            RepairResult result;
+            auto edit = [&](Store& store) {
+              result = repair(store, RepairOptions{{o->only.begin(), o->only.end()}});
+              return result.changes;
+            };
+            EditedStore done = edit_store(o->store, *backend, edit,
+                                          edit_options(out, {o->dry_run, o->backup, o->wait}, load, bar, "repair"));
+            if (bar) bar->finish();
+            const Store& store = done.store;
             std::size_t left = 0;
             for (const RepairStep& s : result.steps) left += s.left;
             if (out.json()) {

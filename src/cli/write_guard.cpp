@@ -1,8 +1,7 @@
-// Locking and --backup for the writing commands (see write_guard.hpp).
+// Locking, --backup and the write's progress for the writing commands (see write_guard.hpp).
 #include "write_guard.hpp"
 
 #include <chrono>
-#include <filesystem>
 
 namespace lstore::cli {
 
@@ -10,14 +9,19 @@ std::unique_ptr<WriteLock> lock_store(Backend& backend, double wait_seconds) {
   return backend.lock(std::chrono::milliseconds(static_cast<long long>(wait_seconds * 1000)));
 }
 
-void backup_store(const std::string& store, Backend& backend, const std::string& target) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(backend.lock_path(), ec) && target.find(':') == std::string::npos) {
-    backup_directory(store, target);
-    return;
-  }
-  Store original = backend.load();
-  open_backend(target)->save(original, SaveOptions{});
+EditOptions edit_options(Output& out, const WriteFlags& flags, std::function<Store(Backend&)> load,
+                         std::optional<ProgressBar>& bar, std::string label) {
+  EditOptions o;
+  o.dry_run = flags.dry_run;
+  o.backup = flags.backup;
+  o.wait = std::chrono::milliseconds(static_cast<long long>(flags.wait * 1000));
+  o.load = std::move(load);
+  // The bar starts at the write, so that its rate is the write's.
+  o.save_options = [&out, &bar, label = std::move(label)] {
+    bar.emplace(label, out.quiet());
+    return SaveOptions{true, bar->callback(), [&out](const std::string& w) { out.warn(w); }};
+  };
+  return o;
 }
 
 }  // namespace lstore::cli
