@@ -128,10 +128,6 @@ class StoreLock {
 // and outside the store.
 void backup_directory(const std::filesystem::path& store, const std::filesystem::path& dir);
 
-// Writes one file atomically: temp file in the same directory, fsync, rename,
-// fsync the directory.
-void atomic_write_file(const std::filesystem::path& path, std::string_view bytes);
-
 // A temporary file being built before it is renamed into place: removed on
 // scope exit, and by the signal handler, unless release()d.
 class TempPath {
@@ -154,6 +150,37 @@ std::string temp_path_for(const std::filesystem::path& target);
 // Removes such files left beside `target` by writers that were killed (their
 // pid no longer runs). Call with the store's lock held.
 void remove_stale_temp_files(const std::filesystem::path& target);
+
+// A file replaced all or nothing (ccache's AtomicFile is the model): the new
+// bytes go to a temporary file beside the target (temp_path_for: one naming
+// scheme, removed on an interrupt, cleaned by remove_stale_temp_files after
+// a crash) with the target's mode; commit() fsyncs it, renames it over the
+// target and fsyncs the directory. Destroyed uncommitted, the temporary
+// file is removed and the target is as it was.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::filesystem::path& target);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  // For writers that open the file themselves (SQLite): nothing is created
+  // there until they do.
+  const std::string& temp_path() const;
+  // The temporary file open for writing (created on first use).
+  int fd();
+  void write(std::string_view bytes);
+  void commit();
+
+ private:
+  std::filesystem::path m_target;
+  TempPath m_temp;
+  int m_fd = -1;
+  unsigned m_mode;
+};
+
+// Writes one file atomically (AtomicFile).
+void atomic_write_file(const std::filesystem::path& path, std::string_view bytes);
 
 // fsyncs a file, or a directory (`directory`), by path.
 void fsync_path(const std::filesystem::path& p, bool directory);

@@ -392,24 +392,13 @@ class JsonlBackend : public Backend {
       if (!options.force && fs::file_size(target, ec) > 0)
         throw Error(ErrorKind::Data, describe(), "target file exists", "", "use --force to replace it");
     }
-    remove_stale_temp_files(target);
-    TempPath tmp(temp_path_for(target));
-    int fd = ::open(tmp.path().c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0666);
-    if (fd < 0) throw Error(ErrorKind::Data, describe(), std::string("cannot create: ") + std::strerror(errno));
-    try {
-      Writer w(fd, zst, describe());
+    AtomicFile file(target);
+    {
+      Writer w(file.fd(), zst, describe());
       JsonlSink sink(w);
       write_records(store, sink, options.progress);
-      if (::fsync(fd) != 0) throw Error(ErrorKind::Data, describe(), std::string("fsync failed: ") + std::strerror(errno));
-    } catch (...) {
-      ::close(fd);
-      throw;
     }
-    ::close(fd);
-    if (::rename(tmp.path().c_str(), target.c_str()) != 0)
-      throw Error(ErrorKind::Data, describe(), std::string("cannot rename into place: ") + std::strerror(errno));
-    tmp.release();
-    fsync_path(target.parent_path(), true);
+    file.commit();
   }
 
  private:

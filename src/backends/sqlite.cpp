@@ -382,19 +382,12 @@ class SqliteBackend : public Backend {
           throw Error(ErrorKind::Data, describe(), "target store is not empty", "", "use --force to replace it");
       }
     }
-    fs::path dir = target.parent_path();
-    remove_stale_temp_files(target);
-    TempPath tmp(temp_path_for(target));
-    ::unlink(tmp.path().c_str());
+    AtomicFile file(target);
     {
-      SqliteSink sink(tmp.path(), describe());
+      SqliteSink sink(file.temp_path(), describe());
       write_records(store, sink, options.progress);
     }
-    fsync_path(tmp.path(), false);
-    if (::rename(tmp.path().c_str(), target.c_str()) != 0)
-      throw Error(ErrorKind::Data, describe(), std::string("cannot rename into place: ") + std::strerror(errno));
-    tmp.release();
-    fsync_path(dir, true);
+    file.commit();
   }
 
  private:

@@ -156,24 +156,6 @@ void write_fd(int fd, const std::string& path, const char* p, std::size_t left) 
   }
 }
 
-void write_all(const fs::path& path, std::string_view bytes, int flags, mode_t mode = 0666) {
-  int fd = ::open(path.c_str(), flags | O_WRONLY | O_CLOEXEC, mode);
-  if (fd < 0) io_fail(path, "cannot create");
-  try {
-    write_fd(fd, path.string(), bytes.data(), bytes.size());
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    errno = e;
-    io_fail(path, "fsync failed");
-  }
-  if (::close(fd) != 0) io_fail(path, "close failed");
-}
-
 }  // namespace
 
 StagedDirectory::StagedDirectory(fs::path target) : m_target(std::move(target)) {
@@ -398,29 +380,70 @@ std::vector<std::string> StagedDirectory::commit() {
   return warnings;
 }
 
-void atomic_write_file(const fs::path& path, std::string_view bytes) {
-  fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  std::string tmpl = (dir / sibling_name(path, ".lstore-XXXXXX")).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) io_fail(dir, "cannot create a temporary file");
-  // mkstemp makes 0600: give the new file the old one's mode (or the usual one).
+namespace {
+
+// The mode a replaced file keeps, or a new file's usual one (0666 less the umask).
+unsigned mode_for(const fs::path& target) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    ::fchmod(fd, st.st_mode & 07777);
+  if (::stat(target.c_str(), &st) == 0) return st.st_mode & 07777;
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  return 0666 & ~mask;
+}
+
+fs::path dir_of(const fs::path& target) { return target.parent_path().empty() ? fs::path(".") : target.parent_path(); }
+
+// This process's temporary path for `target`, after removing the ones
+// killed writers left.
+std::string fresh_temp_path(const fs::path& target) {
+  remove_stale_temp_files(target);
+  return temp_path_for(target);
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(const fs::path& target)
+    : m_target(target), m_temp(fresh_temp_path(target)), m_mode(mode_for(target)) {
+  ::unlink(m_temp.path().c_str());  // only a dead writer that had this pid can have left it
+}
+
+AtomicFile::~AtomicFile() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+const std::string& AtomicFile::temp_path() const { return m_temp.path(); }
+
+int AtomicFile::fd() {
+  if (m_fd < 0) {
+    m_fd = ::open(m_temp.path().c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+    if (m_fd < 0) io_fail(m_temp.path(), "cannot create");
+    ::fchmod(m_fd, m_mode);
+  }
+  return m_fd;
+}
+
+void AtomicFile::write(std::string_view bytes) { write_fd(fd(), m_temp.path(), bytes.data(), bytes.size()); }
+
+void AtomicFile::commit() {
+  if (m_fd >= 0) {
+    if (::fsync(m_fd) != 0) io_fail(m_temp.path(), "fsync failed");
+    int fd = m_fd;
+    m_fd = -1;
+    if (::close(fd) != 0) io_fail(m_temp.path(), "close failed");
   } else {
-    mode_t mask = ::umask(0);
-    ::umask(mask);
-    ::fchmod(fd, 0666 & ~mask);
+    // Written by a writer of its own (SQLite), with its own mode.
+    if (::chmod(m_temp.path().c_str(), m_mode) != 0) io_fail(m_temp.path(), "cannot set the mode");
+    fsync_path(m_temp.path(), false);
   }
-  ::close(fd);
-  try {
-    write_all(tmpl, bytes, O_TRUNC);
-    if (::rename(tmpl.c_str(), path.c_str()) != 0) io_fail(path, "cannot rename into place");
-  } catch (...) {
-    ::unlink(tmpl.c_str());
-    throw;
-  }
-  fsync_path(dir, true);
+  if (::rename(m_temp.path().c_str(), m_target.c_str()) != 0) io_fail(m_target, "cannot rename into place");
+  m_temp.release();
+  fsync_path(dir_of(m_target), true);
+}
+
+void atomic_write_file(const fs::path& path, std::string_view bytes) {
+  AtomicFile file(path);
+  file.write(bytes);
+  file.commit();
 }
 
 void FileSink::write(std::string_view bytes) {
