@@ -8,6 +8,11 @@
 
 namespace lstore::utf8 {
 
+// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
+// checked by simdjson at its full speed: what PostgreSQL's text and a
+// standard JSON reader accept.
+bool valid(std::string_view s);
+
 // The code point at s[i]; advances i past it. Bytes that do not start a valid
 // sequence decode as themselves (callers feed validated text).
 inline char32_t next(std::string_view s, std::size_t& i) {

@@ -73,6 +73,7 @@
 #include "chat_rows.hpp"
 #include "pgvector.hpp"
 #include "records.hpp"
+#include "lstore/utf8.hpp"
 #include "store_uri.hpp"
 
 namespace lstore {
@@ -197,31 +198,9 @@ std::string namespace_in(const Place& place, std::string_view table, std::string
 
 // ---------------------------------------------------------------- text checks
 
-// Strict UTF-8 as PostgreSQL's verifier wants it (no overlongs, surrogates,
-// or code points past U+10FFFF), and no NUL, which text cannot hold.
-bool pg_text_ok(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    unsigned c = *p;
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || end - p < len) return false;
-    char32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
-    for (int k = 1; k < len; ++k) {
-      if ((p[k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    char32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    p += len;
-  }
-  return true;
-}
+// Text PostgreSQL's text type takes: strict UTF-8 (its verifier refuses
+// overlongs, surrogates and code points past U+10FFFF), and no NUL.
+bool pg_text_ok(std::string_view s) { return s.find('\0') == std::string_view::npos && utf8::valid(s); }
 
 // Whether PostgreSQL's json (and jsonb) input accepts a JSON text: strict
 // RFC 8259 without \u0000 or unpaired surrogate escapes, not nested absurdly

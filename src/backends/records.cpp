@@ -36,6 +36,7 @@
 #include "lstore/progress.hpp"
 #include "lstore/side_files.hpp"
 #include "lstore/sniff.hpp"
+#include "lstore/utf8.hpp"
 #include "store_builder.hpp"
 
 namespace lstore {
@@ -66,18 +67,6 @@ std::string token(std::string_view key, JsonDialect d) {
   return out;
 }
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) return false;
-    for (int k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0xC0) != 0x80) return false;
-    i += static_cast<std::size_t>(len);
-  }
-  return true;
-}
 
 void append_number(std::string& out, double v, JsonDialect d) {
   char buf[40];
@@ -143,7 +132,7 @@ std::string_view between(const char* a, const char* b) { return {a, static_cast<
 struct NotRepresentable {};
 
 std::string checked(std::string_view s) {
-  if (!valid_utf8(s)) throw NotRepresentable{};
+  if (!utf8::valid(s)) throw NotRepresentable{};
   return std::string(s);
 }
 
