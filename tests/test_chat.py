@@ -70,12 +70,12 @@ class ReadTest(Base):
         for era in ("llamaindex-0.10", "llamaindex-0.12"):
             expected = json.loads(read(os.path.join(CHAT, era, "expected.json")))
             store = os.path.join(CHAT, era, "chat_store.json")
-            keys = [json.loads(l)["id"] for l in self.ok("ls", store, "chat", "--json").splitlines()]
+            keys = [json.loads(l)["id"] for l in self.ok("ls", store, "chat", "--format", "ndjson").split("\n") if l]
             self.assertEqual(keys, list(expected["chat_store"]))
             for key, msgs in expected["chat_store"].items():
                 self.assertEqual(self.messages(store, key), msgs, (era, key))
             kv = os.path.join(CHAT, era, "kvstore.json")
-            colls = {json.loads(l)["id"]: json.loads(l)["entries"] for l in self.ok("ls", kv, "collections", "--json").splitlines()}
+            colls = {json.loads(l)["id"]: json.loads(l)["entries"] for l in self.ok("ls", kv, "collections", "--format", "ndjson").splitlines()}
             self.assertEqual(colls, {c: len(v) for c, v in expected["kvstore"].items()})
             for coll, entries in expected["kvstore"].items():
                 for key, value in entries.items():
