@@ -214,9 +214,7 @@ void Output::listing(const Schema& schema, const std::vector<Record>& records) {
       print_table(schema, records);
       return;
     case Format::Json:
-      if (!m_array_open) {
-        m_array_open = true;  // an empty listing is "[]"
-      }
+      m_array_open = true;  // an empty listing is still an array: "[]"
       for (const Record& r : records) json_element(Json(tagged(r)));
       return;
     case Format::Ndjson:
