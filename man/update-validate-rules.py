@@ -9,7 +9,7 @@ import sys
 
 lstore = sys.argv[1] if len(sys.argv) > 1 else "build/lstore"
 page = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lstore-validate.1")
-listing = subprocess.run([lstore, "validate", "--list-rules", "--json"], capture_output=True, text=True, check=True)
+listing = subprocess.run([lstore, "validate", "--list-rules", "--format", "ndjson"], capture_output=True, text=True, check=True)
 rules = [json.loads(line) for line in listing.stdout.splitlines() if line.strip()]
 lines, group = [], None
 for r in rules:

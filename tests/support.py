@@ -174,8 +174,8 @@ PUT_NODE = json.dumps({"id": "pw-put", "text": "t", "ref_doc_id": "pw-doc", "emb
 
 
 def first_id(lstore, store, what):
-    listing = subprocess.run([lstore, "ls", store, what, "--json"], capture_output=True, check=True, timeout=300)
-    return json.loads(listing.stdout.decode().splitlines()[0])["id"]
+    listing = subprocess.run([lstore, "ls", store, what, "--format", "ndjson"], capture_output=True, check=True, timeout=300)
+    return json.loads(listing.stdout.decode().split("\n")[0])["id"]
 
 
 def every_command(lstore, store, findings, sample, scratch):

@@ -67,9 +67,9 @@ class RoundTripTest(Base):
         db = self.path("s.db")
         self.convert(SAMPLE, "sqlite:" + db)
         for what in ("nodes", "docs", "indexes", "vectors", "collections"):
-            a = run("ls", SAMPLE, what, "--json")
-            b = run("ls", "sqlite:" + db, what, "--json")
-            c = run("ls", db, what, "--json")  # an existing SQLite file needs no scheme
+            a = run("ls", SAMPLE, what, "--format", "ndjson")
+            b = run("ls", "sqlite:" + db, what, "--format", "ndjson")
+            c = run("ls", db, what, "--format", "ndjson")  # an existing SQLite file needs no scheme
             self.assertEqual(a[0], 0)
             self.assertEqual(a[1], b[1], what)
             self.assertEqual(a[1], c[1], what)
@@ -109,7 +109,7 @@ class CommandsOnBackendsTest(Base):
     def test_get_query_validate(self):
         db = "sqlite:" + self.path("s.db")
         self.convert(SAMPLE, db)
-        node = json.loads(run("ls", SAMPLE, "nodes", "--json")[1].splitlines()[0])["id"]
+        node = json.loads(run("ls", SAMPLE, "nodes", "--format", "ndjson")[1].split("\n")[0])["id"]
         self.assertEqual(run("get", SAMPLE, node, "--json")[1], run("get", db, node, "--json")[1])
         rc, out, err = run("validate", db)
         self.assertEqual(rc, 0, out + err)
@@ -126,7 +126,7 @@ class CommandsOnBackendsTest(Base):
         jl = "jsonl:" + self.path("s.jsonl")
         self.convert(d, db)
         self.convert(d, jl)
-        ref = json.loads(run("ls", d, "docs", "--json")[1].splitlines()[0])["id"]
+        ref = json.loads(run("ls", d, "docs", "--format", "ndjson")[1].split("\n")[0])["id"]
         for store in (d, db, jl):
             rc, out, err = run("delete", store, "--ref-doc", ref)
             self.assertEqual(rc, 0, (store, err))
@@ -139,7 +139,7 @@ class CommandsOnBackendsTest(Base):
     def test_backup_of_a_backend_store(self):
         db = "sqlite:" + self.path("s.db")
         self.convert(SAMPLE, db)
-        ref = json.loads(run("ls", SAMPLE, "docs", "--json")[1].splitlines()[0])["id"]
+        ref = json.loads(run("ls", SAMPLE, "docs", "--format", "ndjson")[1].split("\n")[0])["id"]
         rc, _, err = run("delete", db, "--ref-doc", ref, "--backup", "jsonl:" + self.path("before.jsonl"))
         self.assertEqual(rc, 0, err)
         back = self.path("back")

@@ -70,12 +70,12 @@ class ReadTest(Base):
         for era in ("llamaindex-0.10", "llamaindex-0.12"):
             expected = json.loads(read(os.path.join(CHAT, era, "expected.json")))
             store = os.path.join(CHAT, era, "chat_store.json")
-            keys = [json.loads(l)["id"] for l in self.ok("ls", store, "chat", "--json").splitlines()]
+            keys = [json.loads(l)["id"] for l in self.ok("ls", store, "chat", "--format", "ndjson").split("\n") if l]
             self.assertEqual(keys, list(expected["chat_store"]))
             for key, msgs in expected["chat_store"].items():
                 self.assertEqual(self.messages(store, key), msgs, (era, key))
             kv = os.path.join(CHAT, era, "kvstore.json")
-            colls = {json.loads(l)["id"]: json.loads(l)["entries"] for l in self.ok("ls", kv, "collections", "--json").splitlines()}
+            colls = {json.loads(l)["id"]: json.loads(l)["entries"] for l in self.ok("ls", kv, "collections", "--format", "ndjson").splitlines()}
             self.assertEqual(colls, {c: len(v) for c, v in expected["kvstore"].items()})
             for coll, entries in expected["kvstore"].items():
                 for key, value in entries.items():
@@ -84,7 +84,7 @@ class ReadTest(Base):
     def test_summary_and_table(self):
         store = self.own_chat()
         out = self.ok("ls", store)
-        self.assertIn("1 keys, 2 messages (assistant 1, user 1)", out)
+        self.assertIn("1 key, 2 messages (assistant 1, user 1)", out)
         self.assertNotIn("missing", out)
         table = self.ok("get", store, "a")
         self.assertIn("hello", table)
@@ -97,7 +97,7 @@ class ReadTest(Base):
         shutil.copytree(os.path.join(ROOT, "testdata", "sample"), d)
         with open(os.path.join(d, "chat_store.json"), "w") as f:
             f.write(OWN_CHAT)
-        self.assertIn("chat_store.json (0.12): 1 keys", self.ok("ls", d))
+        self.assertIn("chat_store.json (0.12): 1 key, 2 messages", self.ok("ls", d))
         self.assertEqual(self.messages(d, "a")[0]["content"], "hi")
         # and it travels with the store through every file backend, unchanged
         for target in ("sqlite:" + os.path.join(self.tmp, "s.db"), "jsonl:" + os.path.join(self.tmp, "s.jsonl")):

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """CLI tests: run the built lstore binary on small stores and check stdout,
 stderr and the exit code (spec/CLI.md). Usage: test_cli.py PATH/TO/lstore"""
+import csv
+import io
 import json
 import os
 import re
@@ -18,17 +20,18 @@ SAMPLE = os.path.join(ROOT, "testdata", "sample")
 CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
 
 
-def run(*args, env=None):
+def run(*args, env=None, stdin=None):
     e = dict(os.environ)
     e.pop("NO_COLOR", None)
     if env:
         e.update(env)
-    p = subprocess.run([LSTORE, *args], capture_output=True, env=e, timeout=60)
+    p = subprocess.run([LSTORE, *args], capture_output=True, env=e, timeout=60, input=stdin)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
 def ndjson(text):
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    # Lines end at "\n" only: a text may hold U+2028 or U+0085, which str.splitlines() also splits at.
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
 class Tmp(unittest.TestCase):
@@ -83,20 +86,28 @@ class LsTest(Tmp):
     def test_listings_are_ndjson_with_ids(self):
         expect = {"nodes": 12, "docs": 4, "indexes": 1, "vectors": 12, "graph": 0, "files": 5}
         for what, n in expect.items():
-            rc, out, err = run("ls", SAMPLE, what, "--json")
+            rc, out, err = run("ls", SAMPLE, what, "--format", "ndjson")
             self.assertEqual(rc, 0, err)
             rows = ndjson(out)
             self.assertEqual(len(rows), n, what)
             for r in rows:
                 self.assertIn("id", r)
-        rows = ndjson(run("ls", SAMPLE, "vectors", "--json")[1])
+        rows = ndjson(run("ls", SAMPLE, "vectors", "--format", "ndjson")[1])
         self.assertTrue(all(r["dim"] == 8 and r["namespace"] == "default" for r in rows))
-        docs = ndjson(run("ls", SAMPLE, "docs", "--json")[1])
+        docs = ndjson(run("ls", SAMPLE, "docs", "--format", "ndjson")[1])
         self.assertEqual(sum(d["nodes"] for d in docs), 12)
-        cols = {(r["file"], r["id"]): r["entries"] for r in ndjson(run("ls", SAMPLE, "collections", "--json")[1])}
+        cols = {(r["file"], r["id"]): r["entries"] for r in ndjson(run("ls", SAMPLE, "collections", "--format", "ndjson")[1])}
         self.assertEqual(cols[("docstore.json", "docstore/data")], 12)
         self.assertEqual(cols[("default__vector_store.json", "embedding_dict")], 12)
         self.assertEqual(cols[("image__vector_store.json", "embedding_dict")], 0)
+
+    def test_json_listing_is_one_array(self):
+        # --json (= --format json) is exactly one JSON document: the listing's records in one array
+        for what in ("nodes", "docs", "graph"):
+            rc, out, err = run("ls", SAMPLE, what, "--json")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out), ndjson(run("ls", SAMPLE, what, "--format", "ndjson")[1]), what)
+        self.assertEqual(json.loads(run("ls", SAMPLE, "graph", "--json")[1]), [])
 
     def test_table_output(self):
         rc, out, _ = run("ls", SAMPLE, "nodes")
@@ -108,15 +119,19 @@ class LsTest(Tmp):
         ts = os.path.join(ROOT, "testdata", "ts-basic")
         rc, out, err = run("ls", SAMPLE, ts, "--json")
         self.assertEqual(rc, 0, err)
-        summaries = ndjson(out)
+        summaries = json.loads(out)  # one document: an array of the summaries
         self.assertEqual([s["location"] for s in summaries], [SAMPLE, ts])
         self.assertEqual([s["dialect"] for s in summaries], ["python", "ts"])
+        self.assertEqual(ndjson(run("ls", SAMPLE, ts, "--format", "ndjson")[1]), summaries)
         # WHAT after the stores; every record names its store
-        rc, out, err = run("ls", SAMPLE, ts, "nodes", "--json")
-        self.assertEqual(rc, 0, err)
-        rows = ndjson(out)
-        self.assertEqual(sum(r["location"] == SAMPLE for r in rows), 12)
-        self.assertEqual(sum(r["location"] == ts for r in rows), 2)
+        for fmt, parse in (("ndjson", ndjson), ("json", json.loads)):
+            rc, out, err = run("ls", SAMPLE, ts, "nodes", "--format", fmt)
+            self.assertEqual(rc, 0, err)
+            rows = parse(out)
+            self.assertEqual(sum(r["location"] == SAMPLE for r in rows), 12)
+            self.assertEqual(sum(r["location"] == ts for r in rows), 2)
+        rows = list(csv.DictReader(io.StringIO(run("ls", SAMPLE, ts, "nodes", "--format", "csv")[1])))
+        self.assertEqual([r["location"] for r in rows], [SAMPLE] * 12 + [ts] * 2)
         # one store that cannot be read: its error line, the others listed, exit 3
         missing = os.path.join(self.tmp, "missing")
         rc, out, err = run("ls", SAMPLE, missing, ts, "indexes")
@@ -140,7 +155,7 @@ class LsTest(Tmp):
         p = subprocess.run([LSTORE, "ls", "--json"], capture_output=True, cwd=self.tmp)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(json.loads(p.stdout)["docstore"]["nodes"], 12)
-        p = subprocess.run([LSTORE, "ls", "indexes", "--json"], capture_output=True, cwd=self.tmp)
+        p = subprocess.run([LSTORE, "ls", "indexes", "--format", "ndjson"], capture_output=True, cwd=self.tmp)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(ndjson(p.stdout.decode())[0]["type"], "vector_store")
         p = subprocess.run([LSTORE, "ls"], capture_output=True, cwd=os.path.join(self.tmp, "storage"))
@@ -243,7 +258,7 @@ class NotAStoreTest(Tmp):
 
 class GetTest(Tmp):
     def node_id(self):
-        return ndjson(run("ls", SAMPLE, "nodes", "--json")[1])[0]["id"]
+        return ndjson(run("ls", SAMPLE, "nodes", "--format", "ndjson")[1])[0]["id"]
 
     def test_get_field_paths(self):
         nid = self.node_id()
@@ -472,9 +487,10 @@ class FinishTest(Tmp):
                 self.assertIn(opt, script, f"{opt} of {sub}")
         self.assertIn("collections", script)
         rc, fish, _ = run("completion", "fish")
-        self.assertIn("__fish_seen_subcommand_from query' -l top-k", fish)
+        self.assertIn("-n '__fish_seen_subcommand_from query' -l top-k", fish)
         self.assertIn("chat", script)  # every ls WHAT value, from the same list as the check
-        self.assertIn('--format) COMPREPLY=($(compgen -W "table json ndjson csv tsv"', script)
+        self.assertIn('*:--format) vals="table json ndjson csv tsv"', script)
+        self.assertIn('validate:--format) vals="text table json ndjson csv tsv github junit sarif"', script)
         rc, zsh, _ = run("completion", "zsh")
         self.assertTrue(zsh.startswith("#compdef lstore\n"))  # what autoloading from $fpath needs
         self.assertIn("ls) opts=(", zsh)
@@ -551,27 +567,25 @@ class ManPagesTest(unittest.TestCase):
 
 class FormatTest(unittest.TestCase):
     def test_csv_tsv_ndjson(self):
-        import csv
-        import io
         rows = list(csv.reader(io.StringIO(run("ls", SAMPLE, "nodes", "--format", "csv")[1])))
-        self.assertEqual(rows[0], ["ID", "CLASS", "REF DOC", "TEXT"])
+        self.assertEqual(rows[0], ["id", "type", "class", "ref_doc_id", "hash", "text_chars", "text"])  # the JSON keys
         self.assertEqual(len(rows), 13)
-        ids = [json.loads(l)["id"] for l in run("ls", SAMPLE, "nodes", "--json")[1].splitlines()]
-        self.assertEqual([r[0] for r in rows[1:]], ids)
+        listing = json.loads(run("ls", SAMPLE, "nodes", "--json")[1])
+        self.assertEqual([r[0] for r in rows[1:]], [r["id"] for r in listing])
+        self.assertEqual([int(r[5]) for r in rows[1:]], [r["text_chars"] for r in listing])  # typed, not "12 chars"
         tsv = run("--format", "tsv", "ls", SAMPLE, "docs")[1].splitlines()
-        self.assertEqual(tsv[0].split("\t"), ["REF DOC", "NODES"])
-        self.assertTrue(all(len(l.split("\t")) == 2 for l in tsv))
-        self.assertEqual(run("ls", SAMPLE, "docs", "--format", "ndjson")[1], run("ls", SAMPLE, "docs", "--json")[1])
-        self.assertEqual(run("ls", SAMPLE, "--format", "json")[1], run("ls", SAMPLE, "--json")[1])
-        summary = dict(csv.reader(io.StringIO(run("ls", SAMPLE, "--format", "csv")[1])))
-        self.assertIn("12 nodes", summary["docstore"])
+        self.assertEqual(tsv[0].split("\t"), ["id", "nodes", "node_ids"])
+        self.assertTrue(all(len(l.split("\t")) == 3 for l in tsv))
+        self.assertEqual(json.loads(tsv[1].split("\t")[2]), json.loads(run("ls", SAMPLE, "docs", "--json")[1])[0]["node_ids"])
+        # the summary: one record whose header is the summary's JSON keys, counts as numbers, no prose
+        summary = list(csv.DictReader(io.StringIO(run("ls", SAMPLE, "--format", "csv")[1])))
+        self.assertEqual(len(summary), 1)
+        self.assertEqual(json.loads(summary[0]["docstore"]), {"nodes": 12, "ref_docs": 4, "metadata": 16})
+        self.assertEqual(summary[0]["dialect"], "python")
         self.assertNotIn("\033", run("ls", SAMPLE, "nodes", "--format", "csv", "--color", "always")[1])
         self.assertEqual(run("ls", SAMPLE, "--format", "xml")[0], 2)
 
     def test_every_command_writes_records_in_csv(self):
-        import csv
-        import io
-
         def records(*args):
             rc, out, err = run(*args)
             self.assertIn(rc, (0, 1), (args, err))
@@ -579,35 +593,49 @@ class FormatTest(unittest.TestCase):
             self.assertTrue(rows and all(len(r) == len(rows[0]) for r in rows), (args, out))
             return rows
 
-        node = json.loads(run("ls", SAMPLE, "nodes", "--json")[1].splitlines()[0])["id"]
-        ref = json.loads(run("ls", SAMPLE, "docs", "--json")[1].splitlines()[0])["id"]
+        node = json.loads(run("ls", SAMPLE, "nodes", "--json")[1])[0]["id"]
+        ref = json.loads(run("ls", SAMPLE, "docs", "--json")[1])[0]["id"]
         rows = records("get", SAMPLE, node, "--format", "csv")
-        self.assertEqual(rows[0], ["PART", "PATH", "VALUE"])
+        self.assertEqual(rows[0], ["part", "path", "value"])
         self.assertIn(["node", "__data__.id_", node], rows)
         text = json.loads(run("get", SAMPLE, node, "--json")[1])["node"]["__data__"]["text"]
         self.assertIn(["node", "__data__.text", text], rows)  # whole, not a preview
-        self.assertEqual(records("ls", SAMPLE, "nodes", "--format", "csv")[1][3], text)
+        self.assertEqual(records("ls", SAMPLE, "nodes", "--format", "csv")[1][6], text)
         rows = records("delete", SAMPLE, "--ref-doc", ref, "--dry-run", "--format", "csv")
-        self.assertEqual(rows[0], ["ACTION", "PART", "ID"])
+        self.assertEqual(rows[0], ["action", "part", "id"])
         self.assertIn(["would remove", "docstore.json:docstore/ref_doc_info", ref], rows)
         legacy = os.path.join(ROOT, "testdata", "legacy-0.6")
+        header = ["rule", "severity", "store", "file", "path", "message", "fixable"]
         for args in (["validate", legacy, "--format", "csv"], ["--format", "csv", "validate", legacy]):
             rows = records(*args)
-            self.assertEqual(rows[0], ["STORE", "SEVERITY", "RULE", "FILE", "PATH", "MESSAGE"])
-            self.assertIn("legacy-vector-store-name", [r[2] for r in rows[1:]])
-        self.assertEqual(run("validate", legacy, "--format", "tsv")[1].splitlines()[0].split("\t")[0], "STORE")
+            self.assertEqual(rows[0], header)
+            self.assertIn("legacy-vector-store-name", [r[0] for r in rows[1:]])
+            self.assertTrue(all(r[6] in ("true", "false") for r in rows[1:]))
+        self.assertEqual(run("validate", legacy, "--format", "tsv")[1].splitlines()[0].split("\t"), header)
         with tempfile.TemporaryDirectory() as tmp:
             b = os.path.join(tmp, "b")
             shutil.copytree(SAMPLE, b)
             self.assertEqual(run("delete", b, "--ref-doc", ref)[0], 0)
-            rows = records("diff", SAMPLE, b, "--format", "csv")
-            self.assertEqual(rows[0], ["PART", "CHANGE", "ID", "FIELDS"])
-            self.assertIn(["ref_docs", "removed", ref, ""], rows)
+            rows = list(csv.DictReader(io.StringIO(run("diff", SAMPLE, b, "--format", "csv")[1])))
+            self.assertIn(("ref_docs", "removed", ref, "[]"), [(r["part"], r["change"], r["id"], r["fields"]) for r in rows])
+
+    def test_tsv_escapes_tabs_and_line_breaks(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = os.path.join(tmp, "s")
+            shutil.copytree(SAMPLE, store)
+            node = {"id": "tabbed", "text": "a\tb\nc\\d", "ref_doc_id": "d1", "embedding": [0.5] * 8}
+            self.assertEqual(run("put", store, stdin=json.dumps(node).encode())[0], 0)
+            lines = run("ls", store, "nodes", "--format", "tsv")[1].splitlines()
+            self.assertEqual(len(lines), 14)  # one line per record: the line break is escaped
+            row = [l for l in lines if l.startswith("tabbed\t")][0].split("\t")
+            self.assertEqual(row[6], "a\\tb\\nc\\\\d")
+            rows = list(csv.DictReader(io.StringIO(run("ls", store, "nodes", "--format", "csv")[1])))
+            self.assertEqual([r["text"] for r in rows if r["id"] == "tabbed"], ["a\tb\nc\\d"])
 
     def test_tables_fit_the_terminal_and_never_cut_ids(self):
         if not shutil.which("script"):
             self.skipTest("no script(1) for a terminal")
-        ids = [r["id"] for r in ndjson(run("ls", SAMPLE, "nodes", "--json")[1])]
+        ids = [r["id"] for r in ndjson(run("ls", SAMPLE, "nodes", "--format", "ndjson")[1])]
         for cols in (50, 72, 120):
             p = subprocess.run(["script", "-qec", f"{LSTORE} ls {SAMPLE} nodes --color never", "/dev/null"],
                                capture_output=True, env=dict(os.environ, COLUMNS=str(cols)), timeout=60)
@@ -633,14 +661,14 @@ class CorpusTest(unittest.TestCase):
             stores = stores[::3]
         for s in stores:
             for what in ([], ["nodes"], ["docs"], ["indexes"], ["vectors"], ["graph"], ["collections"], ["files"]):
-                rc, out, err = run("ls", s, *what, "--json")
+                rc, out, err = run("ls", s, *what, "--format", "ndjson")
                 if os.path.basename(s) in NOT_STORES:  # INDEX.md's negative samples (LangChain.js, networkx)
                     self.assertEqual((rc, out), (3, ""), (s, what, err))
                     self.assertIn("not a LlamaIndex store", err)
                     continue
                 self.assertEqual(rc, 0, (s, what, err))
-                for line in out.splitlines():
-                    json.loads(line)
+                ndjson(out)
+                self.assertEqual(type(json.loads(run("ls", s, *what, "--json")[1])), list if what else dict)
 
 
 if __name__ == "__main__":

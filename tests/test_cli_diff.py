@@ -72,8 +72,22 @@ class FieldTest(unittest.TestCase):
     def test_csv_names_the_field(self):
         rc, out, _ = run("diff", BASE, fixture("node-excluded_llm_metadata_keys"), "--format", "csv")
         self.assertEqual(rc, 1)
-        rows = list(csv.reader(io.StringIO(out)))
-        self.assertEqual(rows, [["PART", "CHANGE", "ID", "FIELDS"], ["nodes", "changed", "N1", "excluded_llm_metadata_keys"]])
+        rows = list(csv.DictReader(io.StringIO(out)))  # the header is the JSON field names
+        self.assertEqual([(r["part"], r["change"], r["id"], json.loads(r["fields"])) for r in rows],
+                         [("nodes", "changed", "N1", ["excluded_llm_metadata_keys"])])
+
+    def test_equal_stores_say_equal(self):
+        rc, out, _ = run("diff", BASE, BASE)
+        self.assertEqual((rc, out), (0, "equal\n"))  # not a table of zeros
+        rc, out, _ = run("diff", BASE, BASE, "--json")
+        d = json.loads(out)
+        self.assertTrue(d["equal"])
+        self.assertEqual({k: d[k] for k in ("added", "removed", "changed")},
+                         {k: {p: [] for p in d[k]} for k in ("added", "removed", "changed")})
+        self.assertTrue(d["added"])  # the parts are still named
+        self.assertEqual(run("diff", BASE, BASE, "--format", "ndjson")[1], "")
+        self.assertEqual(run("diff", BASE, BASE, "--format", "csv")[1].splitlines()[0].split(","),
+                         ["part", "change", "id", "fields", "max_abs_diff", "cosine", "old_dim", "new_dim"])
 
     def test_key_order_and_number_spelling_are_no_change(self):
         for other in ("node-respelled", "ts"):  # reordered, 0.00001, pretty; TS: camelCase, 2 for 2.0

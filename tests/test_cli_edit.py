@@ -41,7 +41,7 @@ def snapshot(d):
 
 
 def ref_docs(store):
-    return [r["id"] for r in map(json.loads, run("ls", store, "docs", "--json")[1].splitlines())]
+    return [r["id"] for r in map(json.loads, run("ls", store, "docs", "--format", "ndjson")[1].splitlines())]
 
 
 class Base(unittest.TestCase):

@@ -86,7 +86,7 @@ class SampleTest(Base):
         self.assertEqual(len(res), 2)  # LlamaIndex's retriever default
         exp = self.expected()
         for r, (s, i) in zip(res, exp):
-            self.assertEqual(set(r), {"id", "score", "ref_doc_id"})
+            self.assertEqual(set(r), {"rank", "id", "score", "ref_doc_id"})  # the fields spec/CLI.md names, and the rank
             self.assertEqual(r["id"], i)
             self.assertAlmostEqual(r["score"], s, places=12)
             self.assertEqual(r["ref_doc_id"], self.vs["text_id_to_ref_doc_id"][i])

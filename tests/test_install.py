@@ -38,7 +38,7 @@ class InstallTest(unittest.TestCase):
 
     def test_files_are_in_place(self):
         for rel in ("bin/lstore", "share/man/man1/lstore.1.gz", "share/man/man1/lstore-convert.1.gz",
-                    "share/man/man5/lstore-formats.5.gz", "share/doc/lstore/copyright", "share/doc/liblstore-dev/copyright", "include/lstore/backend.hpp", "include/lstore/store.hpp",
+                    "share/man/man5/lstore-formats.5.gz", "share/man/man5/lstore-json.5.gz", "share/doc/lstore/copyright", "share/doc/liblstore-dev/copyright", "include/lstore/backend.hpp", "include/lstore/store.hpp",
                     "share/bash-completion/completions/lstore", "share/zsh/vendor-completions/_lstore",
                     "share/fish/vendor_completions.d/lstore.fish"):
             self.assertTrue(os.path.exists(os.path.join(self.prefix, rel)), rel)

@@ -331,22 +331,22 @@ class LlamaIndexLayoutTest(Base):
             got, want = json.loads(out), json.loads(run("ls", persist, "--json")[1])
             self.assertEqual(got["docstore"], want["docstore"], case)
             self.assertEqual(got["indexes"], want["indexes"], case)
-            ids = lambda text: sorted(json.loads(l)["id"] for l in text.splitlines())  # noqa: E731
+            ids = lambda text: sorted(json.loads(l)["id"] for l in text.split("\n") if l)  # noqa: E731
             for what in ("nodes", "docs", "indexes"):
-                rc, out, err = run("ls", uri, what, "--json")
+                rc, out, err = run("ls", uri, what, "--format", "ndjson")
                 self.assertEqual(rc, 0, err)
-                self.assertEqual(ids(out), ids(run("ls", persist, what, "--json")[1]), (case, what))
+                self.assertEqual(ids(out), ids(run("ls", persist, what, "--format", "ndjson")[1]), (case, what))
             if case.endswith("jsonb"):
                 continue  # jsonb reorders metadata keys: node hashes differ (README.md)
             for what in ("nodes", "docs"):
-                self.assertEqual(sorted(run("ls", uri, what, "--json")[1].splitlines()),
-                                 sorted(run("ls", persist, what, "--json")[1].splitlines()), (case, what))
+                self.assertEqual(sorted(run("ls", uri, what, "--format", "ndjson")[1].splitlines()),
+                                 sorted(run("ls", persist, what, "--format", "ndjson")[1].splitlines()), (case, what))
             rc, out, err = run("diff", persist, uri, "--json")
             d = json.loads(out)
             for part in ("nodes", "metadata", "ref_docs", "indexes"):
                 for change in ("added", "removed", "changed"):
                     self.assertEqual(d[change][part], [], (case, part, change))
-            node = json.loads(run("ls", persist, "nodes", "--json")[1].splitlines()[0])["id"]
+            node = json.loads(run("ls", persist, "nodes", "--format", "ndjson")[1].split("\n")[0])["id"]
             from_dir = json.loads(run("get", persist, node, "--json")[1])
             from_dir.pop("vectors")  # LlamaIndex keeps vectors elsewhere; these tables have none
             self.assertEqual(from_dir, json.loads(run("get", uri, node, "--json")[1]))
@@ -360,8 +360,8 @@ class LlamaIndexLayoutTest(Base):
         self.convert(persist, uri, "--force")
         db = uri.rsplit("/", 1)[1]
         self.assertEqual(SERVER.psql("SELECT DISTINCT pg_typeof(value) FROM public.data_docstore", db).strip(), "jsonb")
-        ids = lambda text: sorted(json.loads(l)["id"] for l in text.splitlines())  # noqa: E731
-        self.assertEqual(ids(run("ls", uri, "nodes", "--json")[1]), ids(run("ls", persist, "nodes", "--json")[1]))
+        ids = lambda text: sorted(json.loads(l)["id"] for l in text.split("\n") if l)  # noqa: E731
+        self.assertEqual(ids(run("ls", uri, "nodes", "--format", "ndjson")[1]), ids(run("ls", persist, "nodes", "--format", "ndjson")[1]))
 
 
 class CommandsTest(Base):
@@ -369,8 +369,8 @@ class CommandsTest(Base):
         uri = self.fresh()
         self.convert(SAMPLE, uri)
         for what in ("nodes", "docs", "indexes", "vectors", "collections"):
-            self.assertEqual(run("ls", SAMPLE, what, "--json")[1], run("ls", uri, what, "--json")[1], what)
-        node = json.loads(run("ls", SAMPLE, "nodes", "--json")[1].splitlines()[0])["id"]
+            self.assertEqual(run("ls", SAMPLE, what, "--format", "ndjson")[1], run("ls", uri, what, "--format", "ndjson")[1], what)
+        node = json.loads(run("ls", SAMPLE, "nodes", "--format", "ndjson")[1].split("\n")[0])["id"]
         self.assertEqual(run("get", SAMPLE, node, "--json")[1], run("get", uri, node, "--json")[1])
         rc, out, err = run("validate", uri)
         self.assertEqual(rc, 0, out + err)
@@ -384,7 +384,7 @@ class CommandsTest(Base):
         shutil.copytree(SAMPLE, d)
         uri = self.fresh()
         self.convert(d, uri)
-        ref = json.loads(run("ls", d, "docs", "--json")[1].splitlines()[0])["id"]
+        ref = json.loads(run("ls", d, "docs", "--format", "ndjson")[1].split("\n")[0])["id"]
         node = {"id": "put-1", "text": "Put text \u00e9", "metadata": {"k": "v"}, "ref_doc_id": "doc-put",
                 "embedding": [0.5, 0, 0, 0, 0, 0, 0, 1]}
         for store in (d, uri):
@@ -408,12 +408,12 @@ class CommandsTest(Base):
                     "WHERE namespace = 'docstore/metadata');")
         got = json.loads(run("ls", uri, "--json")[1])["docstore"]
         self.assertEqual((got["nodes"], got["metadata"]), (13, 15))
-        self.assertEqual(json.loads(run("ls", uri, "nodes", "--json")[1].splitlines()[-1])["id"], "added-by-llamaindex")
+        self.assertEqual(json.loads(run("ls", uri, "nodes", "--format", "ndjson")[1].rstrip("\n").split("\n")[-1])["id"], "added-by-llamaindex")
 
     def test_backup_to_and_from_postgres(self):
         uri, backup = self.fresh(), self.fresh()
         self.convert(SAMPLE, uri)
-        ref = json.loads(run("ls", SAMPLE, "docs", "--json")[1].splitlines()[0])["id"]
+        ref = json.loads(run("ls", SAMPLE, "docs", "--format", "ndjson")[1].split("\n")[0])["id"]
         rc, _, err = run("delete", uri, "--ref-doc", ref, "--backup", backup)
         self.assertEqual(rc, 0, err)
         self.assertEqual(tree(SAMPLE), self.back(backup))
@@ -551,9 +551,9 @@ class KvTest(Base):
                     "UNIQUE (key, namespace));" + "".join(
                         f"INSERT INTO {schema}.data_kvstore (key, namespace, value) VALUES ({sql_str(k)}, {sql_str(coll)}, "
                         f"{sql_str(json.dumps(v))});" for coll, entries in kv_collections(source).items() for k, v in entries.items()))
-        rc, out, err = run("ls", uri, "collections", "--json")
+        rc, out, err = run("ls", uri, "collections", "--format", "ndjson")
         self.assertEqual(rc, 0, err)
-        self.assertEqual([json.loads(l)["id"] for l in out.splitlines()], list(kv_collections(source)))
+        self.assertEqual([json.loads(l)["id"] for l in out.split("\n") if l], list(kv_collections(source)))
         self.assertEqual(self.back(uri)["kvstore.json"], read_bytes(source))  # what SimpleKVStore.persist writes
 
     def test_changes_llamaindex_makes_are_seen(self):
@@ -619,7 +619,7 @@ class RefusalTest(Base):
             wait_for(lambda: SERVER.psql(f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
                                          f"classid = {key >> 32} AND objid = {key & 0xffffffff}").strip() != "0",
                      "psql's advisory lock")
-            ref = json.loads(run("ls", SAMPLE, "docs", "--json")[1].splitlines()[0])["id"]
+            ref = json.loads(run("ls", SAMPLE, "docs", "--format", "ndjson")[1].split("\n")[0])["id"]
             rc, _, err = run("delete", uri, "--ref-doc", ref)
             self.assertEqual(rc, 3)
             self.assertIn("locked by another writer", err)

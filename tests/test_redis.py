@@ -188,11 +188,11 @@ class LlamaIndexLayoutTest(Base):
                                    input=value.encode(), capture_output=True, check=True)
             persist = os.path.join(CORPUS, "llamaindex-0.12", case, "persist")
             for what in ("nodes", "docs", "indexes"):
-                a = sorted(run("ls", persist, what, "--json")[1].splitlines())
-                rc, out, err = run("ls", SERVER.uri(self.db), what, "--json")
+                a = sorted(run("ls", persist, what, "--format", "ndjson")[1].splitlines())
+                rc, out, err = run("ls", SERVER.uri(self.db), what, "--format", "ndjson")
                 self.assertEqual(rc, 0, err)
                 self.assertEqual(a, sorted(out.splitlines()), (case, what))
-            node = json.loads(run("ls", persist, "nodes", "--json")[1].splitlines()[0])["id"]
+            node = json.loads(run("ls", persist, "nodes", "--format", "ndjson")[1].split("\n")[0])["id"]
             from_dir = json.loads(run("get", persist, node, "--json")[1])
             from_dir.pop("vectors")  # LlamaIndex keeps vectors elsewhere; the Redis store has none
             self.assertEqual(from_dir, json.loads(run("get", SERVER.uri(self.db), node, "--json")[1]))
@@ -202,7 +202,7 @@ class CommandsTest(Base):
     def test_get_query_validate_diff(self):
         uri = SERVER.uri(self.db)
         self.convert(SAMPLE, uri)
-        node = json.loads(run("ls", SAMPLE, "nodes", "--json")[1].splitlines()[0])["id"]
+        node = json.loads(run("ls", SAMPLE, "nodes", "--format", "ndjson")[1].split("\n")[0])["id"]
         self.assertEqual(run("get", SAMPLE, node, "--json")[1], run("get", uri, node, "--json")[1])
         self.assertEqual(run("validate", uri)[0], 0)
         q = ["--vector", json.dumps([0.1] * 8), "--top-k", "3", "--json"]
@@ -217,7 +217,7 @@ class CommandsTest(Base):
         shutil.copytree(SAMPLE, d)
         uri = SERVER.uri(self.db)
         self.convert(d, uri)
-        ref = json.loads(run("ls", d, "docs", "--json")[1].splitlines()[0])["id"]
+        ref = json.loads(run("ls", d, "docs", "--format", "ndjson")[1].split("\n")[0])["id"]
         for store in (d, uri):
             rc, _, err = run("delete", store, "--ref-doc", ref)
             self.assertEqual(rc, 0, err)
@@ -239,7 +239,7 @@ class CommandsTest(Base):
         uri = SERVER.uri(self.db)
         self.convert(SAMPLE, uri)
         SERVER.cli("-n", str(self.db), "SET", "lstore/lock", "4242.7", "PX", "60000")
-        ref = json.loads(run("ls", SAMPLE, "docs", "--json")[1].splitlines()[0])["id"]
+        ref = json.loads(run("ls", SAMPLE, "docs", "--format", "ndjson")[1].split("\n")[0])["id"]
         rc, _, err = run("delete", uri, "--ref-doc", ref)
         self.assertEqual(rc, 3)
         self.assertIn("locked by another writer", err)
@@ -289,9 +289,9 @@ class ChatTest(Base):
         for key, m in sorted(chat_messages(source).items()):
             self.rpush(key, *[json.dumps(x) for x in m])
         self.rpush("jobs", "not a chat message", "{}")  # another program's list: not a chat key
-        rc, out, err = run("ls", SERVER.uri(self.db), "chat", "--json")
+        rc, out, err = run("ls", SERVER.uri(self.db), "chat", "--format", "ndjson")
         self.assertEqual(rc, 0, err)
-        self.assertEqual(sorted(json.loads(line)["id"] for line in out.splitlines()), sorted(chat_messages(source)))
+        self.assertEqual(sorted(json.loads(line)["id"] for line in out.split("\n") if line), sorted(chat_messages(source)))
         for key in chat_messages(source):
             self.assertEqual(json.loads(run("get", SERVER.uri(self.db), key, "--json")[1]),
                              json.loads(run("get", source, key, "--json")[1]))

@@ -58,7 +58,7 @@ class TsLoadTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         vector = [((i * 7) % 5 - 2) / 3.0 for i in range(dim)]
         seen = ts_load(ts, vector)
-        nodes = [json.loads(l) for l in subprocess.run([LSTORE, "ls", src, "nodes", "--json"],
+        nodes = [json.loads(l) for l in subprocess.run([LSTORE, "ls", src, "nodes", "--format", "ndjson"],
                                                        capture_output=True, check=True).stdout.splitlines()]
         self.assertEqual(seen["nodes"], len(nodes))
         q = subprocess.run([LSTORE, "query", src, "--vector", json.dumps(vector), "--top-k", "3", "--json"],

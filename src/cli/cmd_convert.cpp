@@ -32,6 +32,10 @@ struct ConvertOptions {
   std::optional<int> dim;  // for --vectors faiss of a store without vectors
 };
 
+// --dry-run: the files that would be written.
+const Schema kPlannedFile{"planned_file", {{"id", "FILE"}, {"kind", "KIND"}, {"bytes", "BYTES"}}};
+const Schema kConverted{"convert_result", {{"source"}, {"destination"}, {"files"}, {"verified"}}};
+
 }  // namespace
 
 CommandSpec add_convert(CLI::App& parent) {
@@ -77,18 +81,19 @@ CommandSpec add_convert(CLI::App& parent) {
             for (const std::string& n : notes) std::fprintf(stderr, "lstore: convert: note: %s\n", n.c_str());
             // spec/CLI.md: a loss under --strict is a finding (exit 1), not an I/O error.
             if (opts->strict && !notes.empty()) {
-              std::fprintf(stderr, "lstore: convert: %s: --strict: %zu kind%s of loss (notes above); nothing written\n",
-                           dst->describe().c_str(), notes.size(), notes.size() == 1 ? "" : "s");
+              std::fprintf(stderr, "lstore: convert: %s: --strict: %s of loss (notes above); nothing written\n",
+                           dst->describe().c_str(), plural(notes.size(), "kind").c_str());
               return 1;
             }
             if (opts->dry_run) {
-              for (const FileInfo& f : store.files) {
-                if (out.json())
-                  out.json_line(JsonObject{{"id", f.name}, {"kind", file_kind_name(f.kind)},
-                                           {"bytes", static_cast<std::int64_t>(f.size)}});
-                else
-                  out.line(fmt::format("would write {} ({} bytes) to {}", f.name, f.size, dst->describe()));
-              }
+              std::vector<Record> files;
+              for (const FileInfo& f : store.files)
+                files.push_back({{"id", f.name}, {"kind", file_kind_name(f.kind)}, {"bytes", count(f.size)}});
+              if (out.human())
+                for (const FileInfo& f : store.files)
+                  out.line(out.safe(fmt::format("would write {} ({}) to {}", f.name, plural(f.size, "byte"), dst->describe())));
+              else
+                out.listing(kPlannedFile, files);
               return 0;
             }
             {
@@ -111,15 +116,15 @@ CommandSpec add_convert(CLI::App& parent) {
             }
             // A stream on stdout is the data: nothing else goes there.
             bool to_stdout = opts->dst == "jsonl:-" || opts->dst == "jsonl:-.zst";
-            if (to_stdout)
-              ;
-            else if (out.json())
-              out.json_line(JsonObject{{"source", src->describe()}, {"destination", dst->describe()},
-                                       {"files", static_cast<std::int64_t>(store.files.size())},
-                                       {"verified", opts->verify ? Json(equal) : Json()}});
-            else
-              out.line(fmt::format("{} -> {}: {} files{}", src->describe(), dst->describe(), store.files.size(),
-                                   opts->verify ? (equal ? ", verified" : ", DIFFERENT") : ""));
+            if (!to_stdout)
+              out.object(kConverted,
+                         Record{{"source", src->describe()}, {"destination", dst->describe()},
+                                {"files", count(store.files.size())}, {"verified", opts->verify ? Json(equal) : Json()}},
+                         [&] {
+                           out.line(out.safe(fmt::format("{} -> {}: {}{}", src->describe(), dst->describe(),
+                                                         plural(store.files.size(), "file"),
+                                                         opts->verify ? (equal ? ", verified" : ", DIFFERENT") : "")));
+                         });
             return equal ? 0 : 1;
           }};
 }

@@ -28,39 +28,47 @@ Json changed_json(const ChangedEntry& c) {
   return Json(std::move(o));
 }
 
-void print_json(Output& out, const StoreDiff& d) {
-  JsonObject added, removed, changed;
-  for (const auto& [part, p] : d.parts) {
-    JsonArray a, r, c;
-    for (const auto& id : p.added) a.emplace_back(id);
-    for (const auto& id : p.removed) r.emplace_back(id);
-    for (const auto& e : p.changed) c.push_back(changed_json(e));
-    added.emplace_back(part, std::move(a));
-    removed.emplace_back(part, std::move(r));
-    changed.emplace_back(part, std::move(c));
-  }
-  out.json_line(JsonObject{{"equal", d.equal()}, {"added", std::move(added)}, {"removed", std::move(removed)},
-                           {"changed", std::move(changed)}});
-}
+const Schema kDiff{"diff", {{"equal"}, {"added"}, {"removed"}, {"changed"}, {"differences"}}};
+// One difference: an id added, removed or changed in a part.
+const Schema kDifference{"difference",
+                         {{"part"}, {"change"}, {"id"}, {"fields"}, {"max_abs_diff"}, {"cosine"}, {"old_dim"}, {"new_dim"}}};
 
-// CSV / TSV: one record per difference (every one: they are data), or with
-// --stat the counts per part.
-void print_records(Output& out, const StoreDiff& d) {
-  std::vector<std::vector<std::string>> rows;
+std::vector<Record> difference_records(const StoreDiff& d) {
+  std::vector<Record> out;
   for (const auto& [part, p] : d.parts) {
-    for (const auto& id : p.added) rows.push_back({part, "added", id, ""});
-    for (const auto& id : p.removed) rows.push_back({part, "removed", id, ""});
+    for (const auto& id : p.added) out.push_back({{"part", part}, {"change", "added"}, {"id", id}, {"fields", JsonArray{}}});
+    for (const auto& id : p.removed) out.push_back({{"part", part}, {"change", "removed"}, {"id", id}, {"fields", JsonArray{}}});
     for (const auto& c : p.changed) {
-      std::string fields;
-      for (const auto& f : c.fields) fields += (fields.empty() ? "" : " ") + f;
-      rows.push_back({part, "changed", c.id, fields});
+      Record r{{"part", part}, {"change", "changed"}};
+      Json fields = changed_json(c);  // kept alive: the loop below reads its members
+      for (const auto& kv : fields.as_object()) r.push_back(kv);
+      out.push_back(std::move(r));
     }
   }
-  out.table({"PART", "CHANGE", "ID", "FIELDS"}, rows);
+  return out;
+}
+
+Record diff_record(const StoreDiff& d, const std::vector<Record>& differences) {
+  JsonObject added, removed, changed;
+  for (const auto& [part, p] : d.parts) {
+    JsonArray c;
+    for (const auto& e : p.changed) c.push_back(changed_json(e));
+    added.emplace_back(part, string_list(p.added));
+    removed.emplace_back(part, string_list(p.removed));
+    changed.emplace_back(part, std::move(c));
+  }
+  JsonArray list;
+  for (const Record& r : differences) list.emplace_back(r);
+  return {{"equal", d.equal()}, {"added", std::move(added)}, {"removed", std::move(removed)},
+          {"changed", std::move(changed)}, {"differences", std::move(list)}};
 }
 
 void print_text(Output& out, const StoreDiff& d, const DiffCli& o) {
-  if (out.delimited() && !o.stat) return print_records(out, d);
+  // Equal stores: one word, not a table of zeros (the JSON keeps its fields).
+  if (d.equal()) {
+    out.line("equal");
+    return;
+  }
   std::vector<std::vector<std::string>> rows;
   for (const auto& [part, p] : d.parts)
     rows.push_back({part, fmt::format("+{}", p.added.size()), fmt::format("-{}", p.removed.size()),
@@ -69,7 +77,7 @@ void print_text(Output& out, const StoreDiff& d, const DiffCli& o) {
   if (o.stat) return;
   auto list = [&](const char* sign, const std::vector<std::string>& ids) {
     std::size_t shown = o.all ? ids.size() : std::min(ids.size(), o.max);
-    for (std::size_t i = 0; i < shown; ++i) out.line(fmt::format("  {} {}", sign, ids[i]));
+    for (std::size_t i = 0; i < shown; ++i) out.line(out.safe(fmt::format("  {} {}", sign, ids[i])));
     if (shown < ids.size()) out.line(out.dim(fmt::format("  ... and {} more (--all)", ids.size() - shown)));
   };
   for (const auto& [part, p] : d.parts) {
@@ -85,9 +93,9 @@ void print_text(Output& out, const StoreDiff& d, const DiffCli& o) {
       for (const auto& f : c.fields) what += (what.empty() ? "" : ", ") + f;
       if (c.max_abs_diff) what += fmt::format(" (max |diff| {:.3g}, cosine {:.6f})", *c.max_abs_diff, c.cosine.value_or(0));
       if (c.old_dim) what += fmt::format(" ({} -> {})", *c.old_dim, c.new_dim.value_or(0));
-      out.line(fmt::format("  ~ {}: {}", c.id, what));
+      out.line(out.safe(fmt::format("  ~ {}: {}", c.id, what)));
       if (o.text && !c.old_text.empty() + !c.new_text.empty())
-        for (const auto& line : {unified_diff(c.old_text, c.new_text, "a/" + c.id, "b/" + c.id)}) out.line(line);
+        for (const auto& line : {unified_diff(c.old_text, c.new_text, "a/" + c.id, "b/" + c.id)}) out.line(out.safe(line));
     }
     if (shown < p.changed.size()) out.line(out.dim(fmt::format("  ... and {} more changed (--all)", p.changed.size() - shown)));
   }
@@ -113,11 +121,10 @@ CommandSpec add_diff(CLI::App& parent) {
             StoreDiff d = diff_stores(a, b, DiffOptions{o->tolerance, {o->ignore.begin(), o->ignore.end()}});
             // -q (as GNU diff's): the answer only, as a scripted `if` wants it.
             if (o->brief) {
-              if (!d.equal()) out.line(fmt::format("{} and {} differ", redact_store_name(o->a), redact_store_name(o->b)));
-            } else if (out.json()) {
-              print_json(out, d);
+              if (!d.equal()) out.line(out.safe(fmt::format("{} and {} differ", redact_store_name(o->a), redact_store_name(o->b))));
             } else {
-              print_text(out, d, *o);
+              std::vector<Record> differences = difference_records(d);
+              out.object(kDiff, diff_record(d, differences), [&] { print_text(out, d, *o); }, &kDifference, &differences);
             }
             return d.equal() ? 0 : 1;
           }};

@@ -90,7 +90,7 @@ void print_chat(Output& out, const Json& messages) {
     const Json* c = m.find("content");
     const Json* kw = m.find("additional_kwargs");
     rows.push_back({m.find("role")->is_string() ? m.find("role")->as_string() : "?",
-                    c && c->is_string() ? out.text_cell(c->as_string(), 70) : "-",
+                    c && c->is_string() ? preview(c->as_string(), 70) : "-",
                     kw && kw->is_object() && !kw->as_object().empty() ? dump(*kw, WriteStyle{JsonDialect::Compact}) : ""});
   }
   out.table({"ROLE", "TEXT", "EXTRA"}, rows);
@@ -149,9 +149,12 @@ std::optional<Json> pick_field(const std::vector<Part>& parts, const std::string
   return cur;
 }
 
-// The leaves of a part as (part, path, value) records for CSV / TSV:
-// strings as they are, other scalars and number arrays (embeddings) as JSON.
-void flatten(const std::string& part, const Json& v, const std::string& path, std::vector<std::vector<std::string>>& rows) {
+// The leaves of a part as (part, path, value) records, for NDJSON, CSV and
+// TSV: scalars and number arrays (embeddings) whole, typed.
+const Schema kEntry{"entry", {{"id"}, {"node"}, {"metadata"}, {"ref_doc_info"}, {"index"}, {"vectors"}}};
+const Schema kLeaf{"leaf", {{"part"}, {"path"}, {"value"}}};
+
+void flatten(const std::string& part, const Json& v, const std::string& path, std::vector<Record>& rows) {
   bool numbers = v.is_array() && !v.as_array().empty();
   if (v.is_array())
     for (const Json& x : v.as_array()) numbers &= x.is_number();
@@ -160,7 +163,16 @@ void flatten(const std::string& part, const Json& v, const std::string& path, st
   } else if (v.is_array() && !numbers && !v.as_array().empty()) {
     for (std::size_t i = 0; i < v.as_array().size(); ++i) flatten(part, v.as_array()[i], fmt::format("{}[{}]", path, i), rows);
   } else {
-    rows.push_back({part, path, v.is_string() ? v.as_string() : dump(v, {JsonDialect::Compact})});
+    rows.push_back({{"part", part}, {"path", path}, {"value", v}});
+  }
+}
+
+// The parts for people: each under its name and file, as indented JSON.
+void print_parts(Output& out, const std::vector<Part>& parts) {
+  for (const Part& p : parts) {
+    out.line(out.bold(fmt::format("{} ({})", p.name, p.file)));
+    if (p.name == "chat") print_chat(out, p.value);
+    else out.line(out.safe(dump(p.value, {JsonDialect::Compact, 2, 0})));
   }
 }
 
@@ -190,40 +202,27 @@ CommandSpec add_get(CLI::App& parent) {
               if (!v)
                 throw Error(ErrorKind::NotFound, redact_store_name(opts->store),
                             fmt::format("'{}' has no field '{}'", opts->id, opts->field));
-              if (v->is_string() && !out.json()) out.line(v->as_string());
-              else out.json_line(*v);
+              out.value(*v);
               return 0;
             }
             if (opts->raw) {
               for (const Part& p : parts) {
                 std::string line(p.raw);
                 line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stdout);
+                write_stdout(line);
               }
               return 0;
             }
-            if (out.json()) {
-              JsonObject o{{"id", opts->id}};
-              JsonArray vectors;
-              for (Part& p : parts) {
-                if (p.name.rfind("vector:", 0) == 0) vectors.push_back(std::move(p.value));
-                else o.emplace_back(p.name, std::move(p.value));
-              }
-              if (!vectors.empty()) o.emplace_back("vectors", std::move(vectors));
-              out.json_line(Json(std::move(o)));
-              return 0;
-            }
-            if (out.delimited()) {
-              std::vector<std::vector<std::string>> rows;
-              for (const Part& p : parts) flatten(p.name, p.value, "", rows);
-              out.table({"PART", "PATH", "VALUE"}, rows);
-              return 0;
-            }
+            std::vector<Record> leaves;
+            for (const Part& p : parts) flatten(p.name, p.value, "", leaves);
+            Record entry{{"id", opts->id}};
+            JsonArray vectors;
             for (const Part& p : parts) {
-              out.line(out.bold(fmt::format("{} ({})", p.name, p.file)));
-              if (p.name == "chat") print_chat(out, p.value);
-              else out.line(dump(p.value, {JsonDialect::Compact, 2, 0}));
+              if (p.name.rfind("vector:", 0) == 0) vectors.push_back(p.value);
+              else entry.emplace_back(p.name, p.value);
             }
+            if (!vectors.empty()) entry.emplace_back("vectors", std::move(vectors));
+            out.object(kEntry, entry, [&] { print_parts(out, parts); }, &kLeaf, &leaves);
             return 0;
           }};
 }

@@ -112,25 +112,32 @@ Json side_files_json(const Store& store) {
   return Json(JsonObject{{"chat_stores", Json(std::move(chats))}, {"kv_files", Json(std::move(kvs))}});
 }
 
+const Schema kSummary{"summary",
+                      {{"dialect"}, {"era"}, {"docstore"}, {"indexes"}, {"vector_stores"}, {"graph"}, {"property_graph"},
+                       {"problems"}, {"chat_stores"}, {"kv_files"}}};
+
+void print_human_summary(Output& out, const Store& store, const Summary& s, const Json& side);
+
 void print_summary(Output& out, const Store& store, const Summary& s) {
   Json side = side_files_json(store);
-  if (out.json()) {
-    Json j = summary_json(s);
-    for (const auto& [k, v] : side.as_object()) j.set(k, v);
-    out.json_line(j);
-    return;
-  }
+  Json j = summary_json(s);
+  for (const auto& [k, v] : side.as_object()) j.set(k, v);
+  out.object(kSummary, j.as_object(), [&] { print_human_summary(out, store, s, side); });
+}
+
+void print_human_summary(Output& out, const Store& store, const Summary& s, const Json& side) {
   out.field("store", fmt::format("{} ({} dialect, LlamaIndex {})", store.location,
                                  s.dialect == "ts" ? "TypeScript" : "Python", s.era));
   bool side_only = !store.docstore && !store.index_store && store.vector_stores.empty() &&
                    (!chats_empty(side) || !side.find("kv_files")->as_array().empty());
   if (store.docstore)
-    out.field("docstore", fmt::format("{} nodes, {} ref docs, {} metadata entries", s.nodes, s.ref_docs, s.metadata));
+    out.field("docstore", fmt::format("{}, {}, {}", plural(s.nodes, "node"), plural(s.ref_docs, "ref doc"),
+                                      plural(s.metadata, "metadata entry", "metadata entries")));
   else if (!side_only)
     out.field("docstore", "none");
   if (s.indexes.empty() && !side_only) out.field("indexes", "none");
   for (std::size_t i = 0; i < s.indexes.size(); ++i)
-    out.field(i ? "" : "indexes", fmt::format("{}  {}  {} nodes", s.indexes[i].id, s.indexes[i].type, s.indexes[i].nodes));
+    out.field(i ? "" : "indexes", fmt::format("{}  {}  {}", s.indexes[i].id, s.indexes[i].type, plural(s.indexes[i].nodes, "node")));
   if (s.vector_stores.empty() && !side_only) out.field("vectors", "none");
   for (std::size_t i = 0; i < s.vector_stores.size(); ++i) {
     const auto& v = s.vector_stores[i];
@@ -141,10 +148,11 @@ void print_summary(Output& out, const Store& store, const Summary& s) {
     out.field(i ? "" : "vectors", fmt::format("{}  {}{}  ({})", v.ns, shape,
                                               v.vectors && v.has_metadata ? ", with metadata" : "", v.file));
   }
-  if (store.graph_store) out.field("graph", fmt::format("{} subjects, {} triplets", s.graph.subjects, s.graph.triplets));
+  if (store.graph_store) out.field("graph", fmt::format("{}, {}", plural(s.graph.subjects, "subject"), plural(s.graph.triplets, "triplet")));
   if (s.property_graph)
-    out.field("prop. graph", fmt::format("{} nodes, {} relations, {} triplets", s.property_graph->nodes,
-                                         s.property_graph->relations, s.property_graph->triplets));
+    out.field("prop. graph", fmt::format("{}, {}, {}", plural(s.property_graph->nodes, "node"),
+                                         plural(s.property_graph->relations, "relation"),
+                                         plural(s.property_graph->triplets, "triplet")));
   const JsonArray& chats = side.find("chat_stores")->as_array();
   for (std::size_t i = 0; i < chats.size(); ++i) {
     const Json& c = chats[i];
@@ -152,9 +160,9 @@ void print_summary(Output& out, const Store& store, const Summary& s) {
     for (const ChatKey& k : chat_keys(store))
       if (k.file == c.find("file")->as_string())
         for (const auto& [r, n] : k.roles) roles[r] += n;
-    out.field(i ? "" : "chat", fmt::format("{} ({}): {} keys, {} messages ({})", c.find("file")->as_string(),
-                                           c.find("era")->as_string(), c.find("keys")->as_int(),
-                                           c.find("messages")->as_int(), roles_text(roles)));
+    out.field(i ? "" : "chat", fmt::format("{} ({}): {}, {} ({})", c.find("file")->as_string(),
+                                           c.find("era")->as_string(), plural(c.find("keys")->as_int(), "key"),
+                                           plural(c.find("messages")->as_int(), "message"), roles_text(roles)));
   }
   const JsonArray& kvs = side.find("kv_files")->as_array();
   for (std::size_t i = 0; i < kvs.size(); ++i) {
@@ -165,73 +173,76 @@ void print_summary(Output& out, const Store& store, const Summary& s) {
   }
   for (std::size_t i = 0; i < s.problems.size(); ++i) {
     const auto& p = s.problems[i];
-    out.field(i ? "" : "problems", out.severity(severity_name(p.severity)) + "  " + p.message + "  [" + p.rule + "]");
+    out.field(i ? "" : "problems", out.severity(severity_name(p.severity)) + "  " + out.safe(p.message + "  [" + p.rule + "]"),
+              true);
   }
 }
+
+const Schema kNode{"node",
+                   {{"id", "ID"},
+                    {"type"},
+                    {"class", "CLASS"},
+                    {"ref_doc_id", "REF DOC"},
+                    {"hash"},
+                    {"text_chars"},
+                    {"text", "TEXT", {}, 60}}};
 
 void list_nodes(Output& out, const Store& store) {
   const Section* data = store.doc_collection(coll::kDocData);
-  std::vector<std::vector<std::string>> rows;
-  if (data) {
+  std::vector<Record> records;
+  if (data)
     for (const Entry& e : data->entries) {
       Node n = decode_node(*store.docstore, e);
-      if (out.json()) {
-        JsonObject o{{"id", e.key}, {"type", n.type_code}, {"class", n.class_name},
-                     {"ref_doc_id", n.ref_doc_id ? Json(*n.ref_doc_id) : Json()},
-                     {"hash", n.hash ? Json(*n.hash) : Json()}, {"text_chars", static_cast<std::int64_t>(n.text.size())}};
-        out.json_line(Json(std::move(o)));
-      } else {
-        rows.push_back({std::string(e.key), n.class_name, n.ref_doc_id.value_or("-"), out.text_cell(n.text, 60)});
-      }
+      records.push_back({{"id", e.key}, {"type", n.type_code}, {"class", n.class_name},
+                         {"ref_doc_id", n.ref_doc_id ? Json(*n.ref_doc_id) : Json()},
+                         {"hash", n.hash ? Json(*n.hash) : Json()}, {"text_chars", count(n.text.size())},
+                         {"text", n.text}});
     }
-  }
-  if (!out.json()) out.table({"ID", "CLASS", "REF DOC", "TEXT"}, rows);
+  out.listing(kNode, records);
 }
+
+const Schema kRefDoc{"ref_doc", {{"id", "REF DOC"}, {"nodes", "NODES"}, {"node_ids"}}};
 
 void list_docs(Output& out, const Store& store) {
   const Section* info = store.doc_collection(coll::kRefDocInfo);
-  std::vector<std::vector<std::string>> rows;
-  if (info) {
+  std::vector<Record> records;
+  if (info)
     for (const Entry& e : info->entries) {
       Json v = store.docstore->decode(e.raw);
       const Json* ids = ref_doc_node_ids(v);
       JsonArray node_ids = ids && ids->is_array() ? ids->as_array() : JsonArray{};
-      if (out.json()) {
-        std::int64_t n = static_cast<std::int64_t>(node_ids.size());
-        out.json_line(JsonObject{{"id", e.key}, {"nodes", n}, {"node_ids", std::move(node_ids)}});
-      } else {
-        rows.push_back({std::string(e.key), std::to_string(node_ids.size())});
-      }
+      std::size_t n = node_ids.size();
+      records.push_back({{"id", e.key}, {"nodes", count(n)}, {"node_ids", std::move(node_ids)}});
     }
-  }
-  if (!out.json()) out.table({"REF DOC", "NODES"}, rows);
+  out.listing(kRefDoc, records);
 }
+
+const Schema kIndex{"index", {{"id", "INDEX"}, {"type", "TYPE"}, {"nodes", "NODES"}, {"summary"}}};
 
 void list_indexes(Output& out, const Store& store) {
-  std::vector<std::vector<std::string>> rows;
+  std::vector<Record> records;
   for (const IndexStruct& i : read_index_structs(store)) {
-    std::size_t n = index_node_count(i);
     const Json* summary = i.data.find("summary");
-    if (out.json())
-      out.json_line(JsonObject{{"id", i.id}, {"type", i.type}, {"nodes", static_cast<std::int64_t>(n)},
-                               {"summary", summary ? *summary : Json()}});
-    else
-      rows.push_back({i.id, i.type, std::to_string(n)});
+    records.push_back({{"id", i.id}, {"type", i.type}, {"nodes", count(index_node_count(i))},
+                       {"summary", summary ? *summary : Json()}});
   }
-  if (!out.json()) out.table({"INDEX", "TYPE", "NODES"}, rows);
+  out.listing(kIndex, records);
 }
 
+const Schema kVector{"vector",
+                     {{"namespace", "NAMESPACE"}, {"id", "ID"}, {"dim", "DIM"}, {"ref_doc_id", "REF DOC"}, {"metadata"}}};
+
 void list_vectors(Output& out, const Store& store) {
-  std::vector<std::vector<std::string>> rows;
+  std::vector<Record> records;
   for (const auto& v : store.vector_stores) {
     VectorSections s = vector_sections(v.doc);
     if (!s.embeddings || !s.embeddings->outlined) continue;
     for (const Entry& e : s.embeddings->entries) {
-      std::string ref = "-";
+      Json ref;
       if (s.ref_doc_ids)
         if (const Entry* r = s.ref_doc_ids->find(e.key)) {
           Json rv = v.doc.decode(r->raw);
-          if (rv.is_string()) ref = rv.as_string();
+          if (rv.is_string()) ref = rv;
         }
       // Counted by the outline while the file was scanned; touching the
       // embeddings again would read the whole vector file a second time.
@@ -240,24 +251,20 @@ void list_vectors(Output& out, const Store& store) {
         std::size_t begin = static_cast<std::size_t>(e.raw.data() - v.doc.bytes().data());
         dim = count_array_elements(v.doc.bytes(), {begin, begin + e.raw.size()});
       }
-      if (out.json())
-        out.json_line(JsonObject{{"id", e.key}, {"namespace", v.ns}, {"dim", static_cast<std::int64_t>(dim)},
-                                 {"ref_doc_id", ref == "-" ? Json() : Json(ref)},
-                                 {"metadata", s.metadata && s.metadata->find(e.key) != nullptr}});
-      else
-        rows.push_back({v.ns, std::string(e.key), std::to_string(dim), ref});
+      records.push_back({{"namespace", v.ns}, {"id", e.key}, {"dim", count(dim)}, {"ref_doc_id", std::move(ref)},
+                         {"metadata", s.metadata && s.metadata->find(e.key) != nullptr}});
     }
   }
-  if (!out.json()) out.table({"NAMESPACE", "ID", "DIM", "REF DOC"}, rows);
+  out.listing(kVector, records);
 }
 
+const Schema kTriplet{"triplet",
+                      {{"id"}, {"store", "STORE"}, {"subject", "SUBJECT"}, {"relation", "RELATION"}, {"object", "OBJECT"}}};
+
 void list_graph(Output& out, const Store& store) {
-  std::vector<std::vector<std::string>> rows;
+  std::vector<Record> records;
   auto emit = [&](const char* source, const std::string& s, const std::string& r, const std::string& o) {
-    if (out.json())
-      out.json_line(JsonObject{{"id", s + "|" + r + "|" + o}, {"store", source}, {"subject", s}, {"relation", r}, {"object", o}});
-    else
-      rows.push_back({source, s, r, o});
+    records.push_back({{"id", s + "|" + r + "|" + o}, {"store", source}, {"subject", s}, {"relation", r}, {"object", o}});
   };
   if (store.graph_store)
     if (const Section* gd = store.graph_store->section("graph_dict"); gd && gd->outlined)
@@ -279,54 +286,51 @@ void list_graph(Output& out, const Store& store) {
             emit("property_graph", a[0].as_string(), a[1].as_string(), a[2].as_string());
         }
       }
-  if (!out.json()) out.table({"STORE", "SUBJECT", "RELATION", "OBJECT"}, rows);
+  out.listing(kTriplet, records);
 }
+
+// An unoutlined section's entries are not counted: null ("-" in the table).
+const Schema kCollection{"collection", {{"file", "FILE"}, {"id", "COLLECTION"}, {"entries", "ENTRIES"}}};
 
 void list_collections(Output& out, const Store& store) {
-  std::vector<std::vector<std::string>> rows;
-  auto emit_doc = [&](const JsonDoc& d) {
-    for (const Section& s : d.sections()) {
-      std::int64_t n = s.outlined ? static_cast<std::int64_t>(s.entries.size()) : -1;
-      if (out.json())
-        out.json_line(JsonObject{{"id", s.name}, {"file", d.name()}, {"entries", n >= 0 ? Json(n) : Json()}});
-      else
-        rows.push_back({d.name(), s.name, n >= 0 ? std::to_string(n) : "-"});
-    }
-  };
-  for (const JsonDoc* d : store.documents()) emit_doc(*d);
+  std::vector<Record> records;
+  for (const JsonDoc* d : store.documents())
+    for (const Section& s : d->sections())
+      records.push_back({{"file", d->name()}, {"id", s.name}, {"entries", s.outlined ? count(s.entries.size()) : Json()}});
   for (const FileInfo* f : side_files(store, FileKind::KvStore))
-    for (const auto& [c, n] : kv_file_collections(*f)) {
-      if (out.json()) out.json_line(JsonObject{{"id", c}, {"file", f->name}, {"entries", static_cast<std::int64_t>(n)}});
-      else rows.push_back({f->name, c, std::to_string(n)});
-    }
-  if (!out.json()) out.table({"FILE", "COLLECTION", "ENTRIES"}, rows);
+    for (const auto& [c, n] : kv_file_collections(*f)) records.push_back({{"file", f->name}, {"id", c}, {"entries", count(n)}});
+  out.listing(kCollection, records);
 }
+
+std::string roles_cell(const Json& roles) {
+  std::string out;
+  for (const auto& [r, n] : roles.as_object()) out += (out.empty() ? "" : ", ") + fmt::format("{} {}", r, n.as_int());
+  return out;
+}
+
+const Schema kChatKey{"chat_key", {{"id", "KEY"}, {"messages", "MESSAGES"}, {"roles", "ROLES", roles_cell}, {"file", "FILE"}}};
 
 void list_chat(Output& out, const Store& store) {
-  std::vector<std::vector<std::string>> rows;
+  std::vector<Record> records;
   for (const ChatKey& k : chat_keys(store)) {
-    if (out.json()) {
-      JsonObject roles;
-      for (const auto& [r, n] : k.roles) roles.emplace_back(r, static_cast<std::int64_t>(n));
-      out.json_line(JsonObject{{"id", k.key}, {"file", k.file}, {"messages", static_cast<std::int64_t>(k.messages)},
-                               {"roles", Json(std::move(roles))}});
-    } else {
-      rows.push_back({k.key, std::to_string(k.messages), roles_text(k.roles), k.file});
-    }
+    JsonObject roles;
+    for (const auto& [r, n] : k.roles) roles.emplace_back(r, count(n));
+    records.push_back({{"id", k.key}, {"messages", count(k.messages)}, {"roles", Json(std::move(roles))}, {"file", k.file}});
   }
-  if (!out.json()) out.table({"KEY", "MESSAGES", "ROLES", "FILE"}, rows);
+  out.listing(kChatKey, records);
 }
 
+const Schema kFile{"file",
+                   {{"id", "FILE"},
+                    {"kind", "KIND"},
+                    {"bytes", "SIZE", [](const Json& v) { return human_bytes(static_cast<std::uint64_t>(v.as_int())); }},
+                    {"detail", "DETAIL"}}};
+
 void list_files(Output& out, const Store& store) {
-  std::vector<std::vector<std::string>> rows;
-  for (const FileInfo& f : store.files) {
-    if (out.json())
-      out.json_line(JsonObject{{"id", f.name}, {"kind", file_kind_name(f.kind)},
-                               {"bytes", static_cast<std::int64_t>(f.size)}, {"detail", f.detail}});
-    else
-      rows.push_back({f.name, file_kind_name(f.kind), human_bytes(f.size), f.detail});
-  }
-  if (!out.json()) out.table({"FILE", "KIND", "SIZE", "DETAIL"}, rows);
+  std::vector<Record> records;
+  for (const FileInfo& f : store.files)
+    records.push_back({{"id", f.name}, {"kind", file_kind_name(f.kind)}, {"bytes", count(f.size)}, {"detail", f.detail}});
+  out.listing(kFile, records);
 }
 
 void list(Output& out, const Store& store, const std::string& w) {
@@ -377,16 +381,17 @@ CommandSpec add_ls(CLI::App& parent) {
                             "", fmt::format("did you mean '{}'?", hint));
             }
             const bool several = stores.size() > 1;
+            out.several(several);
             int rc = 0;
             for (std::size_t i = 0; i < stores.size(); ++i) {
               // Several stores: each is listed in turn (a blank line between
               // tables; in JSON every record names its "location"). One that
               // cannot be read is its error line; the others are still listed.
-              if (several) out.tag_records(std::make_pair(std::string("location"), redact_store_name(stores[i])));
+              if (several) out.tag_location(redact_store_name(stores[i]));
               try {
                 Store store = load_store(out, stores[i]);
-                if (several && i > 0 && !out.json() && !out.delimited()) out.line("");
-                if (several && !w.empty() && !out.json() && !out.delimited()) out.line(out.bold("==> " + redact_store_name(stores[i]) + " <=="));
+                if (several && i > 0 && out.human()) out.line("");
+                if (several && !w.empty() && out.human()) out.line(out.bold("==> " + redact_store_name(stores[i]) + " <=="));
                 list(out, store, w);
               } catch (const Error& e) {
                 if (!several || e.kind() == ErrorKind::Usage) throw;
@@ -395,7 +400,7 @@ CommandSpec add_ls(CLI::App& parent) {
                 rc = 3;
               }
             }
-            out.tag_records(std::nullopt);
+            out.tag_location(std::nullopt);
             return rc;
           }};
 }

@@ -118,33 +118,46 @@ struct HitSources {
   }
 };
 
-void print_hits(Output& out, const QueryOptions& o, const std::vector<QueryHit>& hits, const HitSources& src) {
-  const bool want_text = !out.json() || o.with_text;
-  JsonArray results;
-  std::vector<std::vector<std::string>> rows;
-  for (std::size_t i = 0; i < hits.size(); ++i) {
-    const QueryHit& h = hits[i];
-    std::optional<Node> node = want_text || o.with_metadata || !src.vectors ? src.node(h.id) : std::nullopt;
-    Json ref = src.ref_doc_id(h.id, node);
-    if (out.json()) {
-      JsonObject r{{"id", h.id}, {"score", h.score}, {"ref_doc_id", ref}};
-      if (o.with_text) r.emplace_back("text", node ? Json(node->text) : Json());
-      if (o.with_metadata) r.emplace_back("metadata", src.metadata(h.id, node));
-      results.emplace_back(std::move(r));
-    } else {
-      rows.push_back({std::to_string(i + 1), h.id, score_text(h.score), ref.is_string() ? ref.as_string() : "-",
-                      node ? out.text_cell(node->text, 80) : "-"});
-    }
-  }
-  if (out.json()) out.json_line(JsonObject{{"results", std::move(results)}});
-  else out.table({"RANK", "ID", "SCORE", "REF DOC", "TEXT"}, rows);
+const Schema kHit{"hit",
+                  {{"rank", "RANK"},
+                   {"id", "ID"},
+                   {"score", "SCORE", [](const Json& v) { return score_text(v.is_number() ? v.as_number() : NAN); }},
+                   {"ref_doc_id", "REF DOC"},
+                   {"text", "TEXT", {}, 80},
+                   {"metadata"}}};
+const Schema kResults{"query_results", {{"results"}}};
+
+// Texts are read for people and for CSV / TSV (whole texts), and for JSON
+// only with --with-text: the warm path then never opens the docstore.
+bool want_text(const Output& out, const QueryOptions& o) {
+  return o.with_text || out.format() == Format::Table || out.format() == Format::Csv || out.format() == Format::Tsv;
 }
 
-// Hits of a search the store's server ran (a PGVectorStore table), printed
-// as print_hits prints them: ref_doc_id and metadata from the row's metadata_.
-void print_placed_hits(Output& out, const QueryOptions& o, const std::vector<PlacedHit>& hits) {
+void print_results(Output& out, const std::vector<Record>& hits) {
   JsonArray results;
-  std::vector<std::vector<std::string>> rows;
+  for (const Record& r : hits) results.emplace_back(r);
+  out.object(kResults, Record{{"results", std::move(results)}}, [&] { out.print_table(kHit, hits); }, &kHit, &hits);
+}
+
+void print_hits(Output& out, const QueryOptions& o, const std::vector<QueryHit>& hits, const HitSources& src) {
+  const bool text = want_text(out, o);
+  std::vector<Record> records;
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    const QueryHit& h = hits[i];
+    std::optional<Node> node = text || o.with_metadata || !src.vectors ? src.node(h.id) : std::nullopt;
+    Record r{{"rank", count(i + 1)}, {"id", h.id}, {"score", h.score}, {"ref_doc_id", src.ref_doc_id(h.id, node)}};
+    if (text) r.emplace_back("text", node ? Json(node->text) : Json());
+    if (o.with_metadata) r.emplace_back("metadata", src.metadata(h.id, node));
+    records.push_back(std::move(r));
+  }
+  print_results(out, records);
+}
+
+// Hits of a search the store's server ran (a PGVectorStore table), as
+// print_hits prints them: ref_doc_id and metadata from the row's metadata_.
+void print_placed_hits(Output& out, const QueryOptions& o, const std::vector<PlacedHit>& hits) {
+  const bool text = want_text(out, o);
+  std::vector<Record> records;
   for (std::size_t i = 0; i < hits.size(); ++i) {
     const PlacedHit& h = hits[i];
     Json meta;
@@ -156,18 +169,12 @@ void print_placed_hits(Output& out, const QueryOptions& o, const std::vector<Pla
     Json ref;
     if (const Json* r = meta.find("ref_doc_id"); r && r->is_string() && r->as_string() != "None") ref = *r;
     meta.erase("_node_content");
-    if (out.json()) {
-      JsonObject r{{"id", h.id}, {"score", h.score}, {"ref_doc_id", ref}};
-      if (o.with_text) r.emplace_back("text", h.text);
-      if (o.with_metadata) r.emplace_back("metadata", std::move(meta));
-      results.emplace_back(std::move(r));
-    } else {
-      rows.push_back({std::to_string(i + 1), h.id, score_text(h.score), ref.is_string() ? ref.as_string() : "-",
-                      out.text_cell(h.text, 80)});
-    }
+    Record r{{"rank", count(i + 1)}, {"id", h.id}, {"score", h.score}, {"ref_doc_id", ref}};
+    if (text) r.emplace_back("text", h.text);
+    if (o.with_metadata) r.emplace_back("metadata", std::move(meta));
+    records.push_back(std::move(r));
   }
-  if (out.json()) out.json_line(JsonObject{{"results", std::move(results)}});
-  else out.table({"RANK", "ID", "SCORE", "REF DOC", "TEXT"}, rows);
+  print_results(out, records);
 }
 
 int run_query(Output& out, const QueryOptions& o) {
@@ -256,7 +263,7 @@ int run_query(Output& out, const QueryOptions& o) {
     src.docstore = store->docstore ? &*store->docstore : nullptr;
   } else {
     src.packed = packed;
-    if (!out.json() || o.with_text) {
+    if (want_text(out, o)) {
       docstore_only = read_docstore_file(o.store);
       src.docstore = docstore_only ? &*docstore_only : nullptr;
     }

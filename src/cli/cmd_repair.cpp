@@ -44,8 +44,8 @@ void print_steps(Output& out, const RepairResult& r, bool dry_run) {
     std::string ids;
     for (std::size_t i = 0; i < s.ids.size() && i < kIdsShown; ++i) ids += (i ? ", " : ": ") + s.ids[i];
     if (s.ids.size() > kIdsShown) ids += fmt::format(" (and {} more; --json lists all)", s.ids.size() - kIdsShown);
-    out.line(fmt::format("{}: {}{}", s.rule, said(s, dry_run), ids));
-    if (s.left) out.line(fmt::format("  {} finding{} left: {}", s.left, s.left == 1 ? "" : "s", s.left_why));
+    out.line(out.safe(fmt::format("{}: {}{}", s.rule, said(s, dry_run), ids)));
+    if (s.left) out.line(out.safe(fmt::format("  {} left: {}", plural(s.left, "finding"), s.left_why)));
   }
 }
 
@@ -81,23 +81,23 @@ CommandSpec add_repair(CLI::App& parent) {
             const Store& store = done.store;
             std::size_t left = 0;
             for (const RepairStep& s : result.steps) left += s.left;
-            if (out.json()) {
-              JsonArray steps;
-              for (const RepairStep& s : result.steps) steps.push_back(step_json(s, o->dry_run));
-              print_write_report(out, store, o->store, o->dry_run, result.changes,
-                                 JsonObject{{"repairs", std::move(steps)}, {"left", static_cast<std::int64_t>(left)}});
-            } else if (result.empty()) {
-              out.line("nothing to repair");
-            } else {
-              print_steps(out, result, o->dry_run);
-              // The files rewritten (a rename alone rewrites none: its line says it).
-              bool rewritten = false;
-              for (const JsonDoc* d : store.documents()) rewritten |= d->changed();
-              if (rewritten) {
-                out.line("");
-                print_write_report(out, store, o->store, o->dry_run, result.changes);
-              }
-            }
+            JsonArray steps;
+            for (const RepairStep& s : result.steps) steps.push_back(step_json(s, o->dry_run));
+            print_write_report(out, store, o->store, o->dry_run, result.changes,
+                               JsonObject{{"repairs", std::move(steps)}, {"left", count(left)}}, [&] {
+                                 if (result.empty()) {
+                                   out.line("nothing to repair");
+                                   return;
+                                 }
+                                 print_steps(out, result, o->dry_run);
+                                 // The files rewritten (a rename alone rewrites none: its line says it).
+                                 bool rewritten = false;
+                                 for (const JsonDoc* d : store.documents()) rewritten |= d->changed();
+                                 if (rewritten) {
+                                   out.line("");
+                                   print_change_tables(out, store, o->dry_run, result.changes);
+                                 }
+                               });
             return left ? 1 : 0;  // findings a repair could not fix are findings (exit 1)
           }};
 }

@@ -17,7 +17,7 @@ namespace {
 
 struct ValidateCli {
   std::vector<std::string> stores;
-  std::string format = "text";
+  std::string format;  // empty: the global --format
   std::string fail_on = "error";
   std::vector<std::string> rules, skips;
   bool all = false;
@@ -76,19 +76,20 @@ void print_text(Output& out, const std::vector<StoreFindings>& all, const Valida
   for (const auto& s : all) {
     std::size_t counts[3] = {0, 0, 0};
     for (const auto& f : s.findings) ++counts[rank(f.severity)];
-    out.line(out.bold(fmt::format("{}: {} errors, {} warnings, {} notes", s.store, counts[2], counts[1], counts[0])));
+    out.line(out.bold(fmt::format("{}: {}, {}, {}", s.store, plural(counts[2], "error"), plural(counts[1], "warning"),
+                                  plural(counts[0], "note"))));
     // Grouped per file, then per rule, first N of each rule.
     std::map<std::string, std::map<std::string, std::vector<const Finding*>>> by_file;
     for (const auto& f : s.findings) by_file[f.file][f.rule].push_back(&f);
     for (const auto& [file, rules] : by_file) {
-      out.line("  " + (file.empty() ? std::string("(store)") : file));
+      out.line(out.safe("  " + (file.empty() ? std::string("(store)") : file)));
       for (const auto& [rule, fs] : rules) {
         const char* sev = severity_name(fs.front()->severity);
-        out.line(fmt::format("    {} {} ({}){}", out.severity(sev), rule, fs.size(),
+        out.line(fmt::format("    {} {} ({}){}", out.severity(sev), out.safe(rule), fs.size(),
                              fixable(rule) ? out.dim(std::string(", ") + kFixableNote) : ""));
         std::size_t shown = o.all ? fs.size() : std::min(fs.size(), o.max);
         for (std::size_t i = 0; i < shown; ++i)
-          out.line(fmt::format("      {}{}", fs[i]->message, fs[i]->path.empty() ? "" : out.dim("  [" + fs[i]->path + "]")));
+          out.line(fmt::format("      {}{}", out.safe(fs[i]->message), fs[i]->path.empty() ? "" : out.dim("  [" + fs[i]->path + "]")));
         if (shown < fs.size()) out.line(out.dim(fmt::format("      ... and {} more (--all shows them)", fs.size() - shown)));
         if (const Rule* r = find_rule(rule)) out.line(out.dim(std::string("      hint: ") + r->hint));
       }
@@ -96,34 +97,40 @@ void print_text(Output& out, const std::vector<StoreFindings>& all, const Valida
   }
 }
 
-// CSV / TSV: one record per finding.
-void print_records(Output& out, const std::vector<StoreFindings>& all) {
-  std::vector<std::vector<std::string>> rows;
+const Schema kFinding{"finding",
+                      {{"rule"}, {"severity"}, {"store"}, {"file"}, {"path"}, {"message"}, {"fixable"}}};
+const Schema kReport{"validate_report", {{"findings"}, {"summary"}}};
+
+std::vector<Record> finding_records(const std::vector<StoreFindings>& all) {
+  std::vector<Record> out;
   for (const auto& s : all)
-    for (const auto& f : s.findings) rows.push_back({s.store, severity_name(f.severity), f.rule, f.file, f.path, f.message});
-  out.table({"STORE", "SEVERITY", "RULE", "FILE", "PATH", "MESSAGE"}, rows);
+    for (const auto& f : s.findings)
+      out.push_back({{"rule", f.rule}, {"severity", severity_name(f.severity)}, {"store", s.store}, {"file", f.file},
+                     {"path", f.path}, {"message", f.message}, {"fixable", fixable(f.rule)}});
+  return out;
 }
 
-void print_json(Output& out, const std::vector<StoreFindings>& all) {
-  JsonArray findings;
+// The report: every finding, and the counts (spec/CLI.md's validate object).
+void print_report(Output& out, const std::vector<StoreFindings>& all, const ValidateCli& o) {
+  std::vector<Record> findings = finding_records(all);
   std::size_t counts[3] = {0, 0, 0};
   std::map<std::string, std::int64_t> by_rule;
   for (const auto& s : all)
     for (const auto& f : s.findings) {
       ++counts[rank(f.severity)];
       ++by_rule[f.rule];
-      findings.push_back(JsonObject{{"rule", f.rule}, {"severity", severity_name(f.severity)}, {"store", s.store},
-                                    {"file", f.file}, {"path", f.path}, {"message", f.message},
-                                    {"fixable", fixable(f.rule)}});
     }
   JsonObject rules;
   for (const auto& [r, n] : by_rule) rules.emplace_back(r, n);
-  out.json_line(JsonObject{{"findings", std::move(findings)},
-                           {"summary", JsonObject{{"stores", static_cast<std::int64_t>(all.size())},
-                                                  {"errors", static_cast<std::int64_t>(counts[2])},
-                                                  {"warnings", static_cast<std::int64_t>(counts[1])},
-                                                  {"infos", static_cast<std::int64_t>(counts[0])},
-                                                  {"by_rule", std::move(rules)}}}});
+  JsonArray list;
+  for (const Record& r : findings) list.emplace_back(r);
+  Record report{{"findings", std::move(list)},
+                {"summary", JsonObject{{"stores", count(all.size())},
+                                       {"errors", count(counts[2])},
+                                       {"warnings", count(counts[1])},
+                                       {"infos", count(counts[0])},
+                                       {"by_rule", std::move(rules)}}}};
+  out.object(kReport, report, [&] { print_text(out, all, o); }, &kFinding, &findings);
 }
 
 void print_github(const std::vector<StoreFindings>& all) {
@@ -131,8 +138,8 @@ void print_github(const std::vector<StoreFindings>& all) {
     for (const auto& f : s.findings) {
       const char* cmd = f.severity == Severity::Error ? "error" : f.severity == Severity::Warning ? "warning" : "notice";
       std::string msg = f.message + (f.path.empty() ? "" : " (" + f.path + ")") + (fixable(f.rule) ? std::string(" [") + kFixableNote + "]" : "");
-      std::printf("::%s file=%s,title=%s::%s\n", cmd, gh_escape(where(s, f), true).c_str(), gh_escape(f.rule, true).c_str(),
-                  gh_escape(msg, false).c_str());
+      write_stdout(fmt::format("::{} file={},title={}::{}\n", cmd, gh_escape(where(s, f), true), gh_escape(f.rule, true),
+                               gh_escape(msg, false)));
     }
 }
 
@@ -158,7 +165,7 @@ void print_junit(const std::vector<StoreFindings>& all, Severity fail_on) {
         cases += "/>\n";
       } else if (failed) {
         cases += fmt::format(">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n", r.id,
-                             xml_escape(fmt::format("{} finding(s): {}{}", fs.size(), r.summary,
+                             xml_escape(fmt::format("{}: {}{}", plural(fs.size(), "finding"), r.summary,
                                                     fixable(r.id) ? std::string(" (") + kFixableNote + ")" : "")),
                              xml_escape(body));
         ++suite_fail;
@@ -173,10 +180,10 @@ void print_junit(const std::vector<StoreFindings>& all, Severity fail_on) {
   }
   x += fmt::format("<testsuites name=\"lstore validate\" tests=\"{}\" failures=\"{}\" errors=\"0\">\n{}</testsuites>\n", tests,
                    failures, suites);
-  std::fputs(x.c_str(), stdout);
+  write_stdout(x);
 }
 
-void print_sarif(Output& out, const std::vector<StoreFindings>& all) {
+void print_sarif(const std::vector<StoreFindings>& all) {
   auto level = [](Severity s) { return s == Severity::Error ? "error" : s == Severity::Warning ? "warning" : "note"; };
   JsonArray rules;
   for (const Rule& r : validation_rules())
@@ -197,13 +204,15 @@ void print_sarif(Output& out, const std::vector<StoreFindings>& all) {
                                    {"locations", JsonArray{Json(std::move(loc))}},
                                    {"properties", JsonObject{{"fixable", fixable(f.rule)}}}});
     }
-  out.json_line(JsonObject{
+  Json sarif(JsonObject{
       {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
       {"version", "2.1.0"},
       {"runs", JsonArray{JsonObject{{"tool", JsonObject{{"driver", JsonObject{{"name", "lstore"},
                                                                             {"version", LSTORE_VERSION},
                                                                             {"rules", std::move(rules)}}}}},
                                     {"results", std::move(results)}}}}});
+  std::string text = dump(sarif, {JsonDialect::Compact}) + "\n";
+  write_stdout(text);
 }
 
 }  // namespace
@@ -212,8 +221,9 @@ CommandSpec add_validate(CLI::App& parent) {
   auto o = std::make_shared<ValidateCli>();
   CLI::App* app = parent.add_subcommand("validate", "Check stores: structure, loadability, cross-store integrity, data quality");
   app->add_option("stores", o->stores, "One or more stores");
-  app->add_option("--format", o->format, "text (or table), json (or ndjson), csv, tsv, github, junit or sarif")
-      ->check(CLI::IsMember({"text", "table", "json", "ndjson", "csv", "tsv", "github", "junit", "sarif"}));
+  app->add_option("--format", o->format,
+                  "The report: text (= table), json, ndjson, csv, tsv, or for CI github, junit, sarif (default: the global --format)")
+      ->check(CLI::IsMember(kValidateFormats));
   app->add_option("--fail-on", o->fail_on, "Exit 1 on findings of this severity or worse: error (default) or warning")
       ->check(CLI::IsMember({"error", "warning"}));
   app->add_option("--rule", o->rules, "Check only these rules (repeatable)");
@@ -222,16 +232,21 @@ CommandSpec add_validate(CLI::App& parent) {
   app->add_option("--max", o->max, "Text format: findings printed per rule (default 10)")->check(count_validator());
   app->add_flag("--list-rules", o->list_rules, "Print the rules and exit");
   return {app, [o](Output& out) {
+            // validate's own --format (after the command) wins over the global one.
+            std::string fmt_name = o->format == "text" ? "table" : o->format;
+            if (fmt_name == "table") out.set_format(Format::Table);
+            else if (fmt_name == "json") out.set_format(Format::Json);
+            else if (fmt_name == "ndjson") out.set_format(Format::Ndjson);
+            else if (fmt_name == "csv") out.set_format(Format::Csv);
+            else if (fmt_name == "tsv") out.set_format(Format::Tsv);
             if (o->list_rules) {
-              std::vector<std::vector<std::string>> rows;
-              for (const Rule& r : validation_rules()) {
-                if (out.json())
-                  out.json_line(JsonObject{{"id", r.id}, {"severity", severity_name(r.severity)}, {"group", r.group},
-                                           {"summary", r.summary}, {"hint", r.hint}});
-                else
-                  rows.push_back({r.id, severity_name(r.severity), r.group, r.summary});
-              }
-              if (!out.json()) out.table({"RULE", "SEVERITY", "GROUP", "WHAT IT FINDS"}, rows);
+              static const Schema rule_schema{
+                  "rule", {{"id", "RULE"}, {"severity", "SEVERITY"}, {"group", "GROUP"}, {"summary", "WHAT IT FINDS"}, {"hint"}}};
+              std::vector<Record> records;
+              for (const Rule& r : validation_rules())
+                records.push_back({{"id", r.id}, {"severity", severity_name(r.severity)}, {"group", r.group},
+                                   {"summary", r.summary}, {"hint", r.hint}});
+              out.listing(rule_schema, records);
               return 0;
             }
             if (o->stores.empty()) throw Error(ErrorKind::Usage, "", "no store given");
@@ -261,20 +276,10 @@ CommandSpec add_validate(CLI::App& parent) {
               all.push_back({shown, validate(store, vo)});
               bar.finish();
             }
-            // validate's own --format, else the global one (--json, --format csv, ...).
-            std::string fmt_name = o->format == "table" ? "text" : o->format == "ndjson" ? "json" : o->format;
-            if (fmt_name == "text" && out.json()) fmt_name = "json";
-            if (fmt_name == "text" && out.delimited()) print_records(out, all);
-            else if (fmt_name == "csv" || fmt_name == "tsv") {
-              GlobalOptions records;
-              records.format = fmt_name;
-              Output rec(records);
-              print_records(rec, all);
-            } else if (fmt_name == "text") print_text(out, all, *o);
-            else if (fmt_name == "json") print_json(out, all);
-            else if (fmt_name == "github") print_github(all);
+            if (fmt_name == "github") print_github(all);
             else if (fmt_name == "junit") print_junit(all, o->fail_on == "warning" ? Severity::Warning : Severity::Error);
-            else print_sarif(out, all);
+            else if (fmt_name == "sarif") print_sarif(all);
+            else print_report(out, all, *o);
             if (unreadable) return 3;  // the report is out; the exit says a store could not be read
             Severity fail_on = o->fail_on == "warning" ? Severity::Warning : Severity::Error;
             for (const auto& s : all)

@@ -19,6 +19,8 @@ using Runner = std::function<int(Output&)>;
 // Values that both an option's check and the shell completions use.
 inline const std::vector<std::string> kLsWhat = {"nodes", "docs", "indexes", "vectors", "graph", "collections", "chat", "files"};
 inline const std::vector<std::string> kOutputFormats = {"table", "json", "ndjson", "csv", "tsv"};
+// validate's report: the global formats (text = table), and the CI formats of findings.
+inline const std::vector<std::string> kValidateFormats = {"text", "table", "json", "ndjson", "csv", "tsv", "github", "junit", "sarif"};
 inline const std::vector<std::string> kColorModes = {"auto", "always", "never"};
 inline const std::vector<std::string> kShells = {"bash", "zsh", "fish"};
 

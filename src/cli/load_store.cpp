@@ -27,8 +27,8 @@ Store load_store(Output& out, Backend& backend, bool tolerant, bool may_be_empty
     std::uint64_t bytes = 0;
     for (const FileInfo& f : store.files) bytes += f.size;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    out.note(fmt::format("read {}: {} files, {}, {} dialect, LlamaIndex {}, in {:.3f} s", backend.describe(),
-                         store.files.size(), human_bytes(bytes),
+    out.note(fmt::format("read {}: {}, {}, {} dialect, LlamaIndex {}, in {:.3f} s", backend.describe(),
+                         plural(store.files.size(), "file"), human_bytes(bytes),
                          store.dialect == Dialect::TypeScript ? "TS" : "Python", store.era.empty() ? "unknown" : store.era,
                          seconds));
   }

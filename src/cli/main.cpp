@@ -54,7 +54,7 @@ int exit_code(lstore::ErrorKind k) {
 int finish_stdout(const std::string& command, int rc) {
   errno = 0;
   bool flushed = std::fflush(stdout) == 0;
-  int err = errno;
+  int err = lstore::cli::stdout_errno() ? lstore::cli::stdout_errno() : errno;
   if (flushed && !std::ferror(stdout)) return rc;
   struct stat st {};
   pollfd p{1, POLLOUT, 0};
@@ -76,9 +76,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(true);  // global options may follow the subcommand
   lstore::cli::GlobalOptions global;
-  app.add_flag("--json", global.json, "Machine output on stdout (listings as NDJSON); the same as --format json");
+  app.add_flag("--json", global.json, "Machine output on stdout: the same as --format json");
   app.add_option("--format", global.format,
-                 "Output: table (for people), json / ndjson (one object, listings one per line), csv or tsv (tables)")
+                 "Output: table (for people), json (one document: an array for listings, an object for summaries), "
+                 "ndjson (one record a line), csv or tsv (records under a header of the JSON field names); see lstore-json(5)")
       ->check(CLI::IsMember(lstore::cli::kOutputFormats));
   app.add_option("--color", global.color, "Colour: auto, always or never (NO_COLOR is honoured)")
       ->check(CLI::IsMember(lstore::cli::kColorModes));
@@ -227,12 +228,15 @@ int main(int argc, char** argv) {
     command = c.app->get_name();
     auto start = std::chrono::steady_clock::now();
     try {
-      int rc = finish_stdout(command, c.run(out));
+      int rc = c.run(out);
+      out.finish();
+      rc = finish_stdout(command, rc);
       out.flush_warnings();
       out.note(fmt::format("{}: exit {} after {:.3f} s", command, rc,
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
       return rc;
     } catch (const lstore::Error& e) {
+      out.finish();  // what was printed stays one JSON document
       std::fflush(stdout);
       lstore::cli::print_error(command, e);
       if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", lstore::redact_store_names_in(e.hint()).c_str());

@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <set>
 #include <iostream>
@@ -64,63 +65,36 @@ std::string terminal_safe(std::string_view s, bool keep_newlines) {
   return out;
 }
 
-Output::Output(const GlobalOptions& opts)
-    : m_json(opts.json || opts.format == "json" || opts.format == "ndjson"), m_quiet(opts.quiet),
-      m_verbose(opts.verbose && !opts.quiet),
-      m_separator(opts.format == "csv" ? ',' : opts.format == "tsv" ? '\t' : 0) {
-  bool tty = ::isatty(STDOUT_FILENO) != 0;
-  if (opts.color == "always") m_color = true;
-  else if (opts.color == "never") m_color = false;
-  else m_color = tty && !(std::getenv("NO_COLOR") && *std::getenv("NO_COLOR"));  // no-color.org: set and not empty
-  if (m_separator) m_color = false;  // CSV / TSV are data
-  m_width = 0;
-  if (tty) {
-    // COLUMNS (set by the user, or exported by the shell) wins over the
-    // terminal's own idea, as in ls and git.
-    const char* cols = std::getenv("COLUMNS");
-    int env = cols ? std::atoi(cols) : 0;
-    winsize ws{};
-    m_width = env > 0 ? env : (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 80;
-  }
-}
-
-void Output::warn(const std::string& text) const {
-  std::fprintf(stderr, "lstore: warning: %s\n", terminal_safe(text, true).c_str());
-}
-
-void Output::note(const std::string& text) const {
-  if (m_verbose) std::fprintf(stderr, "lstore: %s\n", text.c_str());
-}
-
-std::string Output::text_cell(const std::string& text, std::size_t max) const {
-  return m_separator ? text : preview(text, max);
-}
-
-void Output::json_line(const Json& value) {
-  if (m_tag && value.is_object()) {
-    JsonObject tagged{{m_tag->first, m_tag->second}};
-    for (const auto& [k, v] : value.as_object()) tagged.emplace_back(k, v);
-    std::string s = dump(Json(std::move(tagged)), {JsonDialect::Compact});
-    s += '\n';
-    std::fwrite(s.data(), 1, s.size(), stdout);
-    return;
-  }
-  std::string s = dump(value, {JsonDialect::Compact});
-  s += '\n';
-  std::fwrite(s.data(), 1, s.size(), stdout);
-}
-
 namespace {
 
-// One CSV (RFC 4180: quoted when needed, quotes doubled) or TSV (tabs and
-// line breaks inside a cell become spaces) record.
-std::string record(const std::vector<std::string>& cells, char sep) {
+Format format_named(const GlobalOptions& opts) {
+  if (opts.format == "json" || (opts.json && opts.format == "table")) return Format::Json;
+  if (opts.format == "ndjson") return Format::Ndjson;
+  if (opts.format == "csv") return Format::Csv;
+  if (opts.format == "tsv") return Format::Tsv;
+  return Format::Table;
+}
+
+int g_stdout_errno = 0;  // the first failed write's errno (a buffered write fails before the final flush)
+
+void put(std::string_view s) { write_stdout(s); }
+
+// One CSV (RFC 4180: quoted when needed, quotes doubled) or TSV (IANA
+// text/tab-separated-values, with the usual escapes: a tab, line break or
+// backslash inside a value is written \t, \n, \r, \\) record.
+std::string delimited_line(const std::vector<std::string>& cells, char sep) {
   std::string line;
   for (std::size_t c = 0; c < cells.size(); ++c) {
     if (c) line += sep;
     const std::string& v = cells[c];
     if (sep == '\t') {
-      for (char ch : v) line += (ch == '\t' || ch == '\n' || ch == '\r') ? ' ' : ch;
+      for (char ch : v) {
+        if (ch == '\t') line += "\\t";
+        else if (ch == '\n') line += "\\n";
+        else if (ch == '\r') line += "\\r";
+        else if (ch == '\\') line += "\\\\";
+        else line += ch;
+      }
     } else if (v.find_first_of(",\"\n\r") != std::string::npos) {
       line += '"';
       for (char ch : v) line += ch == '"' ? std::string("\"\"") : std::string(1, ch);
@@ -134,12 +108,206 @@ std::string record(const std::vector<std::string>& cells, char sep) {
 
 }  // namespace
 
-void Output::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& raw_rows) {
-  if (m_separator) {
-    std::fputs(record(header, m_separator).c_str(), stdout);
-    for (const auto& r : raw_rows) std::fputs(record(r, m_separator).c_str(), stdout);
-    return;
+void write_stdout(std::string_view s) {
+  errno = 0;
+  if (std::fwrite(s.data(), 1, s.size(), stdout) != s.size() && g_stdout_errno == 0) g_stdout_errno = errno;
+}
+
+int stdout_errno() { return g_stdout_errno; }
+
+bool terminal_takes_escapes() {
+  const char* term = std::getenv("TERM");
+  return !(term && std::string_view(term) == "dumb");
+}
+
+std::string plural(std::size_t n, std::string_view one, std::string_view many) {
+  std::string word = n == 1 ? std::string(one) : many.empty() ? std::string(one) + "s" : std::string(many);
+  return fmt::format("{} {}", n, word);
+}
+
+std::string table_cell(const Json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.as_string();
+  return dump(v, {JsonDialect::Compact});
+}
+
+std::string data_cell(const Json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return v.as_string();
+  return dump(v, {JsonDialect::Compact});
+}
+
+Output::Output(const GlobalOptions& opts)
+    : m_format(format_named(opts)), m_quiet(opts.quiet), m_verbose(opts.verbose && !opts.quiet) {
+  bool tty = ::isatty(STDOUT_FILENO) != 0;
+  if (opts.color == "always") m_color = true;
+  else if (opts.color == "never") m_color = false;
+  else m_color = tty && !(std::getenv("NO_COLOR") && *std::getenv("NO_COLOR")) && terminal_takes_escapes();
+  if (!human()) m_color = false;  // data formats hold data only
+  m_width = 0;
+  if (tty) {
+    // COLUMNS (set by the user, or exported by the shell) wins over the
+    // terminal's own idea, as in ls and git.
+    const char* cols = std::getenv("COLUMNS");
+    int env = cols ? std::atoi(cols) : 0;
+    winsize ws{};
+    m_width = env > 0 ? env : (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 80;
   }
+}
+
+void Output::set_format(Format f) {
+  m_format = f;
+  if (!human()) m_color = false;
+}
+
+void Output::warn(const std::string& text) const {
+  std::fprintf(stderr, "lstore: warning: %s\n", terminal_safe(text, true).c_str());
+}
+
+void Output::note(const std::string& text) const {
+  if (m_verbose) std::fprintf(stderr, "lstore: %s\n", text.c_str());
+}
+
+Record Output::tagged(const Record& r) const {
+  if (!m_several || !m_location) return r;
+  Record t{{"location", *m_location}};
+  for (const auto& kv : r) t.push_back(kv);
+  return t;
+}
+
+void Output::json_element(const Json& value) {
+  put(m_any_element ? ",\n" : "[\n");
+  m_array_open = m_any_element = true;
+  put(dump(value, {JsonDialect::Compact}));
+}
+
+void Output::delimited_record(const std::vector<std::string>& names, const Record& r) {
+  char sep = m_format == Format::Csv ? ',' : '\t';
+  if (!m_header_written) {
+    put(delimited_line(names, sep));
+    m_header_written = true;
+  }
+  std::vector<std::string> cells;
+  for (const std::string& n : names) {
+    const Json* v = nullptr;
+    for (const auto& [k, x] : r)
+      if (k == n) v = &x;
+    cells.push_back(v ? data_cell(*v) : "");
+  }
+  put(delimited_line(cells, sep));
+}
+
+namespace {
+
+std::vector<std::string> field_names(const Schema& s, bool located) {
+  std::vector<std::string> names;
+  if (located) names.emplace_back("location");
+  for (const Field& f : s.fields) names.push_back(f.name);
+  return names;
+}
+
+}  // namespace
+
+void Output::listing(const Schema& schema, const std::vector<Record>& records) {
+  switch (m_format) {
+    case Format::Table:
+      print_table(schema, records);
+      return;
+    case Format::Json:
+      m_array_open = true;  // an empty listing is still an array: "[]"
+      for (const Record& r : records) json_element(Json(tagged(r)));
+      return;
+    case Format::Ndjson:
+      for (const Record& r : records) put(dump(Json(tagged(r)), {JsonDialect::Compact}) + "\n");
+      return;
+    case Format::Csv:
+    case Format::Tsv: {
+      std::vector<std::string> names = field_names(schema, m_several && m_location);
+      if (!m_header_written) {
+        put(delimited_line(names, m_format == Format::Csv ? ',' : '\t'));
+        m_header_written = true;
+      }
+      for (const Record& r : records) delimited_record(names, tagged(r));
+      return;
+    }
+  }
+}
+
+void Output::object(const Schema& schema, const Record& obj, const std::function<void()>& human_view,
+                    const Schema* rows_schema, const std::vector<Record>* rows) {
+  switch (m_format) {
+    case Format::Table:
+      human_view();
+      return;
+    case Format::Json:
+      if (m_several) json_element(Json(tagged(obj)));
+      else put(dump(Json(obj), {JsonDialect::Compact}) + "\n");
+      return;
+    case Format::Ndjson:
+      if (rows) {
+        for (const Record& r : *rows) put(dump(Json(tagged(r)), {JsonDialect::Compact}) + "\n");
+      } else {
+        put(dump(Json(tagged(obj)), {JsonDialect::Compact}) + "\n");
+      }
+      return;
+    case Format::Csv:
+    case Format::Tsv:
+      if (rows && rows_schema) listing(*rows_schema, *rows);
+      else listing(schema, {obj});
+      return;
+  }
+}
+
+void Output::value(const Json& v) {
+  switch (m_format) {
+    case Format::Table:
+      if (v.is_string()) line(safe(v.as_string()));
+      else put(dump(v, {JsonDialect::Compact}) + "\n");
+      return;
+    case Format::Json:
+    case Format::Ndjson:
+      put(dump(v, {JsonDialect::Compact}) + "\n");
+      return;
+    case Format::Csv:
+    case Format::Tsv:
+      listing(Schema{"value", {{"value"}}}, {Record{{"value", v}}});
+      return;
+  }
+}
+
+void Output::finish() {
+  if (m_format != Format::Json) return;
+  if (m_any_element) put("\n]\n");
+  else if (m_array_open) put("[]\n");
+  m_array_open = m_any_element = false;
+}
+
+void Output::print_table(const Schema& schema, const std::vector<Record>& records) {
+  std::vector<std::string> header;
+  std::vector<const Field*> shown;
+  for (const Field& f : schema.fields)
+    if (!f.header.empty()) {
+      header.push_back(f.header);
+      shown.push_back(&f);
+    }
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(records.size());
+  static const Json null_value;
+  for (const Record& r : records) {
+    std::vector<std::string> cells;
+    for (const Field* f : shown) {
+      const Json* v = &null_value;
+      for (const auto& [k, x] : r)
+        if (k == f->name) v = &x;
+      std::string cell = f->show ? f->show(*v) : table_cell(*v);
+      cells.push_back(f->text_max ? preview(cell, f->text_max) : cell);
+    }
+    rows.push_back(std::move(cells));
+  }
+  table(header, rows);
+}
+
+void Output::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& raw_rows) {
   // Ids and texts come from the store: an ESC in one must not reach the terminal.
   std::vector<std::vector<std::string>> rows = raw_rows;
   for (auto& r : rows)
@@ -181,31 +349,28 @@ void Output::table(const std::vector<std::string>& header, const std::vector<std
       line += head ? bold(padded) : padded;
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::fputs((line + "\n").c_str(), stdout);
+    put(line + "\n");
   };
   emit(header, true);
   for (const auto& r : rows) emit(r, false);
 }
 
-void Output::field(const std::string& key, const std::string& value) {
-  if (m_separator) {  // a summary as key/value records (continuation lines repeat no key)
-    std::fputs(record({key, value}, m_separator).c_str(), stdout);
-    return;
-  }
+void Output::field(const std::string& key, const std::string& value, bool styled) {
   std::string k = key;
   if (k.size() < 12) k += std::string(12 - k.size(), ' ');
-  std::fputs((bold(k) + terminal_safe(value, true) + "\n").c_str(), stdout);
+  put(bold(k) + (styled ? value : terminal_safe(value, true)) + "\n");
 }
 
 void Output::line(const std::string& text) {
-  std::fputs(((m_separator ? text : terminal_safe(text, true)) + "\n").c_str(), stdout);
+  put(text + "\n");
 }
 
-std::string Output::bold(const std::string& s) const { return m_color ? "\033[1m" + s + "\033[0m" : s; }
-std::string Output::dim(const std::string& s) const { return m_color ? "\033[2m" + s + "\033[0m" : s; }
+std::string Output::safe(std::string_view s) const { return terminal_safe(s, true); }
+std::string Output::bold(const std::string& s) const { return m_color ? "\033[1m" + safe(s) + "\033[0m" : safe(s); }
+std::string Output::dim(const std::string& s) const { return m_color ? "\033[2m" + safe(s) + "\033[0m" : safe(s); }
 
 std::string Output::severity(const std::string& s) const {
-  if (!m_color) return s;
+  if (!m_color) return safe(s);
   if (s == "error") return "\033[31m" + s + "\033[0m";
   if (s == "warning") return "\033[33m" + s + "\033[0m";
   return "\033[36m" + s + "\033[0m";

@@ -20,17 +20,21 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
   // The callback to hand to the library (empty when nothing is drawn).
   Progress callback();
-  // The work is done: "LABEL: 1.1 GiB in 4.9 s (226.0 MiB/s)" if a bar was drawn.
+  // The work is done: "LABEL: 1.1 GiB in 4.9 s (226.0 MiB/s)" if a bar was
+  // drawn; the seconds are those the bytes took, so the rate is the bar's.
   void finish();
 
  private:
   void draw(std::uint64_t done, std::uint64_t total);
+  void erase();
   std::string m_label;
   bool m_enabled;
   std::chrono::milliseconds m_delay;
   bool m_drawn = false;
+  bool m_escapes;  // not under TERM=dumb
+  std::size_t m_width = 0;  // the last bar's length, for erasing it without escapes
   std::uint64_t m_done = 0;
-  std::chrono::steady_clock::time_point m_start, m_last;
+  std::chrono::steady_clock::time_point m_start, m_last, m_done_at;  // m_done_at: when m_done was reached
 };
 
 }  // namespace lstore::cli

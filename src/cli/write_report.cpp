@@ -19,39 +19,40 @@ Json ids_by_part(const std::map<std::string, std::vector<std::string>>& m) {
 
 }  // namespace
 
+const Schema kWriteReport{"write_report",
+                          {{"store"}, {"dry_run"}, {"added"}, {"removed"}, {"changed"}, {"files"}}};
+const Schema kChange{"change", {{"action"}, {"part"}, {"id"}}};
+
 void print_write_report(Output& out, const Store& store, const std::string& location, bool dry_run,
-                        const ChangeSet& changes, JsonObject extra) {
+                        const ChangeSet& changes, JsonObject extra, const std::function<void()>& human) {
   JsonArray files;
-  std::vector<std::vector<std::string>> file_rows;
   for (const JsonDoc* d : store.documents()) {
     if (!d->changed()) continue;
-    std::uint64_t after = d->serialized_size();
-    files.push_back(JsonObject{{"file", d->name()}, {"bytes_before", static_cast<std::int64_t>(d->bytes().size())},
-                               {"bytes_after", static_cast<std::int64_t>(after)}});
-    file_rows.push_back({d->name(), fmt::format("{} -> {} bytes", d->bytes().size(), after)});
+    files.push_back(JsonObject{{"file", d->name()}, {"bytes_before", count(d->bytes().size())},
+                               {"bytes_after", count(d->serialized_size())}});
   }
-  if (out.json()) {
-    JsonObject o{{"store", redact_store_name(location)}, {"dry_run", dry_run}};
-    for (auto& kv : extra) o.push_back(std::move(kv));
-    o.emplace_back("added", ids_by_part(changes.added));
-    o.emplace_back("removed", ids_by_part(changes.removed));
-    o.emplace_back("changed", ids_by_part(changes.changed));
-    o.emplace_back("files", std::move(files));
-    out.json_line(Json(std::move(o)));
-    return;
-  }
-  std::vector<std::vector<std::string>> rows;
-  if (out.delimited()) {  // one record per id (file sizes are in --json)
-    auto each = [&](const char* done, const char* planned, const std::map<std::string, std::vector<std::string>>& m) {
-      for (const auto& [part, ids] : m)
-        for (const auto& id : ids) rows.push_back({dry_run ? planned : done, part, id});
-    };
-    each("added", "would add", changes.added);
-    each("removed", "would remove", changes.removed);
-    each("rewrote", "would rewrite", changes.changed);
-    out.table({"ACTION", "PART", "ID"}, rows);
-    return;
-  }
+  Record report{{"store", redact_store_name(location)}, {"dry_run", dry_run}};
+  for (auto& kv : extra) report.push_back(std::move(kv));
+  report.emplace_back("added", ids_by_part(changes.added));
+  report.emplace_back("removed", ids_by_part(changes.removed));
+  report.emplace_back("changed", ids_by_part(changes.changed));
+  report.emplace_back("files", std::move(files));
+  std::vector<Record> rows;
+  auto each = [&](const char* done, const char* planned, const std::map<std::string, std::vector<std::string>>& m) {
+    for (const auto& [part, ids] : m)
+      for (const auto& id : ids) rows.push_back({{"action", dry_run ? planned : done}, {"part", part}, {"id", id}});
+  };
+  each("added", "would add", changes.added);
+  each("removed", "would remove", changes.removed);
+  each("rewrote", "would rewrite", changes.changed);
+  out.object(kWriteReport, report, human ? human : [&] { print_change_tables(out, store, dry_run, changes); }, &kChange,
+             &rows);
+}
+
+void print_change_tables(Output& out, const Store& store, bool dry_run, const ChangeSet& changes) {
+  std::vector<std::vector<std::string>> rows, file_rows;
+  for (const JsonDoc* d : store.documents())
+    if (d->changed()) file_rows.push_back({d->name(), fmt::format("{} -> {}", d->bytes().size(), plural(d->serialized_size(), "byte"))});
   auto add = [&](const char* done, const char* planned, const std::map<std::string, std::vector<std::string>>& m) {
     for (const auto& [part, ids] : m) rows.push_back({dry_run ? planned : done, part, std::to_string(ids.size())});
   };

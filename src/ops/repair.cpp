@@ -21,6 +21,9 @@
 namespace lstore {
 namespace {
 
+// "1 vector", "3 vectors": a count and its noun, as the step lines say them.
+std::string count_of(std::size_t n, const char* one, const char* many) { return fmt::format("{} {}", n, n == 1 ? one : many); }
+
 using IdSet = std::unordered_set<std::string>;
 
 constexpr const char* kRefDocDangling = "ref-doc-dangling-node";
@@ -246,7 +249,8 @@ class Repairer {
       ids.push_back(key);
     }
     std::string action =
-        fmt::format("{} damaged entries of {} (json.load refuses them; every other entry keeps its bytes)", ids.size(), name);
+        fmt::format("{} of {} (json.load refuses {}; every other entry keeps its bytes)",
+                    count_of(ids.size(), "damaged entry", "damaged entries"), name, ids.size() == 1 ? "it" : "them");
     add_step(kParseError, "remove", std::move(action), std::move(ids));
     return true;
   }
@@ -419,13 +423,14 @@ class Repairer {
       auto& added = m_result.changes.added[file + ":" + part];
       added.insert(added.end(), rebuilt.begin(), rebuilt.end());
       std::string action = fmt::format(
-          "{} {} entries of {} for the vectors kept, from their docstore nodes, as SimpleVectorStore.add writes them",
-          rebuilt.size(), part, file);
+          "{} {} {} of {} for the vectors kept, from their docstore nodes, as SimpleVectorStore.add writes them",
+          rebuilt.size(), part, rebuilt.size() == 1 ? "entry" : "entries", file);
       RepairStep& step = add_step(kParseError, "re-create", std::move(action), std::move(rebuilt));
       step.left = left.size();
       if (!left.empty())
-        step.left_why = fmt::format("{} vectors kept have no readable docstore node to rebuild their {} entry from",
-                                    left.size(), part);
+        step.left_why = fmt::format("{} kept {} no readable docstore node to rebuild {} {} entry from",
+                                    count_of(left.size(), "vector", "vectors"), left.size() == 1 ? "has" : "have",
+                                    left.size() == 1 ? "its" : "their", part);
     }
   }
 
@@ -599,8 +604,9 @@ class Repairer {
       }
     }
     if (!rebuilt.empty()) {
-      std::string action = fmt::format("{} docstore/metadata entries as add_documents writes them ({} ref_doc_info entries updated)",
-                                       rebuilt.size(), refs.size());
+      std::string action = fmt::format("{} as add_documents writes them ({} updated)",
+                                       count_of(rebuilt.size(), "docstore/metadata entry", "docstore/metadata entries"),
+                                       count_of(refs.size(), "ref_doc_info entry", "ref_doc_info entries"));
       add_step(kNodeWithoutMetadata, "re-create", std::move(action), std::move(rebuilt));
     }
     if (left) {
@@ -657,8 +663,8 @@ class Repairer {
         }
     std::size_t n = dropped.size();
     add_step(kRefDocDangling, "remove",
-             fmt::format("{} node ids the docstore lacks from ref_doc_info ({} ref docs rewritten, {} left with no node removed)", n,
-                         rewrites.size(), emptied.size()),
+             fmt::format("{} the docstore lacks from ref_doc_info ({} rewritten, {} left with no node removed)",
+                         count_of(n, "node id", "node ids"), count_of(rewrites.size(), "ref doc", "ref docs"), emptied.size()),
              std::move(dropped));
   }
 
@@ -678,7 +684,8 @@ class Repairer {
     for (const auto& [part, ids] : c.removed) refs += ids.size();
     merge(m_result.changes, std::move(c));
     // The text is built before the ids move into the step (argument order is unspecified).
-    std::string action = fmt::format("{} references to {} nodes the docstore lacks from index structs", refs, dangling.size());
+    std::string action = fmt::format("{} to {} the docstore lacks from index structs", count_of(refs, "reference", "references"),
+                                     count_of(dangling.size(), "node", "nodes"));
     add_step(kIndexDangling, "remove", std::move(action), std::move(dangling));
   }
 
@@ -727,9 +734,10 @@ class Repairer {
       gone.insert(gone.end(), here.begin(), here.end());
     }
     if (gone.empty()) return;
-    std::string action = fmt::format("{} document summaries whose summary node the docstore lacks (their nodes stay in the "
+    std::string action = fmt::format("{} whose summary node the docstore lacks ({} nodes stay in the "
                                      "docstore, no longer summarised)",
-                                     gone.size());
+                                     count_of(gone.size(), "document summary", "document summaries"),
+                                     gone.size() == 1 ? "its" : "their");
     add_step(kIndexDangling, "remove", std::move(action), std::move(gone));
   }
 
@@ -790,7 +798,7 @@ class Repairer {
     if (!drop.empty()) {
       merge(m_result.changes, delete_vectors(m_store, drop));
       const char* rule = firing.count(kVectorWithoutNode) ? kVectorWithoutNode : kVectorNotIndexed;
-      std::string action = fmt::format("{} vectors whose node is in neither the docstore nor any index", drop.size());
+      std::string action = fmt::format("{} whose node is in neither the docstore nor any index", count_of(drop.size(), "vector", "vectors"));
       add_step(rule, "remove", std::move(action), std::move(drop));
     }
     if (!attach.empty() && firing.count(kVectorNotIndexed)) attach_to_vector_index(attach);
@@ -852,7 +860,8 @@ class Repairer {
       if (!done) continue;
       auto& added = m_result.changes.added[m_store.index_store->name() + ":" + index_id];
       added.insert(added.end(), attached.begin(), attached.end());
-      std::string action = fmt::format("{} vectors whose node the docstore holds to index {}'s nodes_dict", attached.size(), index_id);
+      std::string action = fmt::format("{} whose node the docstore holds to index {}'s nodes_dict",
+                                       count_of(attached.size(), "vector", "vectors"), index_id);
       add_step(kVectorNotIndexed, "re-attach", std::move(action), std::move(attached));
     }
     if (undecided)

@@ -32,7 +32,7 @@ inline constexpr Rule kRules[] = {
        "the message gives the byte offset and how many records are complete"},
       {"empty-file", Severity::Error, "structure", "a store file is empty", "persist again, or restore the file"},
       {"lfs-pointer", Severity::Error, "structure", "a Git LFS pointer instead of the real file", "run git lfs pull"},
-      {"bad-shape", Severity::Error, "structure", "a value does not have the type its place requires (FORMAT.md §2-§6)",
+      {"bad-shape", Severity::Error, "structure", "a value does not have the type its place requires (lstore-formats(5))",
        "fix or remove the entry named in the message"},
       {"unknown-type-code", Severity::Error, "structure", "a docstore __type__ code LlamaIndex does not know",
        "the node cannot be loaded; remove it or give it a known type"},
