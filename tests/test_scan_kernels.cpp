@@ -3,6 +3,8 @@
 // bytes, directly and through whole outlines of every corpus file.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <random>
 #include <string>
@@ -141,4 +143,39 @@ TEST_CASE("outlines of every corpus file are the same with every kernel") {
       ++files;
     }
   CHECK(files > 20);
+}
+
+TEST_CASE("windowed outlines are the same with every kernel at every window size") {
+  KernelGuard guard;
+  // Records longer than a kernel batch (256 bytes), escapes and brackets in
+  // strings, and embeddings longer than a block, so every refill boundary
+  // falls inside a block, a string and a flat array somewhere.
+  std::string text = "{\"embedding_dict\": {";
+  for (int i = 0; i < 30; ++i) {
+    text += (i ? ", \"n" : "\"n") + std::to_string(i) + "\": [";
+    for (int j = 0; j < 9 + i * 3; ++j) text += (j ? ", " : "") + std::to_string(0.001 * (i + 1) * (j + 7));
+    text += "]";
+  }
+  text += "}, \"docstore/data\": {";
+  for (int i = 0; i < 30; ++i)
+    text += std::string(i ? ", " : "") + "\"d" + std::to_string(i) + "\": {\"__data__\": {\"text\": \"" +
+            std::string(static_cast<std::size_t>(i * 11), 'x') + "\\\\\\\"]}[{\", \"m\": [[1, {\"k\": \"v\\\"\"}]]}}";
+  text += "}}";
+  char path[] = "/tmp/lstore-kernels-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::unlink(path);
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  auto ks = all_kernels();
+  scan::use_kernels(ks.front());
+  const std::string want = describe(outline_object(text));
+  for (auto* k : ks) {
+    scan::use_kernels(k);
+    for (std::size_t w : {1, 7, 63, 64, 65, 200, 1000, 1 << 20}) {
+      CAPTURE(k->name);
+      CAPTURE(w);
+      CHECK(describe(outline_file(fd, text.size(), 2, {}, w)) == want);
+    }
+  }
+  ::close(fd);
 }
