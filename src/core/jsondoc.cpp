@@ -121,6 +121,9 @@ JsonDoc JsonDoc::read(std::string name, std::shared_ptr<Buffer> buffer, JsonDial
         en.elements = e.elements;
         s.entries.push_back(std::move(en));
       }
+      // Each collection's outline goes as soon as its entries are made, so
+      // the peak holds one collection twice, not the whole file.
+      std::vector<Member>().swap(c.members);
     }
     d.m_sections.push_back(std::move(s));
   }

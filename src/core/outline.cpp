@@ -15,6 +15,7 @@
 
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
+#include "scan_kernels.hpp"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -39,46 +40,6 @@ const char* find_quote_or_backslash(const char* p, const char* end) {
   for (; p < end; ++p)
     if (*p == '"' || *p == '\\') return p;
   return end;
-}
-
-#if defined(__SSE2__)
-// Bit i set where p[i] == c, for the 64 bytes at p.
-inline std::uint64_t eq64(const __m128i (&v)[4], char c) {
-  const __m128i m = _mm_set1_epi8(c);
-  std::uint64_t r = 0;
-  for (int k = 0; k < 4; ++k)
-    r |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v[k], m)))) << (16 * k);
-  return r;
-}
-#endif
-
-// Positions escaped by an odd run of backslashes (simdjson's classic
-// find_escaped); `carry` is 1 when the previous block ended inside such a run.
-inline std::uint64_t escaped_positions(std::uint64_t bs, std::uint64_t& carry) {
-  const std::uint64_t even = 0x5555555555555555ULL, odd = ~even;
-  std::uint64_t starts = bs & ~(bs << 1);
-  std::uint64_t even_start_mask = even ^ carry;
-  std::uint64_t even_starts = starts & even_start_mask;
-  std::uint64_t odd_starts = starts & ~even_start_mask;
-  std::uint64_t even_carries = bs + even_starts;
-  unsigned long long odd_carries;
-  bool overflow = __builtin_uaddll_overflow(bs, odd_starts, &odd_carries);
-  odd_carries |= carry;
-  carry = overflow ? 1 : 0;
-  std::uint64_t even_carry_ends = even_carries & ~bs;
-  std::uint64_t odd_carry_ends = odd_carries & ~bs;
-  return (even_carry_ends & odd) | (odd_carry_ends & even);
-}
-
-// Bit i = xor of bits 0..i (which bytes are inside a string).
-inline std::uint64_t prefix_xor(std::uint64_t x) {
-  x ^= x << 1;
-  x ^= x << 2;
-  x ^= x << 4;
-  x ^= x << 8;
-  x ^= x << 16;
-  x ^= x << 32;
-  return x;
 }
 
 // The bytes being scanned: offsets are file offsets; at(off) is valid for
@@ -131,7 +92,7 @@ class Source {
 class Scanner {
  public:
   Scanner(Source& src, const std::function<void(std::size_t)>* progress, std::vector<char>* keys = nullptr)
-      : m_src(src), m_progress(progress), m_keys(keys) {}
+      : m_src(src), m_progress(progress), m_keys(keys), m_kernels(scan::kernels()) {}
 
   // Is `pos` readable (fetching more if needed)? False only at end of file.
   bool have(std::size_t pos) {
@@ -186,7 +147,7 @@ class Scanner {
   }
 
   // A flat array of scalars (an embedding): find its ']' and count the commas
-  // in one pass, 16 bytes at a time. Returns 0 if something nested or a
+  // in one pass, a block of this CPU's width at a time. Returns 0 if something nested or a
   // string shows up (the caller then takes the general path).
   std::size_t flat_array(std::size_t pos, std::uint32_t& elements) {
     std::size_t i = ws(pos + 1);
@@ -200,33 +161,7 @@ class Scanner {
       const char* base = m_src.base();
       const char* p = base + i;
       const char* end = base + m_src.hi();
-#if defined(__SSE2__)
-      // Commas are counted per byte lane (SSE2 has no popcount on the x86-64
-      // baseline) and summed every 255 blocks, before a lane can overflow.
-      const __m128i close = _mm_set1_epi8(']'), comma = _mm_set1_epi8(','), q = _mm_set1_epi8('"');
-      const __m128i mask = _mm_set1_epi8(static_cast<char>(0xDF)), open = _mm_set1_epi8('[');
-      const __m128i zero = _mm_setzero_si128();
-      __m128i lanes = zero;
-      int pending = 0;
-      auto flush = [&] {
-        __m128i sums = _mm_sad_epu8(lanes, zero);
-        commas += static_cast<std::uint64_t>(_mm_cvtsi128_si32(sums)) +
-                  static_cast<std::uint64_t>(_mm_extract_epi16(sums, 4));
-        lanes = zero;
-        pending = 0;
-      };
-      while (p + 16 <= end) {
-        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        __m128i y = _mm_and_si128(x, mask);  // '{' -> '[', '}' -> ']'
-        int stop = _mm_movemask_epi8(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(y, close), _mm_cmpeq_epi8(y, open)), _mm_cmpeq_epi8(x, q)));
-        if (stop) break;
-        lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(x, comma));
-        if (++pending == 255) flush();
-        p += 16;
-      }
-      flush();
-#endif
+      p = m_kernels.flat(p, end, &commas);  // whole blocks; the stop byte and the tail below
       for (; p < end; ++p) {
         char c = *p;
         if (c == ',') {
@@ -281,31 +216,29 @@ class Scanner {
       if (m_src.hi() - std::min(i, m_src.hi()) < 64) m_src.more();
       const char* base = m_src.base();
       std::size_t hi = m_src.hi();
-#if defined(__SSE2__)
       while (i + 64 <= hi) {
-        const char* p = base + i;
-        __m128i v[4];
-        for (int k = 0; k < 4; ++k) v[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-        std::uint64_t quotes = eq64(v, '"') & ~escaped_positions(eq64(v, '\\'), escape);
-        std::uint64_t str = prefix_xor(quotes) ^ in_string;
-        in_string = static_cast<std::uint64_t>(static_cast<std::int64_t>(str) >> 63);
-        __m128i folded[4];
-        const __m128i fold = _mm_set1_epi8(static_cast<char>(0xDF));  // '{' -> '[', '}' -> ']'
-        for (int k = 0; k < 4; ++k) folded[k] = _mm_and_si128(v[k], fold);
-        std::uint64_t brackets = (eq64(folded, '[') | eq64(folded, ']')) & ~str;
-        while (brackets) {
-          int k = __builtin_ctzll(brackets);
-          if (bracket(p[k], i + static_cast<std::size_t>(k))) return i + static_cast<std::size_t>(k) + 1;
-          brackets &= brackets - 1;
+        // A few blocks per kernel call: records are a few KB, and bits
+        // computed past the value's end are wasted.
+        constexpr std::size_t kBatch = 4;
+        const std::size_t blocks = std::min<std::size_t>((hi - i) / 64, kBatch);
+        std::uint64_t masks[kBatch];
+        scan::StringState st{in_string, escape};
+        m_kernels.brackets(base + i, blocks, &st, masks);
+        for (std::size_t b = 0; b < blocks; ++b, i += 64) {
+          const char* p = base + i;
+          for (std::uint64_t brackets = masks[b]; brackets; brackets &= brackets - 1) {
+            int k = __builtin_ctzll(brackets);
+            if (bracket(p[k], i + static_cast<std::size_t>(k))) return i + static_cast<std::size_t>(k) + 1;
+          }
         }
-        i += 64;
+        in_string = st.in_string;
+        escape = st.escape;
         if (i + 64 > hi && m_src.hi() == hi && m_src.more()) {  // keep the window ahead
           base = m_src.base();
           hi = m_src.hi();
         }
       }
-#endif
-      // The last bytes of the file (or no SSE2): the same state, a byte at a time.
+      // The last bytes of the file: the same state, a byte at a time.
       if (i >= hi && !m_src.more()) fail(pos, "unexpected end of file inside a value that starts here");
       base = m_src.base();
       hi = m_src.hi();
@@ -413,6 +346,7 @@ class Scanner {
   const std::function<void(std::size_t)>* m_progress;
   std::vector<char>* m_keys;
   std::size_t m_reported = 0;
+  const scan::Kernels& m_kernels;  // this CPU's block scanners
 };
 
 Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& progress) {

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Issue #20's table: lstore's ls, cold query, warm query, validate and delete
+# of one ref doc on a synthetic 0.12.35 store of N x D (bench/gen_store.py),
+# with seconds, peak RSS, the issue's goal, and the ratio to a baseline:
+#   - the LlamaIndex 0.12.35 figures the issue measured at 100,000 x 384 on 2
+#     cores (LlamaIndex cannot be installed here: they are printed, not run);
+#   - a live `python3 json.load` of every file (the least any Python loader
+#     pays before it builds one object);
+#   - the parse floor: bench/simdjson_floor.cpp, one bare simdjson On-Demand
+#     pass over the same files, built with -march=native.
+#
+#   bench/bench_scale.sh [BUILD_DIR] [N] [D]        (defaults: build 100000 384)
+#
+# Environment: REPS=3 (best wall time kept, largest peak RSS kept), SEED=1234,
+# REGEN=1, PYTHON_BASE=0 (skip the json.load baseline: 20 s and 3.4 GB at 100k).
+# The store is shared with bench_ls.sh / bench_query.sh:
+# ${TMPDIR:-/tmp}/lstore-bench-N-D/persist. Needs /usr/bin/time, g++,
+# libsimdjson-dev.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD_DIR=${1:-build}
+N=${2:-100000}
+D=${3:-384}
+REPS=${REPS:-3}
+SEED=${SEED:-1234}
+DOCS=$(( (N + 9) / 10 ))
+CACHE=${TMPDIR:-/tmp}/lstore-bench-$N-$D
+STORE=$CACHE/persist
+OUT=$CACHE/out-scale
+LSTORE=$(cd "$BUILD_DIR" && pwd)/lstore
+die() { echo "bench_scale: $*" >&2; exit 2; }
+[ -x /usr/bin/time ] || die "/usr/bin/time not found (Debian: apt-get install -y time)"
+[ -x "$LSTORE" ] || die "no $LSTORE: build lstore first"
+
+# ---------------------------------------------------------------- the store (as bench_ls.sh makes it)
+GEN_ARGS=(--nodes "$N" --dim "$D" --seed "$SEED" --docs "$DOCS" --layout documents)
+MARK="gen_store.py ${GEN_ARGS[*]}"
+if [ "${REGEN:-0}" = 1 ] || [ ! -f "$CACHE/gen.ok" ] || [ "$(cat "$CACHE/gen.ok")" != "$MARK" ]; then
+    echo "generating $STORE ($MARK) ..."
+    rm -rf "$STORE" "$CACHE/gen.ok"
+    mkdir -p "$CACHE"
+    python3 "$HERE/gen_store.py" "$STORE" "${GEN_ARGS[@]}" --quiet
+    printf '%s' "$MARK" > "$CACHE/gen.ok"
+fi
+mkdir -p "$OUT"
+FILES=("$STORE"/*.json)
+TOTAL_BYTES=$(cat "${FILES[@]}" | wc -c)   # also warms the page cache
+
+# ---------------------------------------------------------------- the floor
+FLOOR=$OUT/simdjson_floor
+if [ ! -x "$FLOOR" ] || [ "$HERE/simdjson_floor.cpp" -nt "$FLOOR" ]; then
+    g++ -O2 -march=native -std=c++17 -o "$FLOOR" "$HERE/simdjson_floor.cpp" -lsimdjson || die "cannot build the floor"
+fi
+
+QUERY=$OUT/query.json
+python3 - "$QUERY" "$D" "$SEED" <<'EOF'
+import json, math, random, sys
+path, d, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed + 7)  # the same query vector as bench_query.sh
+v = [r.gauss(0, 1) for _ in range(d)]
+n = math.sqrt(sum(x * x for x in v))
+json.dump([x / n for x in v], open(path, "w"))
+EOF
+
+# ---------------------------------------------------------------- measuring
+# measure NAME SETUP CMD...: best wall time of REPS runs ($EPOCHREALTIME around
+# /usr/bin/time, so process start-up counts), largest peak RSS (%M); SETUP is
+# eval'ed before each run and not timed. Output of the last run: $OUT/NAME.out.
+declare -A SECS CPU RSS_KB
+safe() { local n=${1//[^A-Za-z0-9_.-]/_}; echo "$OUT/$n"; }
+measure() {
+    local name=$1 setup=$2; shift 2
+    local out; out=$(safe "$name")
+    local best="" bestcpu="" maxrss=0 i t0 el rss cpu
+    for ((i = 0; i < ${MREPS:-$REPS}; i++)); do
+        eval "$setup"
+        t0=$EPOCHREALTIME
+        /usr/bin/time -f '%M %U %S' -o "$out.time" -- "$@" >"$out.out" 2>"$out.err" ||
+            { echo "  $name: failed:"; tail -n 3 "$out.err"; return 0; }
+        el=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+        if [ -z "$best" ] || awk -v x="$el" -v y="$best" 'BEGIN { exit !(x < y) }'; then best=$el; fi
+        read -r rss cpu < <(tail -n 1 "$out.time" | awk '{ printf "%d %.2f\n", $1, $2 + $3 }')
+        [ "$rss" -gt "$maxrss" ] && maxrss=$rss
+        if [ -z "$bestcpu" ] || awk -v x="$cpu" -v y="$bestcpu" 'BEGIN { exit !(x < y) }'; then bestcpu=$cpu; fi
+    done
+    SECS[$name]=$best; CPU[$name]=$bestcpu; RSS_KB[$name]=$maxrss
+    printf '  %-26s %8.3f s %8.2f s CPU %9.1f MiB\n' "$name" "$best" "$bestcpu" "$(awk -v k="$maxrss" 'BEGIN { print k / 1024 }')"
+}
+
+WORK=$OUT/work
+fresh() { rm -rf "$WORK"; cp -r "$STORE" "$WORK"; sync; }
+REF=$("$LSTORE" ls "$STORE" docs --json | head -n 1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])')
+QARGS=(query "$STORE" --vector-file "$QUERY" --top-k 10 --json)
+export LSTORE_CACHE_DIR=$OUT/query-cache
+
+echo "store: $STORE ($TOTAL_BYTES bytes), best of $REPS runs, hot page cache"
+measure "ls" ":" "$LSTORE" ls "$STORE" --json
+rm -rf "$LSTORE_CACHE_DIR"
+measure "query cold (top 10)" ":" "$LSTORE" "${QARGS[@]}"
+"$LSTORE" "${QARGS[@]}" --cache > /dev/null   # writes the warm cache
+measure "query warm (--cache)" ":" "$LSTORE" "${QARGS[@]}" --cache
+measure "validate" ":" "$LSTORE" validate "$STORE" --format json
+measure "delete 1 ref doc" fresh "$LSTORE" delete "$WORK" --ref-doc "$REF"
+rm -rf "$WORK"
+measure "simdjson floor (all files)" ":" "$FLOOR" "${FILES[@]}"
+measure "simdjson floor (vectors)" ":" "$FLOOR" "$STORE/default__vector_store.json"
+if [ "${PYTHON_BASE:-1}" = 1 ]; then
+    MREPS=1 measure "python3 json.load" ":" python3 -c 'import json,sys
+for f in sys.argv[1:]: json.load(open(f, "rb"))' "${FILES[@]}"
+fi
+cmp -s "$(safe "query cold (top 10)").out" "$(safe "query warm (--cache)").out" && SAME=same || SAME=DIFFERENT
+echo "cold and warm query output (ids and scores): $SAME"
+head -n 1 "$(safe "simdjson floor (all files)").out"
+
+# ---------------------------------------------------------------- the table
+# The issue's LlamaIndex 0.12.35 figures (100,000 x 384, 2 cores): seconds and MiB.
+declare -A LI_S=([ls]=20 ["query cold (top 10)"]=33.6 ["query warm (--cache)"]=2.2)
+declare -A LI_WHAT=([ls]="load" ["query cold (top 10)"]="load+query" ["query warm (--cache)"]="in-memory query")
+declare -A GOAL=([ls]="<= 0.2 s, < 200 MB" ["query cold (top 10)"]="<= 0.8 s, >= 40x, < 200 MB"
+    ["query warm (--cache)"]="<= 0.02 s" [validate]="< 600 MB at 400k" ["delete 1 ref doc"]="<= 1 s")
+FLOOR_ALL=${SECS["simdjson floor (all files)"]:-}
+FLOOR_VEC=${SECS["simdjson floor (vectors)"]:-}
+PY=${SECS["python3 json.load"]:-}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) printf "%.1fx", a / b; else printf "-" }'; }
+echo
+echo "N=$N D=$D, $(awk -v b="$TOTAL_BYTES" 'BEGIN { printf "%.0f", b / 1e6 }') MB of JSON; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' command seconds "CPU s" "peak RSS MiB" goal "LlamaIndex (issue)" "LlamaIndex/lstore" "json.load/lstore"
+printf '| --- | --- | --- | --- | --- | --- | --- | --- |\n'
+for name in ls "query cold (top 10)" "query warm (--cache)" validate "delete 1 ref doc"; do
+    [ -n "${SECS[$name]:-}" ] || { printf '| %s | failed | | | | | | |\n' "$name"; continue; }
+    li=""; li_txt="-"
+    if [ "$N" = 100000 ] && [ "$D" = 384 ] && [ -n "${LI_S[$name]:-}" ]; then li=${LI_S[$name]}; li_txt="${LI_WHAT[$name]} $li s"; fi
+    printf '| %s | %.3f | %.2f | %.1f | %s | %s | %s | %s |\n' "$name" "${SECS[$name]}" "${CPU[$name]}" \
+        "$(awk -v k="${RSS_KB[$name]}" 'BEGIN { print k / 1024 }')" "${GOAL[$name]:-}" "$li_txt" \
+        "$(ratio "$li" "${SECS[$name]}")" "$(ratio "$PY" "${SECS[$name]}")"
+done
+for name in "simdjson floor (all files)" "simdjson floor (vectors)" "python3 json.load"; do
+    [ -n "${SECS[$name]:-}" ] || continue
+    printf '| %s | %.3f | %.2f | %.1f | | | | |\n' "$name" "${SECS[$name]}" "${CPU[$name]}" "$(awk -v k="${RSS_KB[$name]}" 'BEGIN { print k / 1024 }')"
+done
+echo
+echo "cold query / floor over the vector file: $(ratio "${SECS["query cold (top 10)"]:-}" "$FLOOR_VEC")"
+echo "validate / floor over all files:         $(ratio "${SECS[validate]:-}" "$FLOOR_ALL")"
+echo "ls / floor over all files:               $(ratio "${SECS[ls]:-}" "$FLOOR_ALL")"
+echo "(seconds: best wall time of $REPS, start-up included; CPU s: user + system of the best run, both cores counted)"
+echo "(LlamaIndex figures: the issue's, 100,000 x 384 only; LlamaIndex is not installable here, so they are not re-run)"
