@@ -14,7 +14,7 @@
 #include "lstore/jsondoc.hpp"
 #include "lstore/model.hpp"
 #include "lstore/query.hpp"
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 
 namespace lstore::fuzz {
 namespace {

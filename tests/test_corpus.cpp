@@ -11,7 +11,7 @@
 #include "corpus.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 #include "lstore/summary.hpp"
 
 using namespace lstore;

@@ -10,7 +10,7 @@
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 #include "lstore/model.hpp"
 #include "lstore/summary.hpp"
 #include "lstore/validate.hpp"

@@ -9,7 +9,7 @@
 
 #include "corpus.hpp"
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 
 using namespace lstore;
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
 // Python repr()/str() emulation and node hashes (FORMAT.md §3.5, Appendix A).
 #include <doctest/doctest.h>
 
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 
 using namespace lstore;
 

@@ -13,7 +13,7 @@
 
 #include "corpus.hpp"
 #include "lstore/json.hpp"
-#include "lstore/utf8.hpp"
+#include "core/utf8.hpp"
 
 using namespace lstore;
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 #include "lstore/summary.hpp"
 
 using namespace lstore;

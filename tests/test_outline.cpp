@@ -3,7 +3,7 @@
 
 #include "lstore/error.hpp"
 #include "lstore/jsondoc.hpp"
-#include "lstore/outline.hpp"
+#include "core/outline.hpp"
 
 #include <unistd.h>
 

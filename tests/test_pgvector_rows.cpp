@@ -4,7 +4,7 @@
 // equal; embeddings the same float32 values; DDL names as LlamaIndex's.
 #include <doctest/doctest.h>
 
-#include "../src/backends/pgvector.hpp"
+#include "backends/pgvector.hpp"
 #include "corpus.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/json.hpp"

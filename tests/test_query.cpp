@@ -12,7 +12,7 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "../src/ops/query_internal.hpp"
+#include "ops/query_internal.hpp"
 #include "corpus.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "../src/ops/salvage.hpp"
+#include "ops/salvage.hpp"
 #include "lstore/json.hpp"
 
 using namespace lstore;

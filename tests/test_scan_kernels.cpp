@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "../src/core/scan_kernels.hpp"
+#include "core/scan_kernels.hpp"
 #include "corpus.hpp"
 #include "lstore/error.hpp"
-#include "lstore/outline.hpp"
+#include "core/outline.hpp"
 
 using namespace lstore;
 

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "../src/backends/store_uri.hpp"
+#include "backends/store_uri.hpp"
 #include "lstore/error.hpp"
 
 using namespace lstore;

@@ -3,7 +3,7 @@
 #include <cctype>
 
 #include "lstore/backend.hpp"
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 #include "store_uri.hpp"
 
 namespace lstore {

@@ -20,8 +20,8 @@
 
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
-#include "lstore/sniff.hpp"
+#include "core/fileio.hpp"
+#include "core/sniff.hpp"
 #include "store_builder.hpp"
 
 namespace lstore {

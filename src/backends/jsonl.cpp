@@ -25,8 +25,8 @@
 
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
-#include "lstore/outline.hpp"
+#include "core/fileio.hpp"
+#include "core/outline.hpp"
 #include "lstore/version.hpp"
 #include "records.hpp"
 

@@ -6,9 +6,9 @@
 #include <cmath>
 
 #include "lstore/error.hpp"
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 #include "lstore/json.hpp"
-#include "lstore/utf8.hpp"
+#include "core/utf8.hpp"
 #include "pgvector.hpp"
 
 namespace lstore {

@@ -73,7 +73,7 @@
 #include "chat_rows.hpp"
 #include "pgvector.hpp"
 #include "records.hpp"
-#include "lstore/utf8.hpp"
+#include "core/utf8.hpp"
 #include "store_uri.hpp"
 
 namespace lstore {

@@ -31,12 +31,12 @@
 #include <map>
 
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 #include "lstore/json.hpp"
 #include "lstore/progress.hpp"
 #include "lstore/side_files.hpp"
-#include "lstore/sniff.hpp"
-#include "lstore/utf8.hpp"
+#include "core/sniff.hpp"
+#include "core/utf8.hpp"
 #include "store_builder.hpp"
 
 namespace lstore {

@@ -50,7 +50,7 @@
 
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 #include "lstore/version.hpp"
 #include "chat_rows.hpp"
 #include "records.hpp"

@@ -33,8 +33,8 @@
 
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
-#include "lstore/sniff.hpp"
+#include "core/fileio.hpp"
+#include "core/sniff.hpp"
 #include "lstore/version.hpp"
 #include "chat_rows.hpp"
 #include "records.hpp"

@@ -1,7 +1,7 @@
 // Which file fills which slot of the model (see store_builder.hpp).
 #include "store_builder.hpp"
 
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 
 namespace lstore {
 

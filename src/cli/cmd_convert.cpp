@@ -11,7 +11,7 @@
 #include "lstore/diff.hpp"
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 #include "progress.hpp"
 #include "write_guard.hpp"
 

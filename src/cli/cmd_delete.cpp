@@ -12,7 +12,7 @@
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 #include "lstore/query.hpp"
 #include "write_report.hpp"
 

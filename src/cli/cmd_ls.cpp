@@ -11,7 +11,7 @@
 #include "lstore/backend.hpp"
 #include "lstore/side_files.hpp"
 #include "lstore/error.hpp"
-#include "lstore/outline.hpp"
+#include "core/outline.hpp"
 #include "lstore/summary.hpp"
 
 namespace lstore::cli {

@@ -8,7 +8,7 @@
 #include "write_guard.hpp"
 #include "write_report.hpp"
 #include "lstore/backend.hpp"
-#include "lstore/diagnose.hpp"
+#include "ops/diagnose.hpp"
 #include "lstore/error.hpp"
 #include "lstore/repair.hpp"
 

@@ -5,7 +5,7 @@
 
 #include "commands.hpp"
 #include "lstore/backend.hpp"
-#include "lstore/diagnose.hpp"
+#include "ops/diagnose.hpp"
 #include "lstore/error.hpp"
 
 namespace lstore::cli {

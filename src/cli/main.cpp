@@ -20,7 +20,7 @@
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 #include "lstore/version.hpp"
 
 namespace {

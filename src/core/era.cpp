@@ -2,7 +2,7 @@
 // corpus/wild/INDEX.md ("Era markers"), newest first.
 #include <string>
 
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 
 namespace lstore {
 namespace {

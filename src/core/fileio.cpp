@@ -1,4 +1,4 @@
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

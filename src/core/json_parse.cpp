@@ -11,7 +11,7 @@
 
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
-#include "lstore/utf8.hpp"
+#include "core/utf8.hpp"
 
 namespace lstore {
 namespace od = simdjson::ondemand;

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "lstore/json.hpp"
-#include "lstore/utf8.hpp"
+#include "core/utf8.hpp"
 
 namespace lstore {
 namespace {

@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
-#include "lstore/outline.hpp"
+#include "core/fileio.hpp"
+#include "core/outline.hpp"
 
 namespace lstore {
 namespace {

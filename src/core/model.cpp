@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "lstore/error.hpp"
-#include "lstore/outline.hpp"
+#include "core/outline.hpp"
 
 namespace lstore {
 namespace {

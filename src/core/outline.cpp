@@ -5,7 +5,7 @@
 // from the start of the member being scanned, so a file is scanned with
 // memory bounded by its largest entry, and without mapping it (page faults
 // cost more than the scan itself on large files).
-#include "lstore/outline.hpp"
+#include "core/outline.hpp"
 
 #include <unistd.h>
 

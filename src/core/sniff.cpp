@@ -1,10 +1,10 @@
 // Content probes (FORMAT.md §1, §7, §9): a file's kind comes from its bytes.
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 
 #include <cctype>
 #include <cstring>
 
-#include "lstore/outline.hpp"
+#include "core/outline.hpp"
 
 namespace lstore {
 namespace {

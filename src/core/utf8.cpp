@@ -1,6 +1,6 @@
 // utf8::valid through simdjson's validator (see lstore/utf8.hpp): one
 // UTF-8 check for the whole library instead of a hand-written one per backend.
-#include "lstore/utf8.hpp"
+#include "core/utf8.hpp"
 
 #include <simdjson.h>
 

@@ -1,7 +1,7 @@
 // The layout half of the one diagnosis (diagnose.hpp): findings that need no
 // entry read. Rule ids and severities are those of validate_rules.cpp; each
 // message says what LlamaIndex does with the store.
-#include "lstore/diagnose.hpp"
+#include "ops/diagnose.hpp"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 #include "lstore/error.hpp"
 
 #include "lstore/side_files.hpp"
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 #include "rule_table.hpp"
 
 namespace lstore {

@@ -18,10 +18,10 @@
 #include <unordered_map>
 
 #include "lstore/error.hpp"
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 #include "lstore/model.hpp"
 #include "lstore/side_files.hpp"
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 
 namespace lstore {
 namespace {

@@ -1,7 +1,7 @@
 // Entries set aside for the way back from TS (see dialect_carry.hpp).
 #include "dialect_carry.hpp"
 
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 
 namespace lstore::carry {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 
 namespace lstore {
 

@@ -7,7 +7,7 @@
 
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 #include "lstore/model.hpp"
 #include "put_internal.hpp"
 

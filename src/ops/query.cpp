@@ -9,7 +9,7 @@
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
 #include "lstore/model.hpp"
-#include "lstore/outline.hpp"
+#include "core/outline.hpp"
 #include "query_internal.hpp"
 
 namespace lstore {

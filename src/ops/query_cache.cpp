@@ -18,7 +18,7 @@
 #include <cstring>
 
 #include "lstore/error.hpp"
-#include "lstore/fileio.hpp"
+#include "core/fileio.hpp"
 #include "lstore/model.hpp"
 #include "query_internal.hpp"
 

@@ -9,7 +9,7 @@
 #include <cwctype>
 #include <locale.h>
 
-#include "lstore/utf8.hpp"
+#include "core/utf8.hpp"
 #include "query_internal.hpp"
 
 namespace lstore::detail::py {

@@ -20,10 +20,10 @@
 #include <thread>
 #include <unordered_map>
 
-#include "lstore/diagnose.hpp"
+#include "ops/diagnose.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
-#include "lstore/outline.hpp"
+#include "core/outline.hpp"
 #include "query_internal.hpp"
 
 namespace lstore {

@@ -12,9 +12,9 @@
 #include <unordered_set>
 
 #include "lstore/error.hpp"
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 #include "lstore/model.hpp"
-#include "lstore/sniff.hpp"
+#include "core/sniff.hpp"
 #include "lstore/validate.hpp"
 #include "salvage.hpp"
 

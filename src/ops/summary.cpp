@@ -2,7 +2,7 @@
 // which validate reports too.
 #include "lstore/summary.hpp"
 
-#include "lstore/diagnose.hpp"
+#include "ops/diagnose.hpp"
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
 #include "rule_table.hpp"

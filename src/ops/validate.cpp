@@ -13,13 +13,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "lstore/diagnose.hpp"
+#include "ops/diagnose.hpp"
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 #include "lstore/model.hpp"
-#include "lstore/outline.hpp"
-#include "lstore/sniff.hpp"
+#include "core/outline.hpp"
+#include "core/sniff.hpp"
 #include "rule_table.hpp"
 #include "lstore/validate.hpp"
 #include "lstore/side_files.hpp"

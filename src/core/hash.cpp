@@ -7,9 +7,9 @@
 #include <vector>
 #include <cstdio>
 
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 #include "lstore/json.hpp"
-#include "lstore/utf8.hpp"
+#include "core/utf8.hpp"
 
 namespace lstore {
 namespace {

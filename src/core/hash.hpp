@@ -11,7 +11,7 @@ namespace lstore {
 
 // Python's repr() of a value loaded with json.load (dict, list, str, int,
 // float, bool, None). Non-printable characters are escaped as Python does
-// for the Unicode categories it treats as non-printable (see pyrepr.cpp).
+// for the Unicode categories it treats as non-printable (see hash.cpp).
 std::string python_repr(const Json& v);
 // Python's str(): strings as they are, everything else as repr().
 std::string python_str(const Json& v);
