@@ -64,10 +64,20 @@ class FieldTest(unittest.TestCase):
                 self.assertEqual(rc, 1)
                 self.assertIn(f"~ {node}: {field}", out)
 
+    def test_quiet_is_the_exit_status_only(self):
+        other = fixture("node-start_char_idx")
+        for flag in ("-q", "--quiet"):
+            self.assertEqual(run("diff", BASE, BASE, flag)[:2], (0, ""))
+            self.assertEqual(run("diff", BASE, other, flag)[:2], (1, ""))
+            self.assertEqual(run("diff", BASE, other, flag, "--json")[:2], (1, ""))
+
     def test_brief_is_the_answer_only(self):
-        self.assertEqual(run("diff", BASE, BASE, "-q")[:2], (0, ""))
-        rc, out, _ = run("diff", BASE, fixture("node-start_char_idx"), "--brief")
-        self.assertEqual((rc, out), (1, f"{BASE} and {fixture('node-start_char_idx')} differ\n"))
+        other = fixture("node-start_char_idx")
+        self.assertEqual(run("diff", BASE, BASE, "--brief")[:2], (0, ""))
+        rc, out, _ = run("diff", BASE, other, "--brief")
+        self.assertEqual((rc, out), (1, f"{BASE} and {other} differ\n"))
+        rc, out, _ = run("diff", BASE, other, "--brief", "--json")
+        self.assertEqual((rc, json.loads(out)), (1, {"equal": False, "a": BASE, "b": other}))
 
     def test_csv_names_the_field(self):
         rc, out, _ = run("diff", BASE, fixture("node-excluded_llm_metadata_keys"), "--format", "csv")

@@ -11,7 +11,7 @@ namespace {
 
 struct DiffCli {
   std::string a, b;
-  bool stat = false, text = false, all = false, brief = false;
+  bool stat = false, text = false, all = false, brief = false, quiet = false;
   double tolerance = 0;
   std::vector<std::string> ignore;
   std::size_t max = 10;
@@ -29,6 +29,8 @@ Json changed_json(const ChangedEntry& c) {
 }
 
 const Schema kDiff{"diff", {{"equal"}, {"added"}, {"removed"}, {"changed"}, {"differences"}}};
+// diff --brief: the answer only.
+const Schema kDiffBrief{"diff_brief", {{"equal"}, {"a"}, {"b"}}};
 // One difference: an id added, removed or changed in a part.
 const Schema kDifference{"difference",
                          {{"part"}, {"change"}, {"id"}, {"fields"}, {"max_abs_diff"}, {"cosine"}, {"old_dim"}, {"new_dim"}}};
@@ -108,7 +110,8 @@ CommandSpec add_diff(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("diff", "What changed between two stores, part by part");
   app->add_option("store_a", o->a, "The old store")->required();
   app->add_option("store_b", o->b, "The new store")->required();
-  app->add_flag("-q,--brief", o->brief, "Only whether they differ: one line when they do, nothing when not (exit 1 / 0)");
+  app->add_flag("-q,--quiet", o->quiet, "Print nothing: the exit status alone says whether they differ (1) or not (0)");
+  app->add_flag("--brief", o->brief, "Only whether they differ, as GNU diff's --brief: one line when they do, nothing when not");
   app->add_flag("--stat", o->stat, "One line per part with counts");
   app->add_flag("--text", o->text, "A unified diff of the texts of changed nodes");
   app->add_flag("--all", o->all, "List every id, not the first few per group");
@@ -119,9 +122,13 @@ CommandSpec add_diff(CLI::App& parent) {
             Store a = load_store(out, o->a);
             Store b = load_store(out, o->b);
             StoreDiff d = diff_stores(a, b, DiffOptions{o->tolerance, {o->ignore.begin(), o->ignore.end()}});
-            // -q (as GNU diff's): the answer only, as a scripted `if` wants it.
+            // -q: the exit status only, as a scripted `if` wants it (cmp -s, git diff --quiet).
+            if (o->quiet) return d.equal() ? 0 : 1;
             if (o->brief) {
-              if (!d.equal()) out.line(out.safe(fmt::format("{} and {} differ", redact_store_name(o->a), redact_store_name(o->b))));
+              std::string a = redact_store_name(o->a), b = redact_store_name(o->b);
+              out.object(kDiffBrief, {{"equal", d.equal()}, {"a", a}, {"b", b}}, [&] {
+                if (!d.equal()) out.line(out.safe(fmt::format("{} and {} differ", a, b)));
+              });
             } else {
               std::vector<Record> differences = difference_records(d);
               out.object(kDiff, diff_record(d, differences), [&] { print_text(out, d, *o); }, &kDifference, &differences);
