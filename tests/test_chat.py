@@ -189,7 +189,7 @@ class CheckTest(Base):
         self.assertEqual(rc, 1, err)
         d = json.loads(out)
         self.assertEqual(d["added"]["chat"], ["new"])
-        self.assertEqual(d["changed"]["chat"][0]["fields"], ["+1 messages"])
+        self.assertEqual(d["changed"]["chat"][0]["fields"], ["+1 message"])
         self.assertEqual(run("diff", a, a)[0], 0)
 
     def test_upgrade_0_10_gives_llamaindex_0_12_bytes(self):

@@ -174,7 +174,7 @@ class LayoutDiagnosis {
       for (const IndexCount& i : m_facts.indexes)
         if (i.nodes > 0)
           add("index-dangling-node", file,
-              fmt::format("index {} references {} nodes and the docstore holds none: retrieval raises", i.id, i.nodes));
+              fmt::format("index {} references {} node{} and the docstore holds none: retrieval raises", i.id, i.nodes, i.nodes == 1 ? "" : "s"));
   }
 
   void vectors() {

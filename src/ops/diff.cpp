@@ -130,8 +130,8 @@ void diff_indexes(const Store& a, const Store& b, const Meaning& m, StoreDiff& o
     std::size_t plus = 0, minus = 0;
     for (const auto& n : qr) plus += !pr.count(n);
     for (const auto& n : pr) minus += !qr.count(n);
-    if (plus) c.fields.push_back(fmt::format("+{} nodes", plus));
-    if (minus) c.fields.push_back(fmt::format("-{} nodes", minus));
+    if (plus) c.fields.push_back(fmt::format("+{} node{}", plus, plus == 1 ? "" : "s"));
+    if (minus) c.fields.push_back(fmt::format("-{} node{}", minus, minus == 1 ? "" : "s"));
     if (!c.fields.empty()) idx.changed.push_back(std::move(c));
   });
 }
@@ -460,8 +460,8 @@ void diff_chats(const Store& a, const Store& b, const Meaning& m, StoreDiff& out
     std::size_t common = std::min(x.size(), y.size());
     for (std::size_t i = 0; i < common; ++i)
       if (!same(x[i], y[i], m)) c.fields.push_back(fmt::format("message {}", i));
-    if (y.size() > x.size()) c.fields.push_back(fmt::format("+{} messages", y.size() - x.size()));
-    if (x.size() > y.size()) c.fields.push_back(fmt::format("-{} messages", x.size() - y.size()));
+    if (y.size() > x.size()) c.fields.push_back(fmt::format("+{} message{}", y.size() - x.size(), y.size() - x.size() == 1 ? "" : "s"));
+    if (x.size() > y.size()) c.fields.push_back(fmt::format("-{} message{}", x.size() - y.size(), x.size() - y.size() == 1 ? "" : "s"));
     if (!c.fields.empty()) part.changed.push_back(std::move(c));
   }
 }

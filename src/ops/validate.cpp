@@ -525,7 +525,7 @@ class Checker {
             fmt::format("{} uses text_id_to_doc_id (LlamaIndex <= 0.6.17); newer versions ignore it", file));
       else if (n > 0 && (!s.metadata || s.metadata->size() == 0))
         add("metadata-dict-missing", file, "",
-            fmt::format("{} has {} vectors and no metadata_dict: LlamaIndex refuses metadata-filtered queries on it", file, n));
+            fmt::format("{} has {} vector{} and no metadata_dict: LlamaIndex refuses metadata-filtered queries on it", file, n, n == 1 ? "" : "s"));
     }
   }
 
