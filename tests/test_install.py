@@ -3,6 +3,7 @@
 its headers, a CMake package and a pkg-config file in place, and a program
 builds against the installed library both ways and reads a store.
 Usage: test_install.py BUILD_DIR"""
+import gzip
 import os
 import re
 import shutil
@@ -47,6 +48,22 @@ class InstallTest(unittest.TestCase):
         self.assertTrue(any(f.endswith("liblstore_core.a") for f in found), found)
         out = subprocess.run([os.path.join(self.prefix, "bin", "lstore"), "ls", SAMPLE], capture_output=True, check=True)
         self.assertIn(b"12 nodes", out.stdout)
+
+    def test_api_only_and_one_version(self):
+        # Internals (src/core, src/ops headers) are not installed as API.
+        headers = set(os.listdir(os.path.join(self.prefix, "include", "lstore")))
+        for internal in ("fileio.hpp", "outline.hpp", "sniff.hpp", "utf8.hpp", "hash.hpp", "diagnose.hpp"):
+            self.assertNotIn(internal, headers)
+        self.assertIn("version.hpp", headers)
+        # The version is written once (project()): the binary, the header and every man page say it.
+        version = subprocess.run([os.path.join(self.prefix, "bin", "lstore"), "--version"], capture_output=True,
+                                 check=True, text=True).stdout.split()[1]
+        with open(os.path.join(self.prefix, "include", "lstore", "version.hpp"), encoding="utf-8") as f:
+            self.assertIn(f'"{version}"', f.read())
+        for sec in ("man1", "man5"):
+            for page in os.listdir(os.path.join(self.prefix, "share", "man", sec)):
+                with gzip.open(os.path.join(self.prefix, "share", "man", sec, page), "rt", encoding="utf-8") as f:
+                    self.assertIn(f'"lstore {version}"', f.readline(), page)
 
     def pkgconfig_path(self):
         return ":".join(os.path.join(self.prefix, d, "pkgconfig") for d in ("lib", "lib64", "lib/x86_64-linux-gnu"))
