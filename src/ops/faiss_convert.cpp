@@ -49,6 +49,13 @@ void open_section(Spool& out, const char* name, bool first) {
   out.write(head + ": {");
 }
 
+// A conversion reads the source docstore about in file order, once per
+// collection it writes: the pages behind the entry just read can leave memory
+// (touched again, they come back from the page cache).
+void release_read(const JsonDoc& doc, const Entry& e, std::size_t i) {
+  if ((i & 1023) == 1023) doc.release_before(e.raw.data());
+}
+
 JsonDoc make_doc(const std::string& name, std::string text) {
   return JsonDoc::read(name, Buffer::own(std::move(text)), JsonDialect::Python);
 }
@@ -172,6 +179,7 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
       if (i) docstore.write(", ");
       docstore.write(entry_text(*src.docstore, *e));
       if (auto ref = decode_node(*src.docstore, *e).ref_doc_id) ref_ids.insert(*ref);
+      release_read(*src.docstore, *e, i);
     }
     docstore.write("}");
     open_section(docstore, coll::kDocMetadata, false);
@@ -179,6 +187,7 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
       if (const Entry* m = meta ? meta->find(r->key) : nullptr) {
         if (meta_written++) docstore.write(", ");
         docstore.write(entry_text(*src.docstore, *m));
+        release_read(*src.docstore, *m, meta_written);
       }
     docstore.write("}");
     open_section(docstore, coll::kRefDocInfo, false);
@@ -316,6 +325,7 @@ Store convert_faiss_to_simple(const Store& src, std::vector<std::string>& notes)
     simple.write(metadata ? R"(}, "metadata_dict": {)" : R"(}, "text_id_to_ref_doc_id": {)");
     for (std::size_t i = 0; i < rows.size(); ++i) {
       Node node = decode_node(*src.docstore, *rows[i].entry);
+      release_read(*src.docstore, *rows[i].entry, i);
       const std::string ref = node.ref_doc_id.value_or("None");
       text.clear();
       if (i) text += ", ";
