@@ -153,12 +153,20 @@ void pgvector_each_row(const Store& store, const VectorStoreDoc& vs, int& dim, P
   const Section* emb = vs.doc.section("embedding_dict");
   if (!emb || emb->entries.empty()) return;
   const Section* data = store.doc_collection(coll::kDocData);
+  std::size_t count = 0;
   for (const Entry& e : emb->entries) {
     const std::string where = vs.doc.name() + ": embedding_dict[" + std::string(e.key) + "]";
     const Entry* node = data ? data->find(e.key) : nullptr;
     if (!node)
       throw Error(ErrorKind::Data, store.location,
                   "a PGVectorStore row is built from the node, and the docstore has no node for this vector", where);
+    // The mapped files are read about in order: the pages behind this row
+    // can leave memory (else the whole store ends up resident; touched
+    // again, they come back from the page cache).
+    if ((++count & 1023) == 0) {
+      vs.doc.release_before(e.raw.data());
+      store.docstore->release_before(node->raw.data());
+    }
     Json wrapped = store.docstore->decode(node->raw);
     const Json* d = wrapped.find("__data__");
     if (!d || !d->is_object())
