@@ -687,8 +687,11 @@ bool fits_native(const JsonDoc& doc, const Place& place, const char* table) {
     if (!s.outlined) continue;
     if (s.is_array) return false;
     if (namespaces.emplace(namespace_in(place, table, s.name), s.name).first->second != s.name) return false;
-    for (const Entry& e : s.entries)
+    std::size_t n = 0;
+    for (const Entry& e : s.entries) {
       if (!pg_text_ok(e.key) || !pg_text_ok(e.raw) || !PgJsonCheck(e.raw).ok()) return false;
+      if ((++n & 1023) == 0) doc.release_before(e.raw.data());  // a 1 GB docstore does not stay resident
+    }
   }
   return true;
 }
