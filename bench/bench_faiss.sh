@@ -2,7 +2,9 @@
 # FAISS: times convert dir -> FaissVectorStore dir (--vectors faiss) and back
 # (--vectors simple) on a synthetic store, with throughput in MB/s of the
 # source's JSON and peak RSS, then query latency (top-10) on the FAISS dir,
-# cold process each time: median of 5 runs.
+# cold process each time: median of 5 runs, and `ls` on the FAISS dir (counts
+# from the index's header). The store is the one bench_ls.sh and
+# bench_pgvector.sh use ($TMPDIR/lstore-bench-N-D, same generator arguments).
 # Usage: bench/bench_faiss.sh [BUILD_DIR] [N] [D]
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -10,7 +12,7 @@ BUILD_DIR=${1:-build}
 N=${2:-100000}
 D=${3:-384}
 LSTORE=$(cd "$BUILD_DIR" && pwd)/lstore
-CACHE=${TMPDIR:-/tmp}/lstore-bench-faiss-$N-$D
+CACHE=${TMPDIR:-/tmp}/lstore-bench-$N-$D
 STORE=$CACHE/persist
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lstore-bench-faiss-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -31,6 +33,8 @@ read -r s kb < <(timed "$LSTORE" -q convert "$STORE" "$WORK/faiss" --vectors fai
 echo "convert dir -> faiss:  ${s} s, $(mbs "$s") MB/s, peak RSS $((kb / 1024)) MB, index $(( $(stat -c %s "$WORK/faiss/default__vector_store.json") / 1000000 )) MB"
 read -r s kb < <(timed "$LSTORE" -q convert "$WORK/faiss" "$WORK/back" --vectors simple)
 echo "convert faiss -> dir:  ${s} s, peak RSS $((kb / 1024)) MB"
+read -r s kb < <(timed "$LSTORE" --json ls "$WORK/faiss")
+echo "ls on the faiss dir:   ${s} s, peak RSS $((kb / 1024)) MB"
 Q=$(python3 -c "import random; random.seed(7); print([round(random.uniform(-1, 1), 6) for _ in range($D)])")
 runs=()
 for _ in 1 2 3 4 5; do

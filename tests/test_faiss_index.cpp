@@ -10,6 +10,9 @@
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
+#include <algorithm>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -108,4 +111,49 @@ TEST_CASE("faiss: bytes libfaiss refuses are one Data error naming the file") {
     }
   }
   CHECK_THROWS_AS(FaissIndex::read(bytes + "x", "f"), lstore::Error);  // stray bytes after the index
+}
+
+TEST_CASE("faiss: the streamed flat layout (header, then the rows) is libfaiss's write_index, and reads back without it") {
+  const std::vector<float> data = rows();
+  for (auto metric : {lstore::FaissMetric::L2, lstore::FaissMetric::InnerProduct}) {
+    CAPTURE(lstore::faiss_metric_name(metric));
+    std::unique_ptr<faiss::IndexFlat> index;
+    if (metric == lstore::FaissMetric::L2) index = std::make_unique<faiss::IndexFlatL2>(4);
+    else index = std::make_unique<faiss::IndexFlatIP>(4);
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{40}}) {
+      CAPTURE(n);
+      index->reset();
+      if (n) index->add(static_cast<faiss::Index::idx_t>(n), data.data());
+      const std::string theirs = write(*index);
+      std::string ours = lstore::faiss_flat_header(metric, 4, static_cast<std::int64_t>(n));
+      ours.append(reinterpret_cast<const char*>(data.data()), n * 4 * sizeof(float));
+      CHECK(ours == theirs);
+      // Read back from the bytes alone: counts, type, every row.
+      std::optional<lstore::FaissFlatFile> flat = lstore::faiss_flat_file(theirs);
+      REQUIRE(flat);
+      CHECK(flat->info.ntotal == static_cast<std::int64_t>(n));
+      CHECK(flat->info.dim == 4);
+      CHECK(flat->info.type == (metric == lstore::FaissMetric::L2 ? "IndexFlatL2" : "IndexFlatIP"));
+      CHECK(flat->info.metric == metric);
+      float row[4];
+      for (std::size_t i = 0; i < n; ++i) {
+        flat->row(i, row);
+        CHECK(std::equal(row, row + 4, data.begin() + static_cast<std::ptrdiff_t>(i * 4)));
+      }
+      // A cut or padded file, or another index type, is left to libfaiss.
+      CHECK_FALSE(lstore::faiss_flat_file(theirs.substr(0, theirs.size() - 1)));
+      CHECK_FALSE(lstore::faiss_flat_file(theirs + "x"));
+    }
+  }
+  faiss::IndexHNSWFlat hnsw(4, 8);
+  CHECK_FALSE(lstore::faiss_flat_file(write(hnsw)));
+  // One row of an IDMap'd index without the others: the one at that position.
+  faiss::IndexFlatL2 inner(4);
+  faiss::IndexIDMap map(&inner);
+  std::vector<faiss::Index::idx_t> ids(40);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<faiss::Index::idx_t>(100 + i);
+  map.add_with_ids(40, data.data(), ids.data());
+  FaissIndex read = FaissIndex::read(write(map), "x");
+  std::vector<float> seventh = read.vector_at(7);
+  CHECK(std::equal(seventh.begin(), seventh.end(), data.begin() + 28));
 }

@@ -275,33 +275,106 @@ class PgVectorTest(unittest.TestCase):
         self.assertGreater(checked, 100)
         self.assertGreater(refused, 20)
 
-    def test_reads_a_table_pgvectorstore_wrote(self):
-        """The golden's DDL and rows, inserted as they are (no lstore tables): read as the
-        default__vector_store.json LlamaIndex would persist from get_nodes."""
-        want = load_json(os.path.join(GOLDEN, "vector.json"))
-        with open(os.path.join(GOLDEN, "vector.schema.sql"), encoding="utf-8") as f:
+    def insert_golden_table(self, case="vector", extra_rows=()):
+        """The golden's DDL and rows, inserted as they are (no lstore tables, no docstore or
+        index store tables): what a VectorStoreIndex built on PGVectorStore alone leaves."""
+        want = load_json(os.path.join(GOLDEN, case + ".json"))
+        with open(os.path.join(GOLDEN, case + ".schema.sql"), encoding="utf-8") as f:
             # Not its psql meta-commands, nor its empty search_path (PGlite's one session keeps settings).
             ddl = "\n".join(l for l in f.read().splitlines()
                             if not l.startswith("\\") and not l.startswith("--") and "search_path" not in l)
         psql("CREATE EXTENSION IF NOT EXISTS vector; " + ddl)
 
         def lit(v):
-            return "'" + str(v).replace("'", "''") + "'"
-        rows = want["tables"]["public.data_llamaindex"]["rows"]
+            return "NULL" if v is None else "'" + str(v).replace("'", "''") + "'"
+        rows = want["tables"]["public.data_llamaindex"]["rows"] + list(extra_rows)
         psql("INSERT INTO public.data_llamaindex (id, text, metadata_, node_id, embedding) VALUES " +
              ", ".join(f"({r['id']}, {lit(r['text'])}, {lit(r['metadata_'])}, {lit(r['node_id'])}, "
                        f"{lit(r['embedding'])})" for r in rows))
+        return rows
+
+    def test_reads_a_table_pgvectorstore_wrote(self):
+        """A table PGVectorStore wrote alone comes back as the folder store LlamaIndex persists
+        after VectorStoreIndex(nodes) over a SimpleVectorStore: the corpus case's files, but for
+        what the table does not keep (the float64 digits, the Documents' doc_hash records, the
+        index id), each said in a note with its count."""
+        self.insert_golden_table()
         dst = os.path.join(self.tmp, "back")
         rc, _, err = run("convert", uri(), dst)
         self.assertEqual(rc, 0, err)
-        self.assertEqual(os.listdir(dst), ["default__vector_store.json"])
-        src = load_json(os.path.join(SOURCES, "vector", "persist", "default__vector_store.json"))
+        src_dir = os.path.join(SOURCES, "vector", "persist")
+        self.assertEqual(sorted(os.listdir(dst)), sorted(os.listdir(src_dir)))
+        for name in ("graph_store.json", "image__vector_store.json"):
+            self.assertEqual(read_bytes(os.path.join(dst, name)), read_bytes(os.path.join(src_dir, name)), name)
+        src = load_json(os.path.join(src_dir, "default__vector_store.json"))
         got = load_json(os.path.join(dst, "default__vector_store.json"))
         self.assertEqual(list(got["embedding_dict"]), list(src["embedding_dict"]))
         for k, v in src["embedding_dict"].items():
             self.assertEqual(got["embedding_dict"][k], [float32(x) for x in v], k)
         self.assertEqual(got["text_id_to_ref_doc_id"], src["text_id_to_ref_doc_id"])
         self.assertEqual(got["metadata_dict"], src["metadata_dict"])
+        # docstore.json: every node and ref_doc_info entry as persisted, in add_documents'
+        # collection order; docstore/metadata has the nodes' records, not the Documents'.
+        want_doc = load_json(os.path.join(src_dir, "docstore.json"))
+        got_doc = load_json(os.path.join(dst, "docstore.json"))
+        self.assertEqual(list(got_doc), ["docstore/data", "docstore/metadata", "docstore/ref_doc_info"])
+        self.assertEqual(list(got_doc["docstore/data"].items()), list(want_doc["docstore/data"].items()))
+        self.assertEqual(list(got_doc["docstore/ref_doc_info"].items()),
+                         list(want_doc["docstore/ref_doc_info"].items()))
+        nodes = list(want_doc["docstore/data"])
+        self.assertEqual(list(got_doc["docstore/metadata"].items()),
+                         [(n, want_doc["docstore/metadata"][n]) for n in nodes])
+        documents = [k for k in want_doc["docstore/metadata"] if k not in want_doc["docstore/data"]]
+        self.assertEqual(len(documents), len(want_doc["docstore/ref_doc_info"]))
+        # index_store.json: one vector_store IndexDict over the nodes, id -> id.
+        want_idx = load_json(os.path.join(src_dir, "index_store.json"))["index_store/data"]
+        got_idx = load_json(os.path.join(dst, "index_store.json"))["index_store/data"]
+        self.assertEqual(len(got_idx), 1)
+        (index_id, entry), = got_idx.items()
+        (_, want_entry), = want_idx.items()
+        self.assertEqual(entry["__type__"], "vector_store")
+        data, want_data = json.loads(entry["__data__"]), json.loads(want_entry["__data__"])
+        self.assertEqual(data["index_id"], index_id)
+        self.assertEqual({k: v for k, v in data.items() if k != "index_id"},
+                         {k: v for k, v in want_data.items() if k != "index_id"})
+        # One note per kind of loss, with its count.
+        self.assertIn("12 embeddings of public.data_llamaindex are float32", err)
+        self.assertIn(f"the doc_hash records of the {len(documents)} source documents", err)
+        self.assertIn(f"new id {index_id}", err)
+        self.assertEqual(len([l for l in err.splitlines() if "note:" in l]), 3, err)
+        # LlamaIndex's files: validate passes, and query answers the golden ids.
+        rc, out, verr = run("validate", dst)
+        self.assertEqual(rc, 0, out + verr)
+        checked = 0
+        for i in range(5):
+            golden = load_json(os.path.join(SOURCES, "vector", "expected", f"query_default_{i}.json"))
+            for q in golden["queries"]:
+                if q["filters"] is not None or q["mode"] != "default" or q["node_ids"] or q["has_ties"]:
+                    continue
+                rc, out, qerr = run("query", dst, "--vector", json.dumps(golden["query_embedding"]),
+                                    "--top-k", str(q["top_k"]), "--json")
+                self.assertEqual(rc, 0, qerr)
+                self.assertEqual([h["id"] for h in json.loads(out)["results"]], q["ids"], f"{i} {q['name']}")
+                checked += 1
+        self.assertGreater(checked, 5)
+        # --strict refuses those losses before writing anything.
+        strict_dst = os.path.join(self.tmp, "strict")
+        rc, _, err = run("convert", "--strict", uri(), strict_dst)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("--strict", err)
+        self.assertFalse(os.path.exists(strict_dst))
+
+    def test_rows_without_node_id_are_counted(self):
+        """Rows with a NULL node_id have no key in a SimpleVectorStore: left out, and said."""
+        rows = self.insert_golden_table()
+        psql(f"INSERT INTO public.data_llamaindex (id, text, metadata_, node_id, embedding) SELECT 100, text, metadata_, "
+             f"NULL, embedding FROM public.data_llamaindex WHERE id = {rows[0]['id']}")
+        dst = os.path.join(self.tmp, "back")
+        rc, _, err = run("convert", uri(), dst)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 rows of public.data_llamaindex have no node_id (NULL): left out", err)
+        self.assertEqual(len(load_json(os.path.join(dst, "default__vector_store.json"))["embedding_dict"]), 12)
+        self.assertEqual(len(load_json(os.path.join(dst, "docstore.json"))["docstore/data"]), 12)
 
     def test_refusals(self):
         src = os.path.join(SOURCES, "vector", "persist")

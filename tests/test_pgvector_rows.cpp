@@ -107,3 +107,57 @@ TEST_CASE("pgvector query SQL binds every filter value") {
   q.filters = parse_metadata_filters(parse(R"({"filters": [{"key": "a", "value": "x", "operator": "=="}], "condition": "not"})"));
   CHECK_THROWS_AS(pgvector_query_sql("t", q), Error);
 }
+
+TEST_CASE("the docstore rebuilt from PGVectorStore's rows is the corpus case's, but for the Documents' hashes") {
+  if (!corpus::available()) {
+    MESSAGE("no corpus: skipped");
+    return;
+  }
+  // The golden table's rows (what PGVectorStore wrote for the case), against
+  // the docstore LlamaIndex persisted for the same nodes.
+  for (const char* name : {"vector", "multi", "image"}) {
+    CAPTURE(name);
+    Json doc = parse(corpus::slurp(corpus::root() / "llamaindex-0.12" / name / "persist" / "docstore.json"));
+    const Json& data = *doc.find("docstore/data");
+    const Json& meta = *doc.find("docstore/metadata");
+    const Json& refs = *doc.find("docstore/ref_doc_info");
+    RefDocInfoBuilder ref_docs;
+    std::vector<std::string> ids;
+    for (const Json& row : golden_rows(name, "public.data_llamaindex")) {
+      const std::string& id = row.find("node_id")->as_string();
+      CAPTURE(id);
+      RebuiltNode n = rebuild_node(id, row.find("text")->as_string(), row.find("metadata_")->as_string());
+      REQUIRE(data.find(id));
+      CHECK(n.envelope == dump(*data.find(id)));
+      CHECK(n.metadata_record == dump(*meta.find(id)));
+      ref_docs.add(n);
+      ids.push_back(id);
+    }
+    // One ref_doc_info per source document, as persisted; each Document's own
+    // doc_hash record is what cannot come back (it is not in the table).
+    std::size_t documents = 0;
+    for (const auto& [ref, value] : ref_docs.entries()) {
+      CAPTURE(ref);
+      REQUIRE(refs.find(ref));
+      CHECK(value == dump(*refs.find(ref)));
+      documents += meta.find(ref) != nullptr;
+    }
+    CHECK(ref_docs.size() == refs.as_object().size());
+    CHECK(documents == ref_docs.size());
+    std::string index = rebuilt_index_struct("I1", ids);
+    Json s = parse(index);
+    CHECK(s.find("__type__")->as_string() == "vector_store");
+    Json nd = parse(s.find("__data__")->as_string());
+    CHECK(nd.find("nodes_dict")->as_object().size() == ids.size());
+    CHECK(*nd.find("nodes_dict")->find(ids.front()) == Json(ids.front()));
+  }
+  // The id is the same on every conversion of a table, a well-formed UUID.
+  CHECK(rebuilt_index_id("public.data_x") == rebuilt_index_id("public.data_x"));
+  CHECK(rebuilt_index_id("public.data_x") != rebuilt_index_id("public.data_y"));
+  CHECK(rebuilt_index_id("public.data_x").size() == 36);
+  CHECK(rebuilt_index_id("public.data_x")[14] == '5');
+  // A row without _node_content, or whose node is another, is refused with the reason.
+  CHECK_THROWS_WITH_AS(rebuild_node("a", "t", R"({"x": 1})"), doctest::Contains("_node_content"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(rebuild_node("a", "t", R"({"_node_content": "{\"id_\": \"b\"}"})"), doctest::Contains("id_"),
+                       std::runtime_error);
+}

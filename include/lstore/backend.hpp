@@ -68,6 +68,11 @@ class Backend {
     (void)store;
     return {};
   }
+  // What the last load() could not bring back from this store, one note per
+  // kind with its count (a PGVectorStore table read as a folder store: the
+  // float32 values, the source documents' doc_hash records): convert prints
+  // them, and --strict refuses on them as on losses().
+  virtual std::vector<std::string> read_notes() const { return {}; }
   // Runs a vector query of namespace `ns` in the store's own server (a
   // PGVectorStore table), with that store's semantics; nullopt when this
   // store is searched by loading it (every backend but pgvector).

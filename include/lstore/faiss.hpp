@@ -51,6 +51,9 @@ class FaissIndex {
   // Every stored vector, row-major, in labels() order. Throws Error(Data)
   // for an index type that does not keep its vectors (PQ, SQ codes...).
   std::vector<float> vectors() const;
+  // The one stored vector at storage position `pos` (< ntotal), without
+  // copying the others.
+  std::vector<float> vector_at(std::size_t pos) const;
   // FAISS's own search: (label, raw value) best first, label -1 padding kept
   // out, exactly as FaissVectorStore.query returns them.
   std::vector<std::pair<std::int64_t, float>> search(const std::vector<float>& query, std::size_t k) const;
@@ -65,6 +68,22 @@ class FaissIndex {
 // `rows` (row-major, rows.size() / dim vectors). Throws Error(Data) when
 // built without FAISS (`file` names the file it is meant for).
 std::string faiss_flat_index_bytes(FaissMetric metric, int dim, const std::vector<float>& rows, const std::string& file);
+
+// An IndexFlatL2 / IndexFlatIP file in the layout faiss.write_index gives it
+// (a 45-byte header, then ntotal * dim float32 rows), read without libfaiss
+// (faiss_flat.cpp): ls counts from the header, get reads one row, and a
+// conversion streams the rows from the mapped file. nullopt for any other
+// index type, or bytes that do not add up (libfaiss then reads or refuses them).
+struct FaissFlatFile {
+  FaissIndexInfo info;
+  std::string_view rows;  // ntotal * dim little-endian float32, unaligned
+  void row(std::size_t i, float* out) const;
+};
+std::optional<FaissFlatFile> faiss_flat_file(std::string_view bytes);
+// The bytes faiss.write_index writes for an IndexFlatL2 / IndexFlatIP of
+// `ntotal` rows before the rows themselves: header + rows (row-major
+// float32) is the file, byte for byte.
+std::string faiss_flat_header(FaissMetric metric, int dim, std::int64_t ntotal);
 
 // ------------------------------------------------------------ store level
 
@@ -83,13 +102,23 @@ std::int64_t faiss_label_of_key(std::string_view key);
 // string -> node id) of the index struct over it.
 struct FaissNamespace {
   const FileInfo* file = nullptr;
-  FaissIndex index;
+  std::optional<FaissFlatFile> flat;  // an IndexFlatL2/IP, read straight from the file's bytes
   std::string index_id;
   std::vector<std::pair<std::string, std::string>> nodes_dict;
   // The node id of a label, or nullptr.
   const std::string* node_of(std::int64_t label) const;
   // The label of a node id, or -1.
   std::int64_t label_of(std::string_view node_id) const;
+
+  // libfaiss's index of the file: read when opened for any other index type,
+  // on first use (a search) for a flat one.
+  const FaissIndex& index() const;
+  const FaissIndexInfo& info() const;
+  // The labels of the stored rows in storage order (a flat index: 0..n-1).
+  std::vector<std::int64_t> labels() const;
+  // The stored vector at storage position `pos`.
+  std::vector<float> vector_at(std::size_t pos) const;
+  mutable std::optional<FaissIndex> m_index;
 
   // Built on first use: a look-up per row must not scan nodes_dict.
   mutable std::unordered_map<std::int64_t, std::size_t> m_by_label;

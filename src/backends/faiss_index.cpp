@@ -128,6 +128,21 @@ std::vector<float> FaissIndex::vectors() const {
   return out;
 }
 
+std::vector<float> FaissIndex::vector_at(std::size_t pos) const {
+  faiss::Index* index = m->index.get();
+  if (auto* map = dynamic_cast<faiss::IndexIDMap*>(index)) index = map->index;  // position = id_map position
+  std::vector<float> out(static_cast<std::size_t>(index->d));
+  try {
+    if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) ivf->make_direct_map(true);
+    index->reconstruct(static_cast<faiss::Index::idx_t>(pos), out.data());
+  } catch (const faiss::FaissException& e) {
+    std::string what = e.msg;
+    if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+    throw Error(ErrorKind::Data, m->file, m->info.type + " does not give back its vectors: " + what);
+  }
+  return out;
+}
+
 std::vector<std::pair<std::int64_t, float>> FaissIndex::search(const std::vector<float>& query, std::size_t k) const {
   std::vector<std::pair<std::int64_t, float>> out;
   if (k == 0) return out;

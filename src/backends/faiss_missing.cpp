@@ -22,6 +22,7 @@ FaissIndex FaissIndex::read(std::string_view, const std::string& file) { missing
 const FaissIndexInfo& FaissIndex::info() const { missing("FAISS index"); }
 std::vector<std::int64_t> FaissIndex::labels() const { missing("FAISS index"); }
 std::vector<float> FaissIndex::vectors() const { missing("FAISS index"); }
+std::vector<float> FaissIndex::vector_at(std::size_t) const { missing("FAISS index"); }
 std::vector<std::pair<std::int64_t, float>> FaissIndex::search(const std::vector<float>&, std::size_t) const {
   missing("FAISS index");
 }

@@ -137,15 +137,36 @@ bool parse_pgvector_text(std::string_view text, std::vector<double>& out) {
 std::vector<PgVectorRow> pgvector_rows(const Store& store, const VectorStoreDoc& vs, int& dim,
                                        PgVectorRowsReport& report) {
   std::vector<PgVectorRow> rows;
+  pgvector_each_row(store, vs, dim, report, [&](PgVectorRow&& r) { rows.push_back(std::move(r)); });
+  return rows;
+}
+
+int pgvector_first_dim(const VectorStoreDoc& vs) {
   const Section* emb = vs.doc.section("embedding_dict");
-  if (!emb || emb->entries.empty()) return rows;
+  if (!emb || emb->entries.empty()) return 0;
+  Json vec = vs.doc.decode(emb->entries.front().raw);
+  return vec.is_array() ? static_cast<int>(vec.as_array().size()) : 0;
+}
+
+void pgvector_each_row(const Store& store, const VectorStoreDoc& vs, int& dim, PgVectorRowsReport& report,
+                       const std::function<void(PgVectorRow&&)>& fn) {
+  const Section* emb = vs.doc.section("embedding_dict");
+  if (!emb || emb->entries.empty()) return;
   const Section* data = store.doc_collection(coll::kDocData);
+  std::size_t count = 0;
   for (const Entry& e : emb->entries) {
     const std::string where = vs.doc.name() + ": embedding_dict[" + std::string(e.key) + "]";
     const Entry* node = data ? data->find(e.key) : nullptr;
     if (!node)
       throw Error(ErrorKind::Data, store.location,
                   "a PGVectorStore row is built from the node, and the docstore has no node for this vector", where);
+    // The mapped files are read about in order: the pages behind this row
+    // can leave memory (else the whole store ends up resident; touched
+    // again, they come back from the page cache).
+    if ((++count & 1023) == 0) {
+      vs.doc.release_before(e.raw.data());
+      store.docstore->release_before(node->raw.data());
+    }
     Json wrapped = store.docstore->decode(node->raw);
     const Json* d = wrapped.find("__data__");
     if (!d || !d->is_object())
@@ -196,9 +217,8 @@ std::vector<PgVectorRow> pgvector_rows(const Store& store, const VectorStoreDoc&
     }
     report.float32_changed += changed;
     row.embedding = pgvector_text(values);
-    rows.push_back(std::move(row));
+    fn(std::move(row));
   }
-  return rows;
 }
 
 SimpleEntriesFromRow simple_entries_from_metadata(std::string_view metadata_text) {

@@ -7,13 +7,15 @@
 #pragma once
 
 #include <charconv>
-
+#include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "lstore/json.hpp"
 #include "lstore/query.hpp"
 #include "lstore/store.hpp"
 
@@ -66,6 +68,13 @@ struct PgVectorRowsReport {
 // Data error naming the node when a vector has no docstore node.
 std::vector<PgVectorRow> pgvector_rows(const Store& store, const VectorStoreDoc& vs, int& dim,
                                        PgVectorRowsReport& report);
+// The same, one row at a time (the writer streams them into INSERTs, so
+// memory does not grow with the store); `report` is complete at the end.
+void pgvector_each_row(const Store& store, const VectorStoreDoc& vs, int& dim, PgVectorRowsReport& report,
+                       const std::function<void(PgVectorRow&&)>& fn);
+// The dimension of the namespace's first embedding (0: none), which the
+// table is created with before its rows stream in.
+int pgvector_first_dim(const VectorStoreDoc& vs);
 
 // pgvector's text form of float32 values: "[v1,v2,...]", shortest float32 digits.
 std::string pgvector_text(std::span<const double> v);
@@ -109,5 +118,53 @@ struct PgVectorQuerySql {
   std::vector<std::string> params;
 };
 PgVectorQuerySql pgvector_query_sql(const std::string& qualified_table, const VectorQuery& q);
+
+// ---------------------------------------------------------------- rebuilding a folder store
+//
+// A table PGVectorStore wrote alone (no PostgresDocumentStore/IndexStore
+// tables) holds each node in its row: metadata_._node_content is the node's
+// JSON with text "" (node_to_metadata_dict), the text column its text. From
+// those, the docstore and index store LlamaIndex 0.12 persists after
+// VectorStoreIndex(nodes) over a SimpleVectorStore (pgvector_rebuild.cpp).
+
+// One row as the node metadata_dict_to_node rebuilds, in docstore form.
+struct RebuiltNode {
+  std::string id;
+  std::string envelope;         // docstore/data value: {"__data__": node, "__type__": code}
+  std::string metadata_record;  // docstore/metadata value: {"doc_hash": h[, "ref_doc_id": r]}
+  std::optional<std::string> ref_doc_id;  // the SOURCE, when add_documents records it in ref_doc_info
+  Json metadata;                // node.metadata (ref_doc_info takes the first non-empty one)
+};
+// Throws std::runtime_error saying what is wrong with the row (the caller
+// names the table and node_id).
+RebuiltNode rebuild_node(std::string_view node_id, std::string_view text, std::string_view metadata_text);
+
+// docstore/ref_doc_info as add_documents leaves it after adding the nodes
+// one by one: ref docs in first-seen order, node ids in row order, metadata
+// the first non-empty metadata of its nodes.
+class RefDocInfoBuilder {
+ public:
+  void add(const RebuiltNode& n);
+  std::size_t size() const { return m_order.size(); }
+  // (ref doc id, value JSON) in first-seen order.
+  std::vector<std::pair<std::string, std::string>> entries() const;
+
+ private:
+  struct Info {
+    std::vector<std::string> node_ids;
+    Json metadata{JsonObject{}};
+  };
+  std::vector<std::string> m_order;
+  std::map<std::string, Info> m_info;
+};
+
+// The index store entry of a VectorStoreIndex over `node_ids` (nodes_dict id
+// -> id, as for a SimpleVectorStore): {"__type__": type, "__data__": "..."}.
+std::string rebuilt_index_struct(std::string_view index_id, const std::vector<std::string>& node_ids,
+                                 std::string_view type = "vector_store");
+// The index id given to the rebuilt index: the table does not keep the one
+// LlamaIndex made (a uuid4), so a UUID derived from the table's name, the
+// same on every conversion of that table.
+std::string rebuilt_index_id(std::string_view qualified_table);
 
 }  // namespace lstore

@@ -642,8 +642,11 @@ bool fits_native(const JsonDoc& doc, const Place& place, const char* table) {
     if (!s.outlined) continue;
     if (s.is_array) return false;
     if (namespaces.emplace(namespace_in(place, table, s.name), s.name).first->second != s.name) return false;
-    for (const Entry& e : s.entries)
+    std::size_t n = 0;
+    for (const Entry& e : s.entries) {
       if (!pg_text_ok(e.key) || !pg_text_ok(e.raw) || !PgJsonCheck(e.raw).ok()) return false;
+      if ((++n & 1023) == 0) doc.release_before(e.raw.data());  // a 1 GB docstore does not stay resident
+    }
   }
   return true;
 }
@@ -701,6 +704,9 @@ bool parse_vector(std::string_view text, std::vector<double>& out) {
 // The rows_in of a vector store file whose vectors are a PGVectorStore table.
 constexpr std::string_view kPgVectorRoute = "pgvector:";
 bool is_pgvector_route(std::string_view rows_in) { return rows_in.starts_with(kPgVectorRoute); }
+// The rows_in of the files rebuilt from a PGVectorStore table written alone
+// (docstore, index store, and the empty files persist writes beside them).
+constexpr std::string_view kRebuiltRoute = "pgvector-nodes:";
 
 // Rows sent as multi-row INSERTs with bound parameters ("INSERT INTO t (a, b)
 // VALUES ($1, $2), ($3, $4), ..."), flushed before the protocol's 65535
@@ -893,45 +899,67 @@ class PgSink : public RecordSink {
 
 // ---------------------------------------------------------------- pgvector tables
 
-// One PGVectorStore table to write: a vector store namespace's rows.
+// One PGVectorStore table to write: a vector store namespace's rows, which
+// stream from the store into INSERTs when it is written.
 struct PgVectorPlan {
   std::string ns, file, table;  // table without schema
   int dim = 0;
-  std::vector<PgVectorRow> rows;
+  const VectorStoreDoc* vs = nullptr;
+  bool has_rows = false;
 };
 
 // PGVectorStore's default embed_dim: the table of a store without vectors
 // has it unless ?embed_dim= says otherwise.
 constexpr int kDefaultEmbedDim = 1536;
 
-// The tables a store's vector stores become (before connecting: it reads
-// every node), their files routed to them, and the notes of what the
-// tables cannot hold. The default namespace always gets a table (PGVectorStore
-// creates it on first use); another namespace only when it has vectors.
-std::vector<PgVectorPlan> plan_pgvector(const Store& store, const PgVectorOptions& o, const std::string& schema,
-                                        Routes& routes, std::vector<std::string>& notes) {
+// The tables a store's vector stores become and their files routed to them.
+// The default namespace always gets a table (PGVectorStore creates it on
+// first use); another namespace only when it has vectors. A table's
+// dimension is embed_dim= or its first vector's: every row is checked
+// against it as it is written.
+std::vector<PgVectorPlan> plan_pgvector(const Store& store, const PgVectorOptions& o, Routes& routes) {
   std::vector<PgVectorPlan> plans;
   for (const VectorStoreDoc& vs : store.vector_stores) {
-    PgVectorPlan plan{vs.ns, vs.doc.name(), pgvector_table_name(o, vs.ns), o.embed_dim.value_or(0), {}};
-    PgVectorRowsReport report;
-    plan.rows = pgvector_rows(store, vs, plan.dim, report);
-    if (plan.rows.empty() && vs.ns != "default") continue;
+    const Section* emb = vs.doc.section("embedding_dict");
+    PgVectorPlan plan{vs.ns, vs.doc.name(), pgvector_table_name(o, vs.ns), o.embed_dim.value_or(pgvector_first_dim(vs)),
+                      &vs, emb && !emb->entries.empty()};
+    if (!plan.has_rows && vs.ns != "default") continue;
     if (plan.dim == 0) plan.dim = kDefaultEmbedDim;
-    std::string where = schema + "." + plan.table;
-    if (!plan.rows.empty()) routes[plan.file] = std::string(kPgVectorRoute) + plan.table;
-    if (report.float32_changed) {
-      char change[32];
-      std::snprintf(change, sizeof change, "%.3g", report.max_change);
-      notes.push_back(std::to_string(report.float32_changed) + " of " + std::to_string(plan.rows.size()) +
-                      " embeddings of " + plan.file + " are float32 in " + where +
-                      " (pgvector's type): read back, they are the float32 values (largest change " + change + ")");
-    }
-    if (report.nonfinite_metadata)
-      notes.push_back(std::to_string(report.nonfinite_metadata) + " NaN/Infinity metadata values of " + plan.file +
-                      "'s nodes are null in " + where + ".metadata_ (as PGVectorStore stores them)");
+    if (plan.has_rows) routes[plan.file] = std::string(kPgVectorRoute) + plan.table;
     plans.push_back(std::move(plan));
   }
   return plans;
+}
+
+// The notes of what a table could not hold of its namespace's rows.
+void pgvector_notes(const PgVectorPlan& plan, std::size_t rows, const PgVectorRowsReport& report,
+                    const std::string& schema, std::vector<std::string>& notes) {
+  const std::string where = schema + "." + plan.table;
+  if (report.float32_changed) {
+    char change[32];
+    std::snprintf(change, sizeof change, "%.3g", report.max_change);
+    notes.push_back(std::to_string(report.float32_changed) + " of " + std::to_string(rows) + " embeddings of " +
+                    plan.file + " are float32 in " + where +
+                    " (pgvector's type): read back, they are the float32 values (largest change " + change + ")");
+  }
+  if (report.nonfinite_metadata)
+    notes.push_back(std::to_string(report.nonfinite_metadata) + " NaN/Infinity metadata values of " + plan.file +
+                    "'s nodes are null in " + where + ".metadata_ (as PGVectorStore stores them)");
+}
+
+// What the tables would lose, without writing (convert --strict asks first):
+// every row built and dropped.
+std::vector<std::string> pgvector_losses(const Store& store, const std::vector<PgVectorPlan>& plans, const std::string& schema) {
+  std::vector<std::string> notes;
+  for (const PgVectorPlan& plan : plans) {
+    if (!plan.has_rows) continue;
+    PgVectorRowsReport report;
+    int dim = plan.dim;
+    std::size_t rows = 0;
+    pgvector_each_row(store, *plan.vs, dim, report, [&](PgVectorRow&&) { ++rows; });
+    pgvector_notes(plan, rows, report, schema, notes);
+  }
+  return notes;
 }
 
 // Whether `table` (no schema) exists in the place's schema.
@@ -943,18 +971,30 @@ bool table_exists(Conn& c, const Place& place, const std::string& table) {
 }
 
 // The tables as PGVectorStore creates them, the rows in embedding_dict order
-// (ids 1, 2, ...) by multi-row INSERTs with bound parameters; an HNSW index
-// is built after the rows (faster than row by row, the same index).
-void write_pgvector(Conn& c, const Place& place, const PgVectorOptions& o, const std::vector<PgVectorPlan>& plans) {
+// (ids 1, 2, ...) by multi-row INSERTs with bound parameters, built from the
+// store as they are sent (a batch at a time in memory); an HNSW index is
+// built after the rows (faster than row by row, the same index). A row that
+// cannot be built throws, and the caller's transaction takes everything back.
+void write_pgvector(Conn& c, const Place& place, const PgVectorOptions& o, const Store& store,
+                    const std::vector<PgVectorPlan>& plans, std::vector<std::string>& notes) {
   if (plans.empty()) return;
   c.exec("CREATE EXTENSION IF NOT EXISTS vector");
   for (const PgVectorPlan& plan : plans) {
     std::vector<std::string> ddl = pgvector_ddl(o, quote_ident(place.schema), plan.ns, plan.dim);
     std::size_t before_rows = ddl.size() - (o.hnsw() ? 1 : 0);
     for (std::size_t i = 0; i < before_rows; ++i) c.exec(ddl[i]);
-    BatchedInsert insert(c, "INSERT INTO " + place.table(plan.table) + " (text, metadata_, node_id, embedding)", 4, 4000);
-    for (const PgVectorRow& r : plan.rows) insert.add({r.text, r.metadata, r.node_id, r.embedding});
-    insert.flush();
+    if (plan.has_rows) {
+      BatchedInsert insert(c, "INSERT INTO " + place.table(plan.table) + " (text, metadata_, node_id, embedding)", 4, 4000);
+      PgVectorRowsReport report;
+      int dim = plan.dim;
+      std::size_t rows = 0;
+      pgvector_each_row(store, *plan.vs, dim, report, [&](PgVectorRow&& r) {
+        insert.add({std::move(r.text), std::move(r.metadata), std::move(r.node_id), std::move(r.embedding)});
+        ++rows;
+      });
+      insert.flush();
+      pgvector_notes(plan, rows, report, place.schema, notes);
+    }
     for (std::size_t i = before_rows; i < ddl.size(); ++i) c.exec(ddl[i]);
   }
 }
@@ -1002,6 +1042,7 @@ class PgSource : public RecordSource {
                const std::function<void(const EntryRecord&)>& fn) override {
     const std::string& table = m_files[m_next - 1].rows_in;
     if (is_pgvector_route(table)) return pgvector_entries(table.substr(kPgVectorRoute.size()), collection, fn);
+    if (table.starts_with(kRebuiltRoute)) return rebuilt_entries(table.substr(kRebuiltRoute.size()), collection, fn);
     if (table == kDocTable || table == kIndexTable || table == kKvTable) {
       if (!m_tables.count(table)) return;
       std::string ns = namespace_in(m_place, table, collection);
@@ -1052,6 +1093,7 @@ class PgSource : public RecordSource {
     const bool vectors = collection == "embedding_dict";
     if (!vectors && collection != "text_id_to_ref_doc_id" && collection != "metadata_dict") return;
     const bool ref = collection == "text_id_to_ref_doc_id";
+    if (vectors) note_unkeyed_rows(table);
     m_c.stream("SELECT node_id, " + std::string(vectors ? "embedding::text" : "metadata_::text") + " FROM " +
                    m_place.table(table) + " WHERE node_id IS NOT NULL ORDER BY id",
                {}, [&](const PGresult* r) {
@@ -1075,6 +1117,105 @@ class PgSource : public RecordSource {
                  e.json = m_text;
                  fn(e);
                });
+  }
+
+  // Rows without a node_id have no key in a SimpleVectorStore (nor a node):
+  // left out, and said with their count, once per table.
+  void note_unkeyed_rows(const std::string& table) {
+    if (!m_unkeyed_noted.insert(table).second) return;
+    std::optional<std::string> n =
+        m_c.scalar("SELECT count(*) FROM " + m_place.table(table) + " WHERE node_id IS NULL", {});
+    if (n && *n != "0")
+      m_notes.push_back(*n + " rows of " + m_place.schema + "." + table +
+                        " have no node_id (NULL): left out (a vector store entry and a node are keyed by it)");
+  }
+
+  // The docstore and index store rebuilt from a PGVectorStore table's rows
+  // (pgvector_rebuild.cpp), streamed in id order; graph_dict and an empty
+  // namespace have no entries.
+  void rebuilt_entries(const std::string& table, const std::string& collection,
+                       const std::function<void(const EntryRecord&)>& fn) {
+    const bool data = collection == coll::kDocData, meta = collection == coll::kDocMetadata,
+               refs = collection == coll::kRefDocInfo, index = collection == coll::kIndexData;
+    if (!data && !meta && !refs && !index) return;
+    const std::string qualified = m_place.schema + "." + table;
+    std::vector<std::string> ids;
+    RefDocInfoBuilder ref_docs;
+    m_c.stream("SELECT node_id, text, metadata_::text FROM " + m_place.table(table) +
+                   " WHERE node_id IS NOT NULL ORDER BY id",
+               {}, [&](const PGresult* r) {
+                 std::string_view id = cell(r, 0, 0);
+                 if (index) return ids.emplace_back(id), void();
+                 RebuiltNode n;
+                 try {
+                   n = rebuild_node(id, is_null(r, 0, 1) ? std::string_view() : cell(r, 0, 1),
+                                    is_null(r, 0, 2) ? std::string_view("null") : cell(r, 0, 2));
+                 } catch (const std::runtime_error& e) {
+                   throw Error(ErrorKind::Data, m_c.display(), e.what(), qualified + " node_id " + std::string(id));
+                 }
+                 if (refs) return ref_docs.add(n);
+                 EntryRecord e;
+                 e.key = n.id;
+                 e.seq = kNoSeq;
+                 e.json = data ? n.envelope : n.metadata_record;
+                 fn(e);
+               });
+    if (index) {
+      const std::string index_id = rebuilt_index_id(qualified);
+      m_text = rebuilt_index_struct(index_id, ids);
+      EntryRecord e;
+      e.key = index_id;
+      e.seq = kNoSeq;
+      e.json = m_text;
+      fn(e);
+      m_notes.push_back("index_store.json: " + qualified + " does not keep the id LlamaIndex gave its index: the " +
+                        std::to_string(ids.size()) + " nodes are in a vector_store index with the new id " + index_id);
+    }
+    if (refs) {
+      for (const auto& [ref, value] : ref_docs.entries()) {
+        EntryRecord e;
+        e.key = ref;
+        e.seq = kNoSeq;
+        e.json = value;
+        fn(e);
+      }
+      if (ref_docs.size())
+        m_notes.push_back("docstore.json: the doc_hash records of the " + std::to_string(ref_docs.size()) +
+                          " source documents (docstore/metadata[ref doc id]) are not in " + qualified +
+                          ": not rebuilt (refresh_ref_docs will see those documents as new)");
+    }
+  }
+
+  // A database holding only PGVectorStore's table (a VectorStoreIndex built
+  // on PGVectorStore alone): the docstore and index store a SimpleVectorStore
+  // index needs, rebuilt from the rows, and the graph store and empty image
+  // namespace StorageContext.persist writes beside them. The float32 values
+  // are said once.
+  void add_rebuilt_from_pgvector() {
+    const std::string table = pgvector_table_name(m_vectors, "default");
+    if (!m_vectors.enabled || !table_exists(m_c, m_place, table)) return;
+    const std::string route = std::string(kRebuiltRoute) + table;
+    m_files.push_back({0, "docstore.json", FileKind::DocStore, route,
+                       default_layout({coll::kDocData, coll::kDocMetadata, coll::kRefDocInfo}, Dialect::Python)});
+    m_files.push_back({0, "index_store.json", FileKind::IndexStore, route, default_layout({coll::kIndexData}, Dialect::Python)});
+    m_files.push_back({0, "graph_store.json", FileKind::GraphStore, route, default_layout({"graph_dict"}, Dialect::Python)});
+    std::optional<std::string> n =
+        m_c.scalar("SELECT count(*) FROM " + m_place.table(table) + " WHERE node_id IS NOT NULL", {});
+    if (n && *n != "0")
+      m_notes.push_back(*n + " embeddings of " + m_place.schema + "." + table +
+                        " are float32 (pgvector's type): default__vector_store.json holds those values; the float64 "
+                        "digits they were made from are not in the table");
+    m_rebuilt = route;
+  }
+
+  // After add_native_pgvector: the empty image namespace persist writes when
+  // the store has no image table.
+  void add_rebuilt_image_namespace() {
+    if (m_rebuilt.empty()) return;
+    for (const FileRow& f : m_files)
+      if (f.name == "image__vector_store.json") return;
+    m_files.push_back({0, "image__vector_store.json", FileKind::VectorStore, m_rebuilt,
+                       default_layout({"embedding_dict", "text_id_to_ref_doc_id", "metadata_dict"}, Dialect::Python)});
   }
 
   // The PGVectorStore tables of the URI's table= that no file of the store
@@ -1149,9 +1290,11 @@ class PgSource : public RecordSource {
     if (m_tables.count(kIndexTable) && has_rows(m_c, m_place, kIndexTable, m_place.native("index_store/data")))
       m_files.push_back({0, "index_store.json", FileKind::IndexStore, kIndexTable,
                          default_layout({"index_store/data"}, Dialect::Python)});
+    if (doc.empty() && m_files.empty()) add_rebuilt_from_pgvector();
     add_native_kv();
     add_native_chats();
     add_native_pgvector();
+    add_rebuilt_image_namespace();
     if (m_files.empty())
       throw Error(ErrorKind::Data, m_c.display(),
                   "no LlamaIndex store here (no data_docstore, data_kvstore or data_chatstore rows, no lstore tables)");
@@ -1166,6 +1309,12 @@ class PgSource : public RecordSource {
   std::vector<double> m_packed;
   PgVectorOptions m_vectors;
   std::string m_text;
+  std::string m_rebuilt;                   // the route of the rebuilt files, if any
+  std::set<std::string> m_unkeyed_noted;   // tables whose NULL node_ids were counted
+  std::vector<std::string> m_notes;        // what the store read here could not bring back
+
+ public:
+  const std::vector<std::string>& notes() const { return m_notes; }
 };
 
 // ---------------------------------------------------------------- locking
@@ -1227,6 +1376,7 @@ class PostgresBackend : public Backend {
     PgSource source(c, m_place, m_uri.vectors);
     Store store = assemble_store(source, describe());
     snapshot.commit();
+    m_read_notes = source.notes();
     return store;
   }
 
@@ -1266,7 +1416,7 @@ class PostgresBackend : public Backend {
     Routes routes = plan_routes(store, m_place);  // before connecting: it reads every docstore entry
     std::vector<std::string> notes;
     std::vector<PgVectorPlan> plans;
-    if (m_uri.vectors.enabled) plans = plan_pgvector(store, m_uri.vectors, m_place.schema, routes, notes);
+    if (m_uri.vectors.enabled) plans = plan_pgvector(store, m_uri.vectors, routes);
     std::shared_ptr<Conn> conn = connection();
     Conn& c = *conn;
     Transaction tx(c);
@@ -1275,18 +1425,19 @@ class PostgresBackend : public Backend {
     clear_target(c, store, routes, options.force, plans);
     PgSink sink(c, m_place, routes, m_uri.vectors.enabled);
     write_records(store, sink, options.progress);
-    write_pgvector(c, m_place, m_uri.vectors, plans);
+    write_pgvector(c, m_place, m_uri.vectors, store, plans, notes);
     tx.commit();
     if (options.warn)
       for (const std::string& n : notes) options.warn(n);
   }
 
+  std::vector<std::string> read_notes() const override { return m_read_notes; }
+
   std::vector<std::string> losses(const Store& store) const override {
     std::vector<std::string> notes;
     if (!m_uri.vectors.enabled) return notes;
     Routes routes = plan_routes(store, m_place);
-    plan_pgvector(store, m_uri.vectors, m_place.schema, routes, notes);
-    return notes;
+    return pgvector_losses(store, plan_pgvector(store, m_uri.vectors, routes), m_place.schema);
   }
 
  private:
@@ -1366,6 +1517,7 @@ class PostgresBackend : public Backend {
   PgUri m_uri;
   Place m_place;
   std::weak_ptr<Conn> m_locked;
+  std::vector<std::string> m_read_notes;  // the last load()'s (PgSource::notes)
 };
 
 }  // namespace

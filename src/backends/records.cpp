@@ -303,48 +303,48 @@ void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink, Pro
   }
 }
 
-// An unlinked temporary file the rebuilt bytes go to, mapped afterwards.
-class Spool {
- public:
-  Spool() {
-    const char* dir = std::getenv("TMPDIR");
-    std::string d = dir && *dir ? dir : "/tmp";
-    m_fd = ::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (m_fd < 0) {
-      std::string tmpl = d + "/lstore-XXXXXX";
-      m_fd = ::mkstemp(tmpl.data());
-      if (m_fd >= 0) ::unlink(tmpl.c_str());
-    }
-    if (m_fd < 0) throw Error(ErrorKind::Data, d, std::string("cannot create a temporary file: ") + std::strerror(errno));
-  }
-  ~Spool() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  void write(std::string_view s) {
-    m_buf.append(s);
-    if (m_buf.size() >= (1u << 20)) flush();
-  }
-  std::shared_ptr<Buffer> finish(const std::string& display) {
-    flush();
-    int fd = m_fd;
-    m_fd = -1;
-    return Buffer::map_fd(fd, display);
-  }
+}  // namespace
 
- private:
-  void flush() {
-    std::size_t done = 0;
-    while (done < m_buf.size()) {
-      ssize_t n = ::write(m_fd, m_buf.data() + done, m_buf.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw Error(ErrorKind::Data, "temporary file", std::string("cannot write: ") + std::strerror(errno));
-      done += static_cast<std::size_t>(n);
-    }
-    m_buf.clear();
+Spool::Spool() {
+  const char* dir = std::getenv("TMPDIR");
+  std::string d = dir && *dir ? dir : "/tmp";
+  m_fd = ::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (m_fd < 0) {
+    std::string tmpl = d + "/lstore-XXXXXX";
+    m_fd = ::mkstemp(tmpl.data());
+    if (m_fd >= 0) ::unlink(tmpl.c_str());
   }
-  int m_fd = -1;
-  std::string m_buf;
-};
+  if (m_fd < 0) throw Error(ErrorKind::Data, d, std::string("cannot create a temporary file: ") + std::strerror(errno));
+}
+
+Spool::~Spool() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+void Spool::write(std::string_view s) {
+  m_buf.append(s);
+  if (m_buf.size() >= (1u << 20)) flush();
+}
+
+std::shared_ptr<Buffer> Spool::finish(const std::string& display) {
+  flush();
+  int fd = m_fd;
+  m_fd = -1;
+  return Buffer::map_fd(fd, display);
+}
+
+void Spool::flush() {
+  std::size_t done = 0;
+  while (done < m_buf.size()) {
+    ssize_t n = ::write(m_fd, m_buf.data() + done, m_buf.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(ErrorKind::Data, "temporary file", std::string("cannot write: ") + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  m_buf.clear();
+}
+
+namespace {
 
 // A string member of an exception record, or nullptr.
 const std::string* field(const Json* x, std::string_view key) {

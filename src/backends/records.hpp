@@ -101,6 +101,24 @@ std::string default_layout(const std::vector<std::string>& collections, Dialect 
 // The collection names a layout lists, in order.
 std::vector<std::string> layout_collections(std::string_view layout);
 
+// An unlinked temporary file that rebuilt or converted bytes go to (through
+// a 1 MB buffer), mapped when finished: a big file made here does not sit in
+// memory.
+class Spool {
+ public:
+  Spool();  // throws Error(Data) when $TMPDIR (or /tmp) takes no file
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+  void write(std::string_view s);
+  std::shared_ptr<Buffer> finish(const std::string& display);
+
+ private:
+  void flush();
+  int m_fd = -1;
+  std::string m_buf;
+};
+
 // The JSON text of a packed embedding in `dialect` with element separator `sep`.
 std::string format_vector(std::span<const double> v, JsonDialect dialect, std::string_view sep);
 

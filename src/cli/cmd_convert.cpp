@@ -63,7 +63,7 @@ CommandSpec add_convert(CLI::App& parent) {
             auto src = open_backend(opts->src);
             auto dst = open_backend(opts->dst);
             Store store = load_store(out, *src);
-            std::vector<std::string> notes;
+            std::vector<std::string> notes = src->read_notes();
             if (opts->upgrade) store = upgrade_store(store, notes);
             if (!opts->dialect.empty())
               store = convert_dialect(store, opts->dialect == "ts" ? Dialect::TypeScript : Dialect::Python, notes);

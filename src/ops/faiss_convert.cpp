@@ -12,6 +12,8 @@
 #include "lstore/faiss.hpp"
 #include "lstore/json.hpp"
 #include "lstore/model.hpp"
+#include "../backends/records.hpp"  // Spool
+#include "query_internal.hpp"        // namespace_rows, scan_embeddings: the vector parser query uses
 
 namespace lstore {
 namespace {
@@ -35,6 +37,23 @@ std::string section_text(const std::string& name, const std::vector<std::string>
   out += ": {";
   for (std::size_t i = 0; i < entries.size(); ++i) out += (i ? ", " : "") + entries[i];
   return out + "}";
+}
+
+// Rows parsed and written per chunk: bounds the float32 buffer (6 MB at 384 dimensions).
+constexpr std::size_t kRowsPerChunk = 4096;
+
+// `"name": {` of a collection, after ", " unless it is the file's first.
+void open_section(Spool& out, const char* name, bool first) {
+  std::string head = first ? "" : ", ";
+  dump_string(head, name, JsonDialect::Python);
+  out.write(head + ": {");
+}
+
+// A conversion reads the source docstore about in file order, once per
+// collection it writes: the pages behind the entry just read can leave memory
+// (touched again, they come back from the page cache).
+void release_read(const JsonDoc& doc, const Entry& e, std::size_t i) {
+  if ((i & 1023) == 1023) doc.release_before(e.raw.data());
 }
 
 JsonDoc make_doc(const std::string& name, std::string text) {
@@ -89,35 +108,55 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
 
   // Rows: the default namespace's vectors in embedding_dict order, as a
   // migration hands the nodes to VectorStoreIndex.
-  PackedVectors packed = src.vector_store("default") ? PackedVectors::parse(src, "default") : PackedVectors{};
   const Section* data = src.doc_collection(coll::kDocData);
   const Section* meta = src.doc_collection(coll::kDocMetadata);
   const Section* refs = src.doc_collection(coll::kRefDocInfo);
-  std::vector<std::size_t> rows;
+  detail::NamespaceRows vectors;
+  if (src.vector_store("default")) vectors = detail::namespace_rows(src, "default");
+  std::vector<const Entry*> rows;
   std::size_t without_node = 0;
-  for (std::size_t i = 0; i < packed.rows(); ++i) {
-    if (data && data->find(packed.ids()[i])) rows.push_back(i);
+  for (const Entry* e : vectors.entries) {
+    if (data && data->find(e->key)) rows.push_back(e);
     else ++without_node;
   }
   if (without_node)
     notes.push_back(fmt::format("{} vector{} without a node in the docstore not migrated (LlamaIndex migrates nodes)",
                                 without_node, without_node == 1 ? "" : "s"));
-  int d = static_cast<int>(packed.dim());
+  int d = static_cast<int>(vectors.dim);
   if (rows.empty()) {
     if (!dim) throw Error(ErrorKind::Usage, src.location, "the store holds no vectors, so it records no dimension: give --dim");
     d = *dim;
   } else if (dim && *dim != d) {
     throw Error(ErrorKind::Usage, "--dim", fmt::format("the store's vectors have {} dimensions, not {}", d, *dim));
   }
-  std::vector<float> floats;
-  floats.reserve(rows.size() * static_cast<std::size_t>(d));
+
+  // The FAISS file streams to a temporary file: its header, then the rows
+  // parsed a chunk at a time straight into float32 (no float64 matrix, no
+  // faiss::Index holding them all, no in-memory copy of the file).
+  Spool faiss_bytes;
+  faiss_bytes.write(faiss_flat_header(metric, d, static_cast<std::int64_t>(rows.size())));
   double max_change = 0;
-  for (std::size_t r : rows)
-    for (std::size_t j = 0; j < packed.dim(); ++j) {
-      float f = static_cast<float>(packed.row(r)[j]);
-      max_change = std::max(max_change, std::fabs(static_cast<double>(f) - packed.row(r)[j]));
-      floats.push_back(f);
+  if (!rows.empty()) {
+    detail::DocReader reader(src, *vectors.doc);
+    const std::size_t width = vectors.dim;
+    std::vector<float> chunk;
+    std::vector<double> change;  // per row: scan_embeddings calls back from several threads
+    for (std::size_t first = 0; first < rows.size(); first += kRowsPerChunk) {
+      std::vector<const Entry*> part(rows.begin() + static_cast<std::ptrdiff_t>(first),
+                                     rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), first + kRowsPerChunk)));
+      chunk.assign(part.size() * width, 0.0f);
+      change.assign(part.size(), 0.0);
+      detail::scan_embeddings(reader, *vectors.doc, part, width, [&](std::size_t k, const double* v) {
+        for (std::size_t j = 0; j < width; ++j) {
+          const float f = static_cast<float>(v[j]);
+          change[k] = std::max(change[k], std::fabs(static_cast<double>(f) - v[j]));
+          chunk[k * width + j] = f;
+        }
+      });
+      for (double c : change) max_change = std::max(max_change, c);
+      faiss_bytes.write(std::string_view(reinterpret_cast<const char*>(chunk.data()), chunk.size() * sizeof(float)));
     }
+  }
   if (max_change > 0)
     notes.push_back(fmt::format("{} vectors stored as float32 (largest change {:.3g})", rows.size(), max_change));
 
@@ -127,40 +166,53 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
   out.era = src.era;
 
   // docstore.json: the migrated nodes, their node-level metadata entries, the
-  // ref docs they point to; a fresh KV store writes data, metadata, ref_doc_info.
-  std::unordered_set<std::string_view> kept;
-  std::vector<std::string> data_entries, meta_entries, ref_entries;
-  std::set<std::string> ref_ids;
-  for (std::size_t r : rows) {
-    std::string_view id = packed.ids()[r];
-    kept.insert(id);
-    const Entry* e = data->find(id);
-    data_entries.push_back(entry_text(*src.docstore, *e));
-    if (const Entry* m = meta ? meta->find(id) : nullptr) meta_entries.push_back(entry_text(*src.docstore, *m));
-    if (auto ref = decode_node(*src.docstore, *e).ref_doc_id) ref_ids.insert(*ref);
+  // ref docs they point to; a fresh KV store writes data, metadata,
+  // ref_doc_info. Streamed to a temporary file, entry by entry.
+  Spool docstore;
+  docstore.write("{");
+  std::size_t meta_written = 0, refs_written = 0;
+  if (!rows.empty()) {
+    std::set<std::string> ref_ids;
+    open_section(docstore, coll::kDocData, true);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const Entry* e = data->find(rows[i]->key);
+      if (i) docstore.write(", ");
+      docstore.write(entry_text(*src.docstore, *e));
+      if (auto ref = decode_node(*src.docstore, *e).ref_doc_id) ref_ids.insert(*ref);
+      release_read(*src.docstore, *e, i);
+    }
+    docstore.write("}");
+    open_section(docstore, coll::kDocMetadata, false);
+    for (const Entry* r : rows)
+      if (const Entry* m = meta ? meta->find(r->key) : nullptr) {
+        if (meta_written++) docstore.write(", ");
+        docstore.write(entry_text(*src.docstore, *m));
+        release_read(*src.docstore, *m, meta_written);
+      }
+    docstore.write("}");
+    open_section(docstore, coll::kRefDocInfo, false);
+    if (refs)
+      for (const Entry& e : refs->entries)
+        if (ref_ids.count(std::string(e.key))) {
+          if (refs_written++) docstore.write(", ");
+          docstore.write(entry_text(*src.docstore, e));
+        }
+    docstore.write("}");
   }
-  if (refs)
-    for (const Entry& e : refs->entries)
-      if (ref_ids.count(std::string(e.key))) ref_entries.push_back(entry_text(*src.docstore, e));
-  std::string docstore = "{";
-  if (!data_entries.empty()) {
-    docstore += section_text(coll::kDocData, data_entries) + ", " + section_text(coll::kDocMetadata, meta_entries);
-    docstore += ", " + section_text(coll::kRefDocInfo, ref_entries);
-  }
-  docstore += "}";
+  docstore.write("}");
   if (data && data->size() > rows.size())
     notes.push_back(fmt::format("{} node{} of other indexes or namespaces not carried (FaissVectorStore's docstore holds the migrated nodes)",
                                 data->size() - rows.size(), data->size() - rows.size() == 1 ? "" : "s"));
-  if (meta && meta->size() > meta_entries.size())
+  if (meta && meta->size() > meta_written)
     notes.push_back(fmt::format("{} docstore/metadata entr{} (document hashes) not carried: only node-level entries come back",
-                                meta->size() - meta_entries.size(), meta->size() - meta_entries.size() == 1 ? "y" : "ies"));
-  if (refs && refs->size() > ref_entries.size())
-    notes.push_back(fmt::format("{} ref_doc_info entr{} without a migrated node not carried", refs->size() - ref_entries.size(),
-                                refs->size() - ref_entries.size() == 1 ? "y" : "ies"));
+                                meta->size() - meta_written, meta->size() - meta_written == 1 ? "y" : "ies"));
+  if (refs && refs->size() > refs_written)
+    notes.push_back(fmt::format("{} ref_doc_info entr{} without a migrated node not carried", refs->size() - refs_written,
+                                refs->size() - refs_written == 1 ? "y" : "ies"));
 
   // index_store.json: the one IndexDict, nodes_dict keyed by FAISS row.
   JsonObject nodes_dict;
-  for (std::size_t i = 0; i < rows.size(); ++i) nodes_dict.emplace_back(std::to_string(i), std::string(packed.ids()[rows[i]]));
+  for (std::size_t i = 0; i < rows.size(); ++i) nodes_dict.emplace_back(std::to_string(i), std::string(rows[i]->key));
   const Json* summary = index.data.find("summary");
   Json idata = JsonObject{{"index_id", index.id},
                           {"summary", summary ? *summary : Json()},
@@ -194,12 +246,12 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
   FileInfo faiss;
   faiss.name = file;
   faiss.kind = FileKind::Faiss;
-  faiss.bytes = Buffer::own(faiss_flat_index_bytes(metric, d, floats, file));
+  faiss.bytes = faiss_bytes.finish(file);
   faiss.size = faiss.bytes->view().size();
   faiss.detail = fmt::format("FAISS {} d={} n={}", metric == FaissMetric::InnerProduct ? "IndexFlatIP" : "IndexFlatL2", d, rows.size());
 
   out.files.push_back(faiss);
-  out.docstore = make_doc("docstore.json", std::move(docstore));
+  out.docstore = JsonDoc::read("docstore.json", docstore.finish("docstore.json"), JsonDialect::Python);
   out.graph_store = make_doc("graph_store.json", kEmptyGraph);
   out.vector_stores.push_back({"image", make_doc("image__vector_store.json", kEmptySimple)});
   out.index_store = make_doc("index_store.json", std::move(index_store));
@@ -213,46 +265,84 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
 Store convert_faiss_to_simple(const Store& src, std::vector<std::string>& notes) {
   FaissNamespace ns = open_faiss_namespace(src, "default");
   const std::string file = ns.file->name;
-  std::vector<std::int64_t> labels = ns.index.labels();
-  std::vector<float> vectors = ns.index.vectors();
-  const std::size_t dim = static_cast<std::size_t>(ns.index.info().dim);
+  const std::vector<std::int64_t> labels = ns.labels();
+  const std::size_t dim = static_cast<std::size_t>(ns.info().dim);
   const Section* data = src.doc_collection(coll::kDocData);
+  // A flat index's rows are read from the mapped file one at a time; any
+  // other index type gives them all back through libfaiss (not streamed).
+  std::vector<float> all;
+  if (!ns.flat) all = ns.index().vectors();
 
-  // SimpleVectorStore.add per node: embedding_dict, text_id_to_ref_doc_id
-  // (ref doc id or "None"), metadata_dict (node_to_metadata_dict without
-  // _node_content), in FAISS row order.
-  std::string emb, refs, metas;
-  std::size_t written = 0, unmapped = 0, nodeless = 0;
+  // The rows that come back: a node in nodes_dict and in the docstore.
+  struct Row {
+    std::size_t pos;
+    const std::string* id;
+    const Entry* entry;
+  };
+  std::vector<Row> rows;
+  std::size_t unmapped = 0, nodeless = 0;
   for (std::size_t r = 0; r < labels.size(); ++r) {
     const std::string* id = ns.node_of(labels[r]);
     if (!id) { ++unmapped; continue; }
     const Entry* e = data ? data->find(*id) : nullptr;
     if (!e) { ++nodeless; continue; }
-    Node node = decode_node(*src.docstore, *e);
-    std::string key;
-    dump_string(key, *id, JsonDialect::Python);
-    const char* sep = written ? ", " : "";
-    emb += sep + key + ": [";
-    for (std::size_t j = 0; j < dim; ++j)
-      emb += (j ? ", " : "") + python_float_repr(static_cast<double>(vectors[r * dim + j]));
-    emb += "]";
-    std::string ref = node.ref_doc_id.value_or("None");
-    Json refj(ref);
-    refs += sep + key + ": " + dump(refj);
-    JsonObject md = node.metadata.is_object() ? node.metadata.as_object() : JsonObject{};
-    md.emplace_back("_node_type", node.class_name);
-    for (const char* k : {"document_id", "doc_id", "ref_doc_id"}) md.emplace_back(k, ref);
-    metas += sep + key + ": " + dump(Json(std::move(md)));
-    ++written;
+    rows.push_back({r, id, e});
   }
   if (unmapped)
     notes.push_back(fmt::format("{} FAISS row{} without a node in nodes_dict not carried", unmapped, unmapped == 1 ? "" : "s"));
   if (nodeless)
     notes.push_back(fmt::format("{} FAISS row{} whose node is not in the docstore not carried", nodeless, nodeless == 1 ? "" : "s"));
-  if (written)
-    notes.push_back(fmt::format("{} vectors widened from FAISS's float32 to float64 (values unchanged)", written));
-  std::string simple = R"({"embedding_dict": {)" + emb + R"(}, "text_id_to_ref_doc_id": {)" + refs +
-                       R"(}, "metadata_dict": {)" + metas + "}}";
+  if (!rows.empty())
+    notes.push_back(fmt::format("{} vectors widened from FAISS's float32 to float64 (values unchanged)", rows.size()));
+
+  // SimpleVectorStore.add per node: embedding_dict, text_id_to_ref_doc_id
+  // (ref doc id or "None"), metadata_dict (node_to_metadata_dict without
+  // _node_content), in FAISS row order; streamed to a temporary file, one
+  // collection after the other.
+  Spool simple;
+  std::vector<float> values(dim);
+  std::string text;
+  simple.write(R"({"embedding_dict": {)");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    text.clear();
+    if (i) text += ", ";
+    dump_string(text, *rows[i].id, JsonDialect::Python);
+    text += ": [";
+    const float* v = values.data();
+    if (ns.flat) ns.flat->row(rows[i].pos, values.data());
+    else v = all.data() + rows[i].pos * dim;
+    for (std::size_t j = 0; j < dim; ++j) {
+      if (j) text += ", ";
+      text += python_float_repr(static_cast<double>(v[j]));
+    }
+    text += "]";
+    simple.write(text);
+    if (ns.flat && (i & 1023) == 1023)  // rows already read leave memory (they are in FAISS row order)
+      ns.file->bytes->release(0, static_cast<std::size_t>(ns.flat->rows.data() - ns.file->bytes->view().data()) +
+                                     rows[i].pos * dim * sizeof(float));
+  }
+  for (const bool metadata : {false, true}) {
+    simple.write(metadata ? R"(}, "metadata_dict": {)" : R"(}, "text_id_to_ref_doc_id": {)");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      Node node = decode_node(*src.docstore, *rows[i].entry);
+      release_read(*src.docstore, *rows[i].entry, i);
+      const std::string ref = node.ref_doc_id.value_or("None");
+      text.clear();
+      if (i) text += ", ";
+      dump_string(text, *rows[i].id, JsonDialect::Python);
+      text += ": ";
+      if (!metadata) {
+        dump_string(text, ref, JsonDialect::Python);
+      } else {
+        JsonObject md = node.metadata.is_object() ? node.metadata.as_object() : JsonObject{};
+        md.emplace_back("_node_type", node.class_name);
+        for (const char* k : {"document_id", "doc_id", "ref_doc_id"}) md.emplace_back(k, ref);
+        text += dump(Json(std::move(md)));
+      }
+      simple.write(text);
+    }
+  }
+  simple.write("}}");
 
   // index_store.json: the IndexDict's nodes_dict keyed by node id again, as
   // SimpleVectorStore's ids are node ids; every other byte as it was.
@@ -265,7 +355,8 @@ Store convert_faiss_to_simple(const Store& src, std::vector<std::string>& notes)
   out.vector_stores.erase(std::remove_if(out.vector_stores.begin(), out.vector_stores.end(),
                                          [&](const VectorStoreDoc& v) { return v.ns == "default"; }),
                           out.vector_stores.end());
-  out.vector_stores.insert(out.vector_stores.begin(), VectorStoreDoc{"default", make_doc(file, std::move(simple))});
+  out.vector_stores.insert(out.vector_stores.begin(),
+                           VectorStoreDoc{"default", JsonDoc::read(file, simple.finish(file), JsonDialect::Python)});
   out.files.push_back(doc_file(file, FileKind::VectorStore, out.vector_stores.front().doc.bytes().size()));
   if (src.index_store) {
     std::string text = "{";

@@ -73,7 +73,12 @@ FaissNamespace open_faiss_namespace(const Store& store, std::string_view ns) {
   const FileInfo* f = faiss_namespace_file(store, ns);
   if (!f) throw Error(ErrorKind::Usage, store.location, "namespace '" + std::string(ns) + "' is not a FAISS index");
   if (!f->bytes) throw Error(ErrorKind::Data, f->name, "the FAISS index's bytes were not read");
-  FaissNamespace out{f, FaissIndex::read(f->bytes->view(), f->name), {}, {}, {}, {}};
+  FaissNamespace out;
+  out.file = f;
+  // A flat index is read from its header, its rows left in the mapped file;
+  // any other is read (or refused) by libfaiss now.
+  out.flat = faiss_flat_file(f->bytes->view());
+  if (!out.flat) out.m_index.emplace(FaissIndex::read(f->bytes->view(), f->name));
   // FaissVectorStore keeps no ids: the index struct's nodes_dict (label ->
   // node id) is the only way from a row to a node. The first IndexDict has it.
   for (const IndexStruct& s : read_index_structs(store)) {
@@ -87,8 +92,29 @@ FaissNamespace open_faiss_namespace(const Store& store, std::string_view ns) {
   return out;
 }
 
+const FaissIndex& FaissNamespace::index() const {
+  if (!m_index) m_index.emplace(FaissIndex::read(file->bytes->view(), file->name));
+  return *m_index;
+}
+
+const FaissIndexInfo& FaissNamespace::info() const { return flat ? flat->info : index().info(); }
+
+std::vector<std::int64_t> FaissNamespace::labels() const {
+  if (!flat) return index().labels();
+  std::vector<std::int64_t> out(static_cast<std::size_t>(flat->info.ntotal));
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::int64_t>(i);
+  return out;
+}
+
+std::vector<float> FaissNamespace::vector_at(std::size_t pos) const {
+  if (!flat) return index().vector_at(pos);
+  std::vector<float> out(static_cast<std::size_t>(flat->info.dim));
+  flat->row(pos, out.data());
+  return out;
+}
+
 std::vector<QueryHit> query_faiss(const FaissNamespace& ns, const VectorQuery& query) {
-  const FaissIndexInfo& info = ns.index.info();
+  const FaissIndexInfo& info = ns.info();
   if (query.filters)
     throw Error(ErrorKind::Usage, ns.file->name, "metadata filters are not implemented for FAISS",
                 "", "FaissVectorStore raises 'ValueError: Metadata filters not implemented for Faiss yet.'");
@@ -103,7 +129,7 @@ std::vector<QueryHit> query_faiss(const FaissNamespace& ns, const VectorQuery& q
   std::size_t k = query.top_k.value_or(0);
   if (k == 0) k = static_cast<std::size_t>(info.ntotal);  // lstore's "0 = all"
   std::vector<QueryHit> hits;
-  for (const auto& [label, value] : ns.index.search(q, k)) {
+  for (const auto& [label, value] : ns.index().search(q, k)) {
     const std::string* node = ns.node_of(label);
     if (!node)
       throw Error(ErrorKind::Data, ns.file->name,
@@ -117,14 +143,12 @@ std::vector<QueryHit> query_faiss(const FaissNamespace& ns, const VectorQuery& q
 
 std::vector<double> faiss_stored_embedding(const FaissNamespace& ns, std::string_view node_id) {
   std::int64_t label = ns.label_of(node_id);
-  std::vector<std::int64_t> labels = label < 0 ? std::vector<std::int64_t>{} : ns.index.labels();
+  std::vector<std::int64_t> labels = label < 0 ? std::vector<std::int64_t>{} : ns.labels();
   auto it = std::find(labels.begin(), labels.end(), label);
   if (it == labels.end())
     throw Error(ErrorKind::NotFound, ns.file->name, "no FAISS row for node id '" + std::string(node_id) + "'");
-  std::vector<float> all = ns.index.vectors();
-  const std::size_t dim = static_cast<std::size_t>(ns.index.info().dim);
-  const float* row = all.data() + static_cast<std::size_t>(it - labels.begin()) * dim;
-  return std::vector<double>(row, row + dim);
+  std::vector<float> row = ns.vector_at(static_cast<std::size_t>(it - labels.begin()));  // that row only
+  return std::vector<double>(row.begin(), row.end());
 }
 
 bool faiss_index_changes(const FileInfo& a, const FileInfo& b, std::vector<std::string>& out) {

@@ -52,8 +52,8 @@ std::vector<Finding> check_faiss_namespaces(const Store& store) {
       add("faiss-unreadable", file->name, e.place(), fmt::format("{}: {}", file->name, e.what()));
       continue;
     }
-    const FaissIndexInfo& info = f->index.info();
-    std::vector<std::int64_t> labels = f->index.labels();
+    const FaissIndexInfo& info = f->info();
+    std::vector<std::int64_t> labels = f->labels();
     std::set<std::int64_t> rows(labels.begin(), labels.end());
     std::size_t unmapped = 0, beyond = 0, nodeless = 0;
     std::string first_unmapped, first_beyond, first_nodeless;

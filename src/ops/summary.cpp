@@ -34,14 +34,18 @@ Summary summarize(const Store& store) {
     if (!faiss_compiled_in()) break;
     const FileInfo& f = *faiss_namespace_file(store, ns);
     try {
-      FaissIndex index = FaissIndex::read(f.bytes ? f.bytes->view() : std::string_view{}, f.name);
+      // A flat index's counts are in its header (no copy of its rows through
+      // libfaiss); any other index is read by libfaiss, which may refuse it.
+      const std::string_view bytes = f.bytes ? f.bytes->view() : std::string_view{};
+      std::optional<FaissFlatFile> flat = faiss_flat_file(bytes);
+      const FaissIndexInfo info = flat ? flat->info : FaissIndex::read(bytes, f.name).info();
       VectorStoreInfo v;
       v.ns = ns;
       v.file = f.name;
-      v.vectors = static_cast<std::size_t>(index.info().ntotal);
-      v.dim = static_cast<std::size_t>(index.info().dim);
-      v.faiss_type = index.info().type;
-      v.metric = faiss_metric_name(index.info().metric);
+      v.vectors = static_cast<std::size_t>(info.ntotal);
+      v.dim = static_cast<std::size_t>(info.dim);
+      v.faiss_type = info.type;
+      v.metric = faiss_metric_name(info.metric);
       s.vector_stores.insert(ns == "default" ? s.vector_stores.begin() : s.vector_stores.end(), std::move(v));
     } catch (const Error& e) {
       s.problems.push_back(make_finding("faiss-unreadable", f.name, e.place(), f.name + ": " + e.what()));
