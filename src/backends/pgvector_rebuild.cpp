@@ -5,7 +5,7 @@
 // index_struct.add_node(node, text_id=node.id) for each node, in order).
 #include <stdexcept>
 
-#include "lstore/hash.hpp"
+#include "core/hash.hpp"
 #include "pgvector.hpp"
 
 namespace lstore {
