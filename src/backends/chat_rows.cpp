@@ -11,7 +11,7 @@
 #include "lstore/side_files.hpp"
 // Python's == on JSON values (dicts by key, 1 == 1.0), which is how a value
 // a normalising database (jsonb) gives back compares with what was stored.
-#include "ops/query_internal.hpp"
+#include "core/python_values.hpp"
 
 namespace lstore {
 namespace {

@@ -158,7 +158,7 @@ Store convert_to_faiss(const Store& src, FaissMetric metric, std::optional<int> 
     }
   }
   if (max_change > 0)
-    notes.push_back(fmt::format("{} vectors stored as float32 (largest change {:.3g})", rows.size(), max_change));
+    notes.push_back(fmt::format("{} vector{} stored as float32 (largest change {:.3g})", rows.size(), rows.size() == 1 ? "" : "s", max_change));
 
   Store out;
   out.location = src.location;
@@ -293,7 +293,7 @@ Store convert_faiss_to_simple(const Store& src, std::vector<std::string>& notes)
   if (nodeless)
     notes.push_back(fmt::format("{} FAISS row{} whose node is not in the docstore not carried", nodeless, nodeless == 1 ? "" : "s"));
   if (!rows.empty())
-    notes.push_back(fmt::format("{} vectors widened from FAISS's float32 to float64 (values unchanged)", rows.size()));
+    notes.push_back(fmt::format("{} vector{} widened from FAISS's float32 to float64 (values unchanged)", rows.size(), rows.size() == 1 ? "" : "s"));
 
   // SimpleVectorStore.add per node: embedding_dict, text_id_to_ref_doc_id
   // (ref doc id or "None"), metadata_dict (node_to_metadata_dict without

@@ -10,7 +10,7 @@
 #include <locale.h>
 
 #include "core/utf8.hpp"
-#include "query_internal.hpp"
+#include "core/python_values.hpp"
 
 namespace lstore::detail::py {
 namespace {
