@@ -12,7 +12,7 @@
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
 #include "core/fileio.hpp"
-#include "progress.hpp"
+#include "progress_bar.hpp"
 #include "write_guard.hpp"
 
 namespace lstore::cli {

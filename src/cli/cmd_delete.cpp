@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "commands.hpp"
-#include "progress.hpp"
+#include "progress_bar.hpp"
 #include "write_guard.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"

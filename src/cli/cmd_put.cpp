@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "progress.hpp"
+#include "progress_bar.hpp"
 #include "write_guard.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "commands.hpp"
-#include "progress.hpp"
+#include "progress_bar.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"

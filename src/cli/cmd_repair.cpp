@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "progress.hpp"
+#include "progress_bar.hpp"
 #include "write_guard.hpp"
 #include "write_report.hpp"
 #include "lstore/backend.hpp"

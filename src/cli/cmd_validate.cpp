@@ -5,7 +5,7 @@
 #include <map>
 
 #include "commands.hpp"
-#include "progress.hpp"
+#include "progress_bar.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/repair.hpp"

@@ -12,7 +12,7 @@
 #include "lstore/backend.hpp"
 #include "lstore/edit_store.hpp"
 #include "output.hpp"
-#include "progress.hpp"
+#include "progress_bar.hpp"
 
 namespace lstore::cli {
 

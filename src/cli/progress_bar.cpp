@@ -1,5 +1,5 @@
-// The progress bar (see progress.hpp).
-#include "progress.hpp"
+// The progress bar (see progress_bar.hpp).
+#include "progress_bar.hpp"
 
 #include <unistd.h>
 
