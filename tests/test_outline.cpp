@@ -4,12 +4,14 @@
 #include "lstore/error.hpp"
 #include "lstore/jsondoc.hpp"
 #include "core/outline.hpp"
+#include "outline_describe.hpp"
 
 #include <unistd.h>
 
 #include <cstdlib>
 
 using namespace lstore;
+using test_support::describe;
 
 TEST_CASE("outline finds collections and entries without parsing them") {
   std::string t = R"({"c1": {"a": [1, 2, 3], "b\u00e9": {"x": "}\"]"}}, "c2": [], "n": 3})";
@@ -94,20 +96,6 @@ Outline outline_through_file(const std::string& text, std::size_t window) {
   return outline_file(fd, text.size(), 2, {}, window);
 }
 
-std::string describe(const Outline& o) {
-  std::string s;
-  auto members = [&](const Container& c) {
-    for (const Member& m : c.members)
-      s += m.name + "@" + std::to_string(m.key.begin) + "-" + std::to_string(m.value.begin) + ":" +
-           std::to_string(m.value.end) + "#" + std::to_string(m.elements) + ";";
-  };
-  members(o.root);
-  for (const auto& c : o.children) {
-    s += "|";
-    if (c) members(*c);
-  }
-  return s;
-}
 
 }  // namespace
 

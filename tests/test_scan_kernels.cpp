@@ -14,8 +14,10 @@
 #include "corpus.hpp"
 #include "lstore/error.hpp"
 #include "core/outline.hpp"
+#include "outline_describe.hpp"
 
 using namespace lstore;
+using test_support::describe;
 
 namespace {
 
@@ -40,21 +42,6 @@ std::string noise(std::size_t n, unsigned seed) {
   return s;
 }
 
-std::string describe(const Outline& o) {
-  std::string s;
-  auto members = [&](const Container& c) {
-    s += std::to_string(c.span.begin) + "-" + std::to_string(c.span.end) + ":";
-    for (const Member& m : c.members)
-      s += m.name + "@" + std::to_string(m.key.begin) + "-" + std::to_string(m.value.begin) + ":" +
-           std::to_string(m.value.end) + "#" + std::to_string(m.elements) + ";";
-  };
-  members(o.root);
-  for (const auto& c : o.children) {
-    s += "|";
-    if (c) members(*c);
-  }
-  return s;
-}
 
 }  // namespace
 
