@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -152,6 +153,7 @@ class RefDocInfoBuilder {
  private:
   struct Info {
     std::vector<std::string> node_ids;
+    std::set<std::string> seen;  // node_ids as a set: a ref doc may have 100k nodes
     Json metadata{JsonObject{}};
   };
   std::vector<std::string> m_order;

@@ -4,6 +4,7 @@
 // (_add_nodes_to_index: docstore.add_documents([node]) and
 // index_struct.add_node(node, text_id=node.id) for each node, in order).
 #include <stdexcept>
+#include <unordered_set>
 
 #include "core/hash.hpp"
 #include "pgvector.hpp"
@@ -98,8 +99,7 @@ void RefDocInfoBuilder::add(const RebuiltNode& n) {
   auto [it, fresh] = m_info.try_emplace(*n.ref_doc_id);
   if (fresh) m_order.push_back(*n.ref_doc_id);
   Info& info = it->second;
-  for (const std::string& id : info.node_ids)
-    if (id == n.id) return;  // de-duplicated since 0.11.21
+  if (!info.seen.insert(n.id).second) return;  // de-duplicated since 0.11.21
   info.node_ids.push_back(n.id);
   if (info.metadata.as_object().empty()) info.metadata = n.metadata;
 }
@@ -120,12 +120,16 @@ std::vector<std::pair<std::string, std::string>> RefDocInfoBuilder::entries() co
 
 std::string rebuilt_index_struct(std::string_view index_id, const std::vector<std::string>& node_ids,
                                  std::string_view type) {
-  Json nodes(JsonObject{});
-  for (const std::string& id : node_ids) nodes.set(id, Json(id));
+  // nodes_dict is a dict: a repeated id is one entry. Built directly, not by
+  // Json::set, which looks each key up (quadratic at 100k nodes).
+  JsonObject nodes;
+  std::unordered_set<std::string_view> seen;
+  for (const std::string& id : node_ids)
+    if (seen.insert(id).second) nodes.emplace_back(id, Json(id));
   Json data(JsonObject{});
   data.set("index_id", Json(std::string(index_id)));
   data.set("summary", Json(nullptr));
-  data.set("nodes_dict", std::move(nodes));
+  data.set("nodes_dict", Json(std::move(nodes)));
   data.set("doc_id_dict", Json(JsonObject{}));
   data.set("embeddings_dict", Json(JsonObject{}));
   Json envelope(JsonObject{});
