@@ -62,8 +62,8 @@ CommandSpec add_convert(CLI::App& parent) {
   return {app, [opts](Output& out) {
             auto src = open_backend(opts->src);
             auto dst = open_backend(opts->dst);
-            Store store = load_store(out, *src);
-            std::vector<std::string> notes = src->read_notes();
+            std::vector<std::string> notes;
+            Store store = load_store(out, *src, false, false, &notes);
             if (opts->upgrade) store = upgrade_store(store, notes);
             if (!opts->dialect.empty())
               store = convert_dialect(store, opts->dialect == "ts" ? Dialect::TypeScript : Dialect::Python, notes);

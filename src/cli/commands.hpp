@@ -37,7 +37,11 @@ void print_error(const std::string& command, const Error& e);
 
 // Fails (exit 3) on a place holding no LlamaIndex file, unless `tolerant`
 // (validate reports it as a finding) or `may_be_empty` and it is empty.
-Store load_store(Output& out, Backend& backend, bool tolerant = false, bool may_be_empty = false);
+// What the backend could not bring back (Backend::read_notes: a PGVectorStore
+// table rebuilt as a folder store) is said as warnings, or handed to the
+// caller through `notes` (convert, whose --strict refuses on them).
+Store load_store(Output& out, Backend& backend, bool tolerant = false, bool may_be_empty = false,
+                 std::vector<std::string>* notes = nullptr);
 Store load_store(Output& out, const std::string& name, bool tolerant = false, bool may_be_empty = false);
 
 // A command's input as text: the file `path`, or standard input for "-";

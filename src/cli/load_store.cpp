@@ -10,7 +10,7 @@
 
 namespace lstore::cli {
 
-Store load_store(Output& out, Backend& backend, bool tolerant, bool may_be_empty) {
+Store load_store(Output& out, Backend& backend, bool tolerant, bool may_be_empty, std::vector<std::string>* notes) {
   auto start = std::chrono::steady_clock::now();
   Store store = tolerant ? backend.load_tolerant() : backend.load();
   // Not a store is not a store: a command does not answer "0 nodes" or "not
@@ -23,6 +23,14 @@ Store load_store(Output& out, Backend& backend, bool tolerant, bool may_be_empty
   // answer is silently partial (a command that needs it fails on it).
   if (!tolerant)
     for (const DamagedFile& d : damaged_store_files(store)) out.warn_on_success(d.file->name + " " + d.why);
+  // Every command says what the store could not give back (rows without a
+  // node id, float32 values, ...), not only convert: a listing or a query
+  // over a rebuilt store is otherwise silently partial.
+  std::vector<std::string> read = backend.read_notes();
+  if (notes)
+    notes->insert(notes->end(), read.begin(), read.end());
+  else
+    for (const std::string& n : read) out.warn_on_success(backend.describe() + ": " + n);
   if (out.verbose()) {
     std::uint64_t bytes = 0;
     for (const FileInfo& f : store.files) bytes += f.size;
