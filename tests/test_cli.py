@@ -565,6 +565,20 @@ class ManPagesTest(unittest.TestCase):
                                 f"{page} documents {opt}, which 'lstore {sub} --help' does not have")
 
 
+    def test_every_kind_of_store_is_in_help_and_the_man_page(self):
+        """lstore --help lists the stores from the backend table (registry.cpp);
+        each of them is in lstore(1)'s STORES section, and both list the same ones."""
+        help_text = run("--help")[1]
+        self.assertIn("Stores (every command takes any of these):", help_text)
+        listed = help_text.split("Stores (every command takes any of these):", 1)[1]
+        schemes = re.findall(r"^  ([a-z]+:(?://)?|DIR)", listed, re.M)
+        self.assertEqual(schemes, ["DIR", "sqlite:", "jsonl:", "redis://", "postgresql://"])
+        with open(os.path.join(ROOT, "man", "lstore.1")) as f:
+            section = f.read().split("\n.SH STORES", 1)[1].split("\n.SH ", 1)[0]
+        documented = re.findall(r"^\.BI? ?([a-z]+:(?://)?|DIR)|^\.I (DIR)", section, re.M)
+        self.assertEqual([a or b for a, b in documented], schemes)
+
+
 class FormatTest(unittest.TestCase):
     def test_csv_tsv_ndjson(self):
         rows = list(csv.reader(io.StringIO(run("ls", SAMPLE, "nodes", "--format", "csv")[1])))

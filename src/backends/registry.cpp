@@ -1,6 +1,7 @@
 // Store names -> backends. A new backend is its own file(s), one row of
-// kBackends below and its lines in CMakeLists.txt; dispatch, --version,
-// the help text and the man page's list of stores all read this table.
+// kBackends below and its lines in CMakeLists.txt; dispatch, --version and
+// the "Stores" list of `lstore --help` read this table, and a test holds
+// lstore(1)'s STORES section to that list.
 #include <array>
 #include <filesystem>
 #include <fstream>

@@ -41,7 +41,7 @@ const Schema kConverted{"convert_result", {{"source"}, {"destination"}, {"files"
 CommandSpec add_convert(CLI::App& parent) {
   auto opts = std::make_shared<ConvertOptions>();
   CLI::App* app = parent.add_subcommand(
-      "convert", "Copy a whole store to another backend: directory, sqlite:FILE, jsonl:FILE");
+      "convert", "Copy a whole store to another backend (any store below), or between dialects and vector stores");
   app->add_option("src", opts->src, "The source store")->required();
   app->add_option("dst", opts->dst, "The destination store")->required();
   app->add_flag("--force", opts->force, "Replace a non-empty destination");

@@ -89,6 +89,19 @@ int main(int argc, char** argv) {
   for (const auto& b : lstore::compiled_backends()) backends += (backends.empty() ? "" : ", ") + b;
   // Which vector indexes this build reads besides SimpleVectorStore JSON.
   const char* vector_indexes = lstore::faiss_compiled_in() ? "faiss (libfaiss)" : "none (built without FAISS)";
+  // The stores every command takes, from the backend table (registry.cpp),
+  // so that a new backend shows up here without touching the CLI.
+  std::string stores = "Stores (every command takes any of these):\n";
+  std::vector<lstore::BackendInfo> kinds = lstore::backend_list();
+  std::stable_partition(kinds.begin(), kinds.end(), [](const lstore::BackendInfo& b) { return b.name == "dir"; });
+  for (const lstore::BackendInfo& b : kinds) {
+    std::string what = std::string(b.description) + (b.compiled ? "" : " (not in this build)");
+    if (b.syntax.size() < 18)
+      stores += fmt::format("  {:<18}{}\n", b.syntax, what);
+    else
+      stores += fmt::format("  {}\n  {:<18}{}\n", b.syntax, "", what);
+  }
+  app.footer(stores);
   app.set_version_flag("--version",
                        fmt::format("lstore {}\nbackends: {}\nvector indexes: {}", LSTORE_VERSION, backends, vector_indexes));
 
