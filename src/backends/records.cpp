@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cerrno>
 #include <cstdlib>
@@ -32,6 +31,7 @@
 
 #include "lstore/error.hpp"
 #include "core/fileio.hpp"
+#include "core/numbers.hpp"
 #include "lstore/json.hpp"
 #include "lstore/progress.hpp"
 #include "lstore/side_files.hpp"
@@ -68,9 +68,14 @@ std::string token(std::string_view key, JsonDialect d) {
 }
 
 
+// The number form packed vectors are printed in: Python's repr for every
+// dialect but JavaScript. Databases written before keep their bytes only if
+// this never changes (a pydantic file's vector that matches repr is packed).
+JsonDialect packed_form(JsonDialect d) { return d == JsonDialect::JavaScript ? JsonDialect::JavaScript : JsonDialect::Python; }
+
 void append_number(std::string& out, double v, JsonDialect d) {
-  char buf[40];
-  out.append(buf, format_float(buf, v, d));
+  char buf[numbers::kMaxFormatted];
+  out.append(buf, numbers::format(buf, v, packed_form(d)));
 }
 
 // Packs `raw` ("[0.1, 0.2]") when printing the numbers back gives the same
@@ -80,14 +85,14 @@ bool try_pack(std::string_view raw, JsonDialect d, std::string_view sep, std::ve
   if (raw.size() < 3 || raw.front() != '[' || raw.back() != ']') return false;
   const char* p = raw.data() + 1;
   const char* end = raw.data() + raw.size() - 1;
-  char printed[40];
+  char printed[numbers::kMaxFormatted];
   for (;;) {
-    double v = 0;
-    auto [next, ec] = std::from_chars(p, end, v);
-    if (ec != std::errc() || !std::isfinite(v)) return false;
-    std::size_t n = format_float(printed, v, d);
-    if (n != static_cast<std::size_t>(next - p) || std::memcmp(printed, p, n) != 0) return false;
-    out.push_back(v);
+    numbers::Token t;
+    const char* next = numbers::scan_number(p, end, t);
+    if (!next || !t.finite()) return false;
+    std::size_t n = numbers::format(printed, t.value, packed_form(d));
+    if (n != t.text.size() || std::memcmp(printed, p, n) != 0) return false;
+    out.push_back(t.value);
     p = next;
     if (p == end) return true;
     if (static_cast<std::size_t>(end - p) <= sep.size() || std::memcmp(p, sep.data(), sep.size()) != 0) return false;

@@ -11,7 +11,6 @@
 #include "dialect_carry.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <map>
 #include <set>
@@ -19,6 +18,7 @@
 
 #include "lstore/error.hpp"
 #include "core/hash.hpp"
+#include "core/numbers.hpp"
 #include "lstore/model.hpp"
 #include "lstore/side_files.hpp"
 #include "core/sniff.hpp"
@@ -223,28 +223,20 @@ class KvText {
   bool m_open = false;
 };
 
-// An embedding's text in another dialect's number form.
+// An embedding's text in another dialect's number form, each element read
+// as json.loads reads it (an int is float(int)).
 std::string convert_vector(std::string_view raw, JsonDialect to) {
   std::string out = "[";
-  const char* p = raw.data();
-  const char* end = p + raw.size();
   bool first = true;
-  while (p < end) {
-    while (p < end && (*p == '[' || *p == ']' || *p == ',' || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
-    if (p >= end) break;
-    double d = 0;
-    auto r = std::from_chars(p, end, d);
-    if (r.ec != std::errc() || r.ptr == p) {
-      const char* q = p;
-      while (q < end && *q != ',' && *q != ']') ++q;
-      throw Error(ErrorKind::Data, "embedding", "not a finite number: " + std::string(p, q));
-    }
-    p = r.ptr;
+  char buf[numbers::kMaxFormatted];
+  auto err = numbers::scan_array(raw, [&](const numbers::Token& t) {
+    if (!t.finite()) throw Error(ErrorKind::Data, "embedding", "not a finite number: " + std::string(t.text));
     if (!first) out += to == JsonDialect::Python ? ", " : ",";
     first = false;
-    char buf[40];
-    out.append(buf, format_float(buf, d, to));
-  }
+    out.append(buf, numbers::format(buf, t.value, to));
+    return true;
+  });
+  if (err) throw Error(ErrorKind::Data, "embedding", "not an array of numbers: " + err->what);
   return out + "]";
 }
 

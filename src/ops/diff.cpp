@@ -155,7 +155,7 @@ const VectorStoreDoc* find_namespace(const Store& s, const std::string& key, con
 void diff_embeddings(const Keyed& ka, const Keyed& kb, const JsonDoc* da, const JsonDoc* db, double tolerance,
                      PartDiff& part) {
   auto on_changed = [&](const std::string& id, const Entry& x, const Entry& y) {
-    std::vector<double> p = numbers(x.raw), q = numbers(y.raw);
+    std::vector<double> p = embedding_values(x.raw), q = embedding_values(y.raw);
     ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
     if (p.size() != q.size()) {
       c.fields.push_back("dimension");

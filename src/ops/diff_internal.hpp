@@ -79,9 +79,9 @@ std::string join(const std::string& path, std::string_view key);
 // Embedding values compared as doubles (pydantic reads 2 as 2.0): equal when
 // within `tolerance` of each other, NaN matching NaN.
 bool close(double x, double y, double tolerance);
-// The numbers of an embedding's stored text, without a DOM (NaN and
-// Infinity included).
-std::vector<double> numbers(std::string_view raw);
+// The numbers of an embedding's stored text, without a DOM, as json.loads
+// reads them (core/numbers.hpp: NaN and Infinity included).
+std::vector<double> embedding_values(std::string_view raw);
 // An embedding held as a JSON value (a docstore node's `embedding`) compared
 // as numbers; other values by meaning.
 bool same_embedding(const Json& a, const Json& b, double tolerance, const Meaning& m);

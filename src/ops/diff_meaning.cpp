@@ -2,9 +2,10 @@
 #include "diff_internal.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <map>
+
+#include "core/numbers.hpp"
 
 namespace lstore::diffing {
 namespace {
@@ -134,26 +135,14 @@ bool close(double x, double y, double tolerance) {
   return same_double(x, y) || std::fabs(x - y) <= tolerance;
 }
 
-std::vector<double> numbers(std::string_view raw) {
+std::vector<double> embedding_values(std::string_view raw) {
   std::vector<double> v;
-  const char* p = raw.data();
-  const char* end = p + raw.size();
-  while (p < end) {
-    while (p < end && (*p == '[' || *p == ']' || *p == ',' || *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) ++p;
-    if (p >= end) break;
-    double d = 0;
-    auto r = std::from_chars(p, end, d);
-    if (r.ec != std::errc() || r.ptr == p) {  // NaN / Infinity tokens
-      const char* q = p;
-      while (q < end && *q != ',' && *q != ']') ++q;
-      std::string_view tok(p, static_cast<std::size_t>(q - p));
-      d = tok.find("NaN") != std::string_view::npos ? std::nan("") : tok[0] == '-' ? -HUGE_VAL : HUGE_VAL;
-      p = q;
-    } else {
-      p = r.ptr;
-    }
-    v.push_back(d);
-  }
+  // Malformed text keeps the numbers before the fault: the entry differs
+  // from a good one either way, and diff reports what it can compare.
+  (void)numbers::scan_array(raw, [&](const numbers::Token& t) {
+    v.push_back(t.value);
+    return true;
+  });
   return v;
 }
 
