@@ -1,10 +1,10 @@
-// PGVectorStore rows built without a server (src/backends/pgvector.cpp),
+// PGVectorStore rows built without a server (src/backends/postgres/pgvector_rows.cpp),
 // compared with the goldens of ../shared/corpus/backends/pgvector: text,
 // metadata_ bytes (Python json.dumps of node_to_metadata_dict) and node_id
 // equal; embeddings the same float32 values; DDL names as LlamaIndex's.
 #include <doctest/doctest.h>
 
-#include "backends/pgvector.hpp"
+#include "backends/postgres/pgvector.hpp"
 #include "corpus.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/json.hpp"

@@ -2,7 +2,7 @@
 // VECTOR_STORES.md §1): what postgresql://...?vectors=pgvector&table=NAME
 // writes and reads beside the docstore and index store tables.
 //
-// Everything here is text and values, no libpq: postgres.cpp sends it. So
+// Everything here is text and values, no libpq: the backend (pgvector_tables.cpp, source.cpp) sends it. So
 // the rows can be checked against the goldens without a server.
 #pragma once
 
