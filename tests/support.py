@@ -43,12 +43,12 @@ def corpus_dirs(with_not_stores=False):
 
 
 def corpus_stores():
-    """The persist dirs of testdata/ (not fuzz/ inputs, not diff/'s fixtures, not the SQLite sample),
+    """The persist dirs of testdata/ (not fuzz/ inputs, not diff/'s or rules/'s fixtures, not the SQLite sample),
     then every corpus store; and whether the corpus was there. With
     LSTORE_QUICK=1 (the sanitizer pass of .ci/run, where every run is slow)
     only every sixth corpus store: the same code paths, a sixth of the time."""
     stores = [os.path.join(ROOT, "testdata", d) for d in sorted(os.listdir(os.path.join(ROOT, "testdata")))
-              if os.path.isdir(os.path.join(ROOT, "testdata", d)) and d not in ("fuzz", "diff")]
+              if os.path.isdir(os.path.join(ROOT, "testdata", d)) and d not in ("fuzz", "diff", "rules")]
     corpus = corpus_dirs()
     if os.environ.get("LSTORE_QUICK"):
         corpus = corpus[::6]

@@ -4,13 +4,17 @@
 namespace lstore {
 
 const std::vector<Rule>& validation_rules() {
-  static const std::vector<Rule> rules(std::begin(kRules), std::end(kRules));
+  static const std::vector<Rule> rules = [] {
+    std::vector<Rule> out;
+    for (const RuleRow& r : kRules) out.push_back(r.rule);
+    return out;
+  }();
   return rules;
 }
 
 const Rule* find_rule(std::string_view id) {
-  for (const Rule& r : kRules)
-    if (id == r.id) return &r;
+  for (const RuleRow& r : kRules)
+    if (id == r.rule.id) return &r.rule;
   return nullptr;
 }
 
