@@ -5,8 +5,6 @@
 // text. Records put back together give the files byte for byte.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +13,7 @@
 
 #include "backends/records.hpp"
 #include "corpus.hpp"
+#include "temp_dir.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 
@@ -22,16 +21,6 @@ using namespace lstore;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("lstore-records-" + std::to_string(::getpid()) + "-" + tag)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 void put(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
 
@@ -119,7 +108,7 @@ std::map<std::string, std::string> round_trip(const Store& store, Recorder& rec,
 }  // namespace
 
 TEST_CASE("records: a vector store's layout and entries") {
-  TempDir dir("vectors"), out("vectors-out");
+  TempDir dir("records-vectors"), out("records-vectors-out");
   const std::string text =
       R"json({"embedding_dict": {"a": [0.5, -0.25], "b": [1, 2], "c": [NaN, 1.0], "d": [0.5,-0.25]}, "text_id_to_ref_doc_id": {"a": "r"}, "metadata_dict": {}})json";
   put(dir.path / "default__vector_store.json", text);
@@ -151,7 +140,7 @@ TEST_CASE("records: a vector store's layout and entries") {
 }
 
 TEST_CASE("records: keys are decoded; a key not as the writer prints it is kept in the layout") {
-  TempDir dir("keys"), out("keys-out");
+  TempDir dir("records-keys"), out("records-keys-out");
   // json.dumps escapes é (\u00e9); a raw é and an escaped / are not what it writes.
   const std::string text =
       "{\"embedding_dict\": {\"caf\\u00e9\": [0.5], \"caf\xc3\xa9 2\": [0.5], \"a\\/b\": [0.5], \"tab\\t\": [0.5]}, "
@@ -173,7 +162,7 @@ TEST_CASE("records: keys are decoded; a key not as the writer prints it is kept 
 }
 
 TEST_CASE("records: the TypeScript dialect packs JavaScript's number form") {
-  TempDir dir("ts"), out("ts-out");
+  TempDir dir("records-ts"), out("records-ts-out");
   put(dir.path / "doc_store.json", R"json({"docstore/data":{},"docstore/metadata":{},"docstore/ref_doc_info":{}})json");
   put(dir.path / "index_store.json", R"json({"docstore/data":{}})json");
   const std::string vectors = R"json({"embeddingDict":{"a":[1,0.00001,-3e-7],"b":[1.0]},"textIdToRefDocId":{},"metadataDict":{}})json";
@@ -188,7 +177,7 @@ TEST_CASE("records: the TypeScript dialect packs JavaScript's number form") {
 }
 
 TEST_CASE("records: a file whose bytes between entries are not UTF-8 is carried whole") {
-  TempDir dir("utf8"), out("utf8-out");
+  TempDir dir("records-utf8"), out("records-utf8-out");
   put(dir.path / "docstore.json", R"json({"docstore/data": {}, "docstore/metadata": {}})json");
   put(dir.path / "index_store.json", R"json({"index_store/data": {}})json");
   // Latin-1 bytes after the closing brace: not text a layout can hold.
@@ -237,7 +226,7 @@ TEST_CASE("records: testdata and corpus stores come back byte for byte") {
   int n = 0;
   for (const fs::path& src : stores) {
     CAPTURE(src.string());
-    TempDir out("corpus-" + std::to_string(n++));
+    TempDir out("records-corpus-" + std::to_string(n++));
     Recorder rec;
     auto files = round_trip(load(src), rec, out.path);
     for (const auto& [name, bytes] : files)

@@ -39,65 +39,50 @@ using S = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("format: Python's repr") {
-  CHECK(py(1.0) == "1.0");
-  CHECK(py(-0.0) == "-0.0");
-  CHECK(py(0.0) == "0.0");
-  CHECK(py(1e-05) == "1e-05");
-  CHECK(py(0.0001) == "0.0001");
-  CHECK(py(2.5e-07) == "2.5e-07");
-  CHECK(py(1e16) == "1e+16");
-  CHECK(py(1e15) == "1000000000000000.0");
-  CHECK(py(123456789012345680.0) == "1.2345678901234568e+17");
-  CHECK(py(0.1) == "0.1");
-  CHECK(py(-123.456) == "-123.456");
-  CHECK(py(5e-324) == "5e-324");
-  CHECK(py(1.7976931348623157e308) == "1.7976931348623157e+308");
-  CHECK(py(1e100) == "1e+100");
-  CHECK(py(0.30000000000000004) == "0.30000000000000004");
-  CHECK(py(1e-06) == "1e-06");
-  CHECK(py(-2.2250738585072014e-308) == "-2.2250738585072014e-308");
-  CHECK(py(0.12345678901234568) == "0.12345678901234568");
-  CHECK(py(123.0) == "123.0");
-  // json.dumps's words for the non-finite ones.
+TEST_CASE("format: Python's repr, pydantic-core's to_json, JavaScript's String(v)") {
+  struct Row {
+    double v;
+    const char *python, *pydantic, *js;
+  };
+  // repr(float(v)), pydantic_core.to_json(float(v)), String(Number(v)).
+  const Row rows[] = {
+      {1.0, "1.0", "1.0", "1"},
+      {-0.0, "-0.0", "-0.0", "0"},
+      {1e-05, "1e-05", "0.00001", "0.00001"},
+      {0.0001, "0.0001", "0.0001", "0.0001"},
+      {2.5e-07, "2.5e-07", "2.5e-7", "2.5e-7"},
+      {1e16, "1e+16", "1e+16", "10000000000000000"},
+      {1e15, "1000000000000000.0", "1000000000000000.0", "1000000000000000"},
+      {123456789012345680.0, "1.2345678901234568e+17", "1.2345678901234568e+17", "123456789012345680"},
+      {0.1, "0.1", "0.1", "0.1"},
+      {-123.456, "-123.456", "-123.456", "-123.456"},
+      {5e-324, "5e-324", "5e-324", "5e-324"},
+      {1.7976931348623157e308, "1.7976931348623157e+308", "1.7976931348623157e+308", "1.7976931348623157e+308"},
+      {1e100, "1e+100", "1e+100", "1e+100"},
+      {0.30000000000000004, "0.30000000000000004", "0.30000000000000004", "0.30000000000000004"},
+      {1e-06, "1e-06", "1e-6", "0.000001"},
+      {1e-07, "1e-07", "1e-7", "1e-7"},
+      {-2.2250738585072014e-308, "-2.2250738585072014e-308", "-2.2250738585072014e-308", "-2.2250738585072014e-308"},
+      {0.12345678901234568, "0.12345678901234568", "0.12345678901234568", "0.12345678901234568"},
+      {123.0, "123.0", "123.0", "123"},
+      {1e21, "1e+21", "1e+21", "1e+21"},
+      {1e20, "1e+20", "1e+20", "100000000000000000000"},
+      {-3e-7, "-3e-07", "-3e-7", "-3e-7"},
+      {3.0000000000000004e-05, "3.0000000000000004e-05", "0.000030000000000000004", "0.000030000000000000004"},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.python);
+    CHECK(py(r.v) == r.python);
+    CHECK(pyd(r.v) == r.pydantic);
+    CHECK(js(r.v) == r.js);
+    // Compact and older pydantic-core print Python's repr.
+    CHECK(numbers::format(r.v, JsonDialect::Compact) == r.python);
+    CHECK(numbers::format(r.v, JsonDialect::PydanticPyFloat) == r.python);
+  }
+  // json.dumps's and Number.toString's words for the non-finite ones.
   CHECK(py(std::nan("")) == "NaN");
   CHECK(py(HUGE_VAL) == "Infinity");
   CHECK(py(-HUGE_VAL) == "-Infinity");
-  // Compact and older pydantic-core print Python's repr.
-  CHECK(numbers::format(1e-05, JsonDialect::Compact) == "1e-05");
-  CHECK(numbers::format(1e-05, JsonDialect::PydanticPyFloat) == "1e-05");
-}
-
-TEST_CASE("format: pydantic-core's to_json") {
-  CHECK(pyd(1.0) == "1.0");
-  CHECK(pyd(-0.0) == "-0.0");
-  CHECK(pyd(1e-05) == "0.00001");
-  CHECK(pyd(0.0001) == "0.0001");
-  CHECK(pyd(2.5e-07) == "2.5e-7");
-  CHECK(pyd(1e16) == "1e+16");
-  CHECK(pyd(1e15) == "1000000000000000.0");
-  CHECK(pyd(5e-324) == "5e-324");
-  CHECK(pyd(1.7976931348623157e308) == "1.7976931348623157e+308");
-  CHECK(pyd(0.1) == "0.1");
-  CHECK(pyd(1e-06) == "1e-6");
-  CHECK(pyd(123456789012345680.0) == "1.2345678901234568e+17");
-  CHECK(pyd(3.0000000000000004e-05) == "0.000030000000000000004");
-}
-
-TEST_CASE("format: JavaScript's Number toString") {
-  CHECK(js(1.0) == "1");
-  CHECK(js(-0.0) == "0");
-  CHECK(js(1e-05) == "0.00001");
-  CHECK(js(2.5e-07) == "2.5e-7");
-  CHECK(js(1e16) == "10000000000000000");
-  CHECK(js(1e21) == "1e+21");
-  CHECK(js(1e20) == "100000000000000000000");
-  CHECK(js(-3e-7) == "-3e-7");
-  CHECK(js(0.000001) == "0.000001");
-  CHECK(js(1e-7) == "1e-7");
-  CHECK(js(5e-324) == "5e-324");
-  CHECK(js(1.7976931348623157e308) == "1.7976931348623157e+308");
-  CHECK(js(123456789012345680.0) == "123456789012345680");
   CHECK(js(std::nan("")) == "NaN");
   CHECK(js(-HUGE_VAL) == "-Infinity");
 }

@@ -3,8 +3,6 @@
 // taken to the other dialect and back meaning the same.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "corpus.hpp"
+#include "temp_dir.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/dialect.hpp"
 #include "lstore/diff.hpp"
@@ -20,17 +19,6 @@ using namespace lstore;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory, removed with the object.
-struct TempDir {
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("lstore-dialect-" + std::to_string(::getpid()) + "-" + tag)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 void put(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary) << bytes;
@@ -69,7 +57,7 @@ const std::string kTsVectors =
 }  // namespace
 
 TEST_CASE("dialect: a Python store to TypeScript, exact bytes, and back to the same bytes") {
-  TempDir py("py"), ts("ts"), back("back");
+  TempDir py("dialect-py"), ts("dialect-ts"), back("dialect-back");
   put(py.path / "docstore.json", kPyDocstore);
   put(py.path / "index_store.json", kPyIndexStore);
   put(py.path / "default__vector_store.json", kPyVectors);
@@ -96,7 +84,7 @@ TEST_CASE("dialect: a Python store to TypeScript, exact bytes, and back to the s
 }
 
 TEST_CASE("dialect: an embedding's numbers as the target prints them") {
-  TempDir py("numbers"), ts("numbers-ts");
+  TempDir py("dialect-numbers"), ts("dialect-numbers-ts");
   put(py.path / "docstore.json", kPyDocstore);
   put(py.path / "index_store.json", kPyIndexStore);
   // Ints are float(int) for Python; 1e-05 and 1e+16 are JavaScript's 0.00001 and 10000000000000000.
@@ -126,7 +114,7 @@ TEST_CASE("dialect: corpus stores to the other dialect and back mean the same") 
     CAPTURE(src.string());
     Store original = load(src);
     const Dialect other = original.dialect == Dialect::Python ? Dialect::TypeScript : Dialect::Python;
-    TempDir there("there-" + std::to_string(n)), back("back-" + std::to_string(n));
+    TempDir there("dialect-there-" + std::to_string(n)), back("dialect-back-" + std::to_string(n));
     ++n;
     std::vector<std::string> notes;
     saved(convert_dialect(original, other, notes), there.path);
@@ -139,7 +127,7 @@ TEST_CASE("dialect: corpus stores to the other dialect and back mean the same") 
   // The TS stores LlamaIndex.TS wrote come back byte for byte.
   for (const char* c : {"vector-basic", "vector-deleted-ref-doc"}) {
     const fs::path src = corpus::root() / "llamaindex-ts" / c;
-    TempDir there(std::string("exact-py-") + c), back(std::string("exact-ts-") + c);
+    TempDir there(std::string("dialect-exact-py-") + c), back(std::string("dialect-exact-ts-") + c);
     std::vector<std::string> notes;
     saved(convert_dialect(load(src), Dialect::Python, notes), there.path);
     auto files = saved(convert_dialect(load(there.path), Dialect::TypeScript, notes), back.path);
