@@ -176,27 +176,24 @@ TEST_CASE("records: the TypeScript dialect packs JavaScript's number form") {
   CHECK(emb[1].json == "[1.0]");  // JSON.stringify writes 1
 }
 
-TEST_CASE("records: a file whose bytes between entries are not UTF-8 is carried whole") {
-  TempDir dir("records-utf8"), out("records-utf8-out");
+TEST_CASE("records: a key that is not UTF-8 stops the write with the file and the place") {
+  TempDir dir("records-utf8");
   put(dir.path / "docstore.json", R"json({"docstore/data": {}, "docstore/metadata": {}})json");
   put(dir.path / "index_store.json", R"json({"index_store/data": {}})json");
-  // Latin-1 bytes after the closing brace: not text a layout can hold.
-  const std::string text = std::string(R"json({"graph_dict": {}})json") + "\n\xe9\n";
-  put(dir.path / "graph_store.json", text);
+  // A Latin-1 key: json.load refuses the file (UnicodeDecodeError); no
+  // record is made of it, and the sink is never committed.
+  put(dir.path / "default__vector_store.json",
+      "{\"embedding_dict\": {\"k\xe9\": [0.5]}, \"text_id_to_ref_doc_id\": {}, \"metadata_dict\": {}}");
   Recorder rec;
-  Store store;
+  std::string what;
   try {
-    store = load(dir.path);
-  } catch (const Error&) {
-    return;  // refused when read: nothing for the records to carry
+    write_records(load(dir.path), rec);
+  } catch (const Error& e) {
+    what = e.where() + ": " + e.what() + " (" + e.place() + ")";
   }
-  auto files = round_trip(store, rec, out.path);
-  CHECK(files["graph_store.json"] == text);
-  const File& f = rec.named("graph_store.json");
-  CHECK(f.record.layout.empty());
-  REQUIRE(f.record.bytes);
-  CHECK(f.record.bytes->view() == text);
-  CHECK(f.collections.empty());
+  CHECK(what.find("default__vector_store.json: invalid UTF-8") != std::string::npos);
+  CHECK(what.find("byte 22") != std::string::npos);
+  CHECK(!rec.committed);
 }
 
 TEST_CASE("records: default_layout is what SimpleKVStore.persist writes, and lists its collections") {
