@@ -27,7 +27,6 @@
 // its score is always computed in float64. The first-order bound is doubled,
 // which covers the second-order terms and the rounding of s +- bound.
 #include <cmath>
-#include <cstring>
 
 #include "core/dot_kernels.hpp"
 #include "query_internal.hpp"
