@@ -151,33 +151,37 @@ print(json.dumps({"results": [{"id": i, "score": float(s)} for s, i in top]}))
 EOF
 
 # ---------------------------------------------------------------- measuring
-# measure NAME CMD...  (as bench_ls.sh): best wall time of $REPS runs, largest
-# peak RSS (%M); stdout/stderr of the last run in $OUT/NAME.{out,err}.
+# measure NAME CMD...  (as bench_ls.sh): best wall time of $REPS runs, the
+# user + system CPU seconds of that run (what to compare on a shared machine),
+# largest peak RSS (%M); stdout/stderr of the last run in $OUT/NAME.{out,err}.
 NAMES=()
-declare -A SECS RSS_KB STATUS
+declare -A SECS CPU RSS_KB STATUS
 measure() {
     local name=$1; shift
     local safe=${name//[^A-Za-z0-9_.-]/_}
-    local tf="$OUT/$safe.time" best="" maxrss=0 i t0 t1 el rc
+    local tf="$OUT/$safe.time" best="" cpu="" maxrss=0 i t0 t1 el rc
     for ((i = 0; i < ${MREPS:-$REPS}; i++)); do
         [ -n "${BEFORE:-}" ] && eval "$BEFORE"
         t0=$EPOCHREALTIME
         rc=0
-        /usr/bin/time -f '%e %M' -o "$tf" -- "$@" >"$OUT/$safe.out" 2>"$OUT/$safe.err" || rc=$?
+        /usr/bin/time -f '%e %M %U %S' -o "$tf" -- "$@" >"$OUT/$safe.out" 2>"$OUT/$safe.err" || rc=$?
         t1=$EPOCHREALTIME
         if [ "$rc" != 0 ]; then
             echo "  $name: exit status $rc (see $OUT/$safe.err):" >&2
             tail -n 5 "$OUT/$safe.err" >&2 || true
-            NAMES+=("$name"); STATUS[$name]="exit $rc"; SECS[$name]=""; RSS_KB[$name]=""
+            NAMES+=("$name"); STATUS[$name]="exit $rc"; SECS[$name]=""; CPU[$name]=""; RSS_KB[$name]=""
             return 0
         fi
         el=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-        if [ -z "$best" ] || awk -v x="$el" -v y="$best" 'BEGIN { exit !(x < y) }'; then best=$el; fi
+        if [ -z "$best" ] || awk -v x="$el" -v y="$best" 'BEGIN { exit !(x < y) }'; then
+            best=$el
+            cpu=$(awk '{ printf "%.3f", $3 + $4 }' "$tf")
+        fi
         local rss; rss=$(awk '{ print $2 }' "$tf")
         [ "$rss" -gt "$maxrss" ] && maxrss=$rss
     done
-    NAMES+=("$name"); STATUS[$name]=ok; SECS[$name]=$best; RSS_KB[$name]=$maxrss
-    printf '  %-20s %8.3f s  %8.1f MiB\n' "$name" "$best" "$(awk -v k="$maxrss" 'BEGIN { print k / 1024 }')"
+    NAMES+=("$name"); STATUS[$name]=ok; SECS[$name]=$best; CPU[$name]=$cpu; RSS_KB[$name]=$maxrss
+    printf '  %-20s %8.3f s  (CPU %6.3f s)  %8.1f MiB\n' "$name" "$best" "$cpu" "$(awk -v k="$maxrss" 'BEGIN { print k / 1024 }')"
 }
 
 echo "store: $STORE; vector file $VEC_BYTES bytes; top-k $TOPK; best of $REPS runs each (hot page cache)"
@@ -208,6 +212,10 @@ EOF
 }
 echo
 echo "results: cold vs warm: $(same "$OUT/lstore_cold.out" "$OUT/lstore_warm.out")"
+# The warm query screens in float32 and re-scores in float64: its output must
+# be the cold query's byte for byte (ids, order, every digit of the scores).
+if cmp -s "$OUT/lstore_cold.out" "$OUT/lstore_warm.out"; then echo "results: cold vs warm bytes: identical"
+else echo "results: cold vs warm bytes: DIFFERENT"; fi
 if [ "${STATUS["python (LlamaIndex)"]}" = ok ]; then
     py_name="python (LlamaIndex)"
     echo "results: lstore vs LlamaIndex's way: $(same "$OUT/lstore_cold.out" "$OUT/${py_name//[^A-Za-z0-9_.-]/_}.out")"
@@ -218,14 +226,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) prin
 echo
 echo "N=$N D=$D  vector file: $(awk -v b="$VEC_BYTES" 'BEGIN { printf "%.1f", b / 1048576 }') MiB"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')"
-printf '%-22s %10s %14s %12s %12s\n' tool seconds "peak RSS MiB" "time/floor" "time/cold"
-printf '%-22s %10s %14s %12s %12s\n' ---------------------- ---------- -------------- ------------ ------------
+printf '%-22s %10s %10s %14s %12s %12s\n' tool seconds "CPU s" "peak RSS MiB" "time/floor" "time/cold"
+printf '%-22s %10s %10s %14s %12s %12s\n' ---------------------- ---------- ---------- -------------- ------------ ------------
 for name in "${NAMES[@]}"; do
     if [ "${STATUS[$name]}" != ok ]; then
-        printf '%-22s %10s %14s %12s %12s\n' "$name" "${STATUS[$name]}" - - -
+        printf '%-22s %10s %10s %14s %12s %12s\n' "$name" "${STATUS[$name]}" - - - -
         continue
     fi
-    printf '%-22s %10.3f %14.1f %12s %12s\n' "$name" "${SECS[$name]}" \
+    printf '%-22s %10.3f %10.3f %14.1f %12s %12s\n' "$name" "${SECS[$name]}" "${CPU[$name]}" \
         "$(awk -v k="${RSS_KB[$name]}" 'BEGIN { print k / 1024 }')" \
         "$(ratio "${SECS[$name]}" "${SECS["simdjson floor"]:-}")" "$(ratio "${SECS[$name]}" "${SECS["lstore cold"]:-}")"
 done

@@ -137,6 +137,8 @@ class JsonDoc {
   void put(Section& s, std::string_view key, const Json& value);
   void put_raw(Section& s, std::string_view key, std::string raw_value);
   bool erase(Section& s, std::string_view key);
+  // Every entry of `key` (a duplicated key goes entirely); how many went.
+  std::size_t erase_all(Section& s, std::string_view key);
 
   // The file's bytes: the original when nothing changed.
   std::string serialize() const;

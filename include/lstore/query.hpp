@@ -133,6 +133,15 @@ class PackedVectors {
 
  private:
   friend struct PackedVectorsAccess;
+  // The warm cache's float32 screening copy (ops/query_screen.cpp), if any:
+  // rows divided by their norms, `stride` floats each; exact_only[i] != 0
+  // marks a row whose float64 score the screening cannot bound.
+  struct Screen {
+    const float* data = nullptr;
+    std::size_t stride = 0;
+    const unsigned char* exact_only = nullptr;
+  };
+  Screen m_screen;
   std::vector<std::string_view> m_ids;
   std::vector<std::optional<std::string_view>> m_ref_doc_ids;
   std::size_t m_dim = 0;

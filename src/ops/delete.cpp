@@ -87,6 +87,19 @@ std::string triplet_text(const Triplet& t) {
 }
 
 // Removes the triplet entries marked gone; the others keep their bytes and order.
+// Is `raw` (a value of `doc`) the JSON string `text`? Decided on the bytes
+// when they are a quoted run of printable ASCII without escapes, which
+// decodes to itself (a 100k-vector store has 100k of them to look at);
+// decoded otherwise, so bad bytes are reported as before.
+bool raw_string_is(const JsonDoc& doc, std::string_view raw, std::string_view text) {
+  auto plain = [](char c) { return c >= 0x20 && c < 0x7F && c != '\\' && c != '"'; };
+  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"' &&
+      std::all_of(raw.begin() + 1, raw.end() - 1, plain))
+    return raw.substr(1, raw.size() - 2) == text;
+  Json r = doc.decode(raw);
+  return r.is_string() && r.as_string() == text;
+}
+
 void drop_triplets(Section& section, const std::vector<bool>& gone) {
   std::vector<Entry> kept;
   for (std::size_t i = 0; i < section.entries.size(); ++i)
@@ -105,9 +118,8 @@ class Deleter {
   void erase(JsonDoc& doc, const char* section, const std::string& key) {
     Section* s = doc.section(section);
     if (!s) return;
-    bool any = false;
-    while (doc.erase(*s, key)) any = true;  // a duplicated key goes entirely, as Python's dict has one
-    if (any) m_changes.removed[part(doc, section)].push_back(key);
+    // A duplicated key goes entirely, as Python's dict has one.
+    if (doc.erase_all(*s, key)) m_changes.removed[part(doc, section)].push_back(key);
   }
 
   // The ref doc of a node, from its metadata entry (Python ref_doc_id, TS refDocId).
@@ -136,10 +148,8 @@ class Deleter {
       VectorSections s = vector_sections(v.doc);
       if (!s.ref_doc_ids) continue;
       std::vector<std::string> ids;
-      for (const Entry& e : s.ref_doc_ids->entries) {
-        Json r = v.doc.decode(e.raw);
-        if (r.is_string() && r.as_string() == ref) ids.emplace_back(e.key);
-      }
+      for (const Entry& e : s.ref_doc_ids->entries)
+        if (raw_string_is(v.doc, e.raw, ref)) ids.emplace_back(e.key);
       for (const auto& id : ids) delete_vector(v.doc, id);
     }
   }

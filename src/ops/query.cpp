@@ -82,6 +82,8 @@ std::vector<QueryHit> search_packed(const VectorQuery& q, const PackedVectors& p
     rows.push_back(packed.row(c));
   }
   if (!cands.empty()) check_query_dim(q, packed.dim(), ns, where);
+  // A warm cache's float32 copy screens the top-k (same hits, same scores).
+  if (auto hits = detail::search_screened(q, packed, cands)) return std::move(*hits);
   std::vector<double> sims(cands.size());
   const double qn = detail::norm(q.embedding.data(), q.embedding.size());
   detail::parallel_for(cands.size(), 4096, [&](std::size_t b, std::size_t e) {

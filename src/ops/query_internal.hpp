@@ -119,6 +119,37 @@ struct MmrPick {
 std::vector<MmrPick> rank_mmr(const std::vector<const double*>& rows, std::size_t dim, const std::vector<double>& sims,
                               std::optional<std::size_t> top_k, std::optional<double> threshold);
 
+// ---------------------------------------------------------------- screened warm search (query_screen.cpp)
+
+// Floats per screening row for vectors of `dim` numbers (a multiple of 16).
+std::size_t screen_stride(std::size_t dim);
+// Fills the screening copy of `rows` float64 rows of `dim` numbers: row i
+// divided by its norm in float32 at out[i * stride ...] (zero padded), and
+// exact_only[i] = 1 where the row is not finite, is zero, or is so large or
+// small that float64 arithmetic on it may overflow or underflow.
+void build_screen(const double* data, std::size_t rows, std::size_t dim, float* out, unsigned char* exact_only);
+// The top-k search (default mode) over candidate rows `cands` of `packed`,
+// screened in float32 and re-scored in float64 wherever the screening
+// cannot decide: the same hits, scores and order as scoring every candidate
+// with cosine(). nullopt when it does not apply (no screening copy, MMR, no
+// top-k or one that keeps every candidate, an exact-only query vector); the
+// caller then scores every candidate. The query's dimension must be checked.
+std::optional<std::vector<QueryHit>> search_screened(const VectorQuery& q, const PackedVectors& packed,
+                                                     const std::vector<std::size_t>& cands);
+// The bound on |float64 cosine - float32 screened score| for rows of `stride` floats.
+double screen_bound(std::size_t stride);
+
+// rank_default where each candidate's similarity is known only within
+// `bound` of screened[i] (unless exact_only[i]): exact(i) gives it when a
+// comparison needs it. Every comparison has the outcome it has on the exact
+// similarities, so the result is rank_default's. Returns (position, exact
+// similarity) in rank order.
+std::vector<std::pair<std::size_t, double>> rank_default_screened(const std::vector<float>& screened,
+                                                                  const std::vector<unsigned char>& exact_only,
+                                                                  double bound, const std::vector<std::string_view>& ids,
+                                                                  std::size_t top_k,
+                                                                  const std::function<double(std::size_t)>& exact);
+
 }  // namespace lstore::detail
 
 namespace lstore {
@@ -133,6 +164,13 @@ struct PackedVectorsAccess {
     p.m_data = data;
     p.m_owner = std::move(owner);
     return p;
+  }
+  using Screen = PackedVectors::Screen;
+  static const Screen& screen(const PackedVectors& p) { return p.m_screen; }
+  static void set_screen(PackedVectors& p, Screen s) { p.m_screen = s; }
+  // find()'s index, as it sorts it ((id, row) pairs in order), given ready.
+  static void set_index(PackedVectors& p, std::vector<std::pair<std::string_view, std::size_t>> index) {
+    p.m_index = std::move(index);
   }
 };
 }  // namespace lstore

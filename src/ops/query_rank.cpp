@@ -4,6 +4,7 @@
 // replaced by an equivalent-looking partial sort.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "lstore/error.hpp"
@@ -13,10 +14,12 @@ namespace lstore::detail {
 namespace {
 
 // heapq over candidate positions with Python's tuple order on
-// (similarity, id): equal similarities compare the ids; NaN is never less.
+// (similarity, id), decided by `Lt` (ExactLt, or ScreenedLt which computes
+// the same outcome from screened scores).
+template <class Lt>
 class PyHeap {
  public:
-  PyHeap(const std::vector<double>& sims, const std::vector<std::string_view>& ids) : m_sims(sims), m_ids(ids) {}
+  explicit PyHeap(Lt lt) : m_lt(std::move(lt)) {}
 
   void push(std::size_t item) {
     m_heap.push_back(item);
@@ -31,13 +34,10 @@ class PyHeap {
   }
   std::size_t size() const { return m_heap.size(); }
   const std::vector<std::size_t>& items() const { return m_heap; }
+  Lt& less() { return m_lt; }
 
  private:
-  bool lt(std::size_t a, std::size_t b) const {
-    double x = m_sims[a], y = m_sims[b];
-    if (x == y) return m_ids[a] < m_ids[b];
-    return x < y;
-  }
+  bool lt(std::size_t a, std::size_t b) { return m_lt(a, b); }
   // heapq._siftdown: move the item at pos up towards startpos.
   void sift_down(std::size_t startpos, std::size_t pos) {
     std::size_t item = m_heap[pos];
@@ -65,9 +65,53 @@ class PyHeap {
     sift_down(startpos, pos);
   }
 
-  const std::vector<double>& m_sims;
-  const std::vector<std::string_view>& m_ids;
+  Lt m_lt;
   std::vector<std::size_t> m_heap;
+};
+
+// Python's (similarity, id) < (similarity, id): equal similarities compare
+// the ids; NaN is never less.
+inline bool tuple_lt(double x, double y, std::string_view a, std::string_view b) {
+  if (x == y) return a < b;
+  return x < y;
+}
+
+struct ExactLt {
+  const std::vector<double>& sims;
+  const std::vector<std::string_view>& ids;
+  bool operator()(std::size_t a, std::size_t b) const { return tuple_lt(sims[a], sims[b], ids[a], ids[b]); }
+};
+
+// The comparison of ExactLt when the similarities are known only within
+// `bound` of their screened values: decided by the intervals when they are
+// apart (then the exact values are ordered the same way and differ), and by
+// the exact values, computed once on demand, otherwise.
+struct ScreenedLt {
+  const std::vector<float>& screened;
+  const std::vector<unsigned char>& exact_only;
+  double bound;
+  const std::vector<std::string_view>& ids;
+  const std::function<double(std::size_t)>& exact_fn;
+  std::vector<double> sims;
+  std::vector<unsigned char> known;
+
+  double exact(std::size_t i) {
+    if (!known[i]) {
+      sims[i] = exact_fn(i);
+      known[i] = 1;
+    }
+    return sims[i];
+  }
+  bool operator()(std::size_t a, std::size_t b) {
+    if (!exact_only[a] && !exact_only[b]) {
+      const double la = known[a] ? sims[a] : screened[a] - bound, ha = known[a] ? sims[a] : screened[a] + bound;
+      const double lb = known[b] ? sims[b] : screened[b] - bound, hb = known[b] ? sims[b] : screened[b] + bound;
+      if (ha < lb) return true;   // sim[a] <= ha < lb <= sim[b]
+      if (hb < la) return false;  // sim[b] < sim[a]
+    }
+    const double x = exact(a), y = exact(b);
+    return tuple_lt(x, y, ids[a], ids[b]);
+  }
 };
 
 // CPython's listsort for a run shorter than 64 (one binary insertion sort
@@ -126,7 +170,7 @@ void python_sort_desc(std::vector<std::pair<double, std::size_t>>& items) {
 
 std::vector<std::size_t> rank_default(const std::vector<double>& sims, const std::vector<std::string_view>& ids,
                                       std::optional<std::size_t> top_k) {
-  PyHeap heap(sims, ids);
+  PyHeap<ExactLt> heap(ExactLt{sims, ids});
   std::size_t k = top_k.value_or(0);  // `if similarity_top_k and ...`: 0 keeps all
   for (std::size_t i = 0; i < sims.size(); ++i) {
     heap.push(i);
@@ -139,6 +183,32 @@ std::vector<std::size_t> rank_default(const std::vector<double>& sims, const std
   std::vector<std::size_t> out;
   out.reserve(items.size());
   for (const auto& it : items) out.push_back(it.second);
+  return out;
+}
+
+std::vector<std::pair<std::size_t, double>> rank_default_screened(const std::vector<float>& screened,
+                                                                  const std::vector<unsigned char>& exact_only,
+                                                                  double bound, const std::vector<std::string_view>& ids,
+                                                                  std::size_t top_k,
+                                                                  const std::function<double(std::size_t)>& exact) {
+  const std::size_t n = screened.size();
+  // The same pushes and pops as rank_default: the layout of the heap, and so
+  // the order of tied results, depends on every comparison made on the way,
+  // including those with candidates that end up dropped.
+  PyHeap<ScreenedLt> heap(ScreenedLt{screened, exact_only, bound, ids, exact, std::vector<double>(n),
+                                     std::vector<unsigned char>(n, 0)});
+  for (std::size_t i = 0; i < n; ++i) {
+    heap.push(i);
+    if (top_k && heap.size() > top_k) heap.pop();
+  }
+  ScreenedLt& lt = heap.less();
+  std::vector<std::pair<double, std::size_t>> items;
+  items.reserve(heap.size());
+  for (std::size_t i : heap.items()) items.emplace_back(lt.exact(i), i);
+  python_sort_desc(items);
+  std::vector<std::pair<std::size_t, double>> out;
+  out.reserve(items.size());
+  for (const auto& it : items) out.emplace_back(it.second, it.first);
   return out;
 }
 

@@ -1,0 +1,69 @@
+// The portable screening kernel and the choice of kernel (dot_kernels.hpp).
+#include "dot_kernels.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace lstore::dot {
+namespace {
+
+// Sixteen independent sums, which the compiler keeps in vector registers of
+// the baseline ISA.
+void rows_generic(const float* q, const float* base, std::size_t stride, const std::size_t* rows, std::size_t n,
+                  float* out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* v = base + rows[i] * stride;
+    float acc[16] = {};
+    for (std::size_t j = 0; j < stride; j += 16)
+      for (std::size_t l = 0; l < 16; ++l) acc[l] += q[j + l] * v[j + l];
+    for (std::size_t w = 8; w; w /= 2)
+      for (std::size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
+    out[i] = acc[0];
+  }
+}
+
+const Kernels kGeneric{"generic", rows_generic};
+
+const Kernels& best_kernels() {
+#if defined(__x86_64__) || defined(__i386__)
+  const char* want = std::getenv("LSTORE_ISA");
+  const int cap = !want ? 2 : std::strcmp(want, "sse2") == 0 ? 0 : std::strcmp(want, "avx2") == 0 ? 1 : 2;
+  __builtin_cpu_init();
+  if (cap >= 2 && avx512_kernels() && __builtin_cpu_supports("avx512f")) return *avx512_kernels();
+  if (cap >= 1 && avx2_kernels() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return *avx2_kernels();
+#endif
+  return kGeneric;
+}
+
+}  // namespace
+
+const Kernels* generic_kernels() { return &kGeneric; }
+
+const Kernels& kernels() {
+  static const Kernels& chosen = best_kernels();
+  return chosen;
+}
+
+std::size_t available_kernels(const Kernels** out, std::size_t max) {
+  std::size_t n = 0;
+  auto add = [&](const Kernels* k) {
+    if (k && n < max) out[n++] = k;
+  };
+  add(&kGeneric);
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) add(avx2_kernels());
+  if (__builtin_cpu_supports("avx512f")) add(avx512_kernels());
+#endif
+  return n;
+}
+
+#if !defined(LSTORE_DOT_AVX2)
+const Kernels* avx2_kernels() { return nullptr; }
+#endif
+#if !defined(LSTORE_DOT_AVX512)
+const Kernels* avx512_kernels() { return nullptr; }
+#endif
+
+}  // namespace lstore::dot
