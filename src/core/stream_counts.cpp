@@ -78,13 +78,15 @@ class CountingVisitor : public OutlineVisitor {
         m_kept.back().keep = true;
       }
       if (m_kept.size() == 1) m_kept.back().keep = true;
+    } else {
+      m_out.truncated = true;  // an entry the sample does not hold
     }
     if (!m_truncated && (m_kept.size() > kWholeEntries || m_kept_bytes > kWholeBytes)) {
       m_truncated = true;
-      m_out.truncated = true;
       std::vector<Kept> few;
       for (Kept& k : m_kept)
         if (k.keep) few.push_back(std::move(k));
+      if (few.size() < m_kept.size()) m_out.truncated = true;
       m_kept = std::move(few);
     }
   }
@@ -127,7 +129,7 @@ class CountingVisitor : public OutlineVisitor {
   };
   std::vector<Kept> m_kept;  // its entries in the sample
   std::size_t m_kept_bytes = 0;
-  bool m_truncated = false;
+  bool m_truncated = false;  // cut down to its few: later entries are kept only when asked for
   bool m_kept_non_object = false;
 };
 
