@@ -17,6 +17,7 @@ namespace {
 // entries) are under them, node collections are far over.
 constexpr std::size_t kWholeEntries = 1024;
 constexpr std::size_t kWholeBytes = std::size_t{4} << 20;
+constexpr std::size_t kCheckedBytes = std::size_t{1} << 20;
 
 class CountingVisitor : public OutlineVisitor {
  public:
@@ -24,7 +25,7 @@ class CountingVisitor : public OutlineVisitor {
 
   void section(std::string_view name, std::string_view raw_key, bool container, bool is_array,
                std::string_view raw) override {
-    if (!m_names.emplace(name).second) m_out.read_whole = true;  // which one the model keeps is its business
+    if (!m_names.emplace(name).second) whole();  // which one the model keeps is its business
     if (m_sections++) m_out.sample += ", ";
     m_out.sample.append(raw_key).append(": ");
     if (!container) {
@@ -56,7 +57,7 @@ class CountingVisitor : public OutlineVisitor {
         Json rels = parse(e.raw);
         if (rels.is_array()) m_counts.triplets += rels.as_array().size();
       } catch (const std::exception&) {
-        m_out.read_whole = true;  // the loaded path reports it where it is
+        whole();  // the loaded path reports it where it is
       }
     }
     // The sample: everything while small; then the first entry, the first
@@ -66,10 +67,16 @@ class CountingVisitor : public OutlineVisitor {
     const bool non_object = e.raw.empty() || e.raw[0] != '{';
     const bool asked = m_keep && !m_is_array && e.key == *m_keep;
     if (!m_truncated || asked || (non_object && !m_kept_non_object)) {
-      try {
-        (void)parse(e.raw);
-      } catch (const std::exception&) {
-        m_out.read_whole = true;
+      // (A DOM parse costs about 6 bytes a byte: a large entry is not
+      // checked here, and the file is then read whole, as before.)
+      if (e.raw.size() > kCheckedBytes) {
+        whole();
+      } else {
+        try {
+          (void)parse(e.raw);
+        } catch (const std::exception&) {
+          whole();
+        }
       }
       m_kept.push_back({std::string(e.raw_key) + (m_is_array ? "" : ": ") + std::string(e.raw), asked});
       m_kept_bytes += m_kept.back().text.size();
@@ -100,19 +107,27 @@ class CountingVisitor : public OutlineVisitor {
       m_counts.distinct = static_cast<std::size_t>(last - m_hashes.begin());
       // A duplicate key, or two keys of one hash: the model's count compares
       // the keys themselves, so the loaded path counts this file.
-      if (m_counts.distinct != m_hashes.size()) m_out.read_whole = true;
+      if (m_counts.distinct != m_hashes.size()) whole();
     }
     std::vector<std::uint64_t>().swap(m_hashes);
     m_out.sample += m_is_array ? "[" : "{";
     for (std::size_t i = 0; i < m_kept.size(); ++i) m_out.sample.append(i ? ", " : "").append(m_kept[i].text);
     m_out.sample += m_is_array ? "]" : "}";
     m_kept.clear();
-    if (!m_out.counts.emplace(m_name, m_counts).second) m_out.read_whole = true;
+    if (!m_out.counts.emplace(m_name, m_counts).second) whole();
   }
 
   void finish() { m_out.sample += "}"; }
 
+  // Thrown once the file is to be read whole: nothing more to count.
+  struct Stop {};
+
  private:
+  [[noreturn]] void whole() {
+    m_out.read_whole = true;
+    throw Stop{};
+  }
+
   StreamedFile& m_out;
   const std::string* m_keep;  // entries under this key stay in the sample
   std::set<std::string, std::less<>> m_names;  // root keys seen
@@ -138,7 +153,11 @@ class CountingVisitor : public OutlineVisitor {
 StreamedFile stream_counts(int fd, std::size_t size, const std::string* keep) {
   StreamedFile out;
   CountingVisitor v(out, keep);
-  stream_file(fd, size, v);
+  try {
+    stream_file(fd, size, v);
+  } catch (const CountingVisitor::Stop&) {
+    return StreamedFile{{}, {}, false, true};
+  }
   v.finish();
   return out;
 }

@@ -23,8 +23,9 @@ struct StreamedFile {
   // counts derived from `counts` may be taken from this file.
   bool truncated = false;
   // The counts cannot be trusted to match the loaded model (a duplicate key
-  // or hash, a root key twice, an entry that does not decode): read the file
-  // whole instead.
+  // or hash, a root key twice, an entry that does not decode, or one over
+  // 1 MiB that the sample would hold unchecked: an index store's struct),
+  // so the file is read whole instead.
   bool read_whole = false;
 };
 
