@@ -53,6 +53,12 @@ class Backend {
   // The same, but a store file that does not parse is kept in Store::files
   // as FileKind::Broken with the reason (for validate).
   virtual Store load_tolerant() { return load(); }
+  // The same for a command that needs no whole collection: ls's summary
+  // (id null) or get's one id. A backend that can stream may leave the large
+  // collections out of the model, keeping their first entries and those
+  // under `id`, and count them instead (Store::streamed); such a store is
+  // never written.
+  virtual Store load_streamed(const std::string* id) { (void)id; return load(); }
   // The path whose writers StoreLock serialises (the directory, the SQLite
   // file); empty when there is none.
   virtual std::string lock_path() const { return {}; }

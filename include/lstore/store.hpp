@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,25 @@ inline constexpr const char* kRefDocInfo = "docstore/ref_doc_info";
 inline constexpr const char* kIndexData = "index_store/data";
 }  // namespace coll
 
+// What a streaming read counted in one collection of a file (a store read
+// for a summary or one id: Backend::load_streamed).
+struct CollectionCounts {
+  std::size_t entries = 0;   // every entry, duplicate keys too
+  std::size_t distinct = 0;  // distinct keys: what LlamaIndex sees (Section::size())
+  // Element counts of the values, as vector_store_info() takes them: the
+  // first entry's, and whether any other entry differs.
+  std::optional<std::size_t> dim;
+  bool mixed_dims = false;
+  std::size_t triplets = 0;  // graph_dict: the pairs of every entry's list
+};
+
+// Per file, per collection. A file missing here was read whole (it is small,
+// or not a store file whose counts are enough).
+struct StreamedCounts {
+  std::map<std::string, std::map<std::string, CollectionCounts, std::less<>>, std::less<>> files;
+  const CollectionCounts* find(std::string_view file, std::string_view collection) const;
+};
+
 class Store {
  public:
   std::string location;  // as the user named it
@@ -79,6 +99,12 @@ class Store {
   // One file given on its own (`ls persist/docstore.json`): its siblings
   // are not looked at, so their absence is no finding.
   bool single_file = false;
+  // Set when the store was read for its summary only (`ls`): the large
+  // collections of these files hold only their first entries in the model,
+  // and their counts are here. Such a store is never written.
+  std::shared_ptr<const StreamedCounts> streamed;
+  // The counts of `collection` of `doc` when they were streamed, else nullptr.
+  const CollectionCounts* streamed_counts(const JsonDoc& doc, std::string_view collection) const;
 
   // The docstore's collection `name` (docstore/data, ...); nullptr if absent.
   const Section* doc_collection(const char* name) const;

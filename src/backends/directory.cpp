@@ -12,6 +12,8 @@
 #include <thread>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -22,6 +24,7 @@
 #include "lstore/error.hpp"
 #include "core/fileio.hpp"
 #include "core/sniff.hpp"
+#include "core/stream_counts.hpp"
 #include "store_builder.hpp"
 
 namespace lstore {
@@ -127,6 +130,23 @@ class DirectoryBackend : public Backend {
   // old one is removed before it could be opened, the read starts again.
   Store load() override { return load_mode(false); }
   Store load_tolerant() override { return load_mode(true); }
+  // ls, get: the store files are streamed, not modelled (see
+  // stream_counts.hpp). LSTORE_NO_STREAM=1 reads them whole, as every other
+  // command does (the tests compare the two).
+  Store load_streamed(const std::string* id) override {
+    const char* off = std::getenv("LSTORE_NO_STREAM");
+    if (off && *off && std::string_view(off) != "0") return load();
+    m_streaming = true;
+    m_keep_id = id;
+    try {
+      Store s = load_mode(false);
+      m_streaming = false;
+      return s;
+    } catch (...) {
+      m_streaming = false;
+      throw;
+    }
+  }
 
   Store load_mode(bool tolerant) {
     m_tolerant = tolerant;
@@ -202,6 +222,8 @@ class DirectoryBackend : public Backend {
     }
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
     std::atomic<std::size_t> next{0};
+    std::uint64_t total = 0;
+    for (std::uint64_t z : sizes) total += z;
     auto worker = [&] {
       for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
         std::size_t i = order[k];
@@ -215,25 +237,33 @@ class DirectoryBackend : public Backend {
       }
     };
     unsigned threads = std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()), 4);
+    // Streaming a large store: one file at a time, so that one collection's
+    // key hashes are held at a time (memory, not time, is what it is for).
+    if (m_streaming && total > (std::uint64_t{1} << 30)) threads = 1;
     std::vector<std::thread> pool;
     for (unsigned t = 1; t < threads && t < names.size(); ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
     m_read.clear();
     m_transcoded.clear();
+    std::shared_ptr<StreamedCounts> streamed;
+    if (m_streaming) streamed = std::make_shared<StreamedCounts>();
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (errors[i]) std::rethrow_exception(errors[i]);
+      if (scanned[i].counts) streamed->files[names[i]] = std::move(*scanned[i].counts);
       if (scanned[i].info.bytes || scanned[i].doc) m_read.insert(names[i]);
       if (!scanned[i].encoding.empty()) m_transcoded[names[i]] = scanned[i].encoding;
       builder.add(std::move(scanned[i].info), std::move(scanned[i].doc), scanned[i].dialect);
     }
-    m_loaded = true;
+    m_loaded = !m_streaming;
     Store store = builder.finish();
     store.single_file = !m_only.empty();
+    store.streamed = std::move(streamed);
     return store;
   }
 
   void save(const Store& store, const SaveOptions& options) override {
+    if (store.streamed) throw std::logic_error("a store read for its summary only cannot be written");
     if (!m_only.empty()) {
       save_file(store);
       return;
@@ -308,7 +338,37 @@ class DirectoryBackend : public Backend {
     FileInfo info;
     std::optional<JsonDoc> doc;
     Dialect dialect = Dialect::Python;
+    // Streamed (load_streamed): the counts of the file's collections; `doc`
+    // then holds its sample.
+    std::optional<std::map<std::string, CollectionCounts, std::less<>>> counts;
   };
+
+  // A store file streamed for the summary: its sample classified as the
+  // file would be. nullopt when the file must be read whole (a side file
+  // whose collections the summary reads, duplicate keys, an entry or a
+  // structure the loaded path would report).
+  std::optional<Scanned> stream_file_counts(const std::string& name, const std::shared_ptr<Buffer>& buffer,
+                                            const FileInfo& info) const {
+    if (buffer->fd() < 0) return std::nullopt;
+    Scanned out;
+    out.info = info;
+    try {
+      StreamedFile f = stream_counts(buffer->fd(), buffer->view().size(), m_keep_id);
+      if (f.read_whole) return std::nullopt;
+      out.doc = JsonDoc::read(name, Buffer::own(std::move(f.sample)), JsonDialect::Python);
+      out.info.kind = classify_json(*out.doc, name.substr(name.rfind('/') + 1), out.dialect, out.info.detail);
+      bool counted = out.info.kind == FileKind::DocStore || out.info.kind == FileKind::VectorStore ||
+                     out.info.kind == FileKind::GraphStore || out.info.kind == FileKind::PropertyGraph;
+      if (f.truncated && !counted) return std::nullopt;
+      out.counts = std::move(f.counts);
+    } catch (const std::exception&) {
+      return std::nullopt;  // the loaded path says what is wrong, as it always has
+    }
+    if (out.dialect == Dialect::TypeScript) out.doc->set_dialect(JsonDialect::JavaScript);
+    if (out.info.kind == FileKind::PropertyGraph) out.doc->set_dialect(pydantic_flavour(buffer->view()));
+    out.info.bytes = buffer;
+    return out;
+  }
 
   Scanned scan_file(const std::string& name) const {
     std::string path = m_path + "/" + name;
@@ -358,6 +418,8 @@ class DirectoryBackend : public Backend {
       info.bytes = buffer;
       return out;
     }
+    if (m_streaming && !transcoded)
+      if (std::optional<Scanned> streamed = stream_file_counts(name, buffer, info)) return std::move(*streamed);
     try {
       out.doc = JsonDoc::read(name, buffer, JsonDialect::Python);
       // Classifying decodes a first entry, which may be what is broken.
@@ -426,6 +488,8 @@ class DirectoryBackend : public Backend {
   std::string m_only;  // the one file of a single-file store
   int m_dirfd = AT_FDCWD;  // the store directory while loading
   bool m_tolerant = false;
+  bool m_streaming = false;  // load_streamed() is reading
+  const std::string* m_keep_id = nullptr;  // ... keeping this id's entries
   bool m_loaded = false;        // load() read the store that save() writes
   std::set<std::string> m_read;  // the files that load() read (the model's)
   std::map<std::string, std::string> m_transcoded;  // file -> the UTF-16/32 encoding it was read from

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "streamed_reader.hpp"
 #include "ops/diagnose.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
@@ -188,7 +189,9 @@ CommandSpec add_get(CLI::App& parent) {
                   "(metadata.author, relationships.1.node_id)");
   app->add_flag("--raw", opts->raw, "Print the stored JSON bytes unchanged");
   return {app, [opts](Output& out) {
-            Store store = load_store(out, opts->store);
+            // Only this id's entries are kept (a directory store is streamed).
+            StreamedReader reader(open_backend(opts->store), opts->id);
+            Store store = load_store(out, reader);
             std::vector<Part> parts = find_parts(store, opts->id);
             // "Not found" only when every place the id could be was read.
             if (auto damaged = damaged_store_files(store); parts.empty() && !damaged.empty())

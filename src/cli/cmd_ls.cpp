@@ -7,6 +7,7 @@
 #include <map>
 
 #include "commands.hpp"
+#include "streamed_reader.hpp"
 #include "suggest.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/side_files.hpp"
@@ -333,6 +334,15 @@ void list_files(Output& out, const Store& store) {
   out.listing(kFile, records);
 }
 
+// The summary needs counts, not entries: a directory store is streamed
+// (Backend::load_streamed), in memory bounded by its largest entry plus 8
+// bytes a key.
+Store load_for(Output& out, const std::string& name, const std::string& w) {
+  if (!w.empty()) return load_store(out, name);
+  StreamedReader reader(open_backend(name), std::nullopt);
+  return load_store(out, reader);
+}
+
 void list(Output& out, const Store& store, const std::string& w) {
   if (w.empty()) print_summary(out, store, summarize(store));
   else if (w == "nodes") list_nodes(out, store);
@@ -389,7 +399,7 @@ CommandSpec add_ls(CLI::App& parent) {
               // cannot be read is its error line; the others are still listed.
               if (several) out.tag_location(redact_store_name(stores[i]));
               try {
-                Store store = load_store(out, stores[i]);
+                Store store = load_for(out, stores[i], w);
                 if (several && i > 0 && out.human()) out.line("");
                 if (several && !w.empty() && out.human()) out.line(out.bold("==> " + redact_store_name(stores[i]) + " <=="));
                 list(out, store, w);

@@ -156,14 +156,29 @@ IndexCount count_index_struct(const JsonDoc& doc, const Entry& entry) {
   out.id = entry.key;
   // Only these types are counted from the outline; the others need the DOM
   // (keyword and KG tables count distinct ids across their lists).
+  // Streamed: a struct of a million nodes is counted without a Member each.
+  struct Counter : OutlineVisitor {
+    const char* a;
+    const char* b;
+    std::optional<std::size_t> found;  // the first member named a or b: its entries (0 unless a container)
+    bool counting = false;
+    void section(std::string_view name, std::string_view, bool container, bool, std::string_view) override {
+      const bool first = !found && (name == a || (b && name == b));
+      if (first) found = 0;
+      counting = first && container;
+    }
+    void entry(const StreamEntry&) override {
+      if (counting) ++*found;
+    }
+    void section_end(const Span&) override { counting = false; }
+  };
   auto outlined_count = [](std::string_view text, const char* a, const char* b) -> std::optional<std::size_t> {
     try {
-      Outline o = outline_object(text, 2);
-      for (std::size_t i = 0; i < o.root.members.size(); ++i) {
-        const std::string& n = o.root.members[i].name;
-        if (n == a || (b && n == b)) return o.children[i] ? o.children[i]->members.size() : 0;
-      }
-      return std::size_t{0};
+      Counter c;
+      c.a = a;
+      c.b = b;
+      stream_object(text, c);
+      return c.found.value_or(0);
     } catch (const ParseError&) {
       return std::nullopt;  // let the full decode report it
     }

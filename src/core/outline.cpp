@@ -91,8 +91,9 @@ class Source {
 
 class Scanner {
  public:
-  Scanner(Source& src, const std::function<void(std::size_t)>* progress, std::vector<char>* keys = nullptr)
-      : m_src(src), m_progress(progress), m_keys(keys), m_kernels(scan::kernels()) {}
+  Scanner(Source& src, const std::function<void(std::size_t)>* progress, std::vector<char>* keys = nullptr,
+          OutlineVisitor* visitor = nullptr)
+      : m_src(src), m_progress(progress), m_keys(keys), m_visitor(visitor), m_kernels(scan::kernels()) {}
 
   // Is `pos` readable (fetching more if needed)? False only at end of file.
   bool have(std::size_t pos) {
@@ -264,16 +265,20 @@ class Scanner {
 
   // Outlines the container at pos. `path` names it for errors. With
   // `children`, object/array members are outlined too (one level more).
+  // With `stream`, the members are handed to m_visitor as entries and not
+  // kept (the container's span and count are still returned).
   Container container(std::size_t pos, const std::string& path,
-                      std::vector<std::optional<Container>>* children = nullptr, bool names = false) {
+                      std::vector<std::optional<Container>>* children = nullptr, bool names = false,
+                      bool stream = false) {
     Container c;
+    std::size_t count = 0;  // members so far (c.members stays empty when streaming)
     c.is_array = at(pos) == '[';
     const char close = c.is_array ? ']' : '}';
     std::size_t i = ws(pos + 1);
     auto where = [&](std::size_t at_pos, const char* expected) {
       std::string msg = !have(at_pos) ? "unexpected end of file" : std::string("expected ") + expected;
       msg += " in " + (path.empty() ? std::string("the root object") : path);
-      msg += " after " + std::to_string(c.members.size()) + " complete entr" + (c.members.size() == 1 ? "y" : "ies");
+      msg += " after " + std::to_string(count) + " complete entr" + (count == 1 ? "y" : "ies");
       fail(at_pos, msg);
     };
     if (have(i) && at(i) == close) {
@@ -303,9 +308,25 @@ class Scanner {
       std::size_t v = i;
       if (!have(i)) where(i, "a value");
       try {
-        if (children) {
+        if (children && m_visitor) {
+          // The root of a streamed file: a collection's entries go to the
+          // visitor; its name and key token are copied first, as the window
+          // moves on under the entries.
+          std::string raw_key(m_src.base() + m.key.begin, m.key.size());
           if (at(i) == '{' || at(i) == '[') {
-            std::string key = c.is_array ? std::to_string(c.members.size()) : key_at(m.key);
+            bool is_array = at(i) == '[';
+            m_visitor->section(m.name, raw_key, true, is_array, {});
+            Container sub = container(i, c.is_array ? std::to_string(count) : key_at(m.key), nullptr, false, true);
+            i = sub.span.end;
+            m_visitor->section_end(sub.span);
+          } else {
+            i = value(i);
+            m_visitor->section(m.name, raw_key, false, false, std::string_view(m_src.base() + v, i - v));
+          }
+          children->emplace_back();
+        } else if (children) {
+          if (at(i) == '{' || at(i) == '[') {
+            std::string key = c.is_array ? std::to_string(count) : key_at(m.key);
             children->push_back(container(i, key));
             i = children->back()->span.end;
           } else {
@@ -318,16 +339,33 @@ class Scanner {
       } catch (const ParseError& e) {
         bool nested_report = std::string_view(e.what()).find(" complete entr") != std::string_view::npos;
         if (!nested_report && (e.offset() >= m_src.size() || std::string_view(e.what()).find("end of file") != std::string_view::npos)) {
-          std::string key = c.is_array ? "[" + std::to_string(c.members.size()) + "]" : key_at(m.key);
+          std::string key = c.is_array ? "[" + std::to_string(count) + "]" : key_at(m.key);
           std::string msg = "unexpected end of file inside " + (path.empty() ? key : path + "." + key) +
-                            " after " + std::to_string(c.members.size()) + " complete entr" +
-                            (c.members.size() == 1 ? "y" : "ies") + (path.empty() ? "" : " of " + path);
+                            " after " + std::to_string(count) + " complete entr" +
+                            (count == 1 ? "y" : "ies") + (path.empty() ? "" : " of " + path);
           fail(m_src.size(), msg);
         }
         throw;
       }
       m.value = {v, i};
-      c.members.push_back(std::move(m));
+      if (stream) {
+        StreamEntry e;
+        const char* base = m_src.base();
+        if (!c.is_array) {
+          e.raw_key = std::string_view(base + m.key.begin, m.key.size());
+          e.key_offset = m.key.begin;
+          e.key = m.escaped ? std::string_view(m.name) : e.raw_key.substr(1, e.raw_key.size() - 2);
+        }
+        e.raw = std::string_view(base + v, i - v);
+        e.offset = v;
+        e.index = count;
+        e.elements = m.elements;
+        e.escaped = m.escaped;
+        m_visitor->entry(e);
+      } else {
+        c.members.push_back(std::move(m));
+      }
+      ++count;
       if (m_progress && *m_progress && i - m_reported >= (std::size_t{8} << 20)) {
         m_reported = i;
         (*m_progress)(i);
@@ -345,13 +383,16 @@ class Scanner {
   Source& m_src;
   const std::function<void(std::size_t)>* m_progress;
   std::vector<char>* m_keys;
+  OutlineVisitor* m_visitor;  // streaming: collections' entries go here instead of into Containers
   std::size_t m_reported = 0;
   const scan::Kernels& m_kernels;  // this CPU's block scanners
 };
 
-Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& progress) {
+Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& progress,
+                OutlineVisitor* visitor = nullptr) {
   Outline out;
-  Scanner s(src, &progress, &out.keys);
+  Scanner s(src, &progress, visitor ? nullptr : &out.keys, visitor);
+  if (visitor) depth = 2;
   std::size_t i = 0;
   if (s.have(2) && s.at(0) == '\xEF' && s.at(1) == '\xBB' && s.at(2) == '\xBF') i = 3;
   i = s.ws(i);
@@ -385,6 +426,17 @@ std::size_t count_array_elements(std::string_view text, const Span& span) {
 Outline outline_object(std::string_view text, int depth, const std::function<void(std::size_t)>& progress) {
   Source src(text);
   return outline(src, depth, progress);
+}
+
+Outline stream_file(int fd, std::size_t size, OutlineVisitor& visitor,
+                    const std::function<void(std::size_t)>& progress, std::size_t window) {
+  Source src(fd, size, window);
+  return outline(src, 2, progress, &visitor);
+}
+
+Outline stream_object(std::string_view text, OutlineVisitor& visitor) {
+  Source src(text);
+  return outline(src, 2, {}, &visitor);
 }
 
 Outline outline_file(int fd, std::size_t size, int depth, const std::function<void(std::size_t)>& progress,

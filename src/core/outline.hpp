@@ -75,6 +75,45 @@ Outline outline_file(int fd, std::size_t size, int depth = 2,
                      const std::function<void(std::size_t)>& progress = {},
                      std::size_t window = std::size_t{1} << 20);
 
+// A streaming read of the same two levels: the root's members are told to a
+// visitor as they are found, and each entry of an object/array member (a
+// collection) is handed over with views into the scan window that are valid
+// only during the call. Nothing is kept per entry, so memory is bounded by the
+// largest entry whatever the file's size (ls, get, query on stores that do not
+// fit in memory).
+struct StreamEntry {
+  std::string_view key;      // decoded key (empty for an array element)
+  std::string_view raw_key;  // the key token, quotes included (empty for an array element)
+  std::string_view raw;      // the whole value
+  std::size_t offset = 0;    // file offset of `raw`
+  std::size_t key_offset = 0;  // file offset of `raw_key`
+  std::size_t index = 0;     // position in its collection
+  // As Member::elements: counted when the value is a flat array of scalars.
+  std::uint32_t elements = Member::kNotCounted;
+  bool escaped = false;      // the key token has escapes
+};
+
+class OutlineVisitor {
+ public:
+  virtual ~OutlineVisitor() = default;
+  // A root member. When `container`, its entries follow (entry()), then
+  // section_end(); otherwise `raw` is its whole (scalar) value and nothing follows.
+  virtual void section(std::string_view name, std::string_view raw_key, bool container, bool is_array,
+                       std::string_view raw) = 0;
+  virtual void entry(const StreamEntry& e) = 0;
+  // The end of a container section: `value` spans it, brackets included.
+  virtual void section_end(const Span& value) { (void)value; }
+};
+
+// Streams the file through `visitor`; the same checks and errors as
+// outline_file (ParseError), thrown when met (the visitor may have seen the
+// entries before the fault). Returns the root's outline (depth 1).
+Outline stream_file(int fd, std::size_t size, OutlineVisitor& visitor,
+                    const std::function<void(std::size_t)>& progress = {},
+                    std::size_t window = std::size_t{1} << 20);
+// The same over a text in memory (tests, transcoded files).
+Outline stream_object(std::string_view text, OutlineVisitor& visitor);
+
 // The decoded key of a member (keys with escapes are unescaped).
 std::string decode_key(std::string_view text, const Span& key);
 

@@ -6,6 +6,17 @@
 
 namespace lstore {
 
+const CollectionCounts* StreamedCounts::find(std::string_view file, std::string_view collection) const {
+  auto f = files.find(file);
+  if (f == files.end()) return nullptr;
+  auto c = f->second.find(collection);
+  return c == f->second.end() ? nullptr : &c->second;
+}
+
+const CollectionCounts* Store::streamed_counts(const JsonDoc& doc, std::string_view collection) const {
+  return streamed ? streamed->find(doc.name(), collection) : nullptr;
+}
+
 const Section* Store::doc_collection(const char* name) const {
   return docstore ? docstore->section(name) : nullptr;
 }

@@ -8,21 +8,71 @@
 #include "rule_table.hpp"
 
 namespace lstore {
+namespace {
+
+// Distinct keys of a collection: streamed, or counted in the model.
+std::size_t distinct(const Store& store, const JsonDoc& doc, const Section& c) {
+  if (const CollectionCounts* n = store.streamed_counts(doc, c.name)) return n->distinct;
+  return c.size();
+}
+
+// vector_store_info() from the streamed counts (a streamed collection holds
+// only its first entries in the model); the same rules.
+VectorStoreInfo streamed_vector_store_info(const Store& store, const VectorStoreDoc& v) {
+  VectorSections s = vector_sections(v.doc);
+  const CollectionCounts* e = s.embeddings ? store.streamed_counts(v.doc, s.embeddings->name) : nullptr;
+  const CollectionCounts* m = s.metadata ? store.streamed_counts(v.doc, s.metadata->name) : nullptr;
+  if ((s.embeddings && !e) || (s.metadata && !m)) return vector_store_info(v);  // read whole
+  VectorStoreInfo info;
+  info.ns = v.ns;
+  info.file = v.doc.name();
+  info.legacy_doc_id_map = v.doc.section("text_id_to_doc_id") != nullptr;
+  if (s.embeddings && s.embeddings->outlined) {
+    info.vectors = e->distinct;
+    info.dim = e->dim;
+    info.mixed_dims = e->mixed_dims;
+  }
+  info.has_metadata = s.metadata && s.metadata->outlined && (m->distinct > 0 || info.vectors == 0);
+  return info;
+}
+
+GraphInfo streamed_graph_info(const Store& store) {
+  if (!store.graph_store) return {};
+  const Section* gd = store.graph_store->section("graph_dict");
+  const CollectionCounts* n = gd ? store.streamed_counts(*store.graph_store, gd->name) : nullptr;
+  if (!n || !gd->outlined) return graph_info(store);
+  return {n->distinct, n->triplets};
+}
+
+std::optional<PropertyGraphInfo> streamed_property_graph_info(const Store& store) {
+  std::optional<PropertyGraphInfo> p = property_graph_info(store);
+  if (!p) return p;
+  const JsonDoc& d = *store.property_graph;
+  if (const Section* s = d.section("nodes"); s && s->outlined) p->nodes = distinct(store, d, *s);
+  if (const Section* s = d.section("relations"); s && s->outlined) p->relations = distinct(store, d, *s);
+  if (const Section* s = d.section("triplets"); s && s->outlined)
+    if (const CollectionCounts* n = store.streamed_counts(d, s->name)) p->triplets = n->entries;
+  return p;
+}
+
+}  // namespace
+
 Summary summarize(const Store& store) {
   Summary s;
   s.dialect = store.dialect == Dialect::TypeScript ? "ts" : "python";
   s.era = store.era;
-  if (const Section* c = store.doc_collection(coll::kDocData)) s.nodes = c->size();
-  if (const Section* c = store.doc_collection(coll::kRefDocInfo)) s.ref_docs = c->size();
-  if (const Section* c = store.doc_collection(coll::kDocMetadata)) s.metadata = c->size();
+  if (const Section* c = store.doc_collection(coll::kDocData)) s.nodes = distinct(store, *store.docstore, *c);
+  if (const Section* c = store.doc_collection(coll::kRefDocInfo)) s.ref_docs = distinct(store, *store.docstore, *c);
+  if (const Section* c = store.doc_collection(coll::kDocMetadata)) s.metadata = distinct(store, *store.docstore, *c);
   if (const Section* idx = store.index_collection())
     for (const Entry& e : idx->entries) {
       IndexCount c = count_index_struct(*store.index_store, e);
       s.indexes.push_back({c.id, c.type, c.nodes});
     }
-  for (const auto& v : store.vector_stores) s.vector_stores.push_back(vector_store_info(v));
-  s.graph = graph_info(store);
-  s.property_graph = property_graph_info(store);
+  for (const auto& v : store.vector_stores)
+    s.vector_stores.push_back(store.streamed ? streamed_vector_store_info(store, v) : vector_store_info(v));
+  s.graph = store.streamed ? streamed_graph_info(store) : graph_info(store);
+  s.property_graph = store.streamed ? streamed_property_graph_info(store) : property_graph_info(store);
   LayoutFacts facts;
   for (const IndexSummary& i : s.indexes) facts.indexes.push_back({i.id, i.type, i.nodes});
   facts.vector_stores = s.vector_stores;

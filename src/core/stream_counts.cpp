@@ -1,0 +1,165 @@
+// Counting a store file's collections in one streaming pass; see stream_counts.hpp.
+#include "core/stream_counts.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <vector>
+
+#include "core/outline.hpp"
+#include "lstore/error.hpp"
+#include "lstore/json.hpp"
+
+namespace lstore {
+namespace {
+
+// A collection stays whole in the sample up to these; index structs (a few
+// entries) are under them, node collections are far over.
+constexpr std::size_t kWholeEntries = 1024;
+constexpr std::size_t kWholeBytes = std::size_t{4} << 20;
+constexpr std::size_t kCheckedBytes = std::size_t{1} << 20;
+
+class CountingVisitor : public OutlineVisitor {
+ public:
+  CountingVisitor(StreamedFile& out, const std::string* keep) : m_out(out), m_keep(keep) { m_out.sample = "{"; }
+
+  void section(std::string_view name, std::string_view raw_key, bool container, bool is_array,
+               std::string_view raw) override {
+    if (!m_names.emplace(name).second) whole();  // which one the model keeps is its business
+    if (m_sections++) m_out.sample += ", ";
+    m_out.sample.append(raw_key).append(": ");
+    if (!container) {
+      m_out.sample.append(raw);
+      return;
+    }
+    m_name = std::string(name);
+    m_is_array = is_array;
+    m_graph = name == "graph_dict";
+    m_counts = {};
+    m_hashes.clear();
+    m_kept.clear();
+    m_kept_bytes = 0;
+    m_truncated = false;
+    m_kept_non_object = false;
+  }
+
+  void entry(const StreamEntry& e) override {
+    ++m_counts.entries;
+    if (!m_is_array) m_hashes.push_back(std::hash<std::string_view>{}(e.key));
+    // Element counts as vector_store_info() takes them.
+    std::size_t n = e.elements;
+    if (e.elements == Member::kNotCounted)
+      n = (!e.raw.empty() && e.raw[0] == '[') ? count_array_elements(e.raw, {0, e.raw.size()}) : 0;
+    if (!m_counts.dim) m_counts.dim = n;
+    else if (*m_counts.dim != n) m_counts.mixed_dims = true;
+    if (m_graph) {
+      try {
+        Json rels = parse(e.raw);
+        if (rels.is_array()) m_counts.triplets += rels.as_array().size();
+      } catch (const std::exception&) {
+        whole();  // the loaded path reports it where it is
+      }
+    }
+    // The sample: everything while small; then the first entry, the first
+    // that is not an object (classification asks whether all entries are),
+    // and those under the key asked for. Each kept entry must decode: an
+    // error is then the loaded path's, with the file's line:column.
+    const bool non_object = e.raw.empty() || e.raw[0] != '{';
+    const bool asked = m_keep && !m_is_array && e.key == *m_keep;
+    if (!m_truncated || asked || (non_object && !m_kept_non_object)) {
+      // (A DOM parse costs about 6 bytes a byte: a large entry is not
+      // checked here, and the file is then read whole, as before.)
+      if (e.raw.size() > kCheckedBytes) {
+        whole();
+      } else {
+        try {
+          (void)parse(e.raw);
+        } catch (const std::exception&) {
+          whole();
+        }
+      }
+      m_kept.push_back({std::string(e.raw_key) + (m_is_array ? "" : ": ") + std::string(e.raw), asked});
+      m_kept_bytes += m_kept.back().text.size();
+      if (non_object && !m_kept_non_object) {
+        m_kept_non_object = true;
+        m_kept.back().keep = true;
+      }
+      if (m_kept.size() == 1) m_kept.back().keep = true;
+    } else {
+      m_out.truncated = true;  // an entry the sample does not hold
+    }
+    if (!m_truncated && (m_kept.size() > kWholeEntries || m_kept_bytes > kWholeBytes)) {
+      m_truncated = true;
+      std::vector<Kept> few;
+      for (Kept& k : m_kept)
+        if (k.keep) few.push_back(std::move(k));
+      if (few.size() < m_kept.size()) m_out.truncated = true;
+      m_kept = std::move(few);
+    }
+  }
+
+  void section_end(const Span&) override {
+    if (m_is_array) {
+      m_counts.distinct = m_counts.entries;
+    } else {
+      std::sort(m_hashes.begin(), m_hashes.end());
+      auto last = std::unique(m_hashes.begin(), m_hashes.end());
+      m_counts.distinct = static_cast<std::size_t>(last - m_hashes.begin());
+      // A duplicate key, or two keys of one hash: the model's count compares
+      // the keys themselves, so the loaded path counts this file.
+      if (m_counts.distinct != m_hashes.size()) whole();
+    }
+    std::vector<std::uint64_t>().swap(m_hashes);
+    m_out.sample += m_is_array ? "[" : "{";
+    for (std::size_t i = 0; i < m_kept.size(); ++i) m_out.sample.append(i ? ", " : "").append(m_kept[i].text);
+    m_out.sample += m_is_array ? "]" : "}";
+    m_kept.clear();
+    if (!m_out.counts.emplace(m_name, m_counts).second) whole();
+  }
+
+  void finish() { m_out.sample += "}"; }
+
+  // Thrown once the file is to be read whole: nothing more to count.
+  struct Stop {};
+
+ private:
+  [[noreturn]] void whole() {
+    m_out.read_whole = true;
+    throw Stop{};
+  }
+
+  StreamedFile& m_out;
+  const std::string* m_keep;  // entries under this key stay in the sample
+  std::set<std::string, std::less<>> m_names;  // root keys seen
+  std::size_t m_sections = 0;
+  // The collection being streamed.
+  std::string m_name;
+  bool m_is_array = false;
+  bool m_graph = false;
+  CollectionCounts m_counts;
+  std::vector<std::uint64_t> m_hashes;  // of its keys, 8 bytes an entry
+  struct Kept {
+    std::string text;   // "key": value
+    bool keep = false;  // stays when the collection is cut down to its few
+  };
+  std::vector<Kept> m_kept;  // its entries in the sample
+  std::size_t m_kept_bytes = 0;
+  bool m_truncated = false;  // cut down to its few: later entries are kept only when asked for
+  bool m_kept_non_object = false;
+};
+
+}  // namespace
+
+StreamedFile stream_counts(int fd, std::size_t size, const std::string* keep) {
+  StreamedFile out;
+  CountingVisitor v(out, keep);
+  try {
+    stream_file(fd, size, v);
+  } catch (const CountingVisitor::Stop&) {
+    return StreamedFile{{}, {}, false, true};
+  }
+  v.finish();
+  return out;
+}
+
+}  // namespace lstore

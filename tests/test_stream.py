@@ -1,0 +1,153 @@
+"""Streamed reads (issue #20) answer exactly as the loaded model does: `ls`
+(the summary) on every testdata and corpus store, on generated stores whose
+collections are too large to be kept whole, and on the odd shapes the stream
+hands back to the loaded path (duplicate keys, non-object entries, broken
+entries). LSTORE_NO_STREAM=1 forces the loaded path."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import support  # noqa: E402
+
+LSTORE = None
+ROOT = support.ROOT
+
+
+def run(args, streamed):
+    env = dict(os.environ)
+    env.pop("LSTORE_NO_STREAM", None)
+    if not streamed:
+        env["LSTORE_NO_STREAM"] = "1"
+    p = subprocess.run([LSTORE] + args, capture_output=True, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+class StreamedLsTest(unittest.TestCase):
+    def same(self, args):
+        self.assertEqual(run(args, True), run(args, False), " ".join(args))
+
+    def same_summary(self, store):
+        for fmt in ("table", "json", "csv"):
+            self.same(["ls", store, "--format", fmt])
+
+    def ids_of(self, store):
+        """A few ids the store holds (read by the loaded path), and one it does not."""
+        ids = ["no-such-id"]
+        for what, n in (("nodes", 3), ("docs", 1), ("vectors", 2), ("indexes", 1)):
+            rc, out, _ = run(["ls", store, what, "--format", "json"], False)
+            if rc == 0:
+                ids += [r["id"] for r in json.loads(out)[:n]]
+        return ids
+
+    def same_get(self, store):
+        for i in self.ids_of(store):
+            for extra in ([], ["--format", "json"], ["--raw"], ["--field", "text"]):
+                self.same(["get", store, i] + extra)
+
+    def test_get_every_store(self):
+        stores, _ = support.corpus_stores()
+        for s in stores:
+            with self.subTest(store=s):
+                self.same_get(s)
+
+    def test_every_store(self):
+        stores, _ = support.corpus_stores()
+        stores += [os.path.join(support.CORPUS, "wild", d) for d in sorted(support.NOT_STORES)
+                   if os.path.isdir(os.path.join(support.CORPUS, "wild", d))]
+        stores += [os.path.join(ROOT, "testdata", "chat", "chat_store.json"),
+                   os.path.join(ROOT, "testdata", "kv", "kvstore.json")]
+        for s in stores:
+            with self.subTest(store=s):
+                self.same_summary(s)
+
+    def gen(self, tmp, nodes, layout="documents"):
+        d = os.path.join(tmp, "gen-%d-%s" % (nodes, layout))
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), d, "--nodes", str(nodes),
+                        "--dim", "4", "--layout", layout, "--quiet"], check=True)
+        return d
+
+    def test_large_collections(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for layout in ("documents", "nodes"):
+                d = self.gen(tmp, 1500, layout)
+                self.same_summary(d)
+                self.same_get(d)
+                _, out, _ = run(["ls", d, "--format", "json"], True)
+                self.assertEqual(json.loads(out)["docstore"]["nodes"], 1500)
+
+    def edited(self, tmp, name, edit):
+        """A generated store with one file rewritten by edit(text) -> text."""
+        d = self.gen(tmp, 1200)
+        e = os.path.join(tmp, name)
+        shutil.copytree(d, e)
+        for f in os.listdir(e):
+            p = os.path.join(e, f)
+            with open(p, encoding="utf-8") as fh:
+                text = fh.read()
+            new = edit(f, text)
+            if new != text:
+                with open(p, "w", encoding="utf-8") as fh:
+                    fh.write(new)
+        return e
+
+    def test_shapes_handed_back(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            # A duplicate key late in a large collection: LlamaIndex sees the last.
+            def dup(f, t):
+                if f != "docstore.json":
+                    return t
+                j = json.loads(t)
+                first = next(iter(j["docstore/data"]))
+                return t.replace('"docstore/ref_doc_info": {', '"docstore/ref_doc_info": {"%s": {"node_ids": []}, ' % first)
+            e = self.edited(tmp, "dup", dup)
+            self.same_summary(e)
+            self.same_get(e)
+
+            # An embedding of another dimension, late in the file.
+            def mixed(f, t):
+                if f != "default__vector_store.json":
+                    return t
+                i = t.rindex("]")
+                i = t.rindex("]", 0, i)
+                return t[:i] + ", 0.5" + t[i:]
+            self.same_summary(self.edited(tmp, "mixed", mixed))
+
+            # A non-object entry late in a large docstore collection, and a
+            # truncated file: the loaded path's error, word for word.
+            def scalar(f, t):
+                return t.replace('"docstore/ref_doc_info": {', '"docstore/ref_doc_info": {"zz": 3, ') if f == "docstore.json" else t
+            self.same_summary(self.edited(tmp, "scalar", scalar))
+
+            def cut(f, t):
+                return t[: len(t) // 2] if f == "docstore.json" else t
+            self.same_summary(self.edited(tmp, "cut", cut))
+
+            def bad_entry(f, t):
+                return t.replace('"docstore/ref_doc_info": {', '"docstore/ref_doc_info": {"zz": [1, 2,, 3], ') if f == "docstore.json" else t
+            e = self.edited(tmp, "bad", bad_entry)
+            self.same_summary(e)
+            for i in ("zz", "no-such-id"):
+                self.same(["get", e, i])
+
+            # A large KV side file whose last entry is not an object.
+            def kv(f, t):
+                if f != "docstore.json":
+                    return t
+                return t
+            e = self.edited(tmp, "kv", kv)
+            entries = ", ".join('"k%d": {"v": %d}' % (i, i) for i in range(1500))
+            with open(os.path.join(e, "extra.json"), "w") as fh:
+                fh.write('{"coll": {%s, "last": 7}}' % entries)
+            with open(os.path.join(e, "extra_kv.json"), "w") as fh:
+                fh.write('{"coll": {%s}}' % entries)
+            self.same_summary(e)
+
+
+if __name__ == "__main__":
+    LSTORE = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
