@@ -319,44 +319,6 @@ class Out:
         self.f.close()
 
 
-def write_map(out, items):
-    """Write `{"k": v, ...}` from an iterable of already-serialised (k, v)."""
-    out.w("{")
-    first = True
-    for k, v in items:
-        if first:
-            first = False
-        else:
-            out.w(", ")
-        out.w(k)
-        out.w(": ")
-        out.w(v)
-    out.w("}")
-
-
-def write_collections(out, collections):
-    """Top-level KV-store object; empty collections are never created (0.12.35)."""
-    out.w("{")
-    first = True
-    for name, items_fn in collections:
-        items = iter(items_fn())
-        try:
-            head = next(items)
-        except StopIteration:
-            continue
-        if not first:
-            out.w(", ")
-        first = False
-        out.w(D(name))
-        out.w(": ")
-
-        def chain(head=head, items=items):
-            yield head
-            yield from items
-        write_map(out, chain())
-    out.w("}")
-
-
 class Progress:
     def __init__(self, quiet, total):
         self.quiet = quiet
@@ -376,97 +338,197 @@ class Progress:
             sys.stderr.flush()
 
 
-def generate(out_dir, n, dim, seed, n_docs, layout, quiet=False):
+class Fragment:
+    """The items of one collection written by one part: `k: v, k: v` (or any
+    pre-serialised items joined by ", "), without the braces around them."""
+
+    def __init__(self, path):
+        self.path = path
+        self.f = open(path, "w", encoding="ascii", newline="", buffering=1 << 20)
+        self.count = 0
+
+    def item(self, text):
+        if self.count:
+            self.f.write(", ")
+        self.f.write(text)
+        self.count += 1
+
+    def pair(self, k, v):
+        self.item(k + ": " + v)
+
+    def close(self):
+        self.f.close()
+
+
+# The collections every node (or document) contributes an item to, in the
+# order their items are written into the store files.
+FRAGMENTS = ("doc_meta", "node_meta", "data", "ref_doc_info", "nodes_dict",
+             "embedding_dict", "text_id_to_ref_doc_id", "metadata_dict")
+
+
+def esc(s):
+    """A JSON string's inside: __data__ is JSON text escaped again by the
+    outer dump, and escaping works code point by code point, so escaping the
+    inner text piece by piece is exact."""
+    return D(s)[1:-1]
+
+
+def write_part(g, docs, frag_dir, progress=None):
+    """Generates documents `docs` once and writes each one's items into one
+    fragment file per collection (each document used to be re-derived once
+    per collection: five times the work). Returns {name: item count}."""
+    fr = {name: Fragment(os.path.join(frag_dir, name)) for name in FRAGMENTS}
+    done = 0
+    for j in docs:
+        d = g.make_doc(j)
+        if g.layout == "documents":
+            fr["doc_meta"].pair(D(d.id), D({"doc_hash": d.hash}))
+        if d.nodes:
+            fr["ref_doc_info"].pair(D(d.id), D({"node_ids": [nd.id for nd in d.nodes],
+                                                 "metadata": d.nodes[0].metadata}))
+        for nd in d.nodes:
+            nid = D(nd.id)
+            ref = D(nd.ref)
+            fr["node_meta"].pair(nid, D({"doc_hash": nd.hash, "ref_doc_id": nd.ref}))
+            fr["data"].pair(nid, D({"__data__": node_data(nd), "__type__": "1"}))
+            fr["nodes_dict"].item(esc(nid + ": " + nid))
+            fr["embedding_dict"].pair(nid, D(g.embedding(nd.index)))
+            fr["text_id_to_ref_doc_id"].pair(nid, ref)
+            m = dict(nd.metadata)
+            m["_node_type"] = "TextNode"
+            m["document_id"] = nd.ref
+            m["doc_id"] = nd.ref
+            m["ref_doc_id"] = nd.ref
+            fr["metadata_dict"].pair(nid, D(m))
+            done += 1
+            if progress and done % 1000 == 0:
+                progress("nodes", done)
+    for f in fr.values():
+        f.close()
+    return {name: f.count for name, f in fr.items()}
+
+
+def _write_part_job(args):
+    (n, dim, seed, n_docs, layout), lo, hi, frag_dir = args
+    return write_part(Generator(n, dim, seed, n_docs, layout), range(lo, hi), frag_dir)
+
+
+class Assembler:
+    """Writes a store file from fragments: the parts' fragments of one
+    collection joined by ", " in part order."""
+
+    def __init__(self, path, part_dirs, counts):
+        self.out = Out(path)
+        self.part_dirs = part_dirs
+        self.counts = counts  # per part: {name: count}
+
+    def w(self, s):
+        self.out.w(s)
+
+    def has(self, *names):
+        return any(c[name] for c in self.counts for name in names)
+
+    def items(self, *names):
+        """The items of `names` (one collection made of several fragments,
+        in that order), without braces."""
+        first = True
+        for name in names:
+            for part_dir, c in zip(self.part_dirs, self.counts):
+                if not c[name]:
+                    continue
+                if not first:
+                    self.w(", ")
+                first = False
+                with open(os.path.join(part_dir, name), "r", encoding="ascii", newline="") as f:
+                    while True:
+                        chunk = f.read(1 << 22)
+                        if not chunk:
+                            break
+                        self.w(chunk)
+
+    def map(self, *names):
+        self.w("{")
+        self.items(*names)
+        self.w("}")
+
+    def close(self):
+        self.out.close()
+        return self.out.bytes
+
+
+def generate(out_dir, n, dim, seed, n_docs, layout, quiet=False, jobs=1):
     g = Generator(n, dim, seed, n_docs, layout)
     os.makedirs(out_dir, exist_ok=True)
     t0 = time.time()
     sizes = {}
 
-    def node_items(fn):
-        def items():
-            for d in g.docs():
-                for nd in d.nodes:
-                    yield fn(d, nd)
-        return items
-
-    # ---- docstore.json
-    data_items = node_items(lambda d, nd: (D(nd.id), D({"__data__": node_data(nd), "__type__": "1"})))
-    node_meta_items = node_items(lambda d, nd: (D(nd.id), D({"doc_hash": nd.hash, "ref_doc_id": nd.ref})))
-
-    def ref_doc_items():
-        for d in g.docs():
-            if d.nodes:
-                yield D(d.id), D({"node_ids": [nd.id for nd in d.nodes],
-                                  "metadata": d.nodes[0].metadata})
-
-    if layout == "documents":
-        def meta_items():
-            for d in g.docs():
-                yield D(d.id), D({"doc_hash": d.hash})
-            yield from node_meta_items()
-        collections = [("docstore/metadata", meta_items), ("docstore/data", data_items),
-                       ("docstore/ref_doc_info", ref_doc_items)]
+    # ---- every document once, into fragments (in parallel parts with --jobs;
+    # the parts split the documents into contiguous ranges, so the bytes are
+    # the same for any number of jobs)
+    frag_root = os.path.join(out_dir, ".gen-fragments")
+    os.makedirs(frag_root, exist_ok=True)
+    jobs = max(1, min(jobs, n_docs or 1))
+    bounds = [(k * n_docs // jobs, (k + 1) * n_docs // jobs) for k in range(jobs)]
+    part_dirs = [os.path.join(frag_root, str(k)) for k in range(jobs)]
+    for d in part_dirs:
+        os.makedirs(d, exist_ok=True)
+    if jobs == 1:
+        counts = [write_part(g, range(0, n_docs), part_dirs[0], Progress(quiet, n))]
     else:
-        collections = [("docstore/data", data_items), ("docstore/metadata", node_meta_items),
-                       ("docstore/ref_doc_info", ref_doc_items)]
-    out = Out(os.path.join(out_dir, "docstore.json"))
-    write_collections(out, collections)
-    out.close()
-    sizes["docstore.json"] = out.bytes
+        import multiprocessing
+        spec = (n, dim, seed, n_docs, layout)
+        with multiprocessing.Pool(jobs) as pool:
+            counts = pool.map(_write_part_job, [(spec, lo, hi, d) for (lo, hi), d in zip(bounds, part_dirs)])
     if not quiet:
-        sys.stderr.write(f"  docstore.json: {out.bytes} bytes ({time.time() - t0:.1f}s)\n")
+        sys.stderr.write(f"  generated {n} nodes in {jobs} part(s) ({time.time() - t0:.1f}s)\n")
 
-    # ---- index_store.json: __data__ is the IndexDict's to_json() string,
-    # escaped again by the outer dump.  JSON string escaping works code point
-    # by code point, so escaping the inner text piece by piece is exact.
-    def esc(s):
-        return D(s)[1:-1]
-
-    out = Out(os.path.join(out_dir, "index_store.json"))
-    out.w('{"index_store/data": {' + D(g.index_id) + ': {"__type__": "vector_store", "__data__": "')
-    out.w(esc('{"index_id": ' + D(g.index_id) + ', "summary": null, "nodes_dict": {'))
+    # ---- docstore.json: a KV-store object; empty collections are never
+    # created (0.12.35)
+    a = Assembler(os.path.join(out_dir, "docstore.json"), part_dirs, counts)
+    if layout == "documents":
+        collections = [("docstore/metadata", ("doc_meta", "node_meta")), ("docstore/data", ("data",)),
+                       ("docstore/ref_doc_info", ("ref_doc_info",))]
+    else:
+        collections = [("docstore/data", ("data",)), ("docstore/metadata", ("node_meta",)),
+                       ("docstore/ref_doc_info", ("ref_doc_info",))]
+    a.w("{")
     first = True
-    sep = esc(", ")
-    for d in g.docs():
-        for nd in d.nodes:
-            if not first:
-                out.w(sep)
-            first = False
-            out.w(esc(D(nd.id) + ": " + D(nd.id)))
-    out.w(esc('}, "doc_id_dict": {}, "embeddings_dict": {}}'))
-    out.w('"}}}')
-    out.close()
-    sizes["index_store.json"] = out.bytes
+    for name, frags in collections:
+        if not a.has(*frags):
+            continue
+        if not first:
+            a.w(", ")
+        first = False
+        a.w(D(name) + ": ")
+        a.map(*frags)
+    a.w("}")
+    sizes["docstore.json"] = a.close()
+
+    # ---- index_store.json: __data__ is the IndexDict's to_json() string
+    a = Assembler(os.path.join(out_dir, "index_store.json"), part_dirs, counts)
+    a.w('{"index_store/data": {' + D(g.index_id) + ': {"__type__": "vector_store", "__data__": "')
+    a.w(esc('{"index_id": ' + D(g.index_id) + ', "summary": null, "nodes_dict": {'))
+    a.items("nodes_dict")
+    a.w(esc('}, "doc_id_dict": {}, "embeddings_dict": {}}'))
+    a.w('"}}}')
+    sizes["index_store.json"] = a.close()
 
     # ---- default__vector_store.json
-    prog = Progress(quiet, n)
-    out = Out(os.path.join(out_dir, "default__vector_store.json"))
-    out.w('{"embedding_dict": ')
+    a = Assembler(os.path.join(out_dir, "default__vector_store.json"), part_dirs, counts)
+    a.w('{"embedding_dict": ')
+    a.map("embedding_dict")
+    a.w(', "text_id_to_ref_doc_id": ')
+    a.map("text_id_to_ref_doc_id")
+    a.w(', "metadata_dict": ')
+    a.map("metadata_dict")
+    a.w("}")
+    sizes["default__vector_store.json"] = a.close()
 
-    def emb_items():
-        done = 0
-        for d in g.docs():
-            for nd in d.nodes:
-                yield D(nd.id), D(g.embedding(nd.index))
-                done += 1
-                if done % 1000 == 0 or done == n:
-                    prog("embeddings", done)
-    write_map(out, emb_items())
-    out.w(', "text_id_to_ref_doc_id": ')
-    write_map(out, node_items(lambda d, nd: (D(nd.id), D(nd.ref)))())
-    out.w(', "metadata_dict": ')
-
-    def md_entry(d, nd):
-        m = dict(nd.metadata)
-        m["_node_type"] = "TextNode"
-        m["document_id"] = nd.ref
-        m["doc_id"] = nd.ref
-        m["ref_doc_id"] = nd.ref
-        return D(nd.id), D(m)
-    write_map(out, node_items(md_entry)())
-    out.w("}")
-    out.close()
-    sizes["default__vector_store.json"] = out.bytes
+    for d in part_dirs:
+        for name in FRAGMENTS:
+            os.remove(os.path.join(d, name))
+        os.rmdir(d)
+    os.rmdir(frag_root)
 
     # ---- constant files
     for name, text in (("image__vector_store.json",
@@ -489,6 +551,8 @@ def main(argv=None):
                     help="number of source documents (default ceil(N/10); nodes split evenly)")
     ap.add_argument("--layout", choices=("documents", "nodes"), default="documents",
                     help="documents: from_documents layout (default); nodes: like corpus `big`")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="generate in this many processes (same bytes for any number)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     if a.nodes < 0:
@@ -500,7 +564,7 @@ def main(argv=None):
         docs = 0
     elif not 1 <= docs <= a.nodes:
         ap.error("--docs must be between 1 and --nodes")
-    sizes, secs = generate(a.out_dir, a.nodes, a.dim, a.seed, docs, a.layout, a.quiet)
+    sizes, secs = generate(a.out_dir, a.nodes, a.dim, a.seed, docs, a.layout, a.quiet, a.jobs)
     if not a.quiet:
         total = sum(sizes.values())
         sys.stderr.write(f"wrote {a.out_dir}: N={a.nodes} D={a.dim} docs={docs} seed={a.seed} "

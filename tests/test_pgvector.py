@@ -372,7 +372,7 @@ class PgVectorTest(unittest.TestCase):
         dst = os.path.join(self.tmp, "back")
         rc, _, err = run("convert", uri(), dst)
         self.assertEqual(rc, 0, err)
-        self.assertIn("1 rows of public.data_llamaindex have no node_id (NULL): left out", err)
+        self.assertIn("1 row of public.data_llamaindex has no node_id (NULL): left out", err)
         self.assertEqual(len(load_json(os.path.join(dst, "default__vector_store.json"))["embedding_dict"]), 12)
         self.assertEqual(len(load_json(os.path.join(dst, "docstore.json"))["docstore/data"]), 12)
         # Every command says it, not only convert: a listing would otherwise be silently partial.
@@ -380,7 +380,7 @@ class PgVectorTest(unittest.TestCase):
             rc, _, err = run(args[0], uri(), *args[1:])
             self.assertIn(rc, (0, 1), err)
             self.assertIn("warning: ", err)
-            self.assertIn("have no node_id (NULL): left out", err)
+            self.assertIn("has no node_id (NULL): left out", err)
 
     def test_refusals(self):
         src = os.path.join(SOURCES, "vector", "persist")

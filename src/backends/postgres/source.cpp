@@ -135,8 +135,9 @@ class PgSource : public RecordSource {
     std::optional<std::string> n =
         m_c.scalar("SELECT count(*) FROM " + m_place.table(table) + " WHERE node_id IS NULL", {});
     if (n && *n != "0")
-      m_notes.push_back(*n + " rows of " + m_place.schema + "." + table +
-                        " have no node_id (NULL): left out (a vector store entry and a node are keyed by it)");
+      m_notes.push_back(*n + (*n == "1" ? " row of " : " rows of ") + m_place.schema + "." + table +
+                        (*n == "1" ? " has" : " have") +
+                        " no node_id (NULL): left out (a vector store entry and a node are keyed by it)");
   }
 
   // The docstore and index store rebuilt from a PGVectorStore table's rows
