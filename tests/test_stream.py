@@ -147,6 +147,49 @@ class StreamedLsTest(unittest.TestCase):
                 fh.write('{"coll": {%s}}' % entries)
             self.same_summary(e)
 
+    def test_large_index_struct(self):
+        """An index store over 1 MiB is read in windows by its own reader
+        (src/core/stream_index_store.cpp): the same summary as the loaded
+        model, and the same answer where it hands the file back."""
+        with tempfile.TemporaryDirectory() as tmp:
+            d = self.gen(tmp, 15000, "nodes")
+            self.assertGreater(os.path.getsize(os.path.join(d, "index_store.json")), 1 << 20)
+            self.same_summary(d)
+            self.same_get(d)
+            _, out, _ = run(["ls", d, "--format", "json"], True)
+            self.assertEqual(json.loads(out)["indexes"][0]["nodes"], 15000)
+
+            def index_store(edit):
+                def f(name, t):
+                    return edit(t) if name == "index_store.json" else t
+                return f
+            # A duplicate node id (two entries to count), an escaped one, a
+            # non-ASCII byte outside the struct, a list struct, a cut file,
+            # a trailing comma inside the struct: each read as the model reads it.
+            edits = {
+                "dup": lambda t: t.replace('\\"nodes_dict\\": {', '\\"nodes_dict\\": {\\"a\\": \\"a\\", \\"a\\": \\"b\\", ', 1),
+                "escaped": lambda t: t.replace('\\"nodes_dict\\": {', '\\"nodes_dict\\": {\\"\\\\u00e9\\": \\"a\\", ', 1),
+                "utf8": lambda t: t[:-1] + ', "note": "caf\u00e9"}',
+                "list": lambda t: t.replace('"__type__": "vector_store"', '"__type__": "list"', 1).replace('nodes_dict', 'nodes', 1),
+                "cut": lambda t: t[: len(t) // 2],
+                "comma": lambda t: t.replace('}, \\"doc_id_dict', ',}, \\"doc_id_dict', 1),
+            }
+            for name, edit in edits.items():
+                with self.subTest(edit=name):
+                    e = self.edited_from(d, os.path.join(tmp, name), index_store(edit))
+                    self.same_summary(e)
+
+    def edited_from(self, src, dst, edit):
+        shutil.copytree(src, dst)
+        p = os.path.join(dst, "index_store.json")
+        with open(p, encoding="utf-8") as fh:
+            text = fh.read()
+        new = edit("index_store.json", text)
+        self.assertNotEqual(new, text)
+        with open(p, "w", encoding="utf-8") as fh:
+            fh.write(new)
+        return dst
+
 
 if __name__ == "__main__":
     LSTORE = os.path.abspath(sys.argv.pop(1))

@@ -75,6 +75,10 @@ struct CollectionCounts {
   std::optional<std::size_t> dim;
   bool mixed_dims = false;
   std::size_t triplets = 0;  // graph_dict: the pairs of every entry's list
+  // Index structs too large to keep (stream_index_store.hpp): the node count
+  // count_index_struct() would give, by struct id. The sample holds each
+  // such struct cut down to its first node.
+  std::map<std::string, std::size_t, std::less<>> struct_nodes;
 };
 
 // Per file, per collection. A file missing here was read whole (it is small,

@@ -25,11 +25,16 @@
 #include "core/fileio.hpp"
 #include "core/sniff.hpp"
 #include "core/stream_counts.hpp"
+#include "core/stream_index_store.hpp"
 #include "store_builder.hpp"
 
 namespace lstore {
 namespace fs = std::filesystem;
 namespace {
+
+// Index stores above this are read by stream_index_store() for a summary:
+// below it every struct fits the outline's checked entries (1 MiB).
+constexpr std::size_t kIndexStoreStreamed = std::size_t{1} << 20;
 
 // A file listed a moment ago is gone: a writer swapped the store meanwhile.
 struct Vanished {};
@@ -353,7 +358,14 @@ class DirectoryBackend : public Backend {
     Scanned out;
     out.info = info;
     try {
-      StreamedFile f = stream_counts(buffer->fd(), buffer->view().size(), m_keep_id);
+      // An index store over many nodes is one huge struct, which the
+      // outline would hold whole: its own reader counts it in windows.
+      std::optional<StreamedFile> index_store;
+      if (!m_keep_id && buffer->view().size() > kIndexStoreStreamed &&
+          name.substr(name.rfind('/') + 1) == "index_store.json")
+        index_store = stream_index_store(buffer->fd(), buffer->view().size());
+      StreamedFile f = index_store ? std::move(*index_store)
+                                   : stream_counts(buffer->fd(), buffer->view().size(), m_keep_id);
       if (f.read_whole) return std::nullopt;
       out.doc = JsonDoc::read(name, Buffer::own(std::move(f.sample)), JsonDialect::Python);
       out.info.kind = classify_json(*out.doc, name.substr(name.rfind('/') + 1), out.dialect, out.info.detail);

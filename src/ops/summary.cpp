@@ -64,11 +64,15 @@ Summary summarize(const Store& store) {
   if (const Section* c = store.doc_collection(coll::kDocData)) s.nodes = distinct(store, *store.docstore, *c);
   if (const Section* c = store.doc_collection(coll::kRefDocInfo)) s.ref_docs = distinct(store, *store.docstore, *c);
   if (const Section* c = store.doc_collection(coll::kDocMetadata)) s.metadata = distinct(store, *store.docstore, *c);
-  if (const Section* idx = store.index_collection())
+  if (const Section* idx = store.index_collection()) {
+    const CollectionCounts* streamed = store.streamed_counts(*store.index_store, idx->name);
     for (const Entry& e : idx->entries) {
       IndexCount c = count_index_struct(*store.index_store, e);
+      if (streamed)  // a struct cut down in the sample: its count was taken as it streamed by
+        if (auto n = streamed->struct_nodes.find(e.key); n != streamed->struct_nodes.end()) c.nodes = n->second;
       s.indexes.push_back({c.id, c.type, c.nodes});
     }
+  }
   for (const auto& v : store.vector_stores)
     s.vector_stores.push_back(store.streamed ? streamed_vector_store_info(store, v) : vector_store_info(v));
   s.graph = store.streamed ? streamed_graph_info(store) : graph_info(store);

@@ -1,0 +1,29 @@
+// An index store read for its summary without holding its structs.
+//
+// A Python VectorStoreIndex keeps every node id in its struct's nodes_dict,
+// and the struct is one JSON string (__data__) inside the entry, so an index
+// over ten million nodes is a single 900 MB entry. The outline holds an
+// entry whole, and count_index_struct() unescapes it and outlines it again:
+// three copies of the largest thing in the store. This reads the file in
+// 1 MiB windows with a small validating lexer, counts the nodes of each
+// struct as count_index_struct() counts them (the entries of its first
+// nodes_dict / nodesDict / nodes / all_nodes member, by struct type), and
+// keeps a sample of the file in which each such struct is cut down to its
+// first node. The summary takes the counts from CollectionCounts::
+// struct_nodes; everything else reads the sample exactly as it reads the file.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+#include "core/stream_counts.hpp"
+
+namespace lstore {
+
+// nullopt when the file is anything but plain: a byte outside ASCII, a
+// syntax error, a duplicate struct id, a number or key too long to check
+// here, a sample that would not be small. The loaded path then reads the file
+// and reports whatever is wrong with it, as it always has.
+std::optional<StreamedFile> stream_index_store(int fd, std::size_t size);
+
+}  // namespace lstore
