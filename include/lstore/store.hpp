@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -83,8 +84,19 @@ struct CollectionCounts {
 
 // Per file, per collection. A file missing here was read whole (it is small,
 // or not a store file whose counts are enough).
+// Thrown by a writer given a streamed store that it could not write exactly
+// as the store read whole would be written (an entry that is not JSON, bytes
+// it cannot keep as text): nothing has been written, and the caller reads the
+// store whole and writes that instead (which reports or carries the fault).
+struct StreamedWriteRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct StreamedCounts {
   std::map<std::string, std::map<std::string, CollectionCounts, std::less<>>, std::less<>> files;
+  // The bytes of each of these files as read (open for pread), so that a
+  // command may stream them again (convert writes them entry by entry).
+  std::map<std::string, std::shared_ptr<Buffer>, std::less<>> sources;
   const CollectionCounts* find(std::string_view file, std::string_view collection) const;
 };
 

@@ -26,6 +26,7 @@
 #include "core/sniff.hpp"
 #include "core/stream_counts.hpp"
 #include "core/stream_index_store.hpp"
+#include "records_stream.hpp"
 #include "store_builder.hpp"
 
 namespace lstore {
@@ -255,7 +256,10 @@ class DirectoryBackend : public Backend {
     if (m_streaming) streamed = std::make_shared<StreamedCounts>();
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (errors[i]) std::rethrow_exception(errors[i]);
-      if (scanned[i].counts) streamed->files[names[i]] = std::move(*scanned[i].counts);
+      if (scanned[i].counts) {
+        streamed->files[names[i]] = std::move(*scanned[i].counts);
+        streamed->sources[names[i]] = scanned[i].info.bytes;
+      }
       if (scanned[i].info.bytes || scanned[i].doc) m_read.insert(names[i]);
       if (!scanned[i].encoding.empty()) m_transcoded[names[i]] = scanned[i].encoding;
       builder.add(std::move(scanned[i].info), std::move(scanned[i].doc), scanned[i].dialect);
@@ -268,7 +272,9 @@ class DirectoryBackend : public Backend {
   }
 
   void save(const Store& store, const SaveOptions& options) override {
-    if (store.streamed) throw std::logic_error("a store read for its summary only cannot be written");
+    // A streamed store (convert): its large files are copied from the
+    // files read, once every entry is checked as store.verify() checks.
+    if (store.streamed) verify_streamed_files(store);
     if (!m_only.empty()) {
       save_file(store);
       return;
@@ -298,7 +304,9 @@ class DirectoryBackend : public Backend {
       const JsonDoc* doc = store.document(f.name);
       if (doc && options.warn && m_transcoded.count(f.name))
         options.warn(f.name + ": read as " + m_transcoded[f.name] + ", written as UTF-8 (as LlamaIndex's own persist writes it)");
-      if (doc) staged.write_with(f.name, [&](FileSink& sink) { doc->write_to(sink); });
+      const Buffer* source = streamed_source(store, f.name);
+      if (doc && source) staged.write_with(f.name, [&](FileSink& sink) { sink.copy(*source, source->view()); });
+      else if (doc) staged.write_with(f.name, [&](FileSink& sink) { doc->write_to(sink); });
       else if (f.bytes) staged.write_with(f.name, [&](FileSink& sink) { sink.copy(*f.bytes, f.bytes->view()); });
       done += f.size;
       if (options.progress) options.progress(done, total);
@@ -317,6 +325,14 @@ class DirectoryBackend : public Backend {
   }
 
  private:
+  // The file a streamed store's sample stands for, unchanged: its bytes as
+  // read; nullptr for a file the model holds whole.
+  static const Buffer* streamed_source(const Store& store, const std::string& name) {
+    if (!store.streamed || !store.streamed->files.count(name)) return nullptr;
+    auto it = store.streamed->sources.find(name);
+    return it == store.streamed->sources.end() ? nullptr : it->second.get();
+  }
+
   // Every entry but directories (and "images/") in name order: a dangling
   // link or a special file is listed too, and reported when it is read.
   std::vector<std::string> list(int dirfd, const std::string& prefix) const {

@@ -37,10 +37,13 @@
 #include "lstore/side_files.hpp"
 #include "core/sniff.hpp"
 #include "core/utf8.hpp"
+#include "records_detail.hpp"
+#include "records_stream.hpp"
 #include "store_builder.hpp"
 
 namespace lstore {
-namespace {
+// Shared with records_stream.cpp (declared in records_detail.hpp).
+namespace records_detail {
 
 const char* dialect_name(JsonDialect d) {
   switch (d) {
@@ -308,7 +311,8 @@ void emit_document(const JsonDoc& original, FileKind kind, RecordSink& sink, Pro
   }
 }
 
-}  // namespace
+}  // namespace records_detail
+using namespace records_detail;
 
 Spool::Spool() {
   const char* dir = std::getenv("TMPDIR");
@@ -476,9 +480,14 @@ void write_records(const Store& store, RecordSink& sink, const Progress& report)
   for (const FileInfo& f : store.files) total += f.size;
   ProgressTicker progress(report, total);
   store.verify();  // before anything is written
+  // A streamed store's large files: checked and laid out before anything
+  // is written too, then written from the files themselves.
+  const auto streamed = plan_streamed_files(store, sink.wants_packed());
   sink.begin(StoreHeader{kRecordFormat, store.dialect, store.era});
   for (const FileInfo& f : store.files) {
-    if (const JsonDoc* doc = store.document(f.name)) {
+    if (auto plan = streamed.find(f.name); plan != streamed.end()) {
+      emit_streamed_file(f.name, plan->second, sink, progress);
+    } else if (const JsonDoc* doc = store.document(f.name)) {
       emit_document(*doc, kind_in_model(store, doc), sink, progress);
     } else if (std::optional<JsonDoc> kv = kv_document(f)) {
       // A standalone SimpleKVStore file: its collections become records too,

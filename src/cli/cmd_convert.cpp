@@ -1,9 +1,11 @@
 // lstore convert SRC DST: copy a whole store through the model to another
-// backend. Unchanged records are written back byte for byte; --verify reads
-// the destination back and compares it with the source by meaning.
+// backend (a plain copy streams the large files instead of holding them).
+// Unchanged records are written back byte for byte; --verify reads the
+// destination back and compares it with the source by meaning.
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.hpp"
 #include "lstore/backend.hpp"
@@ -13,6 +15,7 @@
 #include "lstore/faiss.hpp"
 #include "core/fileio.hpp"
 #include "progress_bar.hpp"
+#include "streamed_reader.hpp"
 #include "write_guard.hpp"
 
 namespace lstore::cli {
@@ -35,6 +38,16 @@ struct ConvertOptions {
 // --dry-run: the files that would be written.
 const Schema kPlannedFile{"planned_file", {{"id", "FILE"}, {"kind", "KIND"}, {"bytes", "BYTES"}}};
 const Schema kConverted{"convert_result", {{"source"}, {"destination"}, {"files"}, {"verified"}}};
+
+// Targets that write a streamed store (Store::streamed) as the loaded one:
+// sqlite:, jsonl: and a directory. A file given on its own is rewritten from
+// its model, and the server backends are not streamed yet.
+bool streams_into(const std::string& dst) {
+  if (dst.rfind("sqlite:", 0) == 0 || dst.rfind("jsonl:", 0) == 0) return true;
+  if (dst.find("://") != std::string::npos) return false;
+  std::error_code ec;
+  return !std::filesystem::is_regular_file(dst, ec);
+}
 
 }  // namespace
 
@@ -63,7 +76,15 @@ CommandSpec add_convert(CLI::App& parent) {
             auto src = open_backend(opts->src);
             auto dst = open_backend(opts->dst);
             std::vector<std::string> notes;
-            Store store = load_store(out, *src, false, false, &notes);
+            // A plain copy streams the source's large files into the target
+            // (issue #20); what changes the model reads it whole.
+            const bool streamed = opts->dialect.empty() && !opts->upgrade && opts->vectors.empty() && !opts->verify &&
+                                  streams_into(opts->dst);
+            Store store = [&] {
+              if (!streamed) return load_store(out, *src, false, false, &notes);
+              StreamedReader reader(open_backend(opts->src), std::nullopt);
+              return load_store(out, reader, false, false, &notes);
+            }();
             if (opts->upgrade) store = upgrade_store(store, notes);
             if (!opts->dialect.empty())
               store = convert_dialect(store, opts->dialect == "ts" ? Dialect::TypeScript : Dialect::Python, notes);
@@ -99,7 +120,15 @@ CommandSpec add_convert(CLI::App& parent) {
             {
               std::unique_ptr<WriteLock> lock = lock_store(*dst, opts->wait);
               ProgressBar bar("convert", out.quiet());
-              dst->save(store, SaveOptions{opts->force, bar.callback(), [&](const std::string& w) { out.warn(w); }});
+              SaveOptions save{opts->force, bar.callback(), [&](const std::string& w) { out.warn(w); }};
+              try {
+                dst->save(store, save);
+              } catch (const StreamedWriteRefused&) {
+                // Nothing was written: the store read whole is written (or
+                // its fault reported) exactly as without streaming.
+                store = src->load();
+                dst->save(store, save);
+              }
               bar.finish();
             }
             // --verify: the destination read back holds what was meant to be

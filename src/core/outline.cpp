@@ -285,9 +285,11 @@ class Scanner {
       c.span = {pos, i + 1};
       return c;
     }
+    std::size_t lead_at = pos + 1;  // where the bytes before the next member start
     for (;;) {
       Member m;
-      m_src.keep_from(i);
+      // Streaming keeps the bytes before the member too (StreamEntry::lead).
+      m_src.keep_from(stream ? lead_at : i);
       if (!c.is_array) {
         if (!have(i) || at(i) != '"') where(i, "a key string");
         std::size_t k = i;
@@ -357,6 +359,8 @@ class Scanner {
           e.key = m.escaped ? std::string_view(m.name) : e.raw_key.substr(1, e.raw_key.size() - 2);
         }
         e.raw = std::string_view(base + v, i - v);
+        std::size_t start = c.is_array ? v : m.key.begin;
+        e.lead = std::string_view(base + lead_at, start - lead_at);
         e.offset = v;
         e.index = count;
         e.elements = m.elements;
@@ -366,6 +370,7 @@ class Scanner {
         c.members.push_back(std::move(m));
       }
       ++count;
+      lead_at = i;
       if (m_progress && *m_progress && i - m_reported >= (std::size_t{8} << 20)) {
         m_reported = i;
         (*m_progress)(i);

@@ -91,6 +91,9 @@ struct StreamEntry {
   // As Member::elements: counted when the value is a flat array of scalars.
   std::uint32_t elements = Member::kNotCounted;
   bool escaped = false;      // the key token has escapes
+  // The bytes before the entry: from the end of the previous one (or the
+  // opening bracket) to its key (or value), separator included.
+  std::string_view lead;
 };
 
 class OutlineVisitor {

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""convert streams a plain copy (issue #20): the large files go entry by entry
+from the source into sqlite:, jsonl: or a directory, and what is written is
+what the loaded path writes (LSTORE_NO_STREAM=1), byte for byte, with the
+same exit code, stdout and stderr: on every testdata and corpus store, on
+generated stores whose collections are too large to be kept whole, and on
+the shapes the stream hands back to the loaded path (duplicate keys, an
+entry that is not JSON, bytes around the entries that are not UTF-8).
+Usage: test_convert_stream.py PATH/TO/lstore"""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import support  # noqa: E402
+
+LSTORE = None
+ROOT = support.ROOT
+
+
+def run(args, streamed, cwd=None):
+    env = dict(os.environ)
+    env.pop("LSTORE_NO_STREAM", None)
+    if not streamed:
+        env["LSTORE_NO_STREAM"] = "1"
+    p = subprocess.Popen([LSTORE] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    out, err = p.communicate(timeout=600)
+    return p.returncode, out, err
+
+
+# Runs argv and prints its peak RSS in KiB. A child keeps the peak of the
+# process it was forked from (ru_maxrss survives execve), so the measured run
+# is forked from this small interpreter, not from the test's own.
+PEAK_RSS = """import os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(p.pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status)) if status else print(usage.ru_maxrss)
+"""
+
+
+def peak_rss_kb(args, streamed):
+    """Peak RSS of one run of lstore."""
+    env = dict(os.environ)
+    env.pop("LSTORE_NO_STREAM", None)
+    if not streamed:
+        env["LSTORE_NO_STREAM"] = "1"
+    out = subprocess.run([sys.executable, "-c", PEAK_RSS, LSTORE] + args, env=env, capture_output=True, check=True)
+    return int(out.stdout)
+
+
+def sqlite_rows(path):
+    """Every row of every table, in table and rowid order (lstore's version
+    string included: both runs are the same binary)."""
+    con = sqlite3.connect(path)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+def written(target):
+    """What a convert wrote at target: the rows of a database, the bytes of a
+    file, every file of a directory; None when nothing is there."""
+    path = target.split(":", 1)[1] if target.startswith(("sqlite:", "jsonl:")) else target
+    if not os.path.exists(path):
+        return None
+    if target.startswith("sqlite:"):
+        return sqlite_rows(path)
+    if os.path.isdir(path):
+        return support.tree(path)
+    return support.read_bytes(path)
+
+
+class StreamedConvertTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lstore-convert-stream-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def both(self, store, target_kind, extra=()):
+        """Converts store both ways into fresh targets; returns (streamed, loaded)
+        as (exit code, stdout, stderr with the target's name made equal, written)."""
+        results = []
+        for streamed in (True, False):
+            name = os.path.join(self.tmp, "out-%s-%d" % (target_kind, streamed))
+            shutil.rmtree(name, ignore_errors=True)
+            if os.path.exists(name + ".db"):
+                os.remove(name + ".db")
+            target = {"sqlite": "sqlite:" + name + ".db", "jsonl": "jsonl:" + name + ".jsonl",
+                      "zst": "jsonl:" + name + ".jsonl.zst", "dir": name, "stdout": "jsonl:-"}[target_kind]
+            rc, out, err = run(["convert", store, target] + list(extra), streamed)
+            data = out if target_kind == "stdout" else written(target)
+            if target_kind != "stdout" and os.path.exists(target.split(":", 1)[-1]):
+                p = target.split(":", 1)[-1]
+                shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
+            text = (out + err).replace(name.encode(), b"TARGET")
+            results.append((rc, text, data))
+        return results
+
+    def same(self, store, kinds=("sqlite", "jsonl", "dir"), extra=()):
+        for kind in kinds:
+            s, l = self.both(store, kind, extra)
+            self.assertEqual(s[0], l[0], "%s -> %s: exit code" % (store, kind))
+            self.assertEqual(s[1], l[1], "%s -> %s: output" % (store, kind))
+            self.assertTrue(s[2] == l[2], "%s -> %s: what was written differs" % (store, kind))
+        return s
+
+    def test_every_store(self):
+        stores, _ = support.corpus_stores()
+        stores += [os.path.join(support.CORPUS, "wild", d) for d in sorted(support.NOT_STORES)
+                   if os.path.isdir(os.path.join(support.CORPUS, "wild", d))]
+        for s in stores:
+            with self.subTest(store=s):
+                self.same(s)
+
+    def test_single_files_and_stdout(self):
+        for s in (os.path.join(ROOT, "testdata", "sample"), os.path.join(ROOT, "testdata", "pretty"),
+                  os.path.join(ROOT, "testdata", "kv", "kvstore.json"),
+                  os.path.join(ROOT, "testdata", "sample", "docstore.json")):
+            with self.subTest(store=s):
+                self.same(s, kinds=("stdout", "zst", "sqlite"))
+        self.same(os.path.join(ROOT, "testdata", "sample"), kinds=("sqlite", "dir"), extra=["--dry-run"])
+        self.same(os.path.join(ROOT, "testdata", "sample"), kinds=("sqlite",), extra=["--strict"])
+
+    def gen(self, nodes, layout, dim=4):
+        d = os.path.join(self.tmp, "gen-%d-%s-%d" % (nodes, layout, dim))
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), d, "--nodes", str(nodes),
+                        "--dim", str(dim), "--layout", layout, "--quiet"], check=True)
+        return d
+
+    def test_generated_stores(self):
+        for layout in ("documents", "nodes"):
+            d = self.gen(1500, layout)
+            with self.subTest(layout=layout):
+                rc, text, _ = self.same(d, kinds=("sqlite", "jsonl", "dir", "stdout"))
+                self.assertEqual(rc, 0, text)
+
+    def odd_copy(self, name, edit, file="docstore.json"):
+        """A copy of a generated store with one file's bytes edited."""
+        src = self.gen(1500, "documents")
+        d = os.path.join(self.tmp, name)
+        shutil.copytree(src, d)
+        p = os.path.join(d, file)
+        data = support.read_bytes(p)
+        with open(p, "wb") as f:
+            f.write(edit(data))
+        return d
+
+    def test_odd_shapes(self):
+        # Odd spacing between some entries and around the root's members, an
+        # escaped key: the layout's exceptions and gaps, streamed.
+        def spaced(b):
+            b = b.replace(b'"}, "', b'"},\n  "', 7)
+            return b.replace(b'{"docstore/metadata": {"', b'{ "docstore/metadata" :{ "\\u0041', 1)
+        d = self.odd_copy("spaced", spaced)
+        rc, text, _ = self.same(d, kinds=("sqlite", "jsonl", "dir"))
+        self.assertEqual(rc, 0, text)
+
+    def test_fallbacks(self):
+        # A duplicate key (the last one is what LlamaIndex loads), an entry
+        # late in a collection that is not JSON (refused, naming file and
+        # place), a key that is not UTF-8.
+        def duplicate(b):
+            head = b'{"docstore/metadata": {'
+            first = json.loads(b)["docstore/metadata"]
+            k = next(iter(first))
+            entry = (json.dumps(k) + ": " + json.dumps(first[k]) + ", ").encode()
+            return head + entry + b[len(head):]
+        def not_json(b):
+            i = b.rindex(b'"text": "') + len(b'"text": "')
+            return b[:i] + b'\\x' + b[i + 2:]
+        def latin1_key(b):
+            i = b.rindex(b'"doc_hash"')
+            i = b.rindex(b'"', 0, b.rindex(b'": {', 0, i)) + 1
+            return b[:i] + b"\xe9" + b[i + 1:]
+        for name, edit, ok in (("dup", duplicate, True), ("bad", not_json, False), ("latin1", latin1_key, None)):
+            d = self.odd_copy(name, edit)
+            with self.subTest(case=name):
+                rc, text, _ = self.same(d, kinds=("sqlite", "jsonl", "dir", "stdout"))
+                if ok is not None:
+                    self.assertEqual(rc == 0, ok, text)
+                if ok is False:
+                    self.assertIn(b"docstore.json", text)
+
+    def test_bad_embedding(self):
+        # Late in embedding_dict, a number that is not JSON: sqlite: packs
+        # embeddings and checks those that do not pack while it writes (the
+        # temporary file is then dropped), jsonl: checks them before.
+        def bad_number(b):
+            j = b.rindex(b"]", 0, b.index(b'"text_id_to_ref_doc_id"'))
+            return b[:j] + b", 1.0.0" + b[j:]
+        d = self.odd_copy("badvec", bad_number, "default__vector_store.json")
+        for kind in ("sqlite", "jsonl", "stdout"):
+            rc, text, data = self.same(d, kinds=(kind,))
+            self.assertEqual(rc, 3, text)
+            self.assertIn(b"default__vector_store.json", text)
+            self.assertIsNone(data if kind != "stdout" else (data or None))
+
+    def test_memory_is_bounded(self):
+        # The stream holds one entry at a time; the loaded path every entry's
+        # outline: a store of 20,000 nodes already tells them apart.
+        with open(LSTORE, "rb") as f:
+            if b"__asan_init" in f.read():
+                # ASan's shadow memory and quarantine, not the entries, make the peak there.
+                raise unittest.SkipTest("built with AddressSanitizer")
+        d = self.gen(20000, "documents", dim=32)
+        db = os.path.join(self.tmp, "m.db")
+        peaks = []
+        for streamed in (True, False):
+            if os.path.exists(db):
+                os.remove(db)
+            peaks.append(peak_rss_kb(["convert", d, "sqlite:" + db], streamed))
+        self.assertLess(peaks[0], peaks[1] * 0.8, "peak RSS streamed %d KiB, loaded %d KiB" % tuple(peaks))
+
+
+if __name__ == "__main__":
+    LSTORE = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
