@@ -162,6 +162,34 @@ std::vector<QueryHit> query_vector_store(const Store& store, std::string_view ns
 // The same over packed vectors alone (no store at hand): filters are refused.
 std::vector<QueryHit> query_packed(const PackedVectors& packed, const VectorQuery& query);
 
+// ---------------------------------------------------------------- streamed cold search
+
+// A cold search in bounded memory (issue #20) over a store read for its
+// summary (Backend::load_streamed): the namespace's vector file is streamed
+// through a top-k heap (k candidates kept, not N), its embeddings parsed and
+// scored on every core, and only the hits' entries of the file's other
+// sections are kept. The answer is query_vector_store's on the loaded store,
+// byte for byte; wherever the stream cannot be sure of that (a duplicate
+// key, a malformed or ragged entry, a filter that raises, a query vector of
+// another dimension, FAISS, MMR, node_ids: every case where LlamaIndex
+// raises or the loaded path says more), it throws NeedsLoadedStore and the
+// caller searches the loaded store instead.
+struct NeedsLoadedStore {};
+struct StreamedSearch {
+  std::vector<QueryHit> hits;
+  // The hits' entries of the vector file's ref doc and metadata sections
+  // (text_id_to_ref_doc_id, metadata_dict, ... under their own names), as a
+  // small document that answers for them as the loaded file would.
+  std::optional<VectorStoreDoc> vectors;
+};
+StreamedSearch query_streamed(const Store& summary, std::string_view ns, const VectorQuery& query);
+// The docstore/data entries of `ids` from the store's docstore (streamed
+// when the summary holds only a sample of it), as a small document whose
+// nodes decode as the loaded docstore's do. nullopt when there is no
+// docstore; throws NeedsLoadedStore when an entry of `ids` does not decode
+// (the loaded path then names the place).
+std::optional<JsonDoc> docstore_entries(const Store& summary, const std::vector<std::string>& ids);
+
 // The stored embedding of `id` in namespace `ns` (for "more like this").
 // Throws Error(NotFound) if there is none.
 std::vector<double> stored_embedding(const Store& store, std::string_view ns, std::string_view id);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include "commands.hpp"
 #include "progress_bar.hpp"
+#include "streamed_reader.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
@@ -177,6 +179,60 @@ void print_placed_hits(Output& out, const QueryOptions& o, const std::vector<Pla
   print_results(out, records);
 }
 
+// LSTORE_NO_STREAM=1: the loaded path, as before (the tests compare the two).
+bool streaming_disabled() {
+  const char* off = std::getenv("LSTORE_NO_STREAM");
+  return off && *off && std::string_view(off) != "0";
+}
+
+// A cold search of a directory store in bounded memory: the store read for
+// its summary (as `ls` reads it), the vector file streamed through a top-k
+// heap, and only the hits' nodes fetched from the docstore. False when the
+// stream cannot answer exactly as the loaded store would (an error, a
+// duplicate key, FAISS, ...): the caller then loads the store, which gives
+// the same answer or the error it always gave; the warnings of this read are
+// dropped, as that read says them again.
+bool run_streamed(Output& out, const QueryOptions& o, const std::vector<double>& embedding, const FilterSpec& filters) {
+  const std::size_t pending = out.pending_warnings();
+  std::optional<Store> summary;
+  StreamedSearch found;
+  std::optional<JsonDoc> docstore;
+  try {
+    StreamedReader reader(open_backend(o.store), std::nullopt);
+    summary = load_store(out, reader);
+    VectorQuery q;
+    q.top_k = o.top_k;
+    q.embedding = embedding;
+    q.semantics = filter_semantics_for_era(summary->era);
+    if (!filters.empty()) q.filters = filters.build(*q.semantics);
+    ProgressBar bar("query", out.quiet());
+    q.progress = bar.callback();
+    found = query_streamed(*summary, o.ns, q);
+    bar.finish();
+    // print_hits reads a hit's node for its text or metadata.
+    if (want_text(out, o) || o.with_metadata) {
+      std::vector<std::string> ids;
+      for (const QueryHit& h : found.hits) ids.push_back(h.id);
+      docstore = docstore_entries(*summary, ids);
+    }
+  } catch (const NeedsLoadedStore&) {
+    out.drop_pending_warnings(pending);
+    if (out.verbose()) out.note("query: the stream cannot answer this one alone; searching the loaded store");
+    return false;
+  } catch (const Error&) {
+    out.drop_pending_warnings(pending);
+    if (out.verbose()) out.note("query: the streamed read failed; the loaded store says why");
+    return false;
+  }
+  if (out.verbose()) out.note(fmt::format("query: streamed {} ({} hits)", found.vectors->doc.name(), found.hits.size()));
+  HitSources src;
+  src.store = &*summary;
+  src.vectors = &*found.vectors;
+  src.docstore = docstore ? &*docstore : nullptr;
+  print_hits(out, o, found.hits, src);
+  return true;
+}
+
 int run_query(Output& out, const QueryOptions& o) {
   // 1. What can be checked without reading the store (exit 2).
   int sources = !o.vector.empty() + !o.vector_file.empty() + !o.like.empty();
@@ -208,7 +264,13 @@ int run_query(Output& out, const QueryOptions& o) {
     }
   }
 
-  // 3. A fresh cache answers alone when nothing else of the store is needed.
+  // 3. A cold search of a directory store streams it (bounded memory), when
+  // nothing but the vector file and the hits' nodes is needed.
+  if (is_dir && !o.cache && o.like.empty() && o.index.empty() && o.mode != "mmr" && !streaming_disabled() &&
+      run_streamed(out, o, embedding, filters))
+    return 0;
+
+  // 4. A fresh cache answers alone when nothing else of the store is needed.
   std::optional<PackedVectors> cached;
   fs::path cache_file;
   if (o.cache) {
@@ -242,7 +304,7 @@ int run_query(Output& out, const QueryOptions& o) {
   }
   const bool as_retriever = store && !o.index.empty();
 
-  // 4. Search: cached vectors, or freshly parsed ones (written to the cache
+  // 5. Search: cached vectors, or freshly parsed ones (written to the cache
   // when asked), or straight from the vector file.
   std::optional<PackedVectors> fresh;
   if (o.cache && !cached) fresh = write_vector_cache(cache_file, o.store, *store, o.ns);
@@ -254,7 +316,7 @@ int run_query(Output& out, const QueryOptions& o) {
   // With --index the answer is the index's retriever's: repeated nodes dropped.
   if (as_retriever) hits = dedupe_like_retriever(*store, std::move(hits));
 
-  // 5. Print.
+  // 6. Print.
   HitSources src;
   std::optional<JsonDoc> docstore_only;
   if (store) {

@@ -50,6 +50,13 @@ class Output {
   // A warning said only if the command then succeeds: one that fails names
   // the cause in its error line, which must be the only line.
   void warn_on_success(std::string text) const { m_pending.push_back(std::move(text)); }
+  // The warn_on_success() lines waiting, and dropping all but the first
+  // `keep`: a store read again another way (query's fallback from the
+  // streamed read) says its warnings again.
+  std::size_t pending_warnings() const { return m_pending.size(); }
+  void drop_pending_warnings(std::size_t keep) const {
+    if (keep < m_pending.size()) m_pending.resize(keep);
+  }
   void flush_warnings() const {
     for (const std::string& w : m_pending) warn(w);
     m_pending.clear();

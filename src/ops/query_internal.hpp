@@ -107,6 +107,25 @@ void parallel_for(std::size_t n, std::size_t min_per_thread, const std::function
 // rank order.
 std::vector<std::size_t> rank_default(const std::vector<double>& sims, const std::vector<std::string_view>& ids,
                                       std::optional<std::size_t> top_k);
+// rank_default over candidates handed over one at a time (the streamed cold
+// search): the same hits in the same order, ties and NaN included, keeping
+// top_k + 1 candidates (every one when top_k is 0 or nullopt, as LlamaIndex).
+class StreamingTopK {
+ public:
+  explicit StreamingTopK(std::optional<std::size_t> top_k);
+  ~StreamingTopK();
+  StreamingTopK(const StreamingTopK&) = delete;
+  StreamingTopK& operator=(const StreamingTopK&) = delete;
+  // The next candidate, in embedding_dict order.
+  void push(double similarity, std::string_view id);
+  std::size_t size() const;  // candidates held
+  // The hits in rank order.
+  std::vector<QueryHit> finish() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m;
+};
 // sorted(items, key=lambda x: x[0], reverse=True) as CPython computes it
 // (exposed for tests: it matters only when NaN is among the keys).
 void python_sort_desc(std::vector<std::pair<double, std::size_t>>& items);

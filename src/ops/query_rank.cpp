@@ -6,6 +6,8 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <string>
 
 #include "lstore/error.hpp"
 #include "query_internal.hpp"
@@ -183,6 +185,64 @@ std::vector<std::size_t> rank_default(const std::vector<double>& sims, const std
   std::vector<std::size_t> out;
   out.reserve(items.size());
   for (const auto& it : items) out.push_back(it.second);
+  return out;
+}
+
+// The same heap over a stream: the candidates' similarities and ids live in
+// k + 1 slots (a popped candidate's slot is reused), so the pushes, pops and
+// comparisons are rank_default's while only the heap's entries are kept.
+struct StreamingTopK::Impl {
+  struct Slot {
+    double sim = 0;
+    std::string id;
+  };
+  struct SlotLt {
+    const std::vector<Slot>* slots;
+    bool operator()(std::size_t a, std::size_t b) const {
+      const Slot& x = (*slots)[a];
+      const Slot& y = (*slots)[b];
+      return tuple_lt(x.sim, y.sim, x.id, y.id);
+    }
+  };
+  explicit Impl(std::size_t k) : k(k), heap(SlotLt{&slots}) {}
+  std::size_t k;
+  std::vector<Slot> slots;
+  std::vector<std::size_t> free;
+  PyHeap<SlotLt> heap;
+};
+
+StreamingTopK::StreamingTopK(std::optional<std::size_t> top_k) : m(std::make_unique<Impl>(top_k.value_or(0))) {}
+StreamingTopK::~StreamingTopK() = default;
+
+void StreamingTopK::push(double similarity, std::string_view id) {
+  std::size_t slot;
+  if (!m->free.empty()) {
+    slot = m->free.back();
+    m->free.pop_back();
+  } else {
+    slot = m->slots.size();
+    m->slots.emplace_back();  // never while the heap compares: the SlotLt pointer stays valid
+  }
+  m->slots[slot].sim = similarity;
+  m->slots[slot].id.assign(id);
+  m->heap.push(slot);
+  if (m->k && m->heap.size() > m->k) {
+    std::size_t top = m->heap.items()[0];
+    m->heap.pop();
+    m->free.push_back(top);
+  }
+}
+
+std::size_t StreamingTopK::size() const { return m->heap.size(); }
+
+std::vector<QueryHit> StreamingTopK::finish() const {
+  std::vector<std::pair<double, std::size_t>> items;
+  items.reserve(m->heap.size());
+  for (std::size_t i : m->heap.items()) items.emplace_back(m->slots[i].sim, i);
+  python_sort_desc(items);
+  std::vector<QueryHit> out;
+  out.reserve(items.size());
+  for (const auto& it : items) out.push_back({m->slots[it.second].id, it.first});
   return out;
 }
 

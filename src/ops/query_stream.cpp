@@ -1,0 +1,562 @@
+// The cold search in bounded memory (issue #20; lstore/query.hpp,
+// query_streamed): the vector file of a store read for its summary is
+// streamed through the outline's visitor (core/outline.hpp), each candidate's
+// embedding copied into a batch that a worker parses and scores while the
+// stream reads on, and the scores pushed into a top-k heap in embedding_dict
+// order (query_rank.cpp: the same comparisons as the loaded path, so the same
+// ties). Per entry nothing is kept but a 64-bit hash of its key, to find the
+// duplicate keys the loaded model resolves its own way (json.load's last
+// value at the first place): those, and everything else where LlamaIndex
+// raises, go to the loaded path, which says what it always said.
+//
+// Passes over the vector file: with metadata filters, one over metadata_dict
+// first (it comes after embedding_dict in the file, and a candidate must be
+// known before it is pushed); then the scoring pass, which also keeps the
+// hits' entries of the sections after embedding_dict; a third only when such
+// a section came before it.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_set>
+
+#include "core/outline.hpp"
+#include "lstore/error.hpp"
+#include "lstore/faiss.hpp"
+#include "lstore/model.hpp"
+#include "query_internal.hpp"
+
+namespace lstore {
+namespace {
+
+[[noreturn]] void needs_loaded() { throw NeedsLoadedStore{}; }
+
+// The section groups vector_sections() picks from, by their names.
+enum class Group { Other, Embeddings, RefDocs, Metadata };
+Group group_of(std::string_view name) {
+  if (name == "embedding_dict" || name == "embeddingDict") return Group::Embeddings;
+  if (name == "text_id_to_ref_doc_id" || name == "textIdToRefDocId" || name == "text_id_to_doc_id") return Group::RefDocs;
+  if (name == "metadata_dict" || name == "metadataDict") return Group::Metadata;
+  return Group::Other;
+}
+
+std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+// Streams `doc`'s file through `v`: from disk when the summary holds only a
+// sample of it, else the bytes the summary read whole. A file that changed
+// size since the summary was read (a writer swapped the store) or that does
+// not parse is left to the loaded path.
+void stream_doc(const Store& summary, const JsonDoc& doc, OutlineVisitor& v,
+                const std::function<void(std::size_t)>& progress = {}) {
+  const bool sampled = summary.streamed && summary.streamed->files.find(doc.name()) != summary.streamed->files.end();
+  try {
+    if (!sampled) {
+      stream_object(doc.bytes(), v);
+      return;
+    }
+    std::uint64_t expected = 0;
+    for (const FileInfo& f : summary.files)
+      if (f.name == doc.name()) expected = f.size;
+    const std::string path = summary.location + "/" + doc.name();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) needs_loaded();
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != expected) {
+      ::close(fd);
+      needs_loaded();
+    }
+    try {
+      stream_file(fd, static_cast<std::size_t>(st.st_size), v, progress);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+  } catch (const ParseError&) {
+    needs_loaded();
+  }
+}
+
+// The root members of a file as the loaded model would resolve them: a root
+// key twice, or two names of one group (embedding_dict and embeddingDict),
+// is left to the loaded path.
+class RootNames {
+ public:
+  Group add(std::string_view name) {
+    if (!m_names.emplace(name).second) needs_loaded();
+    Group g = group_of(name);
+    if (g != Group::Other && !m_groups.insert(g).second) needs_loaded();
+    return g;
+  }
+
+ private:
+  std::set<std::string, std::less<>> m_names;
+  std::set<Group> m_groups;
+};
+
+// Sorted 64-bit values; a value twice (a duplicate key, or two keys of one
+// hash) is left to the loaded path.
+void sort_distinct(std::vector<std::uint64_t>& v, std::uint64_t mask = ~std::uint64_t{0}) {
+  std::sort(v.begin(), v.end());
+  for (std::size_t i = 1; i < v.size(); ++i)
+    if ((v[i] & mask) == (v[i - 1] & mask)) needs_loaded();
+}
+
+// ---------------------------------------------------------------- filters
+
+// Pass 1 (filters): whether each metadata_dict entry passes, as its key's
+// hash with the low bit replaced by the outcome (8 bytes an entry).
+class FilterPass : public OutlineVisitor {
+ public:
+  explicit FilterPass(const detail::FilterEvaluator& filter) : m_filter(filter) {}
+  void section(std::string_view name, std::string_view, bool container, bool is_array, std::string_view) override {
+    m_in = group_of(name) == Group::Metadata;
+    if (m_in && (!container || is_array)) needs_loaded();  // LlamaIndex raises; the loaded path says how
+  }
+  void entry(const StreamEntry& e) override {
+    if (!m_in) return;
+    bool pass = false;
+    try {
+      pass = m_filter.matches(parse(e.raw));
+    } catch (const std::exception&) {
+      needs_loaded();  // not JSON: the loaded path names the place
+    } catch (const detail::PyError&) {
+      needs_loaded();  // raised only if a candidate reaches it: the loaded path knows
+    }
+    m_outcomes.push_back((key_hash(e.key) & ~std::uint64_t{1}) | (pass ? 1 : 0));
+  }
+  void section_end(const Span&) override { m_in = false; }
+
+  // Sorted; the low bit is the outcome.
+  std::vector<std::uint64_t> outcomes() {
+    sort_distinct(m_outcomes, ~std::uint64_t{1});
+    return std::move(m_outcomes);
+  }
+
+ private:
+  const detail::FilterEvaluator& m_filter;
+  bool m_in = false;
+  std::vector<std::uint64_t> m_outcomes;
+};
+
+// ---------------------------------------------------------------- scoring
+
+// Candidates' embeddings in batches, parsed and scored by workers while the
+// stream reads on; the scores are pushed into the heap in batch order, so in
+// embedding_dict order.
+class ScorePipeline {
+ public:
+  ScorePipeline(const VectorQuery& q, std::size_t dim, detail::StreamingTopK& top)
+      : m_q(q), m_dim(dim), m_qn(detail::norm(q.embedding.data(), q.embedding.size())), m_top(top) {
+    m_cur = std::make_unique<Batch>();
+  }
+  ~ScorePipeline() { stop(); }
+  ScorePipeline(const ScorePipeline&) = delete;
+  ScorePipeline& operator=(const ScorePipeline&) = delete;
+
+  void add(std::string_view key, std::string_view raw) {
+    m_cur->bytes.append(raw);
+    m_cur->ends.push_back(m_cur->bytes.size());
+    m_cur->keys.append(key);
+    m_cur->key_ends.push_back(m_cur->keys.size());
+    if (m_cur->bytes.size() >= kBatchBytes) submit(false);
+  }
+
+  // Every candidate scored and pushed; throws NeedsLoadedStore if an
+  // embedding did not parse (the loaded path names the first such entry).
+  void finish() {
+    submit(true);
+    std::unique_lock<std::mutex> lock(m_mutex);
+    while (!m_inflight.empty()) {
+      m_done_cv.wait(lock, [&] { return m_inflight.front()->done; });
+      rank_front(lock);
+    }
+    lock.unlock();
+    if (m_bad) needs_loaded();
+  }
+
+ private:
+  // 1 MiB of embeddings a batch: a few hundred entries, a few batches in flight.
+  static constexpr std::size_t kBatchBytes = std::size_t{1} << 20;
+
+  struct Batch {
+    std::string bytes, keys;
+    std::vector<std::size_t> ends, key_ends;
+    std::vector<double> sims;
+    bool bad = false;   // an embedding did not parse
+    bool done = false;  // scored
+  };
+
+  void score(Batch& b) const {
+    std::vector<double> values(m_dim);
+    b.sims.resize(b.ends.size());
+    std::size_t begin = 0;
+    for (std::size_t i = 0; i < b.ends.size(); ++i) {
+      std::string_view raw(b.bytes.data() + begin, b.ends[i] - begin);
+      begin = b.ends[i];
+      if (!detail::parse_embedding(raw, values.data(), m_dim)) {
+        b.bad = true;
+        return;
+      }
+      b.sims[i] = detail::cosine(m_q.embedding.data(), m_qn, values.data(), m_dim);
+    }
+  }
+
+  void submit(bool last) {
+    if (m_cur->ends.empty()) return;
+    std::unique_ptr<Batch> b = std::move(m_cur);
+    m_cur = std::make_unique<Batch>();
+    // A store of one batch is scored here: no thread for a few entries.
+    if (last && m_workers.empty()) {
+      score(*b);
+      b->done = true;
+      std::unique_lock<std::mutex> lock(m_mutex);
+      m_inflight.push_back(std::move(b));
+      return;
+    }
+    if (m_workers.empty()) {
+      unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+      for (unsigned i = 0; i < n; ++i) m_workers.emplace_back([this] { work(); });
+    }
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_todo.push_back(b.get());
+    m_inflight.push_back(std::move(b));
+    m_work_cv.notify_one();
+    // Ranks what is done, and waits while too many batches are in flight
+    // (memory: a few MiB whatever the file's size).
+    const std::size_t most = 2 * m_workers.size() + 2;
+    while (!m_inflight.empty() && (m_inflight.front()->done || m_inflight.size() > most)) {
+      m_done_cv.wait(lock, [&] { return m_inflight.front()->done; });
+      rank_front(lock);
+    }
+  }
+
+  // The front batch's scores into the heap (lock held on entry and exit).
+  void rank_front(std::unique_lock<std::mutex>& lock) {
+    std::unique_ptr<Batch> b = std::move(m_inflight.front());
+    m_inflight.pop_front();
+    lock.unlock();
+    if (b->bad) m_bad = true;
+    if (!m_bad) {
+      std::size_t begin = 0;
+      for (std::size_t i = 0; i < b->key_ends.size(); ++i) {
+        m_top.push(b->sims[i], std::string_view(b->keys.data() + begin, b->key_ends[i] - begin));
+        begin = b->key_ends[i];
+      }
+    }
+    lock.lock();
+  }
+
+  void work() {
+    for (;;) {
+      Batch* b = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_work_cv.wait(lock, [&] { return m_stop || !m_todo.empty(); });
+        if (m_todo.empty()) return;  // stopping
+        b = m_todo.front();
+        m_todo.pop_front();
+      }
+      score(*b);
+      std::lock_guard<std::mutex> lock(m_mutex);
+      b->done = true;
+      m_done_cv.notify_all();
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_stop = true;
+      m_todo.clear();
+    }
+    m_work_cv.notify_all();
+    for (std::thread& t : m_workers) t.join();
+    m_workers.clear();
+  }
+
+  const VectorQuery& m_q;
+  const std::size_t m_dim;
+  const double m_qn;
+  detail::StreamingTopK& m_top;
+  std::unique_ptr<Batch> m_cur;
+  bool m_bad = false;
+  std::mutex m_mutex;
+  std::condition_variable m_work_cv, m_done_cv;
+  std::deque<std::unique_ptr<Batch>> m_inflight;  // submitted, in order
+  std::deque<Batch*> m_todo;                       // not yet taken by a worker
+  bool m_stop = false;
+  std::vector<std::thread> m_workers;
+};
+
+// The hits' entries of the ref doc and metadata sections, written out as a
+// small JSON object under the sections' own key tokens.
+class HitEntries {
+ public:
+  void set_ids(const std::vector<QueryHit>& hits) {
+    for (const QueryHit& h : hits) m_ids.insert(h.id);
+  }
+  void begin(std::string_view raw_key, bool container, bool is_array, std::string_view raw) {
+    if (is_array) needs_loaded();  // an array where LlamaIndex has a dict
+    m_text += m_sections++ ? ", " : "{";
+    m_text.append(raw_key).append(": ");
+    if (!container) {
+      check(raw);
+      m_text.append(raw);
+      return;
+    }
+    m_text += '{';
+    m_entries = 0;
+  }
+  void entry(const StreamEntry& e) {
+    if (!m_ids.count(e.key)) return;
+    check(e.raw);
+    m_text.append(m_entries++ ? ", " : "").append(e.raw_key).append(": ").append(e.raw);
+  }
+  void end() { m_text += '}'; }
+  std::string text() const { return m_sections ? m_text + "}" : std::string("{}"); }
+
+ private:
+  // Printing decodes it: one that does not decode is the loaded path's error.
+  static void check(std::string_view raw) {
+    try {
+      (void)parse(raw);
+    } catch (const std::exception&) {
+      needs_loaded();
+    }
+  }
+  std::unordered_set<std::string_view> m_ids;  // into the hits, which outlive this
+  std::string m_text;
+  std::size_t m_sections = 0, m_entries = 0;
+};
+
+// Pass 2: every embedding of the candidates scored into the heap; the
+// sections after embedding_dict collected for the hits on the way.
+class ScorePass : public OutlineVisitor {
+ public:
+  ScorePass(const VectorQuery& q, const std::vector<std::uint64_t>* outcomes)
+      : m_q(q), m_outcomes(outcomes), m_top(q.top_k) {}
+
+  void section(std::string_view name, std::string_view raw_key, bool container, bool is_array,
+               std::string_view raw) override {
+    m_group = m_names.add(name);
+    if (m_group == Group::Embeddings) {
+      // Not a dict: LlamaIndex raises; the loaded path says where.
+      if (!container || is_array) needs_loaded();
+      m_in_embeddings = true;
+    } else if (m_group == Group::RefDocs || m_group == Group::Metadata) {
+      if (m_group == Group::Metadata) m_metadata_object = container && !is_array;
+      if (!m_ranked) m_collect_again = true;  // before embedding_dict: another pass keeps the hits' entries
+      else m_hits.begin(raw_key, container, is_array, raw);
+    }
+  }
+
+  void entry(const StreamEntry& e) override {
+    if (m_in_embeddings) {
+      ++m_entries;
+      const std::uint64_t h = key_hash(e.key);
+      m_hashes.push_back(h);
+      if (m_outcomes) {
+        auto it = std::lower_bound(m_outcomes->begin(), m_outcomes->end(), h & ~std::uint64_t{1});
+        if (it == m_outcomes->end() || (*it & ~std::uint64_t{1}) != (h & ~std::uint64_t{1}))
+          needs_loaded();  // no metadata_dict entry: LlamaIndex raises KeyError
+        if (!(*it & 1)) return;  // filtered out
+      }
+      // A candidate: a flat list of the one dimension, that of the query.
+      if (e.elements == Member::kNotCounted) needs_loaded();
+      if (!m_pipeline) {
+        if (e.elements != m_q.embedding.size()) needs_loaded();
+        m_pipeline.emplace(m_q, e.elements, m_top);
+      } else if (e.elements != m_q.embedding.size()) {
+        needs_loaded();
+      }
+      m_pipeline->add(e.key, e.raw);
+      return;
+    }
+    if (m_group == Group::Metadata) ++m_metadata_entries;
+    if (m_ranked && (m_group == Group::RefDocs || m_group == Group::Metadata)) m_hits.entry(e);
+  }
+
+  void section_end(const Span&) override {
+    if (m_in_embeddings) {
+      m_in_embeddings = false;
+      rank();
+    } else if (m_ranked && (m_group == Group::RefDocs || m_group == Group::Metadata)) {
+      m_hits.end();
+    }
+    m_group = Group::Other;
+  }
+
+  // After the stream: the hits, once the keys are known to be distinct.
+  void finish() {
+    if (!m_ranked) rank();  // no embedding_dict: no candidates
+    sort_distinct(m_hashes);
+  }
+
+  const std::vector<QueryHit>& hits() const { return m_result; }
+  std::size_t entries() const { return m_entries; }
+  bool metadata_usable() const { return m_metadata_object && m_metadata_entries > 0; }
+  bool collect_again() const { return m_collect_again && !m_result.empty(); }
+  std::string hit_entries() const { return m_hits.text(); }
+
+ private:
+  void rank() {
+    if (m_pipeline) m_pipeline->finish();
+    m_pipeline.reset();
+    m_result = m_top.finish();
+    m_ranked = true;
+    m_hits.set_ids(m_result);
+  }
+
+  const VectorQuery& m_q;
+  const std::vector<std::uint64_t>* m_outcomes;  // FilterPass's, when filtering
+  detail::StreamingTopK m_top;
+  std::optional<ScorePipeline> m_pipeline;  // from the first candidate on (its dimension)
+  RootNames m_names;
+  Group m_group = Group::Other;
+  bool m_in_embeddings = false;
+  bool m_ranked = false;
+  bool m_collect_again = false;
+  std::size_t m_entries = 0;
+  std::vector<std::uint64_t> m_hashes;  // of every embedding_dict key
+  bool m_metadata_object = false;
+  std::size_t m_metadata_entries = 0;
+  std::vector<QueryHit> m_result;
+  HitEntries m_hits;
+};
+
+// Pass 3 (rare): the hits' entries of sections that came before embedding_dict.
+class CollectPass : public OutlineVisitor {
+ public:
+  explicit CollectPass(const std::vector<QueryHit>& hits) { m_hits.set_ids(hits); }
+  void section(std::string_view name, std::string_view raw_key, bool container, bool is_array,
+               std::string_view raw) override {
+    Group g = group_of(name);
+    m_in = g == Group::RefDocs || g == Group::Metadata;
+    if (m_in) m_hits.begin(raw_key, container, is_array, raw);
+  }
+  void entry(const StreamEntry& e) override {
+    if (m_in) m_hits.entry(e);
+  }
+  void section_end(const Span&) override {
+    if (m_in) m_hits.end();
+    m_in = false;
+  }
+  std::string text() const { return m_hits.text(); }
+
+ private:
+  bool m_in = false;
+  HitEntries m_hits;
+};
+
+// ---------------------------------------------------------------- docstore
+
+// The docstore/data entries of the hits, kept as they stream by.
+class DocstorePass : public OutlineVisitor {
+ public:
+  explicit DocstorePass(const std::vector<std::string>& ids) : m_ids(ids.begin(), ids.end()) {}
+  void section(std::string_view name, std::string_view raw_key, bool container, bool is_array,
+               std::string_view raw) override {
+    if (!m_names.emplace(name).second) needs_loaded();
+    m_in = name == coll::kDocData;
+    if (!m_in) return;
+    (void)raw;
+    if (!container || is_array) needs_loaded();  // not the dict of nodes: the loaded path says what it makes of it
+    m_text.append("{").append(raw_key).append(": {");
+  }
+  void entry(const StreamEntry& e) override {
+    if (!m_in || !m_ids.count(e.key)) return;
+    m_text.append(m_entries++ ? ", " : "").append(e.raw_key).append(": ").append(e.raw);
+  }
+  void section_end(const Span&) override {
+    if (m_in) m_text += "}}";
+    m_in = false;
+  }
+  std::string text() const { return m_text.empty() ? std::string("{}") : m_text; }
+
+ private:
+  std::unordered_set<std::string_view> m_ids;  // into the caller's ids
+  std::set<std::string, std::less<>> m_names;
+  bool m_in = false;
+  std::string m_text;
+  std::size_t m_entries = 0;
+};
+
+}  // namespace
+
+StreamedSearch query_streamed(const Store& summary, std::string_view ns, const VectorQuery& q) {
+  if (q.mode != QueryMode::Default || q.node_ids) needs_loaded();
+  if (faiss_namespace_file(summary, ns)) needs_loaded();
+  const VectorStoreDoc* v = summary.vector_store(ns);
+  if (!v) needs_loaded();  // the loaded path says which namespaces there are
+  const FilterSemantics semantics = q.semantics.value_or(filter_semantics_for_era(summary.era));
+  detail::FilterEvaluator filter(q.filters ? &*q.filters : nullptr, semantics);
+  try {
+    filter.check_before_search();
+  } catch (const detail::PyError&) {
+    needs_loaded();
+  }
+
+  std::vector<std::uint64_t> outcomes;
+  if (filter.active()) {
+    FilterPass pass(filter);
+    stream_doc(summary, v->doc, pass);
+    outcomes = pass.outcomes();
+  }
+  ScorePass pass(q, filter.active() ? &outcomes : nullptr);
+  std::uint64_t size = 0;
+  for (const FileInfo& f : summary.files)
+    if (f.name == v->doc.name()) size = f.size;
+  std::function<void(std::size_t)> progress;
+  if (q.progress) progress = [&](std::size_t done) { q.progress(done, size); };
+  stream_doc(summary, v->doc, pass, progress);
+  pass.finish();
+  // SimpleVectorStore refuses filters (even an empty list) on a store with
+  // vectors but no metadata: the loaded path's error.
+  if (q.filters && pass.entries() > 0 && !pass.metadata_usable()) needs_loaded();
+  if (q.progress) q.progress(size, size);
+
+  StreamedSearch out;
+  out.hits = pass.hits();
+  std::string entries = pass.hit_entries();
+  if (pass.collect_again()) {
+    CollectPass again(out.hits);
+    stream_doc(summary, v->doc, again);
+    entries = again.text();
+  }
+  try {
+    JsonDoc doc = JsonDoc::read(v->doc.name(), Buffer::own(std::move(entries)), v->doc.dialect());
+    out.vectors = VectorStoreDoc{v->ns, std::move(doc)};
+  } catch (const Error&) {
+    needs_loaded();
+  }
+  return out;
+}
+
+std::optional<JsonDoc> docstore_entries(const Store& summary, const std::vector<std::string>& ids) {
+  if (!summary.docstore) return std::nullopt;
+  const JsonDoc& full = *summary.docstore;
+  DocstorePass pass(ids);
+  stream_doc(summary, full, pass);
+  std::optional<JsonDoc> doc;
+  try {
+    doc = JsonDoc::read(full.name(), Buffer::own(pass.text()), full.dialect());
+    // Printing decodes these nodes: one that does not decode is the loaded
+    // path's error, with its place in the file.
+    if (const Section* data = doc->section(coll::kDocData))
+      for (const std::string& id : ids)
+        if (const Entry* e = data->find(id)) (void)decode_node(*doc, *e);
+  } catch (const Error&) {
+    needs_loaded();
+  }
+  return doc;
+}
+
+}  // namespace lstore
