@@ -309,13 +309,15 @@ struct KeyIs {
 
 void JsonDoc::put_raw(Section& s, std::string_view key, std::string raw_value) {
   s.dirty = true;
-  s.touched();
   std::string_view raw = keep(std::move(raw_value));
   auto it = std::find_if(s.entries.begin(), s.entries.end(), KeyIs{key});
   if (it != s.entries.end()) {  // re-put keeps the position, as a Python dict does
+    // No entry moves and no key changes: the index and the count stay valid
+    // (a put of k existing keys does not rebuild the index k times).
     it->raw = raw;
     return;
   }
+  s.touched();
   Entry e;
   e.key = keep(std::string(key));
   e.raw_key = keep(key_token(key));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -12,6 +13,8 @@
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
+#include "core/plain_json.hpp"
+#include "erase_keys.hpp"
 
 namespace lstore {
 namespace {
@@ -86,20 +89,23 @@ std::string triplet_text(const Triplet& t) {
   return dump(Json(JsonArray{Json(t[0]), Json(t[1]), Json(t[2])}), {JsonDialect::Compact});
 }
 
-// Removes the triplet entries marked gone; the others keep their bytes and order.
-// Is `raw` (a value of `doc`) the JSON string `text`? Decided on the bytes
-// when they are a quoted run of printable ASCII without escapes, which
-// decodes to itself (a 100k-vector store has 100k of them to look at);
+// Is `raw` (a value of `doc`) a JSON string among `texts`? Which one. Decided
+// on the bytes when they are a quoted run of printable ASCII without escapes,
+// which decodes to itself (a 100k-vector store has 100k of them to look at);
 // decoded otherwise, so bad bytes are reported as before.
-bool raw_string_is(const JsonDoc& doc, std::string_view raw, std::string_view text) {
-  auto plain = [](char c) { return c >= 0x20 && c < 0x7F && c != '\\' && c != '"'; };
-  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"' &&
-      std::all_of(raw.begin() + 1, raw.end() - 1, plain))
-    return raw.substr(1, raw.size() - 2) == text;
+std::optional<std::string_view> raw_string_in(const JsonDoc& doc, std::string_view raw,
+                                              const std::unordered_set<std::string_view>& texts) {
+  if (plain_ascii_string(raw)) {
+    auto it = texts.find(raw.substr(1, raw.size() - 2));
+    return it == texts.end() ? std::nullopt : std::optional<std::string_view>(*it);
+  }
   Json r = doc.decode(raw);
-  return r.is_string() && r.as_string() == text;
+  if (!r.is_string()) return std::nullopt;
+  auto it = texts.find(r.as_string());
+  return it == texts.end() ? std::nullopt : std::optional<std::string_view>(*it);
 }
 
+// Removes the triplet entries marked gone; the others keep their bytes and order.
 void drop_triplets(Section& section, const std::vector<bool>& gone) {
   std::vector<Entry> kept;
   for (std::size_t i = 0; i < section.entries.size(); ++i)
@@ -113,19 +119,46 @@ class Deleter {
  public:
   explicit Deleter(Store& s) : m_store(s) {}
 
-  ChangeSet take() { return std::move(m_changes); }
+  // The erased keys leave their collections here, each collection in one
+  // pass that also tells which of them were there: erasing (or even finding)
+  // k keys one by one in n entries would be O(n k), or an index of n keys.
+  ChangeSet take() {
+    for (auto& [section, gone] : m_gone) {
+      std::unordered_set<std::string_view> keys(gone.order.begin(), gone.order.end()), found;
+      erase_keys(*const_cast<Section*>(section), keys, found);
+      for (const std::string& key : gone.order)
+        if (found.count(key)) m_changes.removed[gone.part].push_back(key);
+    }
+    m_gone.clear();
+    return std::move(m_changes);
+  }
 
+  // Erases `key` (every copy of a duplicated key, as Python's dict has one).
+  // Until take(), the entry stays in the collection but find() no longer
+  // sees it; take() reports it (in the order of the calls) if it was there.
   void erase(JsonDoc& doc, const char* section, const std::string& key) {
     Section* s = doc.section(section);
     if (!s) return;
-    // A duplicated key goes entirely, as Python's dict has one.
-    if (doc.erase_all(*s, key)) m_changes.removed[part(doc, section)].push_back(key);
+    Gone& gone = m_gone[s];
+    if (!gone.doc) {
+      gone.doc = &doc;
+      gone.part = part(doc, section);
+    }
+    if (gone.keys.insert(key).second) gone.order.push_back(key);
+  }
+
+  // The entry of `key`, unless it was erased.
+  const Entry* find(const Section* s, const std::string& key) const {
+    if (!s) return nullptr;
+    auto it = m_gone.find(s);
+    if (it != m_gone.end() && it->second.keys.count(key)) return nullptr;
+    return s->find(key);
   }
 
   // The ref doc of a node, from its metadata entry (Python ref_doc_id, TS refDocId).
   std::optional<std::string> ref_of(const std::string& node_id) {
     const Section* md = m_store.doc_collection(coll::kDocMetadata);
-    const Entry* e = md ? md->find(node_id) : nullptr;
+    const Entry* e = find(md, node_id);
     if (!e) return std::nullopt;
     Json v = m_store.docstore->decode(e->raw);
     if (const Json* r = field(v, "ref_doc_id", "refDocId"); r && r->is_string()) return r->as_string();
@@ -135,22 +168,34 @@ class Deleter {
   // node_ids of a ref_doc_info entry (Python node_ids, TS nodeIds, <= 0.6.33 doc_ids).
   std::optional<std::vector<std::string>> ref_doc_nodes(const std::string& ref) {
     const Section* info = m_store.doc_collection(coll::kRefDocInfo);
-    const Entry* e = info ? info->find(ref) : nullptr;
+    const Entry* e = find(info, ref);
     if (!e) return std::nullopt;
     Json v = m_store.docstore->decode(e->raw);
     const Json* ids = ref_doc_node_ids(v);
     return strings_of(ids);
   }
 
-  // Vectors of every namespace whose ref doc is `ref` (SimpleVectorStore.delete).
-  void delete_vectors_of_ref(const std::string& ref) {
-    for (auto& v : m_store.vector_stores) {
-      VectorSections s = vector_sections(v.doc);
+  // The vector ids of each of `refs`, per namespace, in file order: one
+  // pass over each text_id_to_ref_doc_id for all the documents.
+  void find_vectors_of_refs(const std::vector<std::string>& refs) {
+    std::unordered_set<std::string_view> wanted(refs.begin(), refs.end());
+    m_vectors_of_ref.assign(m_store.vector_stores.size(), {});
+    for (std::size_t i = 0; i < m_store.vector_stores.size(); ++i) {
+      JsonDoc& doc = m_store.vector_stores[i].doc;
+      VectorSections s = vector_sections(doc);
       if (!s.ref_doc_ids) continue;
-      std::vector<std::string> ids;
       for (const Entry& e : s.ref_doc_ids->entries)
-        if (raw_string_is(v.doc, e.raw, ref)) ids.emplace_back(e.key);
-      for (const auto& id : ids) delete_vector(v.doc, id);
+        if (auto ref = raw_string_in(doc, e.raw, wanted)) m_vectors_of_ref[i][std::string(*ref)].emplace_back(e.key);
+    }
+  }
+
+  // Vectors of every namespace whose ref doc is `ref` (SimpleVectorStore.delete);
+  // find_vectors_of_refs found them.
+  void delete_vectors_of_ref(const std::string& ref) {
+    for (std::size_t i = 0; i < m_vectors_of_ref.size(); ++i) {
+      auto it = m_vectors_of_ref[i].find(ref);
+      if (it == m_vectors_of_ref[i].end()) continue;
+      for (const auto& id : it->second) delete_vector(m_store.vector_stores[i].doc, id);
     }
   }
 
@@ -357,7 +402,7 @@ class Deleter {
           erase(doc, coll::kRefDocInfo, *ref);
         } else {
           Section* info = doc.section(coll::kRefDocInfo);
-          Json v = doc.decode(info->find(*ref)->raw);
+          Json v = doc.decode(find(info, *ref)->raw);
           const char* name = ref_doc_ids_key(v);
           JsonArray arr;
           for (auto& s : *ids) arr.emplace_back(s);
@@ -372,8 +417,17 @@ class Deleter {
   }
 
  private:
+  struct Gone {
+    JsonDoc* doc = nullptr;
+    std::string part;                      // its name in the report
+    std::unordered_set<std::string> keys;  // erased
+    std::vector<std::string> order;        // the same, in the order of the calls
+  };
   Store& m_store;
   ChangeSet m_changes;
+  std::map<const Section*, Gone> m_gone;
+  // Per vector store: ref doc id -> its vector ids (find_vectors_of_refs).
+  std::vector<std::unordered_map<std::string, std::vector<std::string>>> m_vectors_of_ref;
 };
 
 void require_docstore(const Store& s) {
@@ -396,6 +450,7 @@ ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ids) {
     if (!nodes) throw Error(ErrorKind::NotFound, store.location, fmt::format("no ref doc '{}' in ref_doc_info", ref));
     nodes_of.push_back(*nodes);
   }
+  del.find_vectors_of_refs(ids);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const std::string& ref = ids[i];
     IdSet nodes(nodes_of[i].begin(), nodes_of[i].end());
