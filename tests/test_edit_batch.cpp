@@ -174,10 +174,15 @@ TEST_CASE("delete --ref-doc in one call equals one by one: the first, the last, 
         MESSAGE("delete refused on " << dir << ": " << e.what());
         continue;
       }
-      std::map<std::string, std::vector<std::string>> removed;
+      std::map<std::string, std::vector<std::string>> removed, changed;
       std::set<std::string> done;
       for (const auto& id : ids)
-        if (done.insert(id).second) add_removed(removed, delete_ref_docs(single, {id}));
+        if (done.insert(id).second) {
+          ChangeSet one = delete_ref_docs(single, {id});
+          add_removed(removed, one);
+          for (const auto& [part, keys] : one.changed) changed[part].insert(changed[part].end(), keys.begin(), keys.end());
+        }
+      CHECK(all.changed == changed);  // each index struct rewritten once per document, as reported before
       CHECK(store_bytes(batch) == store_bytes(single));
       // The same ids, part by part (in one call the parts' order is the call's).
       for (auto& [part, list] : removed) std::sort(list.begin(), list.end());

@@ -123,6 +123,7 @@ class Deleter {
   // pass that also tells which of them were there: erasing (or even finding)
   // k keys one by one in n entries would be O(n k), or an index of n keys.
   ChangeSet take() {
+    write_structs();
     for (auto& [section, gone] : m_gone) {
       std::unordered_set<std::string_view> keys(gone.order.begin(), gone.order.end()), found;
       erase_keys(*const_cast<Section*>(section), keys, found);
@@ -223,12 +224,66 @@ class Deleter {
     Section* idx = doc.section(coll::kIndexData);
     if (!idx) idx = doc.section(coll::kDocData);  // TS
     if (!idx) return;
+    // Decoded once for all the documents of a delete, and written back by
+    // take(): decoding and re-encoding each struct per document made --where
+    // over k documents O(k x the index store), with a copy of it kept per
+    // document. Duplicated index ids (each rewrite lands on the first copy)
+    // keep the rewrite per document, whose results they depend on.
+    if (idx->size() != idx->entries.size()) {
+      delete_from_indexes_each(doc, *idx, nodes);
+      return;
+    }
+    if (!m_structs) {
+      m_structs.emplace();
+      m_struct_section = idx;
+      for (const Entry& e : idx->entries) {
+        EditedStruct st;
+        st.key = std::string(e.key);
+        st.env = doc.decode(e.raw);
+        Json* data_field = st.env.find("__data__");
+        st.form = !data_field ? EditedStruct::kWhole : data_field->is_string() ? EditedStruct::kString : EditedStruct::kObject;
+        st.data = !data_field ? st.env
+                  : st.form == EditedStruct::kString ? decode_data_string(doc, idx->name + "." + st.key, *data_field)
+                                                     : *data_field;
+        st.type = data_field ? (st.env.find("__type__") && st.env.find("__type__")->is_string() ? st.env.find("__type__")->as_string() : "")
+                             : (st.env.find("type") && st.env.find("type")->is_string() ? st.env.find("type")->as_string() : "");
+        m_structs->push_back(std::move(st));
+      }
+    }
+    std::vector<std::string> rewritten;
+    for (EditedStruct& st : *m_structs) {
+      std::vector<std::string> removed;
+      if (!remove_from_struct(st.type, st.data, nodes, removed)) continue;
+      st.changed = true;
+      auto& list = m_changes.removed[part(doc, st.key)];
+      list.insert(list.end(), removed.begin(), removed.end());
+      rewritten.push_back(st.key);
+    }
+    for (const std::string& key : rewritten) m_changes.changed[part(doc, idx->name)].push_back(key);
+  }
+
+  // The structs delete_from_indexes changed, put back as each delete wrote them.
+  void write_structs() {
+    if (!m_structs) return;
+    JsonDoc& doc = *m_store.index_store;
+    for (EditedStruct& st : *m_structs) {
+      if (!st.changed) continue;
+      Json env = st.form == EditedStruct::kWhole ? st.data : st.env;
+      if (st.form == EditedStruct::kString) *env.find("__data__") = Json(dump(st.data, {JsonDialect::Python}));  // dataclasses-json to_json()
+      else if (st.form == EditedStruct::kObject) *env.find("__data__") = st.data;
+      doc.put(*m_struct_section, st.key, env);
+    }
+    m_structs.reset();
+  }
+
+  // The same, decoded and written back per call.
+  void delete_from_indexes_each(JsonDoc& doc, Section& idx, const IdSet& nodes) {
     std::vector<std::pair<std::string, Json>> rewrites;
-    for (const Entry& e : idx->entries) {
+    for (const Entry& e : idx.entries) {
       Json env = doc.decode(e.raw);
       Json* data_field = env.find("__data__");
       bool as_string = data_field && data_field->is_string();
-      Json data = !data_field ? env : as_string ? decode_data_string(doc, idx->name + "." + std::string(e.key), *data_field) : *data_field;
+      Json data = !data_field ? env : as_string ? decode_data_string(doc, idx.name + "." + std::string(e.key), *data_field) : *data_field;
       std::string type = data_field ? (env.find("__type__") && env.find("__type__")->is_string() ? env.find("__type__")->as_string() : "")
                                     : (env.find("type") && env.find("type")->is_string() ? env.find("type")->as_string() : "");
       std::vector<std::string> removed;
@@ -245,8 +300,8 @@ class Deleter {
       rewrites.emplace_back(std::string(e.key), std::move(env));
     }
     for (auto& [key, env] : rewrites) {
-      doc.put(*idx, key, env);
-      m_changes.changed[part(doc, idx->name)].push_back(key);
+      doc.put(idx, key, env);
+      m_changes.changed[part(doc, idx.name)].push_back(key);
     }
   }
 
@@ -426,6 +481,18 @@ class Deleter {
   Store& m_store;
   ChangeSet m_changes;
   std::map<const Section*, Gone> m_gone;
+  // An index struct being edited by delete_from_indexes.
+  struct EditedStruct {
+    enum Form { kWhole, kString, kObject };  // no __data__ (TS), __data__ a JSON string, or an object
+    std::string key;
+    Json env;   // the entry as read
+    Json data;  // its struct, as edited
+    Form form = kWhole;
+    std::string type;
+    bool changed = false;
+  };
+  std::optional<std::vector<EditedStruct>> m_structs;
+  Section* m_struct_section = nullptr;
   // Per vector store: ref doc id -> its vector ids (find_vectors_of_refs).
   std::vector<std::unordered_map<std::string, std::vector<std::string>>> m_vectors_of_ref;
 };
