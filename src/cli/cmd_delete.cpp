@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "progress_bar.hpp"
 #include "write_guard.hpp"
+#include "write_timing.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
@@ -104,9 +105,12 @@ CommandSpec add_delete(CLI::App& parent) {
                      : o->ref_docs.empty()    ? delete_nodes(store, o->nodes)
                                               : delete_ref_docs(store, o->ref_docs);
             };
-            EditedStore done = edit_store(o->store, *backend, edit,
-                                          edit_options(out, {o->dry_run, o->backup, o->wait}, load, bar, "delete"));
+            EditOptions options = edit_options(out, {o->dry_run, o->backup, o->wait}, load, bar, "delete");
+            WriteTiming timing;
+            timing.watch(options);
+            EditedStore done = edit_store(o->store, *backend, edit, options);
             if (bar) bar->finish();
+            timing.note(out, "delete");
             const Store& store = done.store;
             const ChangeSet& changes = done.changes;
             JsonArray refs, nodes;

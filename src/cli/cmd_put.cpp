@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "progress_bar.hpp"
 #include "write_guard.hpp"
+#include "write_timing.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
@@ -127,9 +128,12 @@ CommandSpec add_put(CLI::App& parent) {
                 throw Error(e.kind(), input_name(o->input), e.what(), e.place(), e.hint());
               }
             };
-            EditedStore done = edit_store(o->store, *backend, edit,
-                                          edit_options(out, {o->dry_run, o->backup, o->wait}, load, bar, "put"));
+            EditOptions options = edit_options(out, {o->dry_run, o->backup, o->wait}, load, bar, "put");
+            WriteTiming timing;
+            timing.watch(options);
+            EditedStore done = edit_store(o->store, *backend, edit, options);
             if (bar) bar->finish();
+            timing.note(out, "put");
             const Store& store = done.store;
             const ChangeSet& changes = done.changes;
             print_write_report(out, store, o->store, o->dry_run, changes);

@@ -70,6 +70,10 @@ std::optional<std::filesystem::path> interrupted_swap(const std::filesystem::pat
 // has succeeded, and an interrupt must not turn that into a failure.
 bool store_swapped();
 
+// Seconds this process has spent in fsync (files and directories) so far:
+// how much of a write's time is the disk's (`-v` reports it).
+double fsync_seconds();
+
 class StagedDirectory {
  public:
   explicit StagedDirectory(std::filesystem::path target);

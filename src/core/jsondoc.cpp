@@ -8,6 +8,7 @@
 #include "lstore/error.hpp"
 #include "core/fileio.hpp"
 #include "core/outline.hpp"
+#include "core/plain_json.hpp"
 
 namespace lstore {
 namespace {
@@ -204,7 +205,11 @@ void JsonDoc::verify() const {
     const char* released = nullptr;
     auto check = [&](std::string_view raw, const Item& it, bool key) {
       bool in_file = !all.empty() && raw.data() >= all.data() && raw.data() + raw.size() + kJsonPadding <= all.data() + all.size();
-      if (accepts_json(raw, in_file)) {
+      // Embeddings and ids first by the cheap checks (sound: a "no" goes to
+      // accepts_json, whose answer and error are the ones reported).
+      bool plain = !raw.empty() && ((raw.front() == '[' && plain_number_array(raw)) ||
+                                    (raw.front() == '"' && plain_ascii_string(raw)));
+      if (plain || accepts_json(raw, in_file)) {
         // A big file's pages behind us can go (they are not needed again).
         if (in_file && !released) released = raw.data();
         if (in_file && raw.data() - released > window) {
@@ -304,13 +309,15 @@ struct KeyIs {
 
 void JsonDoc::put_raw(Section& s, std::string_view key, std::string raw_value) {
   s.dirty = true;
-  s.touched();
   std::string_view raw = keep(std::move(raw_value));
   auto it = std::find_if(s.entries.begin(), s.entries.end(), KeyIs{key});
   if (it != s.entries.end()) {  // re-put keeps the position, as a Python dict does
+    // No entry moves and no key changes: the index and the count stay valid
+    // (a put of k existing keys does not rebuild the index k times).
     it->raw = raw;
     return;
   }
+  s.touched();
   Entry e;
   e.key = keep(std::string(key));
   e.raw_key = keep(key_token(key));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -12,6 +13,8 @@
 #include "lstore/edit.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
+#include "core/plain_json.hpp"
+#include "erase_keys.hpp"
 
 namespace lstore {
 namespace {
@@ -86,20 +89,23 @@ std::string triplet_text(const Triplet& t) {
   return dump(Json(JsonArray{Json(t[0]), Json(t[1]), Json(t[2])}), {JsonDialect::Compact});
 }
 
-// Removes the triplet entries marked gone; the others keep their bytes and order.
-// Is `raw` (a value of `doc`) the JSON string `text`? Decided on the bytes
-// when they are a quoted run of printable ASCII without escapes, which
-// decodes to itself (a 100k-vector store has 100k of them to look at);
+// Is `raw` (a value of `doc`) a JSON string among `texts`? Which one. Decided
+// on the bytes when they are a quoted run of printable ASCII without escapes,
+// which decodes to itself (a 100k-vector store has 100k of them to look at);
 // decoded otherwise, so bad bytes are reported as before.
-bool raw_string_is(const JsonDoc& doc, std::string_view raw, std::string_view text) {
-  auto plain = [](char c) { return c >= 0x20 && c < 0x7F && c != '\\' && c != '"'; };
-  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"' &&
-      std::all_of(raw.begin() + 1, raw.end() - 1, plain))
-    return raw.substr(1, raw.size() - 2) == text;
+std::optional<std::string_view> raw_string_in(const JsonDoc& doc, std::string_view raw,
+                                              const std::unordered_set<std::string_view>& texts) {
+  if (plain_ascii_string(raw)) {
+    auto it = texts.find(raw.substr(1, raw.size() - 2));
+    return it == texts.end() ? std::nullopt : std::optional<std::string_view>(*it);
+  }
   Json r = doc.decode(raw);
-  return r.is_string() && r.as_string() == text;
+  if (!r.is_string()) return std::nullopt;
+  auto it = texts.find(r.as_string());
+  return it == texts.end() ? std::nullopt : std::optional<std::string_view>(*it);
 }
 
+// Removes the triplet entries marked gone; the others keep their bytes and order.
 void drop_triplets(Section& section, const std::vector<bool>& gone) {
   std::vector<Entry> kept;
   for (std::size_t i = 0; i < section.entries.size(); ++i)
@@ -113,19 +119,47 @@ class Deleter {
  public:
   explicit Deleter(Store& s) : m_store(s) {}
 
-  ChangeSet take() { return std::move(m_changes); }
+  // The erased keys leave their collections here, each collection in one
+  // pass that also tells which of them were there: erasing (or even finding)
+  // k keys one by one in n entries would be O(n k), or an index of n keys.
+  ChangeSet take() {
+    write_structs();
+    for (auto& [section, gone] : m_gone) {
+      std::unordered_set<std::string_view> keys(gone.order.begin(), gone.order.end()), found;
+      erase_keys(*const_cast<Section*>(section), keys, found);
+      for (const std::string& key : gone.order)
+        if (found.count(key)) m_changes.removed[gone.part].push_back(key);
+    }
+    m_gone.clear();
+    return std::move(m_changes);
+  }
 
+  // Erases `key` (every copy of a duplicated key, as Python's dict has one).
+  // Until take(), the entry stays in the collection but find() no longer
+  // sees it; take() reports it (in the order of the calls) if it was there.
   void erase(JsonDoc& doc, const char* section, const std::string& key) {
     Section* s = doc.section(section);
     if (!s) return;
-    // A duplicated key goes entirely, as Python's dict has one.
-    if (doc.erase_all(*s, key)) m_changes.removed[part(doc, section)].push_back(key);
+    Gone& gone = m_gone[s];
+    if (!gone.doc) {
+      gone.doc = &doc;
+      gone.part = part(doc, section);
+    }
+    if (gone.keys.insert(key).second) gone.order.push_back(key);
+  }
+
+  // The entry of `key`, unless it was erased.
+  const Entry* find(const Section* s, const std::string& key) const {
+    if (!s) return nullptr;
+    auto it = m_gone.find(s);
+    if (it != m_gone.end() && it->second.keys.count(key)) return nullptr;
+    return s->find(key);
   }
 
   // The ref doc of a node, from its metadata entry (Python ref_doc_id, TS refDocId).
   std::optional<std::string> ref_of(const std::string& node_id) {
     const Section* md = m_store.doc_collection(coll::kDocMetadata);
-    const Entry* e = md ? md->find(node_id) : nullptr;
+    const Entry* e = find(md, node_id);
     if (!e) return std::nullopt;
     Json v = m_store.docstore->decode(e->raw);
     if (const Json* r = field(v, "ref_doc_id", "refDocId"); r && r->is_string()) return r->as_string();
@@ -135,22 +169,34 @@ class Deleter {
   // node_ids of a ref_doc_info entry (Python node_ids, TS nodeIds, <= 0.6.33 doc_ids).
   std::optional<std::vector<std::string>> ref_doc_nodes(const std::string& ref) {
     const Section* info = m_store.doc_collection(coll::kRefDocInfo);
-    const Entry* e = info ? info->find(ref) : nullptr;
+    const Entry* e = find(info, ref);
     if (!e) return std::nullopt;
     Json v = m_store.docstore->decode(e->raw);
     const Json* ids = ref_doc_node_ids(v);
     return strings_of(ids);
   }
 
-  // Vectors of every namespace whose ref doc is `ref` (SimpleVectorStore.delete).
-  void delete_vectors_of_ref(const std::string& ref) {
-    for (auto& v : m_store.vector_stores) {
-      VectorSections s = vector_sections(v.doc);
+  // The vector ids of each of `refs`, per namespace, in file order: one
+  // pass over each text_id_to_ref_doc_id for all the documents.
+  void find_vectors_of_refs(const std::vector<std::string>& refs) {
+    std::unordered_set<std::string_view> wanted(refs.begin(), refs.end());
+    m_vectors_of_ref.assign(m_store.vector_stores.size(), {});
+    for (std::size_t i = 0; i < m_store.vector_stores.size(); ++i) {
+      JsonDoc& doc = m_store.vector_stores[i].doc;
+      VectorSections s = vector_sections(doc);
       if (!s.ref_doc_ids) continue;
-      std::vector<std::string> ids;
       for (const Entry& e : s.ref_doc_ids->entries)
-        if (raw_string_is(v.doc, e.raw, ref)) ids.emplace_back(e.key);
-      for (const auto& id : ids) delete_vector(v.doc, id);
+        if (auto ref = raw_string_in(doc, e.raw, wanted)) m_vectors_of_ref[i][std::string(*ref)].emplace_back(e.key);
+    }
+  }
+
+  // Vectors of every namespace whose ref doc is `ref` (SimpleVectorStore.delete);
+  // find_vectors_of_refs found them.
+  void delete_vectors_of_ref(const std::string& ref) {
+    for (std::size_t i = 0; i < m_vectors_of_ref.size(); ++i) {
+      auto it = m_vectors_of_ref[i].find(ref);
+      if (it == m_vectors_of_ref[i].end()) continue;
+      for (const auto& id : it->second) delete_vector(m_store.vector_stores[i].doc, id);
     }
   }
 
@@ -178,12 +224,66 @@ class Deleter {
     Section* idx = doc.section(coll::kIndexData);
     if (!idx) idx = doc.section(coll::kDocData);  // TS
     if (!idx) return;
+    // Decoded once for all the documents of a delete, and written back by
+    // take(): decoding and re-encoding each struct per document made --where
+    // over k documents O(k x the index store), with a copy of it kept per
+    // document. Duplicated index ids (each rewrite lands on the first copy)
+    // keep the rewrite per document, whose results they depend on.
+    if (idx->size() != idx->entries.size()) {
+      delete_from_indexes_each(doc, *idx, nodes);
+      return;
+    }
+    if (!m_structs) {
+      m_structs.emplace();
+      m_struct_section = idx;
+      for (const Entry& e : idx->entries) {
+        EditedStruct st;
+        st.key = std::string(e.key);
+        st.env = doc.decode(e.raw);
+        Json* data_field = st.env.find("__data__");
+        st.form = !data_field ? EditedStruct::kWhole : data_field->is_string() ? EditedStruct::kString : EditedStruct::kObject;
+        st.data = !data_field ? st.env
+                  : st.form == EditedStruct::kString ? decode_data_string(doc, idx->name + "." + st.key, *data_field)
+                                                     : *data_field;
+        st.type = data_field ? (st.env.find("__type__") && st.env.find("__type__")->is_string() ? st.env.find("__type__")->as_string() : "")
+                             : (st.env.find("type") && st.env.find("type")->is_string() ? st.env.find("type")->as_string() : "");
+        m_structs->push_back(std::move(st));
+      }
+    }
+    std::vector<std::string> rewritten;
+    for (EditedStruct& st : *m_structs) {
+      std::vector<std::string> removed;
+      if (!remove_from_struct(st.type, st.data, nodes, removed)) continue;
+      st.changed = true;
+      auto& list = m_changes.removed[part(doc, st.key)];
+      list.insert(list.end(), removed.begin(), removed.end());
+      rewritten.push_back(st.key);
+    }
+    for (const std::string& key : rewritten) m_changes.changed[part(doc, idx->name)].push_back(key);
+  }
+
+  // The structs delete_from_indexes changed, put back as each delete wrote them.
+  void write_structs() {
+    if (!m_structs) return;
+    JsonDoc& doc = *m_store.index_store;
+    for (EditedStruct& st : *m_structs) {
+      if (!st.changed) continue;
+      Json env = st.form == EditedStruct::kWhole ? st.data : st.env;
+      if (st.form == EditedStruct::kString) *env.find("__data__") = Json(dump(st.data, {JsonDialect::Python}));  // dataclasses-json to_json()
+      else if (st.form == EditedStruct::kObject) *env.find("__data__") = st.data;
+      doc.put(*m_struct_section, st.key, env);
+    }
+    m_structs.reset();
+  }
+
+  // The same, decoded and written back per call.
+  void delete_from_indexes_each(JsonDoc& doc, Section& idx, const IdSet& nodes) {
     std::vector<std::pair<std::string, Json>> rewrites;
-    for (const Entry& e : idx->entries) {
+    for (const Entry& e : idx.entries) {
       Json env = doc.decode(e.raw);
       Json* data_field = env.find("__data__");
       bool as_string = data_field && data_field->is_string();
-      Json data = !data_field ? env : as_string ? decode_data_string(doc, idx->name + "." + std::string(e.key), *data_field) : *data_field;
+      Json data = !data_field ? env : as_string ? decode_data_string(doc, idx.name + "." + std::string(e.key), *data_field) : *data_field;
       std::string type = data_field ? (env.find("__type__") && env.find("__type__")->is_string() ? env.find("__type__")->as_string() : "")
                                     : (env.find("type") && env.find("type")->is_string() ? env.find("type")->as_string() : "");
       std::vector<std::string> removed;
@@ -200,8 +300,8 @@ class Deleter {
       rewrites.emplace_back(std::string(e.key), std::move(env));
     }
     for (auto& [key, env] : rewrites) {
-      doc.put(*idx, key, env);
-      m_changes.changed[part(doc, idx->name)].push_back(key);
+      doc.put(idx, key, env);
+      m_changes.changed[part(doc, idx.name)].push_back(key);
     }
   }
 
@@ -357,7 +457,7 @@ class Deleter {
           erase(doc, coll::kRefDocInfo, *ref);
         } else {
           Section* info = doc.section(coll::kRefDocInfo);
-          Json v = doc.decode(info->find(*ref)->raw);
+          Json v = doc.decode(find(info, *ref)->raw);
           const char* name = ref_doc_ids_key(v);
           JsonArray arr;
           for (auto& s : *ids) arr.emplace_back(s);
@@ -372,8 +472,29 @@ class Deleter {
   }
 
  private:
+  struct Gone {
+    JsonDoc* doc = nullptr;
+    std::string part;                      // its name in the report
+    std::unordered_set<std::string> keys;  // erased
+    std::vector<std::string> order;        // the same, in the order of the calls
+  };
   Store& m_store;
   ChangeSet m_changes;
+  std::map<const Section*, Gone> m_gone;
+  // An index struct being edited by delete_from_indexes.
+  struct EditedStruct {
+    enum Form { kWhole, kString, kObject };  // no __data__ (TS), __data__ a JSON string, or an object
+    std::string key;
+    Json env;   // the entry as read
+    Json data;  // its struct, as edited
+    Form form = kWhole;
+    std::string type;
+    bool changed = false;
+  };
+  std::optional<std::vector<EditedStruct>> m_structs;
+  Section* m_struct_section = nullptr;
+  // Per vector store: ref doc id -> its vector ids (find_vectors_of_refs).
+  std::vector<std::unordered_map<std::string, std::vector<std::string>>> m_vectors_of_ref;
 };
 
 void require_docstore(const Store& s) {
@@ -396,6 +517,7 @@ ChangeSet delete_ref_docs(Store& store, const std::vector<std::string>& ids) {
     if (!nodes) throw Error(ErrorKind::NotFound, store.location, fmt::format("no ref doc '{}' in ref_doc_info", ref));
     nodes_of.push_back(*nodes);
   }
+  del.find_vectors_of_refs(ids);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const std::string& ref = ids[i];
     IdSet nodes(nodes_of[i].begin(), nodes_of[i].end());
