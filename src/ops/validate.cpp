@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <cmath>
 #include <exception>
@@ -433,7 +434,8 @@ class Checker {
       return false;
     }();
     for (const Entry& e : idx->entries) {
-      if (std::optional<VectorStructRefs> r = read_vector_struct_refs(e.raw)) {
+      std::optional<VectorStructRefs> r;
+      if (!whole_structs() && (r = read_vector_struct_refs(e.raw))) {
         vector_struct_refs(d, idx->name + "." + std::string(e.key), e, *r, check_nodes);
         continue;
       }
@@ -515,6 +517,16 @@ class Checker {
       if (!find_node(n) && reported.insert(n).second)
         add("index-dangling-node", d.name(), path, fmt::format("index {} references node {}, which is not in the docstore", e.key, n));
     }
+  }
+
+  // LSTORE_NO_STREAM=1 decodes every struct whole, as before the streamed
+  // read of vector_store structs (tests/test_stream.py compares the two).
+  static bool whole_structs() {
+    static const bool on = [] {
+      const char* off = std::getenv("LSTORE_NO_STREAM");
+      return off && *off && std::string_view(off) != "0";
+    }();
+    return on;
   }
 
   // A vector id some index references: a node's flag, or (not a node) kept.
