@@ -213,6 +213,8 @@ class ValidateCli(unittest.TestCase):
             ids[3]: "[%s.5, %s]" % ("9" * 400, pad),     # a float past 1.8e308 without an exponent: inf
             ids[4]: "[%s]" % ", ".join(["1e-400"] * dim),  # float('1e-400') is 0.0: all zeros
             ids[5]: "[-1E+308, %s]" % pad,               # finite too
+            ids[6]: "[%s.0e99, %s]" % ("9" * 250, pad),  # 1e349 with a two-digit exponent: inf
+            ids[7]: "[0.%s1e-99, %s]" % ("0" * 230, pad),  # 1e-330 is 0.0, but 0.5 is not: no finding
         }
         text = json.dumps(v)
         for node_id, raw in cases.items():
@@ -228,7 +230,7 @@ class ValidateCli(unittest.TestCase):
         by_rule = {}
         for f in findings:
             by_rule.setdefault(f["rule"], set()).add(f["path"].rsplit(".", 1)[-1])
-        self.assertEqual(by_rule.get("non-finite-vector"), {ids[2], ids[3]}, out)
+        self.assertEqual(by_rule.get("non-finite-vector"), {ids[2], ids[3], ids[6]}, out)
         self.assertEqual(by_rule.get("zero-vector"), {ids[4]}, out)
         self.assertEqual(set(by_rule), {"non-finite-vector", "zero-vector"}, out)
         self.assertEqual(rc, 0, err)  # both are warnings

@@ -545,7 +545,7 @@ class Checker {
   // are zero, as json.loads reads them. Found from the bytes without
   // converting a number; only an embedding where a number could read as
   // something other than its digits suggest (NaN/Infinity tokens, an exponent
-  // of three digits, a run of hundreds of digits) is read number by number
+  // of three digits, a run of 200 digits or more) is read number by number
   // (numbers::scan_array, Python's semantics: 1e308 is finite, 1e400 is inf,
   // a long run of digits without a point is an int, not an overflow).
   struct VectorScan {
@@ -586,9 +586,12 @@ class Checker {
       if (digits >= 3) unusual = true;  // 1e308 is a double, 1e400 is inf, 1e-400 is 0.0
       if (digits >= 3 && raw[p + 1] != '-') suspect = true;
     }
-    // A run of kLongRun digits or more (past 1e308 without an exponent) holds
-    // one of the bytes at multiples of kLongRun: only those are looked at.
-    constexpr std::size_t kLongRun = 256;
+    // A number with an exponent of at most two digits leaves the range of
+    // doubles (past 1.8e308, or below 4.9e-324 to 0.0) only with a run of
+    // over 200 digits (99 + 210 > 308; 99 + 225 > 323). A run of kLongRun
+    // digits or more holds one of the bytes at multiples of kLongRun: only
+    // those are looked at.
+    constexpr std::size_t kLongRun = 200;
     auto is_digit = [&](std::size_t i) { return raw[i] >= '0' && raw[i] <= '9'; };
     for (std::size_t p = 0; p < raw.size() && !unusual; p += kLongRun) {
       if (!is_digit(p)) continue;
