@@ -195,6 +195,46 @@ class ValidateCli(unittest.TestCase):
         self.assertEqual(out.count("is all zeros"), 3)
         self.assertEqual(run("validate", store, "--all")[1].count("is all zeros"), 12)
 
+    def test_vector_numbers_are_read_as_json_loads_reads_them(self):
+        # Each embedding of the sample written as raw text, one per case, so
+        # the tokens stay as written (json.dump would print 1e308 as 1e+308).
+        store = os.path.join(self.tmp, "numbers")
+        shutil.copytree(SAMPLE, store)
+        vs = os.path.join(store, "default__vector_store.json")
+        with open(vs) as f:
+            v = json.load(f)
+        ids = list(v["embedding_dict"])
+        dim = len(v["embedding_dict"][ids[0]])
+        pad = ", ".join(["0.5"] * (dim - 1))
+        cases = {
+            ids[0]: "[1e308, %s]" % pad,                 # the largest decade of doubles: finite
+            ids[1]: "[%s, %s]" % ("9" * 400, pad),       # 400 digits: a Python int, not an overflow
+            ids[2]: "[1e400, %s]" % pad,                 # float('1e400') is inf
+            ids[3]: "[%s.5, %s]" % ("9" * 400, pad),     # a float past 1.8e308 without an exponent: inf
+            ids[4]: "[%s]" % ", ".join(["1e-400"] * dim),  # float('1e-400') is 0.0: all zeros
+            ids[5]: "[-1E+308, %s]" % pad,               # finite too
+            ids[6]: "[%s.0e99, %s]" % ("9" * 250, pad),  # 1e349 with a two-digit exponent: inf
+            ids[7]: "[0.%s1e-99, %s]" % ("0" * 230, pad),  # 1e-330 is 0.0, but 0.5 is not: no finding
+        }
+        text = json.dumps(v)
+        for node_id, raw in cases.items():
+            old = json.dumps({node_id: v["embedding_dict"][node_id]})[1:-1]
+            self.assertIn(old, text)
+            text = text.replace(old, json.dumps(node_id) + ": " + raw)
+        with open(vs, "w") as f:
+            f.write(text)
+        with open(vs) as f:
+            self.assertEqual(len(json.load(f)["embedding_dict"]), len(ids))  # still what json.load reads
+        rc, out, err = run("validate", store, "--format", "json")
+        findings = json.loads(out)["findings"]
+        by_rule = {}
+        for f in findings:
+            by_rule.setdefault(f["rule"], set()).add(f["path"].rsplit(".", 1)[-1])
+        self.assertEqual(by_rule.get("non-finite-vector"), {ids[2], ids[3], ids[6]}, out)
+        self.assertEqual(by_rule.get("zero-vector"), {ids[4]}, out)
+        self.assertEqual(set(by_rule), {"non-finite-vector", "zero-vector"}, out)
+        self.assertEqual(rc, 0, err)  # both are warnings
+
     def test_every_rule_is_in_the_man_page(self):
         with open(os.path.join(ROOT, "man", "lstore-validate.1")) as f:
             page = f.read().replace("\\-", "-")

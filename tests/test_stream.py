@@ -2,7 +2,8 @@
 (the summary) on every testdata and corpus store, on generated stores whose
 collections are too large to be kept whole, and on the odd shapes the stream
 hands back to the loaded path (duplicate keys, non-object entries, broken
-entries). LSTORE_NO_STREAM=1 forces the loaded path."""
+entries). LSTORE_NO_STREAM=1 forces the loaded path. validate's own new paths are
+compared with the old ones the same way (ValidateOldPathsTest)."""
 import json
 import os
 import shutil
@@ -189,6 +190,78 @@ class StreamedLsTest(unittest.TestCase):
         with open(p, "w", encoding="utf-8") as fh:
             fh.write(new)
         return dst
+
+
+class ValidateOldPathsTest(unittest.TestCase):
+    """validate reads a Python vector_store struct without its DOM, and
+    verifying accepts a text over 1 MiB with the strict scanner; with
+    LSTORE_NO_STREAM=1 both take the old way (the DOM, simdjson). Every
+    report, in two formats, is the same either way."""
+
+    def same_validate(self, store):
+        for fmt in ("json", "text"):
+            args = ["validate", store, "--format", fmt, "--all"]
+            self.assertEqual(run(args, True), run(args, False), " ".join(args))
+
+    def test_every_store_and_rule_fixture(self):
+        stores, _ = support.corpus_stores()
+        rules = os.path.join(ROOT, "testdata", "rules")
+        stores += [os.path.join(rules, d) for d in sorted(os.listdir(rules)) if os.path.isdir(os.path.join(rules, d))]
+        for s in stores:
+            with self.subTest(store=s):
+                self.same_validate(s)
+
+    def test_index_structs(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            base = os.path.join(tmp, "gen")
+            subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), base, "--nodes", "1200",
+                            "--dim", "4", "--quiet"], check=True)
+            with open(os.path.join(base, "index_store.json"), encoding="utf-8") as f:
+                text = f.read()
+            envelope = json.loads(text)
+            (struct_id, entry), = envelope["index_store/data"].items()
+            data = entry["__data__"]
+            nodes = json.loads(data)["nodes_dict"]
+            first = next(iter(nodes))
+
+            def with_data(new_data):
+                e = json.loads(text)
+                e["index_store/data"][struct_id]["__data__"] = new_data
+                return json.dumps(e)
+
+            def edit_nodes(fn):
+                d = json.loads(data)
+                fn(d["nodes_dict"])
+                return with_data(json.dumps(d))
+
+            variants = {
+                "as-generated": text,
+                # ids the docstore lacks (index-dangling-node), nodes left out (node-not-indexed)
+                "dangling": edit_nodes(lambda nd: [nd.pop(k) for k in list(nd)[::5]] and nd.update(
+                    {"ghost-%d" % i: "ghost-%d" % (i % 2) for i in range(4)})),
+                "value-not-a-string": edit_nodes(lambda nd: nd.update({first: [nd[first]]})),
+                "duplicate-key": with_data(data.replace('"nodes_dict": {', '"nodes_dict": {"%s": "x", ' % first, 1)),
+                "escaped-id": with_data(data.replace('"%s"' % first, '"\\u00%02x%s"' % (ord(first[0]), first[1:]), 1)),
+                "data-not-json": with_data(data[:-1]),
+                "list-type": text.replace('"__type__": "vector_store"', '"__type__": "list"', 1),
+                # over 1 MiB: the scanner accepts it; and one with a bad byte the parser reports
+                "large": edit_nodes(lambda nd: nd.update({"pad-%d" % i: "p" * 100 for i in range(12000)})),
+                "large-bad": text.replace('{"index_store/data": {', '{"pad": "%s\x01", "index_store/data": {' % ("p" * (1 << 20)), 1),
+            }
+            for name, new in variants.items():
+                with self.subTest(variant=name):
+                    d = os.path.join(tmp, name)
+                    shutil.copytree(base, d)
+                    with open(os.path.join(d, "index_store.json"), "w", encoding="utf-8") as f:
+                        f.write(new)
+                    self.same_validate(d)
+            # the variants do what they are for
+            rc, out, _ = run(["validate", os.path.join(tmp, "dangling"), "--format", "json"], True)
+            rules = json.loads(out)["summary"]["by_rule"]
+            self.assertEqual(rules.get("index-dangling-node"), 2, out)
+            self.assertGreater(rules.get("node-not-indexed", 0), 0, out)
+            rc, out, _ = run(["validate", os.path.join(tmp, "large-bad"), "--format", "json"], True)
+            self.assertIn("parse-error", json.loads(out)["summary"]["by_rule"], out)
 
 
 if __name__ == "__main__":

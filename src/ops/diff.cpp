@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -28,11 +30,13 @@ using namespace diffing;
 
 // ---------------------------------------------------------------- index structs
 
-// The node references of an index struct, as a set.
-std::set<std::string> struct_refs(const IndexStruct& s) {
-  std::set<std::string> out;
+// The node references of an index struct: views of its own strings (valid
+// while it is), sorted and without repeats. (A set of string copies was two
+// more copies of 400k ids at once.)
+std::vector<std::string_view> struct_refs(const IndexStruct& s) {
+  std::vector<std::string_view> out;
   std::function<void(const Json&)> collect = [&](const Json& v) {
-    if (v.is_string()) out.insert(v.as_string());
+    if (v.is_string()) out.push_back(v.as_string());
     else if (v.is_array()) for (const Json& e : v.as_array()) collect(e);
   };
   for (const char* f : {"nodes_dict", "nodesDict", "nodes", "all_nodes", "table", "node_id_to_summary_id"}) {
@@ -40,14 +44,27 @@ std::set<std::string> struct_refs(const IndexStruct& s) {
     if (!v) continue;
     if (v->is_object()) {
       for (const auto& [k, x] : v->as_object()) {
-        if (std::string_view(f) == "nodesDict" || std::string_view(f) == "node_id_to_summary_id") out.insert(k);
+        if (std::string_view(f) == "nodesDict" || std::string_view(f) == "node_id_to_summary_id") out.push_back(k);
         else collect(x);
       }
     } else {
       collect(*v);
     }
   }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+// How many of the sorted `x` are not in the sorted `y`.
+std::size_t missing_from(const std::vector<std::string_view>& x, const std::vector<std::string_view>& y) {
+  std::size_t n = 0;
+  auto j = y.begin();
+  for (std::string_view id : x) {
+    while (j != y.end() && *j < id) ++j;
+    n += j == y.end() || *j != id;
+  }
+  return n;
 }
 
 // A TS nodesDict (vector id -> the whole node) as Python's nodes_dict holds
@@ -123,13 +140,16 @@ void diff_indexes(const Store& a, const Store& b, const Meaning& m, StoreDiff& o
     IndexStruct p = decode_index_struct(*a.index_store, x), q = decode_index_struct(*b.index_store, y);
     ChangedEntry c{id, {}, {}, {}, {}, {}, {}, {}};
     if (struct_type(p.type, v) != struct_type(q.type, v)) c.fields.push_back("type " + p.type + " -> " + q.type);
-    std::set<std::string> pr = struct_refs(p), qr = struct_refs(q);
+    std::size_t plus = 0, minus = 0;
+    {
+      // (counted before the structs move: the views are of their strings)
+      std::vector<std::string_view> pr = struct_refs(p), qr = struct_refs(q);
+      plus = missing_from(qr, pr);
+      minus = missing_from(pr, qr);
+    }
     Json pv = struct_view(std::move(p), a, v), qv = struct_view(std::move(q), b, v);
     each_field(pv, qv, v, struct_default,
                [&](std::string_view k, const Json* s, const Json* t) { changed_paths(s, t, std::string(k), m, 0, c.fields); });
-    std::size_t plus = 0, minus = 0;
-    for (const auto& n : qr) plus += !pr.count(n);
-    for (const auto& n : pr) minus += !qr.count(n);
     if (plus) c.fields.push_back(fmt::format("+{} node{}", plus, plus == 1 ? "" : "s"));
     if (minus) c.fields.push_back(fmt::format("-{} node{}", minus, minus == 1 ? "" : "s"));
     if (!c.fields.empty()) idx.changed.push_back(std::move(c));
@@ -186,14 +206,21 @@ void diff_embeddings(const Keyed& ka, const Keyed& kb, const JsonDoc* da, const 
 // Calls fn(id, a_entry, b_entry) (nullptr: absent) for every id of either
 // section whose entry is on one side only or differs in bytes; fn decodes
 // what it needs.
+// The pages behind the pass are released as compare() does.
 template <class F>
-void each_differing(const Section* sa, const Section* sb, F&& fn) {
+void each_differing(const Section* sa, const Section* sb, const JsonDoc* da, const JsonDoc* db, F&& fn) {
   Keyed ka = keyed(sa), kb = keyed(sb);
+  std::size_t since = 0;
   for (const Entry* e : ka.order) {
     const Entry* x = ka.by_id.at(e->key);
     auto it = kb.by_id.find(e->key);
     if (it == kb.by_id.end()) fn(e->key, x, nullptr);
     else if (it->second->raw != x->raw) fn(e->key, x, it->second);
+    if (da && (since += e->raw.size()) > (std::size_t{32} << 20)) {
+      since = 0;
+      da->release_before(e->raw.data());
+      if (db && it != kb.by_id.end()) db->release_before(it->second->raw.data());
+    }
   }
   for (const Entry* e : kb.order)
     if (!ka.by_id.count(e->key)) fn(e->key, nullptr, kb.by_id.at(e->key));
@@ -223,7 +250,7 @@ void diff_vector_entries(const VectorSide& a, const VectorSide& b, const DiffOpt
   // Calls fn(id, a_value, b_value) (nullptr: absent) for the entries of a
   // section that differ, but those of vectors added or removed.
   auto each_change = [&](const Section* sa, const Section* sb, auto&& fn) {
-    each_differing(sa, sb, [&](std::string_view id, const Entry* x, const Entry* y) {
+    each_differing(sa, sb, a.doc, b.doc, [&](std::string_view id, const Entry* x, const Entry* y) {
       if (one_sided(id)) return;
       std::optional<Json> p, q;
       if (x) p = a.doc->decode(x->raw);

@@ -268,7 +268,8 @@ void diff_metadata_entries(const Store& a, const Store& b, const Meaning& m, Par
     if (hash && b_nodes && b_nodes->find(id)) add_field(changed_nodes[id], "hash");
     meta.changed.push_back(std::move(c));
   };
-  compare(keyed(a.doc_collection(coll::kDocMetadata)), keyed(b.doc_collection(coll::kDocMetadata)), meta, on_changed);
+  compare(keyed(a.doc_collection(coll::kDocMetadata)), keyed(b.doc_collection(coll::kDocMetadata)), meta, on_changed,
+          a.docstore ? &*a.docstore : nullptr, b.docstore ? &*b.docstore : nullptr);
 }
 
 // ---------------------------------------------------------------- ref docs
@@ -322,7 +323,8 @@ void diff_ref_docs(const Store& a, const Store& b, const DiffOptions& o, const M
     });
     if (!c.fields.empty()) refs.changed.push_back(std::move(c));
   };
-  compare(keyed(a.doc_collection(coll::kRefDocInfo)), keyed(b.doc_collection(coll::kRefDocInfo)), refs, on_changed);
+  compare(keyed(a.doc_collection(coll::kRefDocInfo)), keyed(b.doc_collection(coll::kRefDocInfo)), refs, on_changed,
+          a.docstore ? &*a.docstore : nullptr, b.docstore ? &*b.docstore : nullptr);
 }
 
 }  // namespace

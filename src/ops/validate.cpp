@@ -4,6 +4,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
 #include <cmath>
 #include <exception>
 #include <functional>
@@ -14,9 +18,11 @@
 #include <unordered_set>
 
 #include "ops/diagnose.hpp"
+#include "ops/validate_index_refs.hpp"
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
 #include "core/hash.hpp"
+#include "core/numbers.hpp"
 #include "lstore/model.hpp"
 #include "core/outline.hpp"
 #include "core/sniff.hpp"
@@ -118,15 +124,54 @@ class Checker {
   }
 
   // --- the docstore -----------------------------------------------------------
-  // What the later checks need of a node, kept small (100k nodes of a large
-  // store are held at once): not its text and metadata, but their digests.
+  // What the later checks need of a node, kept small (400k nodes of a large
+  // store are held at once): not its id, text and metadata, but the index of
+  // its entry (the id is the entry's key in the model), its ref doc and type
+  // as pointers into a pool of the few distinct strings, the content hash
+  // packed to its 32 bytes, a digest of its metadata, and what the other
+  // files say of it as flags (instead of sets of id strings).
   struct NodeFacts {
-    std::optional<std::string> ref;
-    std::string type;
-    std::string content_hash;  // the hash its era computes, when lstore can recompute it
+    const std::string* ref = nullptr;   // SOURCE relationship target; nullptr: none
+    const std::string* type = nullptr;  // __type__
+    std::array<unsigned char, 32> content_hash{};  // the sha256 its era computes (has_hash)
     std::size_t metadata_digest = 0;
+    bool valid = false;        // the entry decoded
+    bool has_hash = false;     // lstore can recompute its hash
     bool legacy = false;       // <= 0.6.33 (extra_info): no ref_doc_id in metadata entries, other hashes
+    bool listed = false;       // some ref doc lists it
+    bool referenced = false;   // some index struct references it
+    bool indexed = false;      // some index's nodes_dict has it
   };
+
+  // A hex digest packed to bytes; only lowercase hex (what sha256_hex
+  // writes) packs, so equal bytes mean equal strings.
+  static bool pack_hex(std::string_view hex, std::array<unsigned char, 32>& out) {
+    if (hex.size() != 64) return false;
+    auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    for (std::size_t i = 0; i < 32; ++i) {
+      int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+      if (hi < 0 || lo < 0) return false;
+      out[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    return true;
+  }
+  static std::string unpack_hex(const std::array<unsigned char, 32>& b) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : b) out += digits[c >> 4], out += digits[c & 15];
+    return out;
+  }
+
+  // The few distinct ref doc ids and type codes, one copy each (one pool per
+  // thread that decodes nodes: node-based, so the pointers stay valid).
+  using Pool = std::unordered_set<std::string>;
+  static const std::string* intern(Pool& pool, const std::string& s) { return &*pool.insert(s).first; }
+
+  // The node stored under `id` (the first of a duplicated key), or nullptr.
+  NodeFacts* find_node(std::string_view id) {
+    auto it = m_node_at.find(id);
+    return it == m_node_at.end() ? nullptr : &m_facts[it->second];
+  }
 
   // A digest of metadata as metadata_dict holds it: without the keys
   // SimpleVectorStore adds, NaN/Infinity as null (0.12 writes them so).
@@ -155,7 +200,7 @@ class Checker {
 
   // Decodes and checks docstore/data entries [begin, end): run on both cores.
   void check_nodes(const JsonDoc& d, const Section& data, std::size_t begin, std::size_t end,
-                   std::vector<Finding>& findings, std::vector<std::pair<std::string, NodeFacts>>& nodes) {
+                   std::vector<Finding>& findings, Pool& pool) {
     const bool ts = m_store.dialect == Dialect::TypeScript;
     static const std::unordered_set<std::string> py_codes = {"1", "2", "3", "4", "5", "Document"};
     static const std::unordered_set<std::string> ts_codes = {"TEXT", "IMAGE", "INDEX", "DOCUMENT", "IMAGE_DOCUMENT"};
@@ -198,17 +243,20 @@ class Checker {
       if (const Json* v = dd.find("id_")) expect("id_", v->is_string(), "a string");
       if (n.id != e.key && dd.find("id_"))
         add_local("bad-shape", path + ".id_", fmt::format("node stored under {} has id_ {}", e.key, n.id));
-      NodeFacts f;
-      f.ref = n.ref_doc_id;
-      f.type = n.type_code;
+      NodeFacts& f = m_facts[i];
+      f.valid = true;
+      if (n.ref_doc_id) f.ref = intern(pool, *n.ref_doc_id);
+      f.type = intern(pool, n.type_code);
       f.legacy = dd.find("extra_info") != nullptr;
       bool text_node = n.class_name == "TextNode" || n.class_name == "IndexNode";
       // 0.6.34-0.9 stored `hash` as a field set when the node was made; since
       // 0.10 it is computed from the content, so only then can it be checked.
-      if (!ts && text_node && n.type_code == "1" && !f.legacy && !dd.find("hash"))
-        f.content_hash = text_node_hash(n.text, n.metadata);
+      if (!ts && text_node && n.type_code == "1" && !f.legacy && !dd.find("hash")) {
+        std::string h = text_node_hash(n.text, n.metadata);
+        f.has_hash = pack_hex(h, f.content_hash);
+        if (!f.has_hash) throw std::logic_error("sha256_hex wrote " + h);  // never: it writes 64 lowercase hex digits
+      }
       f.metadata_digest = metadata_digest(n.metadata);
-      nodes.emplace_back(std::string(e.key), std::move(f));
     }
   }
 
@@ -226,54 +274,78 @@ class Checker {
       const std::size_t n = data->entries.size();
       const std::size_t half = n > 2000 ? n / 2 : n;
       std::vector<Finding> f1, f2;
-      std::vector<std::pair<std::string, NodeFacts>> n1, n2;
+      m_facts.assign(n, NodeFacts{});
       std::exception_ptr failure;
       std::thread other;
       if (half < n)
         other = std::thread([&] {
           try {
-            check_nodes(d, *data, half, n, f2, n2);
+            check_nodes(d, *data, half, n, f2, m_pools[1]);
           } catch (...) {
             failure = std::current_exception();
           }
         });
-      check_nodes(d, *data, 0, half, f1, n1);
+      check_nodes(d, *data, 0, half, f1, m_pools[0]);
       if (other.joinable()) other.join();
       if (failure) std::rethrow_exception(failure);
       for (auto* fs : {&f1, &f2}) m_findings.insert(m_findings.end(), fs->begin(), fs->end());
-      m_nodes.reserve(n);
-      for (auto* ns : {&n1, &n2})
-        for (auto& [k, v] : *ns) m_nodes.emplace(std::move(k), std::move(v));
+      // Keyed by views of the model's own keys, inserted in entry order with
+      // the first of a duplicated key kept: the same iteration order as a map
+      // of id strings filled the same way (findings below are listed in it).
+      m_node_at.reserve(n);
+      for (std::size_t i = 0; i < n; ++i)
+        if (m_facts[i].valid) m_node_at.emplace(data->entries[i].key, static_cast<std::uint32_t>(i));
       d.release_before(d.bytes().data() + d.bytes().size());
     }
     const Section* meta = d.section(coll::kDocMetadata);
-    std::unordered_map<std::string, std::string> first_with_hash;
+    // The first node of each stored hash: keyed by the hash string's 64-bit
+    // hash, with the entry index; a hit is compared with the entry's own
+    // hash string (re-read), and a different string of the same 64-bit hash
+    // goes to the exact map beside it.
+    std::unordered_map<std::uint64_t, std::uint32_t> first_with_hash;
+    std::unordered_map<std::string, std::string> first_with_hash_exact;
+    auto stored_hash = [&](const Json& v) { return ts ? v.find("docHash") : v.find("doc_hash"); };
     if (meta && meta->outlined) {
-      for (const Entry& e : meta->entries) {
+      PageReleaser pages(d, *meta);
+      for (std::size_t i = 0; i < meta->entries.size(); ++i) {
+        const Entry& e = meta->entries[i];
+        pages.passed(e);
         Json v = d.decode(e.raw);
         std::string path = "docstore/metadata." + std::string(e.key);
         if (!v.is_object()) {
           add("bad-shape", d.name(), path, fmt::format("metadata entry {} is not an object", e.key));
           continue;
         }
-        const Json* h = ts ? v.find("docHash") : v.find("doc_hash");
+        const Json* h = stored_hash(v);
         const Json* r = ts ? v.find("refDocId") : v.find("ref_doc_id");
-        auto node = m_nodes.find(std::string(e.key));
-        if (node == m_nodes.end()) continue;  // a Document's hash record
-        std::optional<std::string> ref = r && r->is_string() ? std::optional<std::string>(r->as_string()) : std::nullopt;
-        if (ref != node->second.ref && !(node->second.legacy && !r))
+        const NodeFacts* node = find_node(e.key);
+        if (!node) continue;  // a Document's hash record
+        const std::string* ref = r && r->is_string() ? &r->as_string() : nullptr;
+        const bool same_ref = ref && node->ref ? *ref == *node->ref : !ref && !node->ref;
+        if (!same_ref && !(node->legacy && !r))
           add("ref-doc-mismatch", d.name(), path,
-              fmt::format("node {}: metadata says ref doc {}, its SOURCE relationship {}", e.key, ref.value_or("(none)"),
-                          node->second.ref.value_or("(none)")));
+              fmt::format("node {}: metadata says ref doc {}, its SOURCE relationship {}", e.key, ref ? *ref : "(none)",
+                          node->ref ? *node->ref : "(none)"));
         if (h && h->is_string()) {
-          auto [it, inserted] = first_with_hash.emplace(h->as_string(), std::string(e.key));
-          if (!inserted)
-            add("duplicate-node", d.name(), path, fmt::format("nodes {} and {} have the same hash", it->second, e.key));
-          if (!node->second.content_hash.empty()) {
-            const std::string& want = node->second.content_hash;
-            if (want != h->as_string())
+          const std::string& hs = h->as_string();
+          auto [it, inserted] = first_with_hash.emplace(std::hash<std::string>{}(hs), static_cast<std::uint32_t>(i));
+          if (!inserted) {
+            const Entry& first = meta->entries[it->second];
+            const Json fv = d.decode(first.raw);
+            const Json* fh = stored_hash(fv);
+            if (fh && fh->is_string() && fh->as_string() == hs) {
+              add("duplicate-node", d.name(), path, fmt::format("nodes {} and {} have the same hash", first.key, e.key));
+            } else {
+              auto [x, fresh] = first_with_hash_exact.emplace(hs, std::string(e.key));
+              if (!fresh)
+                add("duplicate-node", d.name(), path, fmt::format("nodes {} and {} have the same hash", x->second, e.key));
+            }
+          }
+          if (node->has_hash) {
+            std::array<unsigned char, 32> got;
+            if (!pack_hex(hs, got) || got != node->content_hash)
               add("hash-mismatch", d.name(), path, fmt::format("node {}: stored hash {}, content hashes to {}", e.key,
-                                                                h->as_string().substr(0, 12), want.substr(0, 12)));
+                                                                hs.substr(0, 12), unpack_hex(node->content_hash).substr(0, 12)));
           }
         }
       }
@@ -285,7 +357,9 @@ class Checker {
               fmt::format("node {} has no metadata entry", e.key));
     const Section* info = d.section(coll::kRefDocInfo);
     if (info && info->outlined) {
+      PageReleaser pages(d, *info);
       for (const Entry& e : info->entries) {
+        pages.passed(e);
         Json v = d.decode(e.raw);
         std::string path = "docstore/ref_doc_info." + std::string(e.key);
         // The dialect's own name: Python's RefDocInfo reads no "nodeIds".
@@ -305,35 +379,66 @@ class Checker {
             add("ref-doc-duplicate-ids", d.name(), path, fmt::format("ref doc {} lists {} twice", e.key, id.as_string()));
             continue;
           }
-          auto node = m_nodes.find(id.as_string());
-          if (node == m_nodes.end()) {
-            if (!m_nodes.empty())
+          NodeFacts* node = find_node(id.as_string());
+          if (!node) {
+            if (!m_node_at.empty())
               add("ref-doc-dangling-node", d.name(), path, fmt::format("ref doc {} lists {}, which is not in docstore/data", e.key, id.as_string()));
-          } else if (node->second.ref != std::string(e.key)) {
-            add("ref-doc-mismatch", d.name(), path, fmt::format("ref doc {} lists {}, whose SOURCE is {}", e.key, id.as_string(),
-                                                                 node->second.ref.value_or("(none)")));
+            continue;  // (only nodes are asked whether a ref doc lists them)
           }
-          m_listed.insert(id.as_string());
+          if (!node->ref || *node->ref != e.key)
+            add("ref-doc-mismatch", d.name(), path, fmt::format("ref doc {} lists {}, whose SOURCE is {}", e.key, id.as_string(),
+                                                                 node->ref ? *node->ref : "(none)"));
+          node->listed = true;
         }
       }
-      for (const auto& [id, f] : m_nodes)
-        if (f.ref && f.type != "4" && f.type != "DOCUMENT" && !m_listed.count(id) && info->find(*f.ref) == nullptr)
-          add("ref-doc-mismatch", d.name(), "docstore/data." + id,
+      for (const auto& [id, at] : m_node_at) {
+        const NodeFacts& f = m_facts[at];
+        if (f.ref && *f.type != "4" && *f.type != "DOCUMENT" && !f.listed && info->find(*f.ref) == nullptr)
+          add("ref-doc-mismatch", d.name(), "docstore/data." + std::string(id),
               fmt::format("node {} has ref doc {}, which ref_doc_info does not have", id, *f.ref));
+      }
     }
   }
+
+  // Lets the pages of a section go behind a pass over its entries (they
+  // would otherwise stay resident: hundreds of MB of a large store's
+  // metadata); an entry looked up out of order is read back from the page cache.
+  class PageReleaser {
+   public:
+    PageReleaser(const JsonDoc& d, const Section& s) : m_doc(d), m_section(s), m_from(s.raw.data()) {}
+    ~PageReleaser() { m_doc.release_between(m_section.raw.data(), m_section.raw.data() + m_section.raw.size()); }
+    PageReleaser(const PageReleaser&) = delete;
+    PageReleaser& operator=(const PageReleaser&) = delete;
+    void passed(const Entry& e) {
+      if ((m_since += e.raw.size() + e.raw_key.size()) < (std::size_t{16} << 20)) return;
+      m_doc.release_between(m_from, e.raw.data());
+      m_from = std::max(m_from, e.raw.data());
+      m_since = 0;
+    }
+
+   private:
+    const JsonDoc& m_doc;
+    const Section& m_section;
+    const char* m_from;
+    std::size_t m_since = 0;
+  };
 
   // --- index structs ------------------------------------------------------------
   void indexes() {
     const Section* idx = m_store.index_collection();
     if (!idx) return;
     const JsonDoc& d = *m_store.index_store;
-    const bool check_nodes = !m_nodes.empty() || [&] {
+    const bool check_nodes = !m_node_at.empty() || [&] {
       for (const auto& v : m_store.vector_stores)
         if (vector_store_info(v).vectors > 0) return true;
       return false;
     }();
     for (const Entry& e : idx->entries) {
+      std::optional<VectorStructRefs> r;
+      if (!whole_structs() && (r = read_vector_struct_refs(e.raw))) {
+        vector_struct_refs(d, idx->name + "." + std::string(e.key), e, *r, check_nodes);
+        continue;
+      }
       IndexStruct s;
       try {
         s = decode_index_struct(d, e);
@@ -341,32 +446,35 @@ class Checker {
         add("bad-index-data", d.name(), err.place(), err.what());
         continue;
       }
+      d.release_between(e.raw.data(), e.raw.data() + e.raw.size());  // decoded: its pages can go
       std::string path = idx->name + "." + std::string(e.key);
+      // Views of the struct's own strings (it lives until the next struct).
+      using Refs = std::vector<const std::string*>;
       auto refs = [&](const Json* v, bool values) {
-        std::vector<std::string> out;
+        Refs out;
         if (!v) return out;
         if (v->is_object()) {
           for (const auto& [k, x] : v->as_object()) {
-            if (!values) out.push_back(k);
-            else if (x.is_string()) out.push_back(x.as_string());
-            else if (x.is_array()) for (const Json& y : x.as_array()) if (y.is_string()) out.push_back(y.as_string());
+            if (!values) out.push_back(&k);
+            else if (x.is_string()) out.push_back(&x.as_string());
+            else if (x.is_array()) for (const Json& y : x.as_array()) if (y.is_string()) out.push_back(&y.as_string());
           }
         } else if (v->is_array()) {
-          for (const Json& x : v->as_array()) if (x.is_string()) out.push_back(x.as_string());
+          for (const Json& x : v->as_array()) if (x.is_string()) out.push_back(&x.as_string());
         } else {
           add("bad-shape", d.name(), path, fmt::format("index {}: a node reference field has the wrong type", e.key));
         }
         return out;
       };
-      std::vector<std::string> nodes;
+      Refs nodes;
       const std::string& t = s.type;
       if (t == "vector_store" || t == "multimodal" || t == "simple_dict" || t == "dict") {
         const Json* nd = s.data.find("nodes_dict");
         if (nd && nd->is_object())
-          for (const auto& [k, v] : nd->as_object()) m_indexed.insert(k);
+          for (const auto& [k, v] : nd->as_object()) mark_indexed(k);
         if (t != "simple_dict" && t != "dict") nodes = refs(nd, true);  // TS keeps whole nodes there
         else if (const Json* tsd = s.data.find("nodesDict"); tsd && tsd->is_object())
-          for (const auto& [k, v] : tsd->as_object()) m_indexed.insert(k), nodes.push_back(k);
+          for (const auto& [k, v] : tsd->as_object()) mark_indexed(k), nodes.push_back(&k);
       } else if (t == "list") {
         nodes = refs(s.data.find("nodes"), true);
       } else if (t == "tree") {
@@ -375,28 +483,74 @@ class Checker {
         nodes = refs(s.data.find("table"), true);
       } else if (t == "document_summary") {
         nodes = refs(s.data.find("node_id_to_summary_id"), false);
-        for (auto& x : refs(s.data.find("summary_id_to_node_ids"), false)) nodes.push_back(x), m_indexed.insert(x);
+        for (const std::string* x : refs(s.data.find("summary_id_to_node_ids"), false)) nodes.push_back(x), mark_indexed(*x);
       }
-      for (const std::string& n : nodes) m_node_refs.insert(n);
+      // (only nodes are asked whether an index references them)
+      for (const std::string* n : nodes)
+        if (NodeFacts* f = find_node(*n)) f->referenced = true;
+      m_any_node_ref = m_any_node_ref || !nodes.empty();
       // Only these index kinds reference every node they hold (a keyword or KG
       // table skips nodes without keywords; a property graph references none).
       if (t != "vector_store" && t != "multimodal" && t != "list" && t != "tree" && t != "simple_dict")
         m_unreferencing_index = true;
-      if (!check_nodes || m_nodes.empty()) continue;
-      std::unordered_set<std::string> reported;
-      for (const std::string& n : nodes)
-        if (!m_nodes.count(n) && reported.insert(n).second)
-          add("index-dangling-node", d.name(), path, fmt::format("index {} references node {}, which is not in the docstore", e.key, n));
+      if (!check_nodes || m_node_at.empty()) continue;
+      std::unordered_set<std::string_view> reported;
+      for (const std::string* n : nodes)
+        if (!find_node(*n) && reported.insert(*n).second)
+          add("index-dangling-node", d.name(), path, fmt::format("index {} references node {}, which is not in the docstore", e.key, *n));
     }
   }
 
+  // The checks above for a vector_store struct read without its DOM: the
+  // same marks, and the same findings in the same order.
+  void vector_struct_refs(const JsonDoc& d, const std::string& path, const Entry& e, const VectorStructRefs& r,
+                          bool check_nodes) {
+    d.release_between(e.raw.data(), e.raw.data() + e.raw.size());
+    for (const VectorStructRefs::Member& m : r.nodes) mark_indexed(r.key(m));
+    for (const VectorStructRefs::Member& m : r.nodes)
+      if (NodeFacts* f = find_node(r.value(m))) f->referenced = true;
+    m_any_node_ref = m_any_node_ref || !r.nodes.empty();
+    if (!check_nodes || m_node_at.empty()) return;
+    std::unordered_set<std::string_view> reported;
+    for (const VectorStructRefs::Member& m : r.nodes) {
+      std::string_view n = r.value(m);
+      if (!find_node(n) && reported.insert(n).second)
+        add("index-dangling-node", d.name(), path, fmt::format("index {} references node {}, which is not in the docstore", e.key, n));
+    }
+  }
+
+  // LSTORE_NO_STREAM=1 decodes every struct whole, as before the streamed
+  // read of vector_store structs (tests/test_stream.py compares the two).
+  static bool whole_structs() {
+    static const bool on = [] {
+      const char* off = std::getenv("LSTORE_NO_STREAM");
+      return off && *off && std::string_view(off) != "0";
+    }();
+    return on;
+  }
+
+  // A vector id some index references: a node's flag, or (not a node) kept.
+  void mark_indexed(std::string_view id) {
+    if (NodeFacts* f = find_node(id)) f->indexed = true;
+    else m_indexed_other.emplace(id);
+  }
+  bool is_indexed(std::string_view id) {
+    if (const NodeFacts* f = find_node(id)) return f->indexed;
+    return m_indexed_other.count(std::string(id)) > 0;
+  }
+
   // --- vector stores --------------------------------------------------------------
-  // What validate needs of one embedding, read from its bytes without
-  // converting a number: the element count, whether a NaN/Infinity token (or
-  // an exponent beyond double range) is there, whether every mantissa is 0.
+  // What validate needs of one embedding (16 bytes an entry, all held at
+  // once): the element count, whether a value is NaN or infinite, whether all
+  // are zero, as json.loads reads them. Found from the bytes without
+  // converting a number; only an embedding where a number could read as
+  // something other than its digits suggest (NaN/Infinity tokens, an exponent
+  // of three digits, a run of 200 digits or more) is read number by number
+  // (numbers::scan_array, Python's semantics: 1e308 is finite, 1e400 is inf,
+  // a long run of digits without a point is an int, not an overflow).
   struct VectorScan {
-    bool is_list = false;
     std::size_t count = 0;
+    bool is_list = false;
     bool non_finite = false;
     bool all_zero = true;
   };
@@ -412,8 +566,10 @@ class Checker {
       std::size_t commas = static_cast<std::size_t>(std::count(raw.begin(), raw.end(), ','));
       r.count = raw.find_first_of("0123456789NI") == std::string_view::npos ? 0 : commas + 1;
     }
-    // NaN / Infinity tokens (memchr-speed), and exponents beyond double range.
-    r.non_finite = raw.find('N') != std::string_view::npos || raw.find('I') != std::string_view::npos;
+    // NaN / Infinity tokens (memchr-speed), and exponents of 3 digits or more
+    // (`suspect`: what the bytes suggest, kept for a text that is no flat array).
+    bool suspect = raw.find('N') != std::string_view::npos || raw.find('I') != std::string_view::npos;
+    bool unusual = suspect;
     // (find() is memchr; find_first_of would test every byte against each letter.)
     std::size_t pe = raw.find('e'), pE = raw.find('E');
     auto next_exp = [&](std::size_t from) {  // each letter's next position is searched only once
@@ -421,20 +577,49 @@ class Checker {
       if (pE != std::string_view::npos && pE < from) pE = raw.find('E', from);
       return std::min(pe, pE);
     };
-    for (std::size_t p = next_exp(0); p != std::string_view::npos && !r.non_finite; p = next_exp(p + 1)) {
+    for (std::size_t p = next_exp(0); p != std::string_view::npos && !suspect; p = next_exp(p + 1)) {
       std::size_t q = p + 1;
       if (q < raw.size() && (raw[q] == '+' || raw[q] == '-')) ++q;
       while (q < raw.size() && raw[q] == '0') ++q;
       std::size_t digits = 0;
       while (q + digits < raw.size() && raw[q + digits] >= '0' && raw[q + digits] <= '9') ++digits;
-      if (digits >= 3 && raw[p + 1] != '-') r.non_finite = true;  // 1e400 reads as inf
+      if (digits >= 3) unusual = true;  // 1e308 is a double, 1e400 is inf, 1e-400 is 0.0
+      if (digits >= 3 && raw[p + 1] != '-') suspect = true;
+    }
+    // A number with an exponent of at most two digits leaves the range of
+    // doubles (past 1.8e308, or below 4.9e-324 to 0.0) only with a run of
+    // over 200 digits (99 + 210 > 308; 99 + 225 > 323). A run of kLongRun
+    // digits or more holds one of the bytes at multiples of kLongRun: only
+    // those are looked at.
+    constexpr std::size_t kLongRun = 200;
+    auto is_digit = [&](std::size_t i) { return raw[i] >= '0' && raw[i] <= '9'; };
+    for (std::size_t p = 0; p < raw.size() && !unusual; p += kLongRun) {
+      if (!is_digit(p)) continue;
+      std::size_t lo = p, hi = p;
+      while (lo > 0 && is_digit(lo - 1)) --lo;
+      while (hi + 1 < raw.size() && is_digit(hi + 1)) ++hi;
+      unusual = hi - lo + 1 >= kLongRun;
     }
     // All zero: no digit 1-9 outside an exponent (usually found at once).
-    r.all_zero = !r.non_finite;
+    r.non_finite = suspect;
+    r.all_zero = !suspect;
     for (std::size_t p = raw.find_first_of("123456789"); p != std::string_view::npos && r.all_zero;
          p = raw.find_first_of("123456789", p + 1)) {
       std::size_t back = raw.find_last_of(",[eE", p);
       if (back == std::string_view::npos || raw[back] == ',' || raw[back] == '[') r.all_zero = false;
+    }
+    if (unusual) {
+      bool non_finite = false, zero = true;
+      auto err = numbers::scan_array(raw, [&](const numbers::Token& t) {
+        using numbers::Kind;
+        non_finite = non_finite || t.kind == Kind::NaN || t.kind == Kind::Infinity || (t.kind == Kind::Float && !t.finite());
+        zero = zero && t.value == 0;
+        return true;
+      });
+      if (!err) {  // (otherwise no flat array of numbers: what the bytes suggest stands)
+        r.non_finite = non_finite;
+        r.all_zero = !non_finite && zero;
+      }
     }
     return r;
   }
@@ -443,15 +628,15 @@ class Checker {
   // (LlamaIndex.TS's deleteRefDoc keeps the node, FORMAT.md §9). Stores with
   // an index kind that does not reference all its nodes are skipped.
   void unindexed_nodes() {
-    if (m_unreferencing_index || m_node_refs.empty() || !m_store.docstore) return;
+    if (m_unreferencing_index || !m_any_node_ref || !m_store.docstore) return;
     const Section* data = m_store.doc_collection(coll::kDocData);
     if (!data) return;
     for (const Entry& e : data->entries) {
-      auto n = m_nodes.find(std::string(e.key));
-      if (n == m_nodes.end() || n->second.type == "4" || n->second.type == "DOCUMENT" || n->second.type == "Document") continue;
-      if (!m_node_refs.count(n->first))
-        add("node-not-indexed", m_store.docstore->name(), "docstore/data." + n->first,
-            fmt::format("node {} is in no index (left behind by an incomplete delete?)", n->first));
+      const NodeFacts* n = find_node(e.key);
+      if (!n || *n->type == "4" || *n->type == "DOCUMENT" || *n->type == "Document") continue;
+      if (!n->referenced)
+        add("node-not-indexed", m_store.docstore->name(), "docstore/data." + std::string(e.key),
+            fmt::format("node {} is in no index (left behind by an incomplete delete?)", e.key));
     }
   }
 
@@ -476,9 +661,10 @@ class Checker {
   }
 
   void vectors() {
+    // Property graph node ids: looked up in the model's own section.
+    const Section* pg_nodes = nullptr;
     if (m_store.property_graph)
-      if (const Section* n = m_store.property_graph->section("nodes"); n && n->outlined)
-        for (const Entry& e : n->entries) m_pg_nodes.insert(std::string(e.key));
+      if (const Section* n = m_store.property_graph->section("nodes"); n && n->outlined) pg_nodes = n;
     for (const auto& v : m_store.vector_stores) {
       VectorSections s = vector_sections(v.doc);
       const std::string& file = v.doc.name();
@@ -486,6 +672,9 @@ class Checker {
       std::optional<std::size_t> dim;
       std::size_t n = 0;
       const auto& scans = m_scans[&v];
+      std::optional<PageReleaser> ref_pages, metadata_pages;
+      if (s.ref_doc_ids) ref_pages.emplace(v.doc, *s.ref_doc_ids);
+      if (s.metadata) metadata_pages.emplace(v.doc, *s.metadata);
       for (const Entry& e : s.embeddings->entries) {
         const VectorScan& sc = scans[n];
         ++n;
@@ -502,23 +691,27 @@ class Checker {
         if (non_finite) add("non-finite-vector", file, path, fmt::format("the embedding of {} holds NaN or Infinity", e.key));
         else if (zero && count > 0) add("zero-vector", file, path, fmt::format("the embedding of {} is all zeros", e.key));
         std::string id(e.key);
-        if (m_pg_nodes.count(id)) continue;  // a property graph's entity embedding: no docstore node, no index entry
-        if (!m_nodes.empty() && !m_nodes.count(id))
+        if (pg_nodes && pg_nodes->find(id)) continue;  // a property graph's entity embedding: no docstore node, no index entry
+        const NodeFacts* node = find_node(id);
+        if (!m_node_at.empty() && !node)
           add("vector-without-node", file, path, fmt::format("vector {} has no node in the docstore", e.key));
-        if (m_store.index_store && !m_indexed.count(id))
+        if (m_store.index_store && !is_indexed(id))
           add("vector-not-indexed", file, path, fmt::format("vector {} is in no index's nodes_dict", e.key));
-        auto node = m_nodes.find(id);
-        if (s.ref_doc_ids && node != m_nodes.end() && m_store.dialect == Dialect::Python) {
+        if (s.ref_doc_ids && node && m_store.dialect == Dialect::Python) {
           if (const Entry* r = s.ref_doc_ids->find(e.key)) {
+            ref_pages->passed(*r);
             Json ref = v.doc.decode(r->raw);
-            std::string want = node->second.ref.value_or("None");
+            std::string want = node->ref ? *node->ref : "None";
             if (!ref.is_string() || ref.as_string() != want)
               add("vector-ref-doc-mismatch", file, s.ref_doc_ids->name + "." + id,
                   fmt::format("vector {} has ref doc {}, its node {}", id, ref.is_string() ? ref.as_string() : "?", want));
           }
         }
-        if (s.metadata && node != m_nodes.end())
-          if (const Entry* m = s.metadata->find(e.key)) check_metadata_dict(v.doc, *s.metadata, *m, node->second);
+        if (s.metadata && node)
+          if (const Entry* m = s.metadata->find(e.key)) {
+            metadata_pages->passed(*m);
+            check_metadata_dict(v.doc, *s.metadata, *m, *node);
+          }
       }
       if (v.doc.section("text_id_to_doc_id"))
         add("legacy-doc-id-map", file, "text_id_to_doc_id",
@@ -581,11 +774,13 @@ class Checker {
   const ValidateOptions& m_opts;
   ProgressTicker m_progress;
   std::vector<Finding> m_findings;
-  std::unordered_map<std::string, NodeFacts> m_nodes;
-  std::unordered_set<std::string> m_listed;   // node ids some ref doc lists
-  std::unordered_set<std::string> m_indexed;  // vector ids some index references
-  std::unordered_set<std::string> m_node_refs;  // node ids some index struct references
-  std::unordered_set<std::string> m_pg_nodes;   // property graph node ids
+  // The docstore's nodes: facts per docstore/data entry (valid when it
+  // decoded), and the entry index by id (the model's key: no copy of it).
+  std::vector<NodeFacts> m_facts;
+  std::unordered_map<std::string_view, std::uint32_t> m_node_at;
+  Pool m_pools[2];  // ref doc ids and type codes, per decoding thread
+  std::unordered_set<std::string> m_indexed_other;  // ids an index has that are no node (rare)
+  bool m_any_node_ref = false;  // some index struct references a node id
   std::map<const VectorStoreDoc*, std::vector<VectorScan>> m_scans;
   bool m_unreferencing_index = false;
 };
