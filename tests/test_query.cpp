@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string>
 #include <unistd.h>
 
 #include "ops/query_internal.hpp"
@@ -332,6 +333,24 @@ TEST_CASE("query: embeddings parse like json.load reads them") {
   CHECK_FALSE(detail::parse_embedding("[1, 2, 3]", v, 4));
   CHECK_FALSE(detail::parse_embedding("[1, 2, 3, null]", v, 4));
   CHECK_FALSE(detail::parse_embedding("[1, 2, 3, [4]]", v, 4));
+  // Python's numbers, not from_chars': 1e308 is finite, 1e-400 is 0.0, the
+  // int -0 is 0.0 and the float -0.0 keeps its sign; an int beyond a double
+  // makes numpy raise; what JSON's grammar refuses is no number.
+  CHECK(detail::parse_embedding("[1e308, 1e-400, -0, -0.0]", v, 4));
+  CHECK(v[0] == 1e308);
+  CHECK(v[1] == 0.0);
+  CHECK((v[2] == 0.0 && !std::signbit(v[2])));
+  CHECK((v[3] == 0.0 && std::signbit(v[3])));
+  CHECK(detail::parse_embedding("[123456789012345678901234567890, 0.1, 2E+2, -3e-2]", v, 4));
+  CHECK(v[0] == 123456789012345678901234567890.0);
+  CHECK(v[2] == 200.0);
+  CHECK_FALSE(detail::parse_embedding(("[" + std::string(400, '9') + ", 1, 2, 3]").c_str(), v, 4));
+  for (const char* bad : {"[01, 1, 2, 3]", "[1., 1, 2, 3]", "[1.e5, 1, 2, 3]", "[.5, 1, 2, 3]", "[-.5, 1, 2, 3]",
+                          "[inf, 1, 2, 3]", "[nan, 1, 2, 3]", "[+1, 1, 2, 3]", "[1e, 1, 2, 3]", "[-NaN, 1, 2, 3]",
+                          "[infinity, 1, 2, 3]", "[0x10, 1, 2, 3]"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(detail::parse_embedding(bad, v, 4));
+  }
   const double q[2] = {0, 0}, x[2] = {1, 0};
   CHECK(std::isnan(detail::cosine(q, detail::norm(q, 2), x, 2)));  // a zero vector scores NaN, as numpy
 }

@@ -56,17 +56,22 @@ const char* json_number_end(const char* p, const char* end, bool& integral) {
 }  // namespace
 
 const char* scan_number(const char* p, const char* end, Token& out) {
-  if (starts(p, end, "NaN")) {
-    out = {std::string_view(p, 3), std::nan(""), Kind::NaN, false};
-    return p + 3;
-  }
-  if (starts(p, end, "Infinity")) {
-    out = {std::string_view(p, 8), HUGE_VAL, Kind::Infinity, false};
-    return p + 8;
-  }
-  if (starts(p, end, "-Infinity")) {
-    out = {std::string_view(p, 9), -HUGE_VAL, Kind::Infinity, false};
-    return p + 9;
+  // The words only where their first letter is (a query parses a hundred
+  // million numbers: three compares each were a fifth of its time).
+  if (p < end && (*p == 'N' || *p == 'I' || (*p == '-' && p + 1 < end && p[1] == 'I'))) {
+    if (starts(p, end, "NaN")) {
+      out = {std::string_view(p, 3), std::nan(""), Kind::NaN, false};
+      return p + 3;
+    }
+    if (starts(p, end, "Infinity")) {
+      out = {std::string_view(p, 8), HUGE_VAL, Kind::Infinity, false};
+      return p + 8;
+    }
+    if (starts(p, end, "-Infinity")) {
+      out = {std::string_view(p, 9), -HUGE_VAL, Kind::Infinity, false};
+      return p + 9;
+    }
+    return nullptr;
   }
   bool integral = false;
   const char* q = json_number_end(p, end, integral);
