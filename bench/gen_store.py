@@ -439,12 +439,14 @@ class Assembler:
                 if not first:
                     self.w(", ")
                 first = False
-                with open(os.path.join(part_dir, name), "r", encoding="ascii", newline="") as f:
+                path = os.path.join(part_dir, name)
+                with open(path, "r", encoding="ascii", newline="") as f:
                     while True:
                         chunk = f.read(1 << 22)
                         if not chunk:
                             break
                         self.w(chunk)
+                os.remove(path)  # joined once: the disk holds the store about once, not twice
 
     def map(self, *names):
         self.w("{")
@@ -526,7 +528,8 @@ def generate(out_dir, n, dim, seed, n_docs, layout, quiet=False, jobs=1):
 
     for d in part_dirs:
         for name in FRAGMENTS:
-            os.remove(os.path.join(d, name))
+            if os.path.exists(os.path.join(d, name)):  # an empty fragment is never joined
+                os.remove(os.path.join(d, name))
         os.rmdir(d)
     os.rmdir(frag_root)
 
