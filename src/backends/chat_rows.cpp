@@ -52,6 +52,14 @@ std::size_t ChatRows::messages() const {
   return n;
 }
 
+std::optional<ChatRows> native_chat_rows(std::string_view bytes, const std::string& name) {
+  try {
+    return chat_rows(bytes, name, MessageText::JsonDumps);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 ChatRows chat_rows(std::string_view bytes, const std::string& name, MessageText form) {
   ChatStore chat = ChatStore::parse(bytes, name);
   WriteStyle style{form == MessageText::JsonDumps ? JsonDialect::Python : JsonDialect::Pydantic};

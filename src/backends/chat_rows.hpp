@@ -19,6 +19,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,6 +53,10 @@ struct ChatRows {
 
 // The rows of a chat store file; throws Error(Data) when it does not parse.
 ChatRows chat_rows(std::string_view bytes, const std::string& name, MessageText form);
+// The same for a backend writing the chat file natively (as SQLite's or
+// Redis's chat store keeps it): nullopt when it does not parse, and the
+// file is then carried as it is.
+std::optional<ChatRows> native_chat_rows(std::string_view bytes, const std::string& name);
 
 // The chat store file for what the database holds now. `stored` is the file
 // as lstore last wrote it (nullptr for a database LlamaIndex filled itself);

@@ -230,15 +230,11 @@ class SqliteSink : public RecordSink {
 
  private:
   void write_chats(const FileRecord& f) {
-    ChatRows rows;
-    try {
-      rows = chat_rows(f.bytes->view(), f.name, MessageText::JsonDumps);
-    } catch (const Error&) {
-      return;  // carried as it is
-    }
+    std::optional<ChatRows> rows = native_chat_rows(f.bytes->view(), f.name);
+    if (!rows) return;  // carried as it is
     m_chat_file = f.name;
     m_db.exec(kChatSchema);
-    insert_chats(m_db, rows);
+    insert_chats(m_db, *rows);
   }
 
   Db m_db;

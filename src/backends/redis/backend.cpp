@@ -78,12 +78,9 @@ class RedisSink : public RecordSink {
   // The chat file as RedisChatStore's lists, when its keys cannot be
   // mistaken for lstore's or the docstore's (otherwise it is only carried).
   void write_chats(const FileRecord& f) {
-    ChatRows rows;
-    try {
-      rows = chat_rows(f.bytes->view(), f.name, MessageText::JsonDumps);
-    } catch (const Error&) {
-      return;
-    }
+    std::optional<ChatRows> parsed = native_chat_rows(f.bytes->view(), f.name);
+    if (!parsed) return;  // carried as it is
+    const ChatRows& rows = *parsed;
     std::vector<std::string> reserved = m_keys.native_defaults();
     reserved.insert(reserved.end(), m_kv_collections.begin(), m_kv_collections.end());
     for (const auto& [key, msgs] : rows.keys)
