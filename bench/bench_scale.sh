@@ -15,8 +15,8 @@
 # REGEN=1, PYTHON_BASE=0 (skip the json.load baseline: 20 s and 3.4 GB at 100k),
 # LAYOUT=documents|nodes (gen_store.py --layout; nodes is the smaller store),
 # JOBS=1 (gen_store.py --jobs), ROWS="ls get query-cold ..." (the rows to run,
-# default all), MEM_CAP_GB=N (each command under `ulimit -v`, so a command
-# that would not fit fails its row instead of calling the OOM killer).
+# default all), MEM_CAP_GB=N (a command whose resident set passes N GB is
+# killed and its row fails, instead of the machine calling the OOM killer).
 #   The 10M figures: LAYOUT=nodes JOBS=2 REPS=1 PYTHON_BASE=0 MEM_CAP_GB=8 \
 #     ROWS="ls get query-cold validate convert" bench/bench_scale.sh build 10000000 32
 # The store is shared with bench_ls.sh / bench_query.sh:
@@ -78,6 +78,18 @@ EOF
 # eval'ed before each run and not timed. Output of the last run: $OUT/NAME.out.
 declare -A SECS CPU RSS_KB
 safe() { local n=${1//[^A-Za-z0-9_.-]/_}; echo "$OUT/$n"; }
+# watch_rss PID KB: kills PID's children once one's resident set passes KB
+# (an address-space limit would not do: the store files are mapped whole).
+watch_rss() {
+    local p rss
+    while kill -0 "$1" 2>/dev/null; do
+        for p in $(pgrep -P "$1"); do
+            rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+            if [ "${rss:-0}" -gt "$2" ]; then echo "over the memory cap (${MEM_CAP_GB} GB): killed" >&2; kill "$p"; fi
+        done
+        sleep 0.5
+    done
+}
 measure() {
     local name=$1 setup=$2; shift 2
     local out; out=$(safe "$name")
@@ -85,8 +97,10 @@ measure() {
     for ((i = 0; i < ${MREPS:-$REPS}; i++)); do
         eval "$setup"
         t0=$EPOCHREALTIME
-        ( [ -z "${MEM_CAP_GB:-}" ] || ulimit -v $(( MEM_CAP_GB * 1024 * 1024 ))
-          exec /usr/bin/time -f '%M %U %S' -o "$out.time" -- "$@" >"$out.out" 2>"$out.err" ) ||
+        /usr/bin/time -f '%M %U %S' -o "$out.time" -- "$@" >"$out.out" 2>"$out.err" &
+        local tpid=$!
+        [ -z "${MEM_CAP_GB:-}" ] || watch_rss "$tpid" $(( MEM_CAP_GB * 1024 * 1024 )) &
+        wait "$tpid" ||
             { echo "  $name: failed:"; tail -n 3 "$out.err"; return 0; }
         el=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
         if [ -z "$best" ] || awk -v x="$el" -v y="$best" 'BEGIN { exit !(x < y) }'; then best=$el; fi

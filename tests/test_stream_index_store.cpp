@@ -112,6 +112,20 @@ TEST_CASE("the cut-down sample keeps the first node only") {
   CHECK(s->counts.at("index_store/data").struct_nodes.at("a") == 5000);
 }
 
+TEST_CASE("get ID: the struct asked for stays whole") {
+  const std::string text = "{\"index_store/data\": {\"a\": " + envelope("vector_store", vector_struct(50, "a")) +
+                           ", \"b\": " + envelope("vector_store", vector_struct(50, "b")) + "}}";
+  const std::string keep = "b";
+  TempFile f(text);
+  std::optional<StreamedFile> s = stream_index_store(f.fd, text.size(), &keep);
+  REQUIRE(s);
+  const auto& nodes = s->counts.at("index_store/data").struct_nodes;
+  CHECK(nodes.count("a") == 1);
+  CHECK(nodes.count("b") == 0);  // not cut: its count is the sample's own
+  CHECK(s->sample.find(dump(Json(vector_struct(50, "b")))) != std::string::npos);
+  CHECK(s->sample.find(dump(Json(vector_struct(50, "a")))) == std::string::npos);
+}
+
 TEST_CASE("what the reader does not follow is handed back") {
   const std::string ok = envelope("vector_store", vector_struct(3, "a"));
   for (const std::string& text : std::vector<std::string>{

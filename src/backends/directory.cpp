@@ -377,9 +377,8 @@ class DirectoryBackend : public Backend {
       // An index store over many nodes is one huge struct, which the
       // outline would hold whole: its own reader counts it in windows.
       std::optional<StreamedFile> index_store;
-      if (!m_keep_id && buffer->view().size() > kIndexStoreStreamed &&
-          name.substr(name.rfind('/') + 1) == "index_store.json")
-        index_store = stream_index_store(buffer->fd(), buffer->view().size());
+      if (buffer->view().size() > kIndexStoreStreamed && name.substr(name.rfind('/') + 1) == "index_store.json")
+        index_store = stream_index_store(buffer->fd(), buffer->view().size(), m_keep_id);
       StreamedFile f = index_store ? std::move(*index_store)
                                    : stream_counts(buffer->fd(), buffer->view().size(), m_keep_id);
       if (f.read_whole) return std::nullopt;

@@ -273,6 +273,7 @@ bool counted_members(const std::string& type, const char*& a, const char*& b) {
 // is fed through a StructCounter as it is read.
 class Reader : public Lexer::Hooks {
  public:
+  explicit Reader(const std::string* keep) : m_keep(keep) {}
   StreamedFile out;
 
   void key(std::size_t depth, const std::string& k, bool whole) override {
@@ -312,7 +313,8 @@ class Reader : public Lexer::Hooks {
       m_data_seen = true;
       const char* a;
       const char* b;
-      if (kind == '"' && m_type && counted_members(*m_type, a, b)) m_enter_struct = StructCounter(a, b);
+      const bool asked = m_keep && *m_keep == m_entry;  // get ID: this struct stays whole
+      if (kind == '"' && m_type && !asked && counted_members(*m_type, a, b)) m_enter_struct = StructCounter(a, b);
     }
   }
 
@@ -332,6 +334,7 @@ class Reader : public Lexer::Hooks {
   std::string m_collection;
 
  private:
+  const std::string* m_keep;
   std::set<std::string> m_collections;
   std::set<std::string> m_entries;
   std::string m_member;
@@ -369,7 +372,7 @@ std::size_t unit_length(const std::string& unit) {
 
 class Loop {
  public:
-  Loop() : m_outer(m_reader) {}
+  explicit Loop(const std::string* keep) : m_reader(keep), m_outer(m_reader) {}
 
   void feed(const char* p, std::size_t n) {
     std::size_t i = 0;
@@ -441,9 +444,9 @@ class Loop {
 
 }  // namespace
 
-std::optional<StreamedFile> stream_index_store(int fd, std::size_t size) {
+std::optional<StreamedFile> stream_index_store(int fd, std::size_t size, const std::string* keep) {
   try {
-    Loop loop;
+    Loop loop(keep);
     std::vector<char> buf(kWindow);
     std::size_t off = 0;
     while (off < size) {

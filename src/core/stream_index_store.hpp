@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 
 #include "core/stream_counts.hpp"
 
@@ -24,6 +25,7 @@ namespace lstore {
 // syntax error, a duplicate struct id, a number or key too long to check
 // here, a sample that would not be small. The loaded path then reads the file
 // and reports whatever is wrong with it, as it always has.
-std::optional<StreamedFile> stream_index_store(int fd, std::size_t size);
+// With `keep` (get ID), the struct of that id stays whole in the sample.
+std::optional<StreamedFile> stream_index_store(int fd, std::size_t size, const std::string* keep = nullptr);
 
 }  // namespace lstore
