@@ -1,6 +1,9 @@
 // Changes to a store with LlamaIndex's semantics (FORMAT.md §3.6, §4.2,
 // §5.2). They edit the model in memory; the backend then writes the result
-// all or nothing, and unchanged entries keep their bytes.
+// all or nothing, and unchanged entries keep their bytes (edit_store.hpp is
+// the transaction around them). One file per verb: delete_* in
+// src/ops/delete.cpp, put_records / put_raw in src/ops/put.cpp, the chat and
+// raw KV edits in src/ops/edit.cpp.
 #pragma once
 
 #include <map>
