@@ -91,9 +91,10 @@ class StreamedQueryTest(unittest.TestCase):
 
     def test_every_store(self):
         stores, _ = support.corpus_stores()
-        took_stream = 0
+        took_stream = searched = 0
         for s in stores:
             for ns, dim in namespaces(s):
+                searched += 1
                 with self.subTest(store=s, namespace=ns):
                     rnd = random.Random(dim)
                     vec = [rnd.uniform(-1, 1) for _ in range(dim)]
@@ -108,8 +109,12 @@ class StreamedQueryTest(unittest.TestCase):
                         self.same_query(s, ns, q, ["--top-k", "10"], **json_only)
                         for f in filters:
                             self.same_query(s, ns, q, ["--top-k", "5", "--filters", json.dumps(f)], **json_only)
+        # Most corpus namespaces are answered by the stream (the rest are its
+        # fallbacks: FAISS, duplicate keys, ...); LSTORE_QUICK takes a sixth
+        # of the stores, so the share is asserted, not a count (41 of 43 in all).
+        print("streamed %d of %d" % (took_stream, searched), file=sys.stderr)
         if stores:
-            self.assertGreater(took_stream, 10)
+            self.assertGreater(took_stream, searched * 3 // 4)
 
     def gen(self, nodes, layout, dim=8):
         d = os.path.join(self.tmp, "gen-%d-%s-%d" % (nodes, layout, dim))
