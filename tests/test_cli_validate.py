@@ -179,16 +179,23 @@ class ValidateCli(unittest.TestCase):
         self.assertEqual(run("validate")[0], 2)
         self.assertEqual(run("validate", os.path.join(self.tmp, "nope"))[0], 3)
 
-    def test_many_findings_stay_readable(self):
-        store = os.path.join(self.tmp, "many")
+    def sample_with_vectors(self, name, edit):
+        """A copy of the sample whose vector file is edit(the parsed file) -> its new text."""
+        store = os.path.join(self.tmp, name)
         shutil.copytree(SAMPLE, store)
         vs = os.path.join(store, "default__vector_store.json")
         with open(vs) as f:
-            v = json.load(f)
-        for k in v["embedding_dict"]:
-            v["embedding_dict"][k] = [0.0] * len(v["embedding_dict"][k])
+            text = edit(json.load(f))
         with open(vs, "w") as f:
-            json.dump(v, f)
+            f.write(text)
+        return store
+
+    def test_many_findings_stay_readable(self):
+        def zeros(v):
+            for k in v["embedding_dict"]:
+                v["embedding_dict"][k] = [0.0] * len(v["embedding_dict"][k])
+            return json.dumps(v)
+        store = self.sample_with_vectors("many", zeros)
         out = run("validate", store, "--max", "3")[1]
         self.assertIn("zero-vector (12)", out)
         self.assertIn("... and 9 more", out)
@@ -198,10 +205,7 @@ class ValidateCli(unittest.TestCase):
     def test_vector_numbers_are_read_as_json_loads_reads_them(self):
         # Each embedding of the sample written as raw text, one per case, so
         # the tokens stay as written (json.dump would print 1e308 as 1e+308).
-        store = os.path.join(self.tmp, "numbers")
-        shutil.copytree(SAMPLE, store)
-        vs = os.path.join(store, "default__vector_store.json")
-        with open(vs) as f:
+        with open(os.path.join(SAMPLE, "default__vector_store.json")) as f:
             v = json.load(f)
         ids = list(v["embedding_dict"])
         dim = len(v["embedding_dict"][ids[0]])
@@ -216,14 +220,15 @@ class ValidateCli(unittest.TestCase):
             ids[6]: "[%s.0e99, %s]" % ("9" * 250, pad),  # 1e349 with a two-digit exponent: inf
             ids[7]: "[0.%s1e-99, %s]" % ("0" * 230, pad),  # 1e-330 is 0.0, but 0.5 is not: no finding
         }
-        text = json.dumps(v)
-        for node_id, raw in cases.items():
-            old = json.dumps({node_id: v["embedding_dict"][node_id]})[1:-1]
-            self.assertIn(old, text)
-            text = text.replace(old, json.dumps(node_id) + ": " + raw)
-        with open(vs, "w") as f:
-            f.write(text)
-        with open(vs) as f:
+        def raw_numbers(v):
+            text = json.dumps(v)
+            for node_id, raw in cases.items():
+                old = json.dumps({node_id: v["embedding_dict"][node_id]})[1:-1]
+                self.assertIn(old, text)
+                text = text.replace(old, json.dumps(node_id) + ": " + raw)
+            return text
+        store = self.sample_with_vectors("numbers", raw_numbers)
+        with open(os.path.join(store, "default__vector_store.json")) as f:
             self.assertEqual(len(json.load(f)["embedding_dict"]), len(ids))  # still what json.load reads
         rc, out, err = run("validate", store, "--format", "json")
         findings = json.loads(out)["findings"]

@@ -10,6 +10,7 @@
 #include "corpus.hpp"
 #include "lstore/error.hpp"
 #include "outline_describe.hpp"
+#include "temp_dir.hpp"
 
 using namespace lstore;
 using test_support::describe;
@@ -46,18 +47,6 @@ struct Rebuild : OutlineVisitor {
     raws.back().push_back(std::string(e.raw_key) + "=" + std::string(e.raw));
   }
   void section_end(const Span& value) override { children.back()->span = value; }
-};
-
-struct TempFile {
-  int fd = -1;
-  explicit TempFile(const std::string& text) {
-    char path[] = "/tmp/lstore-stream-XXXXXX";
-    fd = ::mkstemp(path);
-    REQUIRE(fd >= 0);
-    ::unlink(path);
-    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
-  }
-  ~TempFile() { ::close(fd); }
 };
 
 // describe() of the streamed file, or its error; `keys` gets the decoded keys.

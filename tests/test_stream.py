@@ -17,6 +17,9 @@ import support  # noqa: E402
 
 LSTORE = None
 ROOT = support.ROOT
+# The sanitizer pass (LSTORE_QUICK) generates one layout, not both: the same
+# code paths at half the cost.
+QUICK_LAYOUTS = ("nodes",) if os.environ.get("LSTORE_QUICK") else ("documents", "nodes")
 
 
 def run(args, streamed):
@@ -46,8 +49,10 @@ class StreamedLsTest(unittest.TestCase):
         return ids
 
     def same_get(self, store):
-        for i in self.ids_of(store):
-            for extra in ([], ["--format", "json"], ["--raw"], ["--field", "text"]):
+        # The stream only finds the entry; the output options are the loaded
+        # path's own code, so they are tried on the first id alone.
+        for n, i in enumerate(self.ids_of(store)):
+            for extra in ([], ["--format", "json"]) + ((["--raw"], ["--field", "text"]) if n == 1 else ()):
                 self.same(["get", store, i] + extra)
 
     def test_get_every_store(self):
@@ -74,7 +79,7 @@ class StreamedLsTest(unittest.TestCase):
 
     def test_large_collections(self):
         with tempfile.TemporaryDirectory() as tmp:
-            for layout in ("documents", "nodes"):
+            for layout in QUICK_LAYOUTS:
                 d = self.gen(tmp, 1500, layout)
                 self.same_summary(d)
                 self.same_get(d)
@@ -175,6 +180,8 @@ class StreamedLsTest(unittest.TestCase):
                 "cut": lambda t: t[: len(t) // 2],
                 "comma": lambda t: t.replace('}, \\"doc_id_dict', ',}, \\"doc_id_dict', 1),
             }
+            if os.environ.get("LSTORE_QUICK"):  # the sanitizer pass: the reader's own edge cases
+                edits = {k: edits[k] for k in ("dup", "escaped", "cut")}
             for name, edit in edits.items():
                 with self.subTest(edit=name):
                     e = self.edited_from(d, os.path.join(tmp, name), index_store(edit))

@@ -12,22 +12,11 @@
 #include "lstore/json.hpp"
 #include "lstore/jsondoc.hpp"
 #include "lstore/model.hpp"
+#include "temp_dir.hpp"
 
 using namespace lstore;
 
 namespace {
-
-struct TempFile {
-  int fd = -1;
-  explicit TempFile(const std::string& text) {
-    char path[] = "/tmp/lstore-index-store-XXXXXX";
-    fd = ::mkstemp(path);
-    REQUIRE(fd >= 0);
-    ::unlink(path);
-    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
-  }
-  ~TempFile() { ::close(fd); }
-};
 
 std::optional<StreamedFile> streamed(const std::string& text) {
   TempFile f(text);
