@@ -9,6 +9,8 @@
 // value at the first place): those, and everything else where LlamaIndex
 // raises, go to the loaded path, which says what it always said.
 //
+// The parsing and scoring on both cores is query_stream_pipeline.cpp's.
+//
 // Passes over the vector file: with metadata filters, one over metadata_dict
 // first (it comes after embedding_dict in the file, and a candidate must be
 // known before it is pushed); then the scoring pass, which also keeps the
@@ -19,12 +21,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <set>
-#include <thread>
 #include <unordered_set>
 
 #include "core/outline.hpp"
@@ -32,6 +30,7 @@
 #include "lstore/faiss.hpp"
 #include "lstore/model.hpp"
 #include "query_internal.hpp"
+#include "query_stream_pipeline.hpp"
 
 namespace lstore {
 namespace {
@@ -147,154 +146,6 @@ class FilterPass : public OutlineVisitor {
 };
 
 // ---------------------------------------------------------------- scoring
-
-// Candidates' embeddings in batches, parsed and scored by workers while the
-// stream reads on; the scores are pushed into the heap in batch order, so in
-// embedding_dict order.
-class ScorePipeline {
- public:
-  ScorePipeline(const VectorQuery& q, std::size_t dim, detail::StreamingTopK& top)
-      : m_q(q), m_dim(dim), m_qn(detail::norm(q.embedding.data(), q.embedding.size())), m_top(top) {
-    m_cur = std::make_unique<Batch>();
-  }
-  ~ScorePipeline() { stop(); }
-  ScorePipeline(const ScorePipeline&) = delete;
-  ScorePipeline& operator=(const ScorePipeline&) = delete;
-
-  void add(std::string_view key, std::string_view raw) {
-    m_cur->bytes.append(raw);
-    m_cur->ends.push_back(m_cur->bytes.size());
-    m_cur->keys.append(key);
-    m_cur->key_ends.push_back(m_cur->keys.size());
-    if (m_cur->bytes.size() >= kBatchBytes) submit(false);
-  }
-
-  // Every candidate scored and pushed; throws NeedsLoadedStore if an
-  // embedding did not parse (the loaded path names the first such entry).
-  void finish() {
-    submit(true);
-    std::unique_lock<std::mutex> lock(m_mutex);
-    while (!m_inflight.empty()) {
-      m_done_cv.wait(lock, [&] { return m_inflight.front()->done; });
-      rank_front(lock);
-    }
-    lock.unlock();
-    if (m_bad) needs_loaded();
-  }
-
- private:
-  // 1 MiB of embeddings a batch: a few hundred entries, a few batches in flight.
-  static constexpr std::size_t kBatchBytes = std::size_t{1} << 20;
-
-  struct Batch {
-    std::string bytes, keys;
-    std::vector<std::size_t> ends, key_ends;
-    std::vector<double> sims;
-    bool bad = false;   // an embedding did not parse
-    bool done = false;  // scored
-  };
-
-  void score(Batch& b) const {
-    std::vector<double> values(m_dim);
-    b.sims.resize(b.ends.size());
-    std::size_t begin = 0;
-    for (std::size_t i = 0; i < b.ends.size(); ++i) {
-      std::string_view raw(b.bytes.data() + begin, b.ends[i] - begin);
-      begin = b.ends[i];
-      if (!detail::parse_embedding(raw, values.data(), m_dim)) {
-        b.bad = true;
-        return;
-      }
-      b.sims[i] = detail::cosine(m_q.embedding.data(), m_qn, values.data(), m_dim);
-    }
-  }
-
-  void submit(bool last) {
-    if (m_cur->ends.empty()) return;
-    std::unique_ptr<Batch> b = std::move(m_cur);
-    m_cur = std::make_unique<Batch>();
-    // A store of one batch is scored here: no thread for a few entries.
-    if (last && m_workers.empty()) {
-      score(*b);
-      b->done = true;
-      std::unique_lock<std::mutex> lock(m_mutex);
-      m_inflight.push_back(std::move(b));
-      return;
-    }
-    if (m_workers.empty()) {
-      unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-      for (unsigned i = 0; i < n; ++i) m_workers.emplace_back([this] { work(); });
-    }
-    std::unique_lock<std::mutex> lock(m_mutex);
-    m_todo.push_back(b.get());
-    m_inflight.push_back(std::move(b));
-    m_work_cv.notify_one();
-    // Ranks what is done, and waits while too many batches are in flight
-    // (memory: a few MiB whatever the file's size).
-    const std::size_t most = 2 * m_workers.size() + 2;
-    while (!m_inflight.empty() && (m_inflight.front()->done || m_inflight.size() > most)) {
-      m_done_cv.wait(lock, [&] { return m_inflight.front()->done; });
-      rank_front(lock);
-    }
-  }
-
-  // The front batch's scores into the heap (lock held on entry and exit).
-  void rank_front(std::unique_lock<std::mutex>& lock) {
-    std::unique_ptr<Batch> b = std::move(m_inflight.front());
-    m_inflight.pop_front();
-    lock.unlock();
-    if (b->bad) m_bad = true;
-    if (!m_bad) {
-      std::size_t begin = 0;
-      for (std::size_t i = 0; i < b->key_ends.size(); ++i) {
-        m_top.push(b->sims[i], std::string_view(b->keys.data() + begin, b->key_ends[i] - begin));
-        begin = b->key_ends[i];
-      }
-    }
-    lock.lock();
-  }
-
-  void work() {
-    for (;;) {
-      Batch* b = nullptr;
-      {
-        std::unique_lock<std::mutex> lock(m_mutex);
-        m_work_cv.wait(lock, [&] { return m_stop || !m_todo.empty(); });
-        if (m_todo.empty()) return;  // stopping
-        b = m_todo.front();
-        m_todo.pop_front();
-      }
-      score(*b);
-      std::lock_guard<std::mutex> lock(m_mutex);
-      b->done = true;
-      m_done_cv.notify_all();
-    }
-  }
-
-  void stop() {
-    {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_stop = true;
-      m_todo.clear();
-    }
-    m_work_cv.notify_all();
-    for (std::thread& t : m_workers) t.join();
-    m_workers.clear();
-  }
-
-  const VectorQuery& m_q;
-  const std::size_t m_dim;
-  const double m_qn;
-  detail::StreamingTopK& m_top;
-  std::unique_ptr<Batch> m_cur;
-  bool m_bad = false;
-  std::mutex m_mutex;
-  std::condition_variable m_work_cv, m_done_cv;
-  std::deque<std::unique_ptr<Batch>> m_inflight;  // submitted, in order
-  std::deque<Batch*> m_todo;                       // not yet taken by a worker
-  bool m_stop = false;
-  std::vector<std::thread> m_workers;
-};
 
 // The hits' entries of the ref doc and metadata sections, written out as a
 // small JSON object under the sections' own key tokens.
@@ -418,7 +269,7 @@ class ScorePass : public OutlineVisitor {
   const VectorQuery& m_q;
   const std::vector<std::uint64_t>* m_outcomes;  // FilterPass's, when filtering
   detail::StreamingTopK m_top;
-  std::optional<ScorePipeline> m_pipeline;  // from the first candidate on (its dimension)
+  std::optional<detail::ScorePipeline> m_pipeline;  // from the first candidate on (its dimension)
   RootNames m_names;
   Group m_group = Group::Other;
   bool m_in_embeddings = false;

@@ -1,0 +1,69 @@
+// The scoring half of the streamed cold search (query_stream.cpp): the
+// candidates' embeddings, copied out of the read window in batches of about
+// 1 MiB, are parsed and scored by one worker per core while the stream reads
+// on, and the scores are pushed into the top-k heap in batch order, so in
+// embedding_dict order (the loaded path's order, hence its ties). A few
+// batches are in flight at most: memory stays a few MiB at any store size.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "query_internal.hpp"
+
+namespace lstore::detail {
+
+class ScorePipeline {
+ public:
+  ScorePipeline(const VectorQuery& q, std::size_t dim, StreamingTopK& top);
+  ~ScorePipeline() { stop(); }
+  ScorePipeline(const ScorePipeline&) = delete;
+  ScorePipeline& operator=(const ScorePipeline&) = delete;
+
+  // One candidate: its key and its embedding's raw JSON array.
+  void add(std::string_view key, std::string_view raw);
+
+  // Every candidate scored and pushed; throws NeedsLoadedStore if an
+  // embedding did not parse (the loaded path names the first such entry).
+  void finish();
+
+ private:
+  // 1 MiB of embeddings a batch: a few hundred entries, a few batches in flight.
+  static constexpr std::size_t kBatchBytes = std::size_t{1} << 20;
+
+  struct Batch {
+    std::string bytes, keys;
+    std::vector<std::size_t> ends, key_ends;
+    std::vector<double> sims;
+    bool bad = false;   // an embedding did not parse
+    bool done = false;  // scored
+  };
+
+  void score(Batch& b) const;
+  void submit(bool last);
+  void rank_front(std::unique_lock<std::mutex>& lock);
+  void work();
+  void stop();
+
+  const VectorQuery& m_q;
+  const std::size_t m_dim;
+  const double m_qn;
+  StreamingTopK& m_top;
+  std::unique_ptr<Batch> m_cur;
+  bool m_bad = false;
+  std::mutex m_mutex;
+  std::condition_variable m_work_cv, m_done_cv;
+  std::deque<std::unique_ptr<Batch>> m_inflight;  // submitted, in order
+  std::deque<Batch*> m_todo;                       // not yet taken by a worker
+  bool m_stop = false;
+  std::vector<std::thread> m_workers;
+};
+
+}  // namespace lstore::detail
