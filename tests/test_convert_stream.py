@@ -7,6 +7,7 @@ generated stores whose collections are too large to be kept whole, and on
 the shapes the stream hands back to the loaded path (duplicate keys, an
 entry that is not JSON, bytes around the entries that are not UTF-8).
 Usage: test_convert_stream.py PATH/TO/lstore"""
+import atexit
 import json
 import os
 import shutil
@@ -23,9 +24,16 @@ LSTORE = None
 ROOT = support.ROOT
 
 
+# Generated stores shared by tests, and where they are.
+SHARED = {}
+# Extra environment of every run (a test sets it for its own runs).
+EXTRA_ENV = {}
+
+
 def run(args, streamed, cwd=None):
     env = dict(os.environ)
     env.pop("LSTORE_NO_STREAM", None)
+    env.update(EXTRA_ENV)
     if not streamed:
         env["LSTORE_NO_STREAM"] = "1"
     p = subprocess.Popen([LSTORE] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
@@ -82,6 +90,7 @@ class StreamedConvertTest(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+        EXTRA_ENV.clear()
 
     def both(self, store, target_kind, extra=()):
         """Converts store both ways into fresh targets; returns (streamed, loaded)
@@ -127,6 +136,18 @@ class StreamedConvertTest(unittest.TestCase):
                 self.same(s, kinds=("stdout", "zst", "sqlite"))
         self.same(os.path.join(ROOT, "testdata", "sample"), kinds=("sqlite", "dir"), extra=["--dry-run"])
         self.same(os.path.join(ROOT, "testdata", "sample"), kinds=("sqlite",), extra=["--strict"])
+
+    def gen_shared(self, nodes):
+        """A generated store kept for the other tests (read only)."""
+        if nodes not in SHARED:
+            if "dir" not in SHARED:
+                SHARED["dir"] = tempfile.mkdtemp(prefix="lstore-convert-stream-shared-")
+                atexit.register(shutil.rmtree, SHARED["dir"], True)
+            d = os.path.join(SHARED["dir"], "gen-%d" % nodes)
+            subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), d, "--nodes", str(nodes),
+                            "--dim", "2", "--quiet"], check=True)
+            SHARED[nodes] = d
+        return SHARED[nodes]
 
     def gen(self, nodes, layout, dim=4):
         d = os.path.join(self.tmp, "gen-%d-%s-%d" % (nodes, layout, dim))
@@ -201,6 +222,69 @@ class StreamedConvertTest(unittest.TestCase):
             self.assertEqual(rc, 3, text)
             self.assertIn(b"default__vector_store.json", text)
             self.assertIsNone(data if kind != "stdout" else (data or None))
+
+    def test_entries_larger_than_the_window(self):
+        # With a 4 KiB read window the index struct (every node id in one
+        # string, 126 KB here) and a few docstore entries go in pieces: checked
+        # as they pass, written in pieces (raw into jsonl:), and the same bytes.
+        EXTRA_ENV["LSTORE_STREAM_WINDOW"] = "4096"
+        for layout in ("documents", "nodes"):
+            d = self.gen(1500, layout)
+            self.assertGreater(os.path.getsize(os.path.join(d, "index_store.json")), 20 * 4096)
+            with self.subTest(layout=layout):
+                rc, text, _ = self.same(d, kinds=("sqlite", "jsonl", "dir", "stdout"))
+                self.assertEqual(rc, 0, text)
+        # A struct that is not strict JSON (NaN in it): refused by the check in
+        # pieces, so the store is read whole, as before.
+        def nan_struct(b):
+            return b.replace(b'"__type__": "vector_store"', b'"__type__": "vector_store", "x": NaN', 1)
+        d = self.odd_copy("nan", nan_struct, "index_store.json")
+        rc, text, _ = self.same(d, kinds=("sqlite", "jsonl", "dir"))
+        self.assertEqual(rc, 0, text)
+
+    def test_large_json_value(self):
+        # An index struct over 1 MiB (14,000 nodes): sqlite: keeps it as a
+        # BLOB of its bytes, written in pieces through a blob handle; the same
+        # rows from the loaded path, and the way back gives the files back.
+        d = self.gen_shared(14000)
+        self.assertGreater(os.path.getsize(os.path.join(d, "index_store.json")), 1 << 20)
+        for window in ("4096", None):
+            EXTRA_ENV.clear()
+            if window:
+                EXTRA_ENV["LSTORE_STREAM_WINDOW"] = window
+            with self.subTest(window=window):
+                rc, text, _ = self.same(d, kinds=("sqlite", "jsonl"))
+                self.assertEqual(rc, 0, text)
+        db = os.path.join(self.tmp, "large.db")
+        rc, _, err = run(["convert", d, "sqlite:" + db], True)
+        self.assertEqual(rc, 0, err)
+        con = sqlite3.connect(db)
+        kinds = con.execute("SELECT typeof(value), length(value) FROM lstore_entries WHERE file = 'index_store.json'").fetchall()
+        con.close()
+        self.assertEqual([k for k, _ in kinds], ["blob"])
+        self.assertGreater(kinds[0][1], 1 << 20)
+        for streamed in (True, False):
+            back = os.path.join(self.tmp, "back-%d" % streamed)
+            rc, _, err = run(["convert", "sqlite:" + db, back], streamed)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(support.tree(back), support.tree(d))
+
+    def test_value_over_the_sqlite_limit(self):
+        # SQLite's limit on a value (SQLITE_MAX_LENGTH, 1e9 by default; lowered
+        # here): one error line naming the file and the key, exit 3, nothing left.
+        d = self.gen_shared(14000)
+        EXTRA_ENV["LSTORE_SQLITE_MAX_LENGTH"] = str(1 << 20)
+        db = os.path.join(self.tmp, "over.db")
+        for streamed in (True, False):
+            rc, out, err = run(["convert", d, "sqlite:" + db], streamed)
+            self.assertEqual(rc, 3, err)
+            self.assertEqual(out, b"")
+            lines = err.decode().strip().splitlines()
+            self.assertEqual(len(lines), 1, err)
+            self.assertIn("index_store.json: index_store/data[", lines[0])
+            self.assertIn("SQLITE_MAX_LENGTH", lines[0])
+            self.assertEqual(os.listdir(self.tmp).count("over.db"), 0)
+            self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".over.db") or "over.db" in f], [])
 
     def test_memory_is_bounded(self):
         # The stream holds one entry at a time; the loaded path every entry's

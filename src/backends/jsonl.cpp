@@ -215,6 +215,31 @@ class JsonlSink : public RecordSink {
     m_line += "}\n";
     m_w.write(m_line);
   }
+  // A value too large to hold, on one line as entry() writes it: raw after
+  // "v" (one with a line break is escaped into "vs", so gathered whole).
+  void entry_begin(const EntryRecord& e, std::size_t size, bool newline) override {
+    m_raw_pieces = !newline;
+    if (!m_raw_pieces) return RecordSink::entry_begin(e, size, newline);
+    ++m_entries;
+    m_line.assign("{");
+    if (e.has_key) {
+      m_line += "\"k\":";
+      dump_string(m_line, e.key, JsonDialect::Compact);
+      m_line += ',';
+    }
+    m_line += "\"s\":" + std::to_string(e.seq) + ",\"v\":";
+    m_w.write(m_line);
+  }
+  void entry_piece(std::string_view bytes) override {
+    if (!m_raw_pieces) return RecordSink::entry_piece(bytes);
+    m_w.write(bytes);
+  }
+  void entry_end() override {
+    if (!m_raw_pieces) return RecordSink::entry_end();
+    m_raw_pieces = false;
+    m_w.write("}\n");
+  }
+
   void commit() override {
     m_w.write("{\"end\":true,\"files\":" + std::to_string(m_files) + ",\"entries\":" + std::to_string(m_entries) + "}\n");
     m_w.finish();
@@ -223,6 +248,7 @@ class JsonlSink : public RecordSink {
  private:
   Writer& m_w;
   std::string m_line;
+  bool m_raw_pieces = false;  // the entry being written in pieces goes out as they come
   std::size_t m_files = 0, m_entries = 0;
 };
 

@@ -475,6 +475,22 @@ std::string format_vector(std::span<const double> v, JsonDialect d, std::string_
   return out;
 }
 
+void RecordSink::entry_begin(const EntryRecord& e, std::size_t size, bool) {
+  m_gathered = e;
+  m_gathered_key.assign(e.key);
+  m_gathered_json.clear();
+  m_gathered_json.reserve(size);
+}
+
+void RecordSink::entry_piece(std::string_view bytes) { m_gathered_json.append(bytes); }
+
+void RecordSink::entry_end() {
+  m_gathered.key = m_gathered_key;
+  m_gathered.json = m_gathered_json;
+  entry(m_gathered);
+  std::string().swap(m_gathered_json);
+}
+
 void write_records(const Store& store, RecordSink& sink, const Progress& report) {
   std::uint64_t total = 0;
   for (const FileInfo& f : store.files) total += f.size;

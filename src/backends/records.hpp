@@ -69,6 +69,18 @@ class RecordSink {
   virtual void commit() = 0;
   // false: embeddings come as JSON text too (a text stream gains nothing).
   virtual bool wants_packed() const { return true; }
+  // An entry too large to hold (records_stream.cpp): instead of entry(),
+  // entry_begin() (`e.json` empty, `e.key` valid during the call), then its
+  // `size` bytes of JSON in entry_piece() calls, then entry_end(). `newline`:
+  // they hold a '\n' or '\r'. By default the pieces are gathered and given
+  // to entry(): a sink that can write a value in pieces overrides all three.
+  virtual void entry_begin(const EntryRecord& e, std::size_t size, bool newline);
+  virtual void entry_piece(std::string_view bytes);
+  virtual void entry_end();
+
+ private:
+  EntryRecord m_gathered;  // entry_begin()'s, its key and JSON in the strings below
+  std::string m_gathered_key, m_gathered_json;
 };
 
 // Walks the model and feeds `sink` (the sink's commit() is called last),

@@ -16,6 +16,7 @@
 #include <future>
 #include <span>
 
+#include "core/json_check_stream.hpp"
 #include "core/outline.hpp"
 #include "core/utf8.hpp"
 #include "lstore/error.hpp"
@@ -92,10 +93,39 @@ class PlanVisitor : public OutlineVisitor {
   }
 
   void entry(const StreamEntry& e) override {
-    Planned& s = sections.back();
     // What Store::verify checks before any write.
-    if ((!e.raw_key.empty() && !accepts_json(e.raw_key)) || (!m_unchecked && !accepts_json(e.raw)))
-      refuse(m_name, "an entry that is not JSON");
+    if (!m_unchecked && !accepts_json(e.raw)) refuse(m_name, "an entry that is not JSON");
+    note(e);
+    sections.back().last_end = e.offset + e.raw.size();
+  }
+
+  // An entry larger than the window: checked as it goes by, in no memory.
+  bool takes_pieces() const override { return true; }
+  void entry_begin(const StreamEntry& e) override {
+    note(e);
+    m_checker = JsonPieceChecker();
+    m_pieced_at = e.offset;
+    m_newline = false;
+  }
+  void entry_piece(std::string_view bytes) override {
+    if (!m_unchecked) m_checker.feed(bytes);
+    m_newline = m_newline || bytes.find('\n') != std::string_view::npos || bytes.find('\r') != std::string_view::npos;
+  }
+  void entry_end(std::size_t size) override {
+    // Refused: not JSON, or JSON the piecewise check does not vouch for
+    // (NaN...); the store read whole decides, as it always has.
+    if (!m_unchecked && !m_checker.finish()) refuse(m_name, "an entry that is not strict JSON");
+    pieced[m_pieced_at] = PiecedEntry{size, m_newline};
+    sections.back().last_end = m_pieced_at + size;
+  }
+
+  std::map<std::size_t, PiecedEntry> pieced;
+
+ private:
+  // The layout's part of an entry: its key and the bytes around it.
+  void note(const StreamEntry& e) {
+    Planned& s = sections.back();
+    if (!e.raw_key.empty() && !accepts_json(e.raw_key)) refuse(m_name, "an entry that is not JSON");
     std::string_view kv = s.is_array ? std::string_view() : between(e.raw_key.data() + e.raw_key.size(), e.raw.data());
     const std::size_t i = e.index;
     if (i == 0) {
@@ -115,9 +145,9 @@ class PlanVisitor : public OutlineVisitor {
       s.except.emplace_back(std::move(x));
     }
     s.count = i + 1;
-    s.last_end = e.offset + e.raw.size();
   }
 
+ public:
   void section_end(const Span& value) override { sections.back().span = value; }
 
  private:
@@ -132,6 +162,9 @@ class PlanVisitor : public OutlineVisitor {
   JsonDialect m_d;
   bool m_packed;
   bool m_unchecked = false;  // this section's values are checked by the second pass
+  JsonPieceChecker m_checker;  // the entry being handed over in pieces
+  std::size_t m_pieced_at = 0;
+  bool m_newline = false;
 };
 
 StreamedFilePlan plan_file(const std::string& name, const JsonDoc& doc, FileKind kind,
@@ -140,7 +173,7 @@ StreamedFilePlan plan_file(const std::string& name, const JsonDoc& doc, FileKind
   PlanVisitor v(name, kind, d, packed);
   Outline root;
   try {
-    root = stream_file(source->fd(), source->view().size(), v);
+    root = stream_file(source->fd(), source->view().size(), v, {}, stream_window());
   } catch (const ParseError&) {
     refuse(name, "does not parse");
   }
@@ -168,6 +201,7 @@ StreamedFilePlan plan_file(const std::string& name, const JsonDoc& doc, FileKind
   plan.dialect = d;
   plan.packed = packed;
   plan.source = source;
+  plan.pieced = std::move(v.pieced);
   std::size_t prev = r.begin + 1;
   JsonArray sections;
   for (std::size_t k = 0; k < members.size(); ++k) {
@@ -281,6 +315,31 @@ class EmitVisitor : public OutlineVisitor {
     m_progress.add(e.raw.size() + e.raw_key.size() + 2);
   }
 
+  // An entry larger than the window (an index struct): on to the sink in
+  // pieces. Embeddings are packed whole (none is that large).
+  bool takes_pieces() const override { return !m_vectors; }
+  void entry_begin(const StreamEntry& e) override {
+    auto it = m_plan.pieced.find(e.offset);
+    if (it == m_plan.pieced.end()) throw Error(ErrorKind::Data, m_rec.name, "changed while being written");
+    EntryRecord r;
+    r.key = e.key;
+    r.has_key = !m_is_array;
+    r.seq = e.index;
+    m_sink.entry_begin(r, it->second.size, it->second.newline);
+    m_piece_left = it->second.size;
+    m_progress.add(e.raw_key.size() + 2);
+  }
+  void entry_piece(std::string_view bytes) override {
+    if (bytes.size() > m_piece_left) throw Error(ErrorKind::Data, m_rec.name, "changed while being written");
+    m_piece_left -= bytes.size();
+    m_sink.entry_piece(bytes);
+    m_progress.add(bytes.size());
+  }
+  void entry_end(std::size_t) override {
+    if (m_piece_left != 0) throw Error(ErrorKind::Data, m_rec.name, "changed while being written");
+    m_sink.entry_end();
+  }
+
   void section_end(const Span&) override {
     if (!m_vectors) return;
     finish_packed();
@@ -334,6 +393,7 @@ class EmitVisitor : public OutlineVisitor {
   std::string_view m_sep;
   VectorChunk m_chunks[2];
   int m_filling = 0;
+  std::size_t m_piece_left = 0;  // bytes of the pieced entry still to come
   std::future<void> m_pending;
 };
 
@@ -360,9 +420,19 @@ class VerifyVisitor : public OutlineVisitor {
   void entry(const StreamEntry& e) override {
     if ((!e.raw_key.empty() && !accepts_json(e.raw_key)) || !accepts_json(e.raw)) refuse(m_name, "an entry that is not JSON");
   }
+  bool takes_pieces() const override { return true; }
+  void entry_begin(const StreamEntry& e) override {
+    if (!e.raw_key.empty() && !accepts_json(e.raw_key)) refuse(m_name, "an entry that is not JSON");
+    m_checker = JsonPieceChecker();
+  }
+  void entry_piece(std::string_view bytes) override { m_checker.feed(bytes); }
+  void entry_end(std::size_t) override {
+    if (!m_checker.finish()) refuse(m_name, "an entry that is not strict JSON");
+  }
 
  private:
   const std::string& m_name;
+  JsonPieceChecker m_checker;
 };
 
 }  // namespace
@@ -385,7 +455,7 @@ void emit_streamed_file(const std::string& name, const StreamedFilePlan& plan, R
   sink.file(rec);
   EmitVisitor v(rec, plan, sink, progress);
   try {
-    stream_file(plan.source->fd(), plan.source->view().size(), v);
+    stream_file(plan.source->fd(), plan.source->view().size(), v, {}, stream_window());
   } catch (const ParseError& e) {
     // Read whole a moment ago: the file changed under the write.
     throw Error(ErrorKind::Data, name, std::string("changed while being written: ") + e.what());
@@ -396,7 +466,7 @@ void verify_streamed_files(const Store& store) {
   for_each_streamed(store, [&](const FileInfo& f, const JsonDoc&, const std::shared_ptr<Buffer>& source) {
     VerifyVisitor v(f.name);
     try {
-      stream_file(source->fd(), source->view().size(), v);
+      stream_file(source->fd(), source->view().size(), v, {}, stream_window());
     } catch (const ParseError&) {
       refuse(f.name, "does not parse");
     }

@@ -18,6 +18,13 @@ namespace lstore {
 class RecordSink;
 
 // One streamed file, planned: its layout and collections.
+// An entry larger than the read window, handed over in pieces (outline.hpp):
+// what the sink must know before its first byte.
+struct PiecedEntry {
+  std::size_t size = 0;
+  bool newline = false;  // its JSON holds a '\n' or '\r'
+};
+
 struct StreamedFilePlan {
   std::string layout;  // compact JSON, as records.cpp's make_layout prints it
   std::vector<std::string> collections;
@@ -25,6 +32,7 @@ struct StreamedFilePlan {
   JsonDialect dialect = JsonDialect::Python;
   bool packed = false;  // for a sink that packs embeddings (it checks those that do not pack)
   std::shared_ptr<Buffer> source;
+  std::map<std::size_t, PiecedEntry> pieced;  // by the file offset of the value
 };
 
 // Reads every streamed file of `store` that the model holds (a first pass:

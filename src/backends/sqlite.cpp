@@ -6,7 +6,9 @@
 //   lstore_files(seq, name, kind, layout, bytes)   one row per file, in order
 //   lstore_entries(file, collection, seq, key, value)
 //       value: the entry's JSON text, or for an embedding a BLOB of
-//       little-endian float64s
+//       little-endian float64s; JSON of 1 MiB or more outside the embedding
+//       sections is a BLOB of its UTF-8 bytes (written in pieces: SQLite
+//       would copy a TEXT value whole, 840 MB for a 10M-node index struct)
 //
 // The first chat store file is also kept as LlamaIndex's SQLiteChatStore
 // keeps it (chat_rows.hpp), so SQLiteChatStore.from_params(database=FILE)
@@ -28,6 +30,7 @@
 
 #include <bit>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -38,6 +41,7 @@
 #include "lstore/version.hpp"
 #include "chat_rows.hpp"
 #include "records.hpp"
+#include "records_detail.hpp"
 
 namespace lstore {
 namespace fs = std::filesystem;
@@ -46,6 +50,8 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "packed embeddings are stored little-endian");
 
 constexpr int kApplicationId = 0x6C73746F;  // "lsto"
+// JSON this large (outside the embedding sections) is stored as a BLOB.
+constexpr std::size_t kLargeJson = std::size_t{1} << 20;
 
 const char* kSchema = R"sql(
 CREATE TABLE lstore_store (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -110,6 +116,7 @@ class Stmt {
   void blob(int i, const void* p, std::size_t n) { sqlite3_bind_blob64(m_st, i, p, n, SQLITE_STATIC); }
   void integer(int i, std::int64_t v) { sqlite3_bind_int64(m_st, i, v); }
   void null(int i) { sqlite3_bind_null(m_st, i); }
+  void zeroblob(int i, std::size_t n) { sqlite3_bind_zeroblob64(m_st, i, n); }
   // true while there is a row
   bool step() {
     int rc = sqlite3_step(m_st);
@@ -174,7 +181,10 @@ ChatRows read_chat_table(Db& db) {
 class SqliteSink : public RecordSink {
  public:
   SqliteSink(const std::string& path, const std::string& display)
-      : m_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, display) {
+      : m_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, display), m_display(display) {
+    // Tests lower SQLite's value limit to reach the error for a value over it.
+    if (const char* max = std::getenv("LSTORE_SQLITE_MAX_LENGTH"); max && *max)
+      sqlite3_limit(m_db.get(), SQLITE_LIMIT_LENGTH, std::atoi(max));
     // A new file that is renamed into place only when complete: no journal
     // is needed, and the file is fsynced once at the end.
     m_db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=8192;");
@@ -200,8 +210,15 @@ class SqliteSink : public RecordSink {
   void collection(const FileRecord& f, const std::string& name) override {
     m_file_name = f.name;
     m_collection = name;
+    m_embeddings = records_detail::is_embedding_section(f.kind, name);
   }
   void entry(const EntryRecord& e) override {
+    if (e.json.data() && large_json(e.json.size())) {
+      entry_begin(e, e.json.size(), false);
+      entry_piece(e.json);
+      entry_end();
+      return;
+    }
     m_entry->text(1, m_file_name);
     m_entry->text(2, m_collection);
     m_entry->integer(3, static_cast<std::int64_t>(e.seq));
@@ -211,6 +228,49 @@ class SqliteSink : public RecordSink {
     else m_entry->blob(5, e.vector.data(), e.vector.size_bytes());
     m_entry->run();
   }
+  // A large JSON value: its row made with a zeroblob that SQLite writes as
+  // pages of zeros without holding it, then filled through a blob handle.
+  void entry_begin(const EntryRecord& e, std::size_t size, bool newline) override {
+    if (!large_json(size)) return RecordSink::entry_begin(e, size, newline);
+    const std::string place = m_file_name + ": " + m_collection + (e.has_key ? "[" + std::string(e.key) + "]" : "[" + std::to_string(e.seq) + "]");
+    const auto limit = static_cast<std::size_t>(sqlite3_limit(m_db.get(), SQLITE_LIMIT_LENGTH, -1));
+    if (size + e.key.size() + m_file_name.size() + m_collection.size() + 64 > limit)
+      throw Error(ErrorKind::Data, m_display,
+                  "a value of " + std::to_string(size) + " bytes, over SQLite's limit of " + std::to_string(limit) +
+                      " bytes a row (SQLITE_MAX_LENGTH)",
+                  place);
+    m_entry->text(1, m_file_name);
+    m_entry->text(2, m_collection);
+    m_entry->integer(3, static_cast<std::int64_t>(e.seq));
+    if (e.has_key) m_entry->text(4, e.key);
+    else m_entry->null(4);
+    m_entry->zeroblob(5, size);
+    m_entry->run();
+    if (sqlite3_blob_open(m_db.get(), "main", "lstore_entries", "value", sqlite3_last_insert_rowid(m_db.get()), 1,
+                          &m_blob) != SQLITE_OK)
+      m_db.fail("SQLite error");
+    m_blob_at = 0;
+    m_blob_size = size;
+  }
+  void entry_piece(std::string_view bytes) override {
+    if (!m_blob) return RecordSink::entry_piece(bytes);
+    if (bytes.size() > m_blob_size - m_blob_at) throw std::logic_error("more bytes than announced");
+    if (!bytes.empty() &&
+        sqlite3_blob_write(m_blob, bytes.data(), static_cast<int>(bytes.size()), static_cast<int>(m_blob_at)) != SQLITE_OK)
+      m_db.fail("SQLite error");
+    m_blob_at += bytes.size();
+  }
+  void entry_end() override {
+    if (!m_blob) return RecordSink::entry_end();
+    int rc = sqlite3_blob_close(m_blob);
+    m_blob = nullptr;
+    if (rc != SQLITE_OK) m_db.fail("SQLite error");
+    if (m_blob_at != m_blob_size) throw std::logic_error("fewer bytes than announced");
+  }
+  ~SqliteSink() override {
+    if (m_blob) sqlite3_blob_close(m_blob);
+  }
+
   void commit() override {
     Stmt meta(m_db, "INSERT INTO lstore_store(key, value) VALUES (?1, ?2)");
     auto put = [&](const char* k, const std::string& v) {
@@ -237,12 +297,18 @@ class SqliteSink : public RecordSink {
     insert_chats(m_db, *rows);
   }
 
+  bool large_json(std::size_t size) const { return !m_embeddings && size >= kLargeJson; }
+
   Db m_db;
+  std::string m_display;
   StoreHeader m_header;
   std::string m_chat_file;
   std::optional<Stmt> m_file, m_entry;
   std::size_t m_files = 0;
   std::string m_file_name, m_collection;
+  bool m_embeddings = false;  // the collection's BLOBs are packed embeddings
+  sqlite3_blob* m_blob = nullptr;  // the large value being written
+  std::size_t m_blob_at = 0, m_blob_size = 0;
 };
 
 class SqliteSource : public RecordSource {
@@ -305,12 +371,15 @@ class SqliteSource : public RecordSource {
     st.text(1, file.name);
     st.text(2, collection);
     std::vector<double> packed;
+    const bool embeddings = records_detail::is_embedding_section(file.kind, collection);
     while (st.step()) {
       EntryRecord e;
       e.has_key = st.type(0) != SQLITE_NULL;
       e.key = e.has_key ? st.column_text(0) : std::string_view();
       e.seq = static_cast<std::uint64_t>(st.column_int(1));
-      if (st.type(2) == SQLITE_BLOB) {
+      if (st.type(2) == SQLITE_BLOB && !embeddings) {  // a large JSON value (SqliteSink::entry_begin)
+        e.json = st.column_blob(2);
+      } else if (st.type(2) == SQLITE_BLOB) {
         std::string_view b = st.column_blob(2);
         if (b.size() % sizeof(double) != 0)
           throw Error(ErrorKind::Data, m_display, "packed embedding of " + std::to_string(b.size()) + " bytes",

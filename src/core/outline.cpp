@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "lstore/error.hpp"
@@ -51,6 +52,8 @@ class Source {
       : m_chunk(std::max<std::size_t>(window, 1)), m_size(size), m_fd(fd) {}
 
   std::size_t size() const { return m_size; }
+  std::size_t chunk() const { return m_chunk; }
+  bool file() const { return m_fd >= 0; }
   std::size_t hi() const { return m_hi; }
   const char* base() const { return m_base; }  // base()[off] is the byte at file offset off
   char at(std::size_t off) const { return m_base[off]; }
@@ -121,6 +124,8 @@ class Scanner {
   std::size_t string(std::size_t pos) {
     std::size_t i = pos + 1;
     for (;;) {
+      // i may be one past the window (an escape's second byte, skipped unread).
+      if (i >= m_src.hi()) spill(m_src.hi());
       if (!have(i)) fail(pos, "unexpected end of file inside a string");
       const char* base = m_src.base();
       const char* hit = find_quote_or_backslash(base + i, base + m_src.hi());
@@ -214,7 +219,10 @@ class Scanner {
       return stack.empty();
     };
     for (;;) {
-      if (m_src.hi() - std::min(i, m_src.hi()) < 64) m_src.more();
+      if (m_src.hi() - std::min(i, m_src.hi()) < 64) {
+        spill(i);
+        m_src.more();
+      }
       const char* base = m_src.base();
       std::size_t hi = m_src.hi();
       while (i + 64 <= hi) {
@@ -234,12 +242,14 @@ class Scanner {
         }
         in_string = st.in_string;
         escape = st.escape;
+        if (i + 64 > hi && m_src.hi() == hi) spill(i);
         if (i + 64 > hi && m_src.hi() == hi && m_src.more()) {  // keep the window ahead
           base = m_src.base();
           hi = m_src.hi();
         }
       }
       // The last bytes of the file: the same state, a byte at a time.
+      if (i >= hi) spill(i);
       if (i >= hi && !m_src.more()) fail(pos, "unexpected end of file inside a value that starts here");
       base = m_src.base();
       hi = m_src.hi();
@@ -257,6 +267,32 @@ class Scanner {
         }
       }
     }
+  }
+
+  // Streaming an entry's value, about to read past the window: once the
+  // value has outgrown a window and the visitor takes pieces, the bytes
+  // scanned so far are handed over and dropped (the scan state of nested()
+  // and string() is all in variables, none of it in the bytes behind `i`).
+  void spill(std::size_t i) {
+    if (!m_piece.on) return;
+    if (!m_piece.started) {
+      if (i - m_piece.from < m_src.chunk() || !m_visitor->takes_pieces()) return;
+      m_piece.entry.raw = std::string_view(m_src.base() + m_piece.from, 0);
+      m_piece.entry.lead = std::string_view(m_src.base() + m_piece.lead_at, m_piece.lead_size);
+      if (!m_piece.entry.raw_key.empty()) {
+        const std::size_t k = m_piece.entry.key_offset;
+        m_piece.entry.raw_key = std::string_view(m_src.base() + k, m_piece.entry.raw_key.size());
+        m_piece.name = key_at(Span{k, k + m_piece.entry.raw_key.size()});
+      }
+      if (!m_piece.entry.escaped && !m_piece.entry.raw_key.empty())
+        m_piece.entry.key = m_piece.entry.raw_key.substr(1, m_piece.entry.raw_key.size() - 2);
+      m_visitor->entry_begin(m_piece.entry);
+      m_piece.started = true;
+    }
+    if (i <= m_piece.from) return;
+    m_visitor->entry_piece(std::string_view(m_src.base() + m_piece.from, i - m_piece.from));
+    m_piece.from = i;
+    m_src.keep_from(i);
   }
 
   std::string key_at(const Span& key) const {
@@ -335,13 +371,34 @@ class Scanner {
             children->emplace_back();
             i = value(i);
           }
+        } else if (stream && m_src.file()) {
+          // What spill() needs to begin the entry; its views are made again
+          // from the window when it does.
+          m_piece = {};
+          m_piece.on = true;
+          m_piece.from = v;
+          m_piece.lead_at = lead_at;
+          m_piece.lead_size = (c.is_array ? v : m.key.begin) - lead_at;
+          if (!c.is_array) {
+            m_piece.entry.raw_key = std::string_view(m_src.base() + m.key.begin, m.key.size());
+            m_piece.entry.key_offset = m.key.begin;
+            if (m.escaped) m_piece.entry.key = m.name;
+          }
+          m_piece.entry.offset = v;
+          m_piece.entry.index = count;
+          m_piece.entry.escaped = m.escaped;
+          i = value(i, &m.elements);
+          m_piece.on = false;
         } else {
           i = value(i, &m.elements);
         }
       } catch (const ParseError& e) {
+        const bool pieced = m_piece.started;  // the key's bytes are gone from the window
+        const std::string piece_name = std::move(m_piece.name);
+        m_piece = {};
         bool nested_report = std::string_view(e.what()).find(" complete entr") != std::string_view::npos;
         if (!nested_report && (e.offset() >= m_src.size() || std::string_view(e.what()).find("end of file") != std::string_view::npos)) {
-          std::string key = c.is_array ? "[" + std::to_string(count) + "]" : key_at(m.key);
+          std::string key = c.is_array ? "[" + std::to_string(count) + "]" : pieced ? piece_name : key_at(m.key);
           std::string msg = "unexpected end of file inside " + (path.empty() ? key : path + "." + key) +
                             " after " + std::to_string(count) + " complete entr" +
                             (count == 1 ? "y" : "ies") + (path.empty() ? "" : " of " + path);
@@ -350,7 +407,11 @@ class Scanner {
         throw;
       }
       m.value = {v, i};
-      if (stream) {
+      if (m_piece.started) {
+        m_visitor->entry_piece(std::string_view(m_src.base() + m_piece.from, i - m_piece.from));
+        m_piece = {};
+        m_visitor->entry_end(i - v);
+      } else if (stream) {
         StreamEntry e;
         const char* base = m_src.base();
         if (!c.is_array) {
@@ -390,7 +451,16 @@ class Scanner {
   std::vector<char>* m_keys;
   OutlineVisitor* m_visitor;  // streaming: collections' entries go here instead of into Containers
   std::size_t m_reported = 0;
-  const scan::Kernels& m_kernels;  // this CPU's block scanners
+  const scan::Kernels& m_kernels;
+  // The streamed entry whose value is being scanned, for spill().
+  struct Piece {
+    bool on = false;       // a streamed entry's value is being scanned
+    bool started = false;  // it is being handed over in pieces
+    std::size_t from = 0;  // file offset of the first byte not handed over
+    std::size_t lead_at = 0, lead_size = 0;
+    StreamEntry entry;     // lead, raw_key and raw re-pointed into the window at the start
+    std::string name;      // the decoded key, for an error once the key's bytes are gone
+  } m_piece;  // this CPU's block scanners
 };
 
 Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& progress,
@@ -426,6 +496,15 @@ std::size_t count_array_elements(std::string_view text, const Span& span) {
   while (i < body.size() && is_ws(body[i])) ++i;
   if (i == body.size()) return 0;
   return static_cast<std::size_t>(std::count(body.begin(), body.end(), ',')) + 1;
+}
+
+std::size_t stream_window() {
+  static const std::size_t window = [] {
+    const char* env = std::getenv("LSTORE_STREAM_WINDOW");
+    std::size_t n = env && *env ? std::strtoull(env, nullptr, 10) : 0;
+    return n >= 64 ? n : std::size_t{1} << 20;
+  }();
+  return window;
 }
 
 Outline outline_object(std::string_view text, int depth, const std::function<void(std::size_t)>& progress) {

@@ -10,7 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <functional>
 #include <optional>
 #include <string>
@@ -106,7 +105,24 @@ class OutlineVisitor {
   virtual void entry(const StreamEntry& e) = 0;
   // The end of a container section: `value` spans it, brackets included.
   virtual void section_end(const Span& value) { (void)value; }
+
+  // An entry larger than the read window (a VectorStoreIndex's one struct:
+  // every node id in one string, 840 MB at 10M nodes) is held whole unless
+  // the visitor takes it in pieces. Asked when an entry outgrows the window
+  // (so per section). Then, instead of entry(): entry_begin() with `raw`
+  // empty at the value's first byte (`lead`, `raw_key` and the bytes between
+  // it and `raw` are valid during the call), entry_piece() with consecutive
+  // bytes of the value (about a window each; concatenated they are `raw`),
+  // and entry_end() with the value's size.
+  virtual bool takes_pieces() const { return false; }
+  virtual void entry_begin(const StreamEntry& e) { (void)e; }
+  virtual void entry_piece(std::string_view bytes) { (void)bytes; }
+  virtual void entry_end(std::size_t size) { (void)size; }
 };
+
+// The read window of a streamed convert: 1 MiB, or LSTORE_STREAM_WINDOW bytes
+// (tests make it small so that a small store has entries larger than it).
+std::size_t stream_window();
 
 // Streams the file through `visitor`; the same checks and errors as
 // outline_file (ParseError), thrown when met (the visitor may have seen the
