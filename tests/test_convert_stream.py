@@ -260,9 +260,19 @@ class StreamedConvertTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         con = sqlite3.connect(db)
         kinds = con.execute("SELECT typeof(value), length(value) FROM lstore_entries WHERE file = 'index_store.json'").fetchall()
+        # Record format 2 (a reader of format 1 would take the BLOB for float64s: it refuses the file).
+        formats = (con.execute("PRAGMA user_version").fetchone()[0],
+                   con.execute("SELECT value FROM lstore_store WHERE key = 'format'").fetchone()[0])
         con.close()
         self.assertEqual([k for k, _ in kinds], ["blob"])
         self.assertGreater(kinds[0][1], 1 << 20)
+        self.assertEqual(formats, (2, "2"))
+        small = os.path.join(self.tmp, "small.db")
+        rc, _, err = run(["convert", os.path.join(ROOT, "testdata", "sample"), "sqlite:" + small], True)
+        self.assertEqual(rc, 0, err)
+        con = sqlite3.connect(small)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 1)  # no BLOB of JSON: format 1
+        con.close()
         for streamed in (True, False):
             back = os.path.join(self.tmp, "back-%d" % streamed)
             rc, _, err = run(["convert", "sqlite:" + db, back], streamed)

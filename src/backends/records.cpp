@@ -530,7 +530,7 @@ void write_records(const Store& store, RecordSink& sink, const Progress& report)
 
 Store assemble_store(RecordSource& source, const std::string& location) {
   StoreHeader header = source.header();
-  if (header.format > kRecordFormat)
+  if (header.format > kRecordFormatRead)
     throw Error(ErrorKind::Data, location,
                 "written by a newer lstore (record format " + std::to_string(header.format) + ")");
   StoreBuilder builder(location);

@@ -25,7 +25,14 @@
 
 namespace lstore {
 
+// The record format a writer states (lstore_store's "format", SQLite's
+// user_version): 1, or 2 for an SQLite file that keeps a large JSON value as
+// a BLOB of its bytes (sqlite.cpp), which an lstore that reads only format 1
+// would take for packed float64s: it refuses the file instead. A reader
+// takes every format up to kRecordFormatRead.
 inline constexpr int kRecordFormat = 1;
+inline constexpr int kRecordFormatJsonBlobs = 2;
+inline constexpr int kRecordFormatRead = 2;
 inline constexpr std::uint64_t kNoSeq = ~std::uint64_t{0};
 
 struct StoreHeader {

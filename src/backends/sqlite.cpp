@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdlib>
@@ -251,6 +252,7 @@ class SqliteSink : public RecordSink {
       m_db.fail("SQLite error");
     m_blob_at = 0;
     m_blob_size = size;
+    m_json_blobs = true;
   }
   void entry_piece(std::string_view bytes) override {
     if (!m_blob) return RecordSink::entry_piece(bytes);
@@ -278,7 +280,9 @@ class SqliteSink : public RecordSink {
       meta.text(2, v);
       meta.run();
     };
-    put("format", std::to_string(m_header.format));
+    const int format = m_json_blobs ? std::max(m_header.format, kRecordFormatJsonBlobs) : m_header.format;
+    put("format", std::to_string(format));
+    if (format != kRecordFormat) m_db.exec(("PRAGMA user_version=" + std::to_string(format) + ";").c_str());
     put("dialect", dialect_word(m_header.dialect));
     put("era", m_header.era);
     put("written_by", std::string("lstore ") + LSTORE_VERSION);
@@ -307,6 +311,7 @@ class SqliteSink : public RecordSink {
   std::size_t m_files = 0;
   std::string m_file_name, m_collection;
   bool m_embeddings = false;  // the collection's BLOBs are packed embeddings
+  bool m_json_blobs = false;        // a large JSON value went in as a BLOB: format 2
   sqlite3_blob* m_blob = nullptr;  // the large value being written
   std::size_t m_blob_at = 0, m_blob_size = 0;
 };
