@@ -32,7 +32,7 @@ REPS=${REPS:-3}
 SEED=${SEED:-1234}
 DOCS=$(( (N + 9) / 10 ))
 LAYOUT=${LAYOUT:-documents}
-ROWS=" ${ROWS:-ls ls-loaded get get-loaded query-cold query-loaded query-warm validate delete convert floor} "
+ROWS=" ${ROWS:-ls ls-loaded get get-loaded query-cold query-loaded query-warm validate validate-loaded delete convert floor} "
 CACHE=${TMPDIR:-/tmp}/lstore-bench-$N-$D
 STORE=$CACHE/persist
 OUT=$CACHE/out-scale
@@ -141,6 +141,8 @@ if row query-warm; then
     measure "query warm (--cache)" ":" "$LSTORE" "${QARGS[@]}" --cache
 fi
 row validate && measure "validate" ":" "$LSTORE" validate "$STORE" --format json
+# validate streams a directory store with compact per-node state; LSTORE_NO_STREAM=1 loads the model.
+row validate-loaded && measure "validate (loaded model)" ":" env LSTORE_NO_STREAM=1 "$LSTORE" validate "$STORE" --format json
 if row delete; then
     measure "delete 1 ref doc" fresh "$LSTORE" delete "$WORK" --ref-doc "$REF"
     rm -rf "$WORK"
@@ -161,6 +163,10 @@ fi
 if row query-cold && row query-warm; then
     cmp -s "$(safe "query cold (top 10)").out" "$(safe "query warm (--cache)").out" && SAME=same || SAME=DIFFERENT
     echo "cold and warm query output (ids and scores): $SAME"
+fi
+if row validate && row validate-loaded; then
+    cmp -s "$(safe "validate").out" "$(safe "validate (loaded model)").out" && SAME=same || SAME=DIFFERENT
+    echo "streamed and loaded validate report: $SAME"
 fi
 if row query-cold && row query-loaded; then
     cmp -s "$(safe "query cold (top 10)").out" "$(safe "query cold (loaded model)").out" && SAME=same || SAME=DIFFERENT
@@ -183,7 +189,7 @@ echo
 echo "N=$N D=$D, $(awk -v b="$TOTAL_BYTES" 'BEGIN { printf "%.0f", b / 1e6 }') MB of JSON; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' command seconds "CPU s" "peak RSS MiB" goal "LlamaIndex (issue)" "LlamaIndex/lstore" "json.load/lstore"
 printf '| --- | --- | --- | --- | --- | --- | --- | --- |\n'
-for name in ls "ls (loaded model)" "get 1 node" "get 1 node (loaded model)" "query cold (top 10)" "query cold (loaded model)" "query warm (--cache)" validate "delete 1 ref doc" "convert to sqlite:"; do
+for name in ls "ls (loaded model)" "get 1 node" "get 1 node (loaded model)" "query cold (top 10)" "query cold (loaded model)" "query warm (--cache)" validate "validate (loaded model)" "delete 1 ref doc" "convert to sqlite:"; do
     [ -n "${SECS[$name]:-}" ] || { [ -e "$(safe "$name").err" ] && printf '| %s | failed | | | | | | |\n' "$name"; continue; }
     li=""; li_txt="-"
     if [ "$N" = 100000 ] && [ "$D" = 384 ] && [ -n "${LI_S[$name]:-}" ]; then li=${LI_S[$name]}; li_txt="${LI_WHAT[$name]} $li s"; fi

@@ -3,6 +3,7 @@
 // has a stable id; man/lstore-validate.1 lists them all.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,5 +42,11 @@ struct ValidateOptions {
 // Checks a store loaded with Backend::load_tolerant() (files that do not
 // parse are in store.files as Broken, and become findings).
 std::vector<Finding> validate(const Store& store, const ValidateOptions& options);
+
+// validate() on a directory store read by Backend::load_streamed(), in memory
+// of about 100 bytes a node: the same findings when it can be sure of them
+// (the store's entries break no rule), else nullopt, and the caller loads
+// the store with load_tolerant() and calls validate() (validate_stream.cpp).
+std::optional<std::vector<Finding>> validate_streamed(const Store& store, const ValidateOptions& options);
 
 }  // namespace lstore

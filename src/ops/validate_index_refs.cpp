@@ -30,7 +30,7 @@ std::optional<std::string_view> plain_string(std::string_view token) {
 
 class NodesDict : public OutlineVisitor {
  public:
-  explicit NodesDict(VectorStructRefs& out) : m_out(out) {}
+  explicit NodesDict(const std::function<void(std::string_view, std::string_view)>& sink) : m_sink(sink) {}
   bool ok = true;
   bool found = false;
 
@@ -48,44 +48,61 @@ class NodesDict : public OutlineVisitor {
       return;
     }
     m_keys.push_back(std::hash<std::string_view>{}(*key));
-    const char* base = m_out.data.data();
-    m_out.nodes.push_back({static_cast<std::size_t>(key->data() - base), key->size(),
-                           static_cast<std::size_t>(value->data() - base), value->size()});
+    m_sink(*key, *value);
   }
   void section_end(const Span&) override { m_in = false; }
   bool distinct_names() { return distinct(m_roots) && distinct(m_keys); }
 
  private:
-  VectorStructRefs& m_out;
+  const std::function<void(std::string_view, std::string_view)>& m_sink;
   bool m_in = false;
   std::vector<std::size_t> m_roots, m_keys;
 };
 
-}  // namespace
-
-std::optional<VectorStructRefs> read_vector_struct_refs(std::string_view entry) {
+// The struct's __data__ unescaped into `data`, its nodes_dict members told
+// to `sink` as views of `data`; false for anything read_vector_struct_refs()
+// leaves to the usual decode.
+bool visit_vector_struct(std::string_view entry, std::string& data,
+                         const std::function<void(std::string_view, std::string_view)>& sink) {
   try {
     Outline env = outline_object(entry, 1);
     std::vector<std::size_t> names;
-    std::string_view type, data;
+    std::string_view type, raw_data;
     for (const Member& m : env.root.members) {
       names.push_back(std::hash<std::string_view>{}(m.name));
       if (m.name == "__type__") type = m.value.in(entry);
-      if (m.name == "__data__") data = m.value.in(entry);
+      if (m.name == "__data__") raw_data = m.value.in(entry);
     }
-    if (!distinct(names) || type != "\"vector_store\"" || data.size() < 2 || data[0] != '"') return std::nullopt;
-    if (locate_json_error(entry)) return std::nullopt;  // json.load's own verdict on the envelope
-    VectorStructRefs out;
-    if (!unescape_string(data.substr(1, data.size() - 2), out.data)) return std::nullopt;
-    if (locate_json_error(out.data)) return std::nullopt;
-    NodesDict visitor(out);
+    if (!distinct(names) || type != "\"vector_store\"" || raw_data.size() < 2 || raw_data[0] != '"') return false;
+    if (locate_json_error(entry)) return false;  // json.load's own verdict on the envelope
+    if (!unescape_string(raw_data.substr(1, raw_data.size() - 2), data)) return false;
+    if (locate_json_error(data)) return false;
+    NodesDict visitor(sink);
     // (stream_object reads the text in place: the entries' views are of `data`.)
-    stream_object(out.data, visitor);
-    if (!visitor.ok || !visitor.found || !visitor.distinct_names()) return std::nullopt;
-    return out;
+    stream_object(data, visitor);
+    return visitor.ok && visitor.found && visitor.distinct_names();
   } catch (const std::exception&) {
-    return std::nullopt;  // malformed: the usual decode reports it
+    return false;  // malformed: the usual decode reports it
   }
+}
+
+}  // namespace
+
+std::optional<VectorStructRefs> read_vector_struct_refs(std::string_view entry) {
+  VectorStructRefs out;
+  auto keep = [&out](std::string_view key, std::string_view value) {
+    const char* base = out.data.data();
+    out.nodes.push_back({static_cast<std::size_t>(key.data() - base), key.size(),
+                         static_cast<std::size_t>(value.data() - base), value.size()});
+  };
+  if (!visit_vector_struct(entry, out.data, keep)) return std::nullopt;
+  return out;
+}
+
+bool visit_vector_struct_refs(std::string_view entry,
+                              const std::function<void(std::string_view, std::string_view)>& sink) {
+  std::string data;
+  return visit_vector_struct(entry, data, sink);
 }
 
 }  // namespace lstore

@@ -5,6 +5,7 @@
 // outline's visitor, keeping two spans per member.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,5 +30,11 @@ struct VectorStructRefs {
 // no escape in an id; nullopt for anything else, which the caller decodes as
 // usual (so every error and unusual case is reported as before).
 std::optional<VectorStructRefs> read_vector_struct_refs(std::string_view entry);
+
+// The same read, each nodes_dict member (node id, the id it maps to) told to
+// `sink` as it is found instead of kept (validate's streamed path keeps only
+// their hashes); false where read_vector_struct_refs() gives nullopt.
+bool visit_vector_struct_refs(std::string_view entry,
+                              const std::function<void(std::string_view, std::string_view)>& sink);
 
 }  // namespace lstore
