@@ -233,49 +233,18 @@ bool run_streamed(Output& out, const QueryOptions& o, const std::vector<double>&
   return true;
 }
 
-int run_query(Output& out, const QueryOptions& o) {
-  // 1. What can be checked without reading the store (exit 2).
-  int sources = !o.vector.empty() + !o.vector_file.empty() + !o.like.empty();
-  if (sources != 1)
-    throw Error(ErrorKind::Usage, "", "give the query vector with exactly one of --vector, --vector-file, --like");
-  if (o.mmr_threshold && o.mode != "mmr")
-    throw Error(ErrorKind::Usage, "--mmr-threshold", "applies to --mode mmr only");
-  std::vector<double> embedding;
-  if (!o.vector.empty()) embedding = parse_query_vector(o.vector, "--vector");
-  if (!o.vector_file.empty()) embedding = parse_query_vector(read_input(o.vector_file, "vector file"), o.vector_file);
-  FilterSpec filters = filter_spec(o);
-  const bool is_dir = fs::is_directory(o.store);
-  if (o.cache && !is_dir) throw Error(ErrorKind::Usage, "--cache", "the warm cache is for persist directories");
-
-  // 2. A store whose server searches (a PGVectorStore table) answers with its
-  // own semantics; the backend says whether it is one (the CLI knows no
-  // schemes). --like and --index need the loaded store; a directory never
-  // searches in place.
-  if (!is_dir && o.like.empty() && o.index.empty()) {
-    std::unique_ptr<Backend> backend = open_backend(o.store);
-    VectorQuery q;
-    q.embedding = embedding;
-    q.top_k = o.top_k;
-    q.mode = o.mode == "mmr" ? QueryMode::Mmr : QueryMode::Default;
-    if (!filters.empty()) q.filters = filters.build(FilterSemantics::Current);
-    if (auto hits = backend->query_in_place(o.ns, q)) {
-      print_placed_hits(out, o, *hits);
-      return 0;
-    }
-  }
-
-  // 3. A cold search of a directory store streams it (bounded memory), when
-  // nothing but the vector file and the hits' nodes is needed.
-  if (is_dir && !o.cache && o.like.empty() && o.index.empty() && o.mode != "mmr" && !streaming_disabled() &&
-      run_streamed(out, o, embedding, filters))
-    return 0;
-
+// Steps 4-6 of run_query: a search of the loaded store, or of the warm
+// cache (read when `read_cache`, else written). Every hit's record is built
+// before anything is printed, so a damaged cache (CorruptVectorCache) is
+// found before any output.
+int run_loaded(Output& out, const QueryOptions& o, std::vector<double> embedding, const FilterSpec& filters,
+               bool read_cache) {
   // 4. A fresh cache answers alone when nothing else of the store is needed.
   std::optional<PackedVectors> cached;
   fs::path cache_file;
   if (o.cache) {
     cache_file = vector_cache_path(o.store, o.ns);
-    cached = read_vector_cache(cache_file, o.store);
+    if (read_cache) cached = read_vector_cache(cache_file, o.store);
   }
   const bool need_store = !cached || !filters.empty() || !o.index.empty() || o.with_metadata;
   std::optional<Store> store;
@@ -332,6 +301,64 @@ int run_query(Output& out, const QueryOptions& o) {
   }
   print_hits(out, o, hits, src);
   return 0;
+}
+
+int run_query(Output& out, const QueryOptions& o) {
+  // 1. What can be checked without reading the store (exit 2).
+  int sources = !o.vector.empty() + !o.vector_file.empty() + !o.like.empty();
+  if (sources != 1)
+    throw Error(ErrorKind::Usage, "", "give the query vector with exactly one of --vector, --vector-file, --like");
+  if (o.mmr_threshold && o.mode != "mmr")
+    throw Error(ErrorKind::Usage, "--mmr-threshold", "applies to --mode mmr only");
+  std::vector<double> embedding;
+  if (!o.vector.empty()) embedding = parse_query_vector(o.vector, "--vector");
+  if (!o.vector_file.empty()) embedding = parse_query_vector(read_input(o.vector_file, "vector file"), o.vector_file);
+  FilterSpec filters = filter_spec(o);
+  const bool is_dir = fs::is_directory(o.store);
+  if (o.cache && !is_dir) throw Error(ErrorKind::Usage, "--cache", "the warm cache is for persist directories");
+
+  // 2. A store whose server searches (a PGVectorStore table) answers with its
+  // own semantics; the backend says whether it is one (the CLI knows no
+  // schemes). --like and --index need the loaded store; a directory never
+  // searches in place.
+  if (!is_dir && o.like.empty() && o.index.empty()) {
+    std::unique_ptr<Backend> backend = open_backend(o.store);
+    VectorQuery q;
+    q.embedding = embedding;
+    q.top_k = o.top_k;
+    q.mode = o.mode == "mmr" ? QueryMode::Mmr : QueryMode::Default;
+    if (!filters.empty()) q.filters = filters.build(FilterSemantics::Current);
+    if (auto hits = backend->query_in_place(o.ns, q)) {
+      print_placed_hits(out, o, *hits);
+      return 0;
+    }
+  }
+
+  // 3. A cold search of a directory store streams it (bounded memory), when
+  // nothing but the vector file and the hits' nodes is needed.
+  if (is_dir && !o.cache && o.like.empty() && o.index.empty() && o.mode != "mmr" && !streaming_disabled() &&
+      run_streamed(out, o, embedding, filters))
+    return 0;
+
+  // 4-6. The loaded store, or the warm cache (--cache). A cache found
+  // damaged while it is read is said in one line, removed and rebuilt; no
+  // answer is printed from it.
+  if (!o.cache) return run_loaded(out, o, std::move(embedding), filters, false);
+  const std::size_t pending = out.pending_warnings();
+  try {
+    return run_loaded(out, o, embedding, filters, true);
+  } catch (const CorruptVectorCache& e) {
+    out.drop_pending_warnings(pending);  // the store's, said again by the second read
+    out.warn(std::string(e.what()) + "; rebuilding the cache from the store");
+    std::error_code ec;
+    fs::remove(vector_cache_path(o.store, o.ns), ec);
+  }
+  try {
+    return run_loaded(out, o, std::move(embedding), filters, false);
+  } catch (const CorruptVectorCache& e) {
+    throw Error(ErrorKind::Data, vector_cache_path(o.store, o.ns).string(),
+                std::string("the cache was rebuilt and is still unreadable: ") + e.what());
+  }
 }
 
 }  // namespace
