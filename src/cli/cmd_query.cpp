@@ -276,7 +276,9 @@ int run_loaded(Output& out, const QueryOptions& o, std::vector<double> embedding
   // 5. Search: cached vectors, or freshly parsed ones (written to the cache
   // when asked), or straight from the vector file.
   std::optional<PackedVectors> fresh;
-  if (o.cache && !cached) fresh = write_vector_cache(cache_file, o.store, *store, o.ns);
+  // A namespace with no JSON vector file (FAISS, or none) has nothing to
+  // cache: it answers as the cold query does, errors included.
+  if (o.cache && !cached && store->vector_store(o.ns)) fresh = write_vector_cache(cache_file, o.store, *store, o.ns);
   const PackedVectors* packed = cached ? &*cached : (fresh ? &*fresh : nullptr);
   ProgressBar bar("query", out.quiet());
   q.progress = bar.callback();
