@@ -6,7 +6,8 @@
 #
 #   bench/bench_query.sh [BUILD_DIR] [N] [D]        (defaults: build 100000 384)
 #
-# Environment: REPS=3 (runs per tool; best wall time is kept), REGEN=1 (rebuild
+# Environment: REPS=3 (runs per tool; best wall time is kept), WARM_REPS=10
+# (runs of the warm query), REGEN=1 (rebuild
 # the cached store), SEED=1234, DOCS (default ceil(N/10)), TOPK=10, PYTHON
 # (an interpreter with numpy; default: python3, else /usr/bin/python3).
 # The store is shared with bench_ls.sh: ${TMPDIR:-/tmp}/lstore-bench-N-D/persist.
@@ -192,8 +193,9 @@ LSTORE_CACHE_DIR=$WARM_DIR measure "lstore cold" "$LSTORE" "${QARGS[@]}"
 [ -d "$WARM_DIR" ] && die "a cold query wrote a cache"
 BEFORE="rm -rf '$WARM_DIR'" LSTORE_CACHE_DIR=$WARM_DIR measure "lstore cache write" "$LSTORE" "${QARGS[@]}" --cache
 LSTORE_CACHE_DIR=$WARM_DIR "$LSTORE" "${QARGS[@]}" --cache > /dev/null   # make sure it is there
-LSTORE_CACHE_DIR=$WARM_DIR measure "lstore warm" "$LSTORE" "${QARGS[@]}" --cache
-LSTORE_CACHE_DIR=$WARM_DIR measure "lstore warm +text" "$LSTORE" "${QARGS[@]}" --cache --with-text
+# The warm query takes milliseconds: best of WARM_REPS (10) runs.
+MREPS=${WARM_REPS:-10} LSTORE_CACHE_DIR=$WARM_DIR measure "lstore warm" "$LSTORE" "${QARGS[@]}" --cache
+MREPS=${WARM_REPS:-10} LSTORE_CACHE_DIR=$WARM_DIR measure "lstore warm +text" "$LSTORE" "${QARGS[@]}" --cache --with-text
 if "$PYTHON" -c 'import numpy' 2>/dev/null; then
     MREPS=1 measure "python (LlamaIndex)" "$PYTHON" "$PY_BASE" "$VEC" "$QUERY" "$TOPK"
 else

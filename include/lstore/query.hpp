@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,15 +112,24 @@ struct QueryHit {
   double score = 0;  // cosine similarity, or the MMR score in MMR mode
 };
 
+namespace detail {
+class VectorCacheView;  // a mapped warm cache (ops/vector_cache.hpp)
+}
+
 // The embeddings of one namespace as a packed row-major float64 matrix, rows
 // in embedding_dict order (a duplicated key counts once, at its first place,
-// with its last value, as json.load builds the dict).
+// with its last value, as json.load builds the dict). Backed by parsed
+// vectors, or by a mapped warm cache whose every id, row and screening block
+// is checked against its checksum when it is read (a damaged cache throws
+// CorruptVectorCache, never answers).
 class PackedVectors {
  public:
-  std::size_t rows() const { return m_ids.size(); }
+  std::size_t rows() const { return m_rows; }
   std::size_t dim() const { return m_dim; }
-  const std::vector<std::string_view>& ids() const { return m_ids; }
-  const double* row(std::size_t i) const { return m_data + i * m_dim; }
+  std::string_view id(std::size_t i) const;
+  // Every id (for a cache: read and checked on first use).
+  const std::vector<std::string_view>& ids() const;
+  const double* row(std::size_t i) const;
   // The ref doc id stored for row i (text_id_to_ref_doc_id), if any.
   std::optional<std::string_view> ref_doc_id(std::size_t i) const;
   // Row of `id`, or npos.
@@ -133,21 +143,29 @@ class PackedVectors {
 
  private:
   friend struct PackedVectorsAccess;
-  // The warm cache's float32 screening copy (ops/query_screen.cpp), if any:
-  // rows divided by their norms, `stride` floats each; exact_only[i] != 0
-  // marks a row whose float64 score the screening cannot bound.
+  // The warm cache's int8 screening copy (ops/query_screen.cpp), if any:
+  // `stride` codes per row, and per row its scale and the bound on the
+  // norm of its quantisation residual (+inf: scored in float64 only).
   struct Screen {
-    const float* data = nullptr;
+    const std::int8_t* codes = nullptr;
+    const float* params = nullptr;
     std::size_t stride = 0;
-    const unsigned char* exact_only = nullptr;
   };
   Screen m_screen;
-  std::vector<std::string_view> m_ids;
-  std::vector<std::optional<std::string_view>> m_ref_doc_ids;
+  std::size_t m_rows = 0;
   std::size_t m_dim = 0;
+  mutable std::vector<std::string_view> m_ids;
+  std::vector<std::optional<std::string_view>> m_ref_doc_ids;
   const double* m_data = nullptr;
   std::shared_ptr<const void> m_owner;  // keeps ids, ref doc ids and data alive
+  std::shared_ptr<const detail::VectorCacheView> m_cache;  // set for a warm cache
   mutable std::vector<std::pair<std::string_view, std::size_t>> m_index;  // sorted, built on first find()
+};
+
+// A warm cache whose bytes no longer match their checksums (a torn or
+// damaged file): thrown while a cached search reads it, before any answer.
+struct CorruptVectorCache : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // Searches namespace `ns` of `store` as SimpleVectorStore.query does.
@@ -207,11 +225,16 @@ std::vector<double> parse_query_vector(std::string_view json_text, const std::st
 
 // ---------------------------------------------------------------- warm cache
 
-// Who a vector file is: size, modification time and a hash of its first and
-// last 64 KiB. A cache made from other bytes is never used.
+// Who a vector file is: device, inode, size, modification and change times
+// (the change time moves on every write and rename, and cannot be set back),
+// and a hash of its first and last 4 KiB. A cache made from another file,
+// or from other bytes, is never used.
 struct FileIdentity {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
   std::uint64_t head_tail_hash = 0;
   bool operator==(const FileIdentity&) const = default;
 };
@@ -224,13 +247,15 @@ std::filesystem::path vector_cache_dir();
 // The cache file for namespace `ns` of the directory store `store_dir`.
 std::filesystem::path vector_cache_path(const std::filesystem::path& store_dir, std::string_view ns);
 
-// Reads a cache; nullopt when there is none, it is unreadable, or the vector
-// file it was made from is no longer the same (stale).
+// Reads a cache; nullopt when there is none, it is not a version 3 cache,
+// its header or tables fail their checks, or the vector file it was made
+// from is no longer the same (stale). Costs a few system calls and the
+// header's checksum: the rest is checked as it is read (CorruptVectorCache).
 std::optional<PackedVectors> read_vector_cache(const std::filesystem::path& cache_file,
                                                const std::filesystem::path& store_dir);
 // Parses every vector of namespace `ns` of a directory store and writes them
-// (atomically) as its cache; returns them for the search at hand (ids point
-// into `store`).
+// (atomically, in batches: the matrix is never held whole) as its cache;
+// returns the written cache, mapped, for the search at hand.
 PackedVectors write_vector_cache(const std::filesystem::path& cache_file, const std::filesystem::path& store_dir,
                                  const Store& store, std::string_view ns);
 // Only the docstore file of a directory store (docstore.json or TS

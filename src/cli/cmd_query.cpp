@@ -233,6 +233,78 @@ bool run_streamed(Output& out, const QueryOptions& o, const std::vector<double>&
   return true;
 }
 
+// Steps 4-6 of run_query: a search of the loaded store, or of the warm
+// cache (read when `read_cache`, else written). Every hit's record is built
+// before anything is printed, so a damaged cache (CorruptVectorCache) is
+// found before any output.
+int run_loaded(Output& out, const QueryOptions& o, std::vector<double> embedding, const FilterSpec& filters,
+               bool read_cache) {
+  // 4. A fresh cache answers alone when nothing else of the store is needed.
+  std::optional<PackedVectors> cached;
+  fs::path cache_file;
+  if (o.cache) {
+    cache_file = vector_cache_path(o.store, o.ns);
+    if (read_cache) cached = read_vector_cache(cache_file, o.store);
+  }
+  const bool need_store = !cached || !filters.empty() || !o.index.empty() || o.with_metadata;
+  std::optional<Store> store;
+  if (need_store) store = load_store(out, o.store);
+
+  VectorQuery q;
+  q.top_k = o.top_k;
+  q.mode = o.mode == "mmr" ? QueryMode::Mmr : QueryMode::Default;
+  q.mmr_threshold = o.mmr_threshold;
+  if (!o.like.empty()) {
+    if (store) {
+      embedding = stored_embedding(*store, o.ns, o.like);
+    } else {
+      std::size_t row = cached->find(o.like);
+      if (row == PackedVectors::npos)
+        throw Error(ErrorKind::NotFound, redact_store_name(o.store),
+                    "no embedding with id '" + o.like + "' in namespace '" + o.ns + "'");
+      embedding.assign(cached->row(row), cached->row(row) + cached->dim());
+    }
+  }
+  q.embedding = std::move(embedding);
+  if (store) {
+    q.semantics = filter_semantics_for_era(store->era);
+    if (!filters.empty()) q.filters = filters.build(*q.semantics);
+    if (!o.index.empty()) q.node_ids = index_node_ids(*store, o.index);
+  }
+  const bool as_retriever = store && !o.index.empty();
+
+  // 5. Search: cached vectors, or freshly parsed ones (written to the cache
+  // when asked), or straight from the vector file.
+  std::optional<PackedVectors> fresh;
+  // A namespace with no JSON vector file (FAISS, or none) has nothing to
+  // cache: it answers as the cold query does, errors included.
+  if (o.cache && !cached && store->vector_store(o.ns)) fresh = write_vector_cache(cache_file, o.store, *store, o.ns);
+  const PackedVectors* packed = cached ? &*cached : (fresh ? &*fresh : nullptr);
+  ProgressBar bar("query", out.quiet());
+  q.progress = bar.callback();
+  std::vector<QueryHit> hits = store ? query_vector_store(*store, o.ns, q, packed) : query_packed(*packed, q);
+  bar.finish();
+  // With --index the answer is the index's retriever's: repeated nodes dropped.
+  if (as_retriever) hits = dedupe_like_retriever(*store, std::move(hits));
+
+  // 6. Print.
+  HitSources src;
+  std::optional<JsonDoc> docstore_only;
+  if (store) {
+    src.store = &*store;
+    src.vectors = store->vector_store(o.ns);
+    src.docstore = store->docstore ? &*store->docstore : nullptr;
+  } else {
+    src.packed = packed;
+    if (want_text(out, o)) {
+      docstore_only = read_docstore_file(o.store);
+      src.docstore = docstore_only ? &*docstore_only : nullptr;
+    }
+  }
+  print_hits(out, o, hits, src);
+  return 0;
+}
+
 int run_query(Output& out, const QueryOptions& o) {
   // 1. What can be checked without reading the store (exit 2).
   int sources = !o.vector.empty() + !o.vector_file.empty() + !o.like.empty();
@@ -270,68 +342,25 @@ int run_query(Output& out, const QueryOptions& o) {
       run_streamed(out, o, embedding, filters))
     return 0;
 
-  // 4. A fresh cache answers alone when nothing else of the store is needed.
-  std::optional<PackedVectors> cached;
-  fs::path cache_file;
-  if (o.cache) {
-    cache_file = vector_cache_path(o.store, o.ns);
-    cached = read_vector_cache(cache_file, o.store);
+  // 4-6. The loaded store, or the warm cache (--cache). A cache found
+  // damaged while it is read is said in one line, removed and rebuilt; no
+  // answer is printed from it.
+  if (!o.cache) return run_loaded(out, o, std::move(embedding), filters, false);
+  const std::size_t pending = out.pending_warnings();
+  try {
+    return run_loaded(out, o, embedding, filters, true);
+  } catch (const CorruptVectorCache& e) {
+    out.drop_pending_warnings(pending);  // the store's, said again by the second read
+    out.warn(std::string(e.what()) + "; rebuilding the cache from the store");
+    std::error_code ec;
+    fs::remove(vector_cache_path(o.store, o.ns), ec);
   }
-  const bool need_store = !cached || !filters.empty() || !o.index.empty() || o.with_metadata;
-  std::optional<Store> store;
-  if (need_store) store = load_store(out, o.store);
-
-  VectorQuery q;
-  q.top_k = o.top_k;
-  q.mode = o.mode == "mmr" ? QueryMode::Mmr : QueryMode::Default;
-  q.mmr_threshold = o.mmr_threshold;
-  if (!o.like.empty()) {
-    if (store) {
-      embedding = stored_embedding(*store, o.ns, o.like);
-    } else {
-      std::size_t row = cached->find(o.like);
-      if (row == PackedVectors::npos)
-        throw Error(ErrorKind::NotFound, redact_store_name(o.store),
-                    "no embedding with id '" + o.like + "' in namespace '" + o.ns + "'");
-      embedding.assign(cached->row(row), cached->row(row) + cached->dim());
-    }
+  try {
+    return run_loaded(out, o, std::move(embedding), filters, false);
+  } catch (const CorruptVectorCache& e) {
+    throw Error(ErrorKind::Data, vector_cache_path(o.store, o.ns).string(),
+                std::string("the cache was rebuilt and is still unreadable: ") + e.what());
   }
-  q.embedding = std::move(embedding);
-  if (store) {
-    q.semantics = filter_semantics_for_era(store->era);
-    if (!filters.empty()) q.filters = filters.build(*q.semantics);
-    if (!o.index.empty()) q.node_ids = index_node_ids(*store, o.index);
-  }
-  const bool as_retriever = store && !o.index.empty();
-
-  // 5. Search: cached vectors, or freshly parsed ones (written to the cache
-  // when asked), or straight from the vector file.
-  std::optional<PackedVectors> fresh;
-  if (o.cache && !cached) fresh = write_vector_cache(cache_file, o.store, *store, o.ns);
-  const PackedVectors* packed = cached ? &*cached : (fresh ? &*fresh : nullptr);
-  ProgressBar bar("query", out.quiet());
-  q.progress = bar.callback();
-  std::vector<QueryHit> hits = store ? query_vector_store(*store, o.ns, q, packed) : query_packed(*packed, q);
-  bar.finish();
-  // With --index the answer is the index's retriever's: repeated nodes dropped.
-  if (as_retriever) hits = dedupe_like_retriever(*store, std::move(hits));
-
-  // 6. Print.
-  HitSources src;
-  std::optional<JsonDoc> docstore_only;
-  if (store) {
-    src.store = &*store;
-    src.vectors = store->vector_store(o.ns);
-    src.docstore = store->docstore ? &*store->docstore : nullptr;
-  } else {
-    src.packed = packed;
-    if (want_text(out, o)) {
-      docstore_only = read_docstore_file(o.store);
-      src.docstore = docstore_only ? &*docstore_only : nullptr;
-    }
-  }
-  print_hits(out, o, hits, src);
-  return 0;
 }
 
 }  // namespace

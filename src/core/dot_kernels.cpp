@@ -7,18 +7,18 @@
 namespace lstore::dot {
 namespace {
 
-// Sixteen independent sums, which the compiler keeps in vector registers of
-// the baseline ISA.
-void rows_generic(const float* q, const float* base, std::size_t stride, const std::size_t* rows, std::size_t n,
-                  float* out) {
+// Thirty-two independent sums of products, which the compiler keeps in
+// vector registers of the baseline ISA.
+void rows_generic(const std::int16_t* q, const std::int8_t* base, std::size_t stride, const std::size_t* rows,
+                  std::size_t n, std::int32_t* out) {
   for (std::size_t i = 0; i < n; ++i) {
-    const float* v = base + rows[i] * stride;
-    float acc[16] = {};
-    for (std::size_t j = 0; j < stride; j += 16)
-      for (std::size_t l = 0; l < 16; ++l) acc[l] += q[j + l] * v[j + l];
-    for (std::size_t w = 8; w; w /= 2)
-      for (std::size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
-    out[i] = acc[0];
+    const std::int8_t* v = base + rows[i] * stride;
+    std::int32_t acc[32] = {};
+    for (std::size_t j = 0; j < stride; j += 32)
+      for (std::size_t l = 0; l < 32; ++l) acc[l] += static_cast<std::int32_t>(q[j + l]) * v[j + l];
+    std::int32_t sum = 0;
+    for (std::size_t l = 0; l < 32; ++l) sum += acc[l];
+    out[i] = sum;
   }
 }
 
@@ -29,8 +29,10 @@ const Kernels& best_kernels() {
   const char* want = std::getenv("LSTORE_ISA");
   const int cap = !want ? 2 : std::strcmp(want, "sse2") == 0 ? 0 : std::strcmp(want, "avx2") == 0 ? 1 : 2;
   __builtin_cpu_init();
-  if (cap >= 2 && avx512_kernels() && __builtin_cpu_supports("avx512f")) return *avx512_kernels();
-  if (cap >= 1 && avx2_kernels() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+  if (cap >= 2 && avx512_kernels() && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512bw"))
+    return *avx512_kernels();
+  if (cap >= 1 && avx2_kernels() && __builtin_cpu_supports("avx2"))
     return *avx2_kernels();
 #endif
   return kGeneric;
@@ -53,8 +55,8 @@ std::size_t available_kernels(const Kernels** out, std::size_t max) {
   add(&kGeneric);
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) add(avx2_kernels());
-  if (__builtin_cpu_supports("avx512f")) add(avx512_kernels());
+  if (__builtin_cpu_supports("avx2")) add(avx2_kernels());
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) add(avx512_kernels());
 #endif
   return n;
 }

@@ -75,15 +75,16 @@ std::vector<QueryHit> finish(const VectorQuery& q, const std::vector<std::string
 // Scores candidate rows of packed vectors (the warm path).
 std::vector<QueryHit> search_packed(const VectorQuery& q, const PackedVectors& packed, const std::vector<std::size_t>& cands,
                                     std::string_view ns, const std::string& where) {
+  if (!cands.empty()) check_query_dim(q, packed.dim(), ns, where);
+  // A warm cache's int8 copy screens the top-k (same hits, same scores),
+  // reading only the candidates it cannot rule out.
+  if (auto hits = detail::search_screened(q, packed, cands)) return std::move(*hits);
   std::vector<std::string_view> ids;
   std::vector<const double*> rows;
   for (std::size_t c : cands) {
-    ids.push_back(packed.ids()[c]);
+    ids.push_back(packed.id(c));
     rows.push_back(packed.row(c));
   }
-  if (!cands.empty()) check_query_dim(q, packed.dim(), ns, where);
-  // A warm cache's float32 copy screens the top-k (same hits, same scores).
-  if (auto hits = detail::search_screened(q, packed, cands)) return std::move(*hits);
   std::vector<double> sims(cands.size());
   const double qn = detail::norm(q.embedding.data(), q.embedding.size());
   detail::parallel_for(cands.size(), 4096, [&](std::size_t b, std::size_t e) {
@@ -178,7 +179,7 @@ std::vector<QueryHit> query_packed(const PackedVectors& packed, const VectorQuer
   if (q.node_ids) allowed.insert(q.node_ids->begin(), q.node_ids->end());
   std::vector<std::size_t> cands;
   for (std::size_t r = 0; r < packed.rows(); ++r)
-    if (!q.node_ids || allowed.count(packed.ids()[r])) cands.push_back(r);
+    if (!q.node_ids || allowed.count(packed.id(r))) cands.push_back(r);
   return search_packed(q, packed, cands, "", "cached vectors");
 }
 

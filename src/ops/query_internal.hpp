@@ -5,6 +5,7 @@
 #include "lstore/progress.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -140,34 +141,38 @@ std::vector<MmrPick> rank_mmr(const std::vector<const double*>& rows, std::size_
 
 // ---------------------------------------------------------------- screened warm search (query_screen.cpp)
 
-// Floats per screening row for vectors of `dim` numbers (a multiple of 16).
+// Codes per screening row for vectors of `dim` numbers (a multiple of 32).
 std::size_t screen_stride(std::size_t dim);
-// Fills the screening copy of `rows` float64 rows of `dim` numbers: row i
-// divided by its norm in float32 at out[i * stride ...] (zero padded), and
-// exact_only[i] = 1 where the row is not finite, is zero, or is so large or
-// small that float64 arithmetic on it may overflow or underflow.
-void build_screen(const double* data, std::size_t rows, std::size_t dim, float* out, unsigned char* exact_only);
-// The top-k search (default mode) over candidate rows `cands` of `packed`,
-// screened in float32 and re-scored in float64 wherever the screening
-// cannot decide: the same hits, scores and order as scoring every candidate
-// with cosine(). nullopt when it does not apply (no screening copy, MMR, no
-// top-k or one that keeps every candidate, an exact-only query vector); the
-// caller then scores every candidate. The query's dimension must be checked.
+// The screening copy of one float64 row: codes[0..stride) the row divided by
+// its norm in units of params[0] (int8, zero padded), params[1] an upper
+// bound on the norm of what the codes miss. A row that is not finite, is
+// zero, or is so large or small that float64 arithmetic on it may overflow
+// or underflow gets params = {0, +inf}: it is always scored in float64.
+void quantise_row(const double* v, std::size_t dim, std::size_t stride, std::int8_t* codes, float* params);
+// quantise_row over `rows` rows (in parallel).
+void build_screen(const double* data, std::size_t rows, std::size_t dim, std::int8_t* codes, float* params);
+// The top-k search (default mode) over candidate rows `cands` (ascending) of
+// `packed`, screened in int8 and re-scored in float64 wherever the screen
+// cannot rule a row out: the same hits, scores and order as scoring every
+// candidate with cosine(). nullopt when it does not apply (no screening
+// copy, MMR, no top-k or one that keeps every candidate, an exact-only query
+// vector, a NaN similarity); the caller then scores every candidate. The
+// query's dimension must be checked. Throws CorruptVectorCache.
 std::optional<std::vector<QueryHit>> search_screened(const VectorQuery& q, const PackedVectors& packed,
                                                      const std::vector<std::size_t>& cands);
-// The bound on |float64 cosine - float32 screened score| for rows of `stride` floats.
-double screen_bound(std::size_t stride);
 
-// rank_default where each candidate's similarity is known only within
-// `bound` of screened[i] (unless exact_only[i]): exact(i) gives it when a
-// comparison needs it. Every comparison has the outcome it has on the exact
-// similarities, so the result is rank_default's. Returns (position, exact
-// similarity) in rank order.
-std::vector<std::pair<std::size_t, double>> rank_default_screened(const std::vector<float>& screened,
-                                                                  const std::vector<unsigned char>& exact_only,
-                                                                  double bound, const std::vector<std::string_view>& ids,
-                                                                  std::size_t top_k,
-                                                                  const std::function<double(std::size_t)>& exact);
+// rank_default where candidate i's similarity is at most upper[i]: exact(i)
+// gives it when the ranking needs it, which is for the first top_k
+// candidates and for those whose upper bound reaches the heap's smallest
+// similarity. The pushes and pops are rank_default's (a candidate below the
+// whole heap is pushed and popped as a stand-in that compares below
+// everything), so the result, ties included, is rank_default's. Returns
+// (position, exact similarity) in rank order; nullopt when an exact
+// similarity is NaN (the order of NaN is not a total one: the caller ranks
+// the exact scores instead).
+std::optional<std::vector<std::pair<std::size_t, double>>> rank_default_bounded(
+    const double* upper, std::size_t n, std::size_t top_k, const std::function<std::string_view(std::size_t)>& id,
+    const std::function<double(std::size_t)>& exact);
 
 }  // namespace lstore::detail
 
@@ -177,6 +182,7 @@ struct PackedVectorsAccess {
   static PackedVectors make(std::vector<std::string_view> ids, std::vector<std::optional<std::string_view>> ref_doc_ids,
                             std::size_t dim, const double* data, std::shared_ptr<const void> owner) {
     PackedVectors p;
+    p.m_rows = ids.size();
     p.m_ids = std::move(ids);
     p.m_ref_doc_ids = std::move(ref_doc_ids);
     p.m_dim = dim;
@@ -184,12 +190,10 @@ struct PackedVectorsAccess {
     p.m_owner = std::move(owner);
     return p;
   }
+  static PackedVectors make_cached(std::shared_ptr<const detail::VectorCacheView> view);
   using Screen = PackedVectors::Screen;
   static const Screen& screen(const PackedVectors& p) { return p.m_screen; }
   static void set_screen(PackedVectors& p, Screen s) { p.m_screen = s; }
-  // find()'s index, as it sorts it ((id, row) pairs in order), given ready.
-  static void set_index(PackedVectors& p, std::vector<std::pair<std::string_view, std::size_t>> index) {
-    p.m_index = std::move(index);
-  }
+  static const detail::VectorCacheView* cache(const PackedVectors& p) { return p.m_cache.get(); }
 };
 }  // namespace lstore

@@ -84,35 +84,19 @@ struct ExactLt {
   bool operator()(std::size_t a, std::size_t b) const { return tuple_lt(sims[a], sims[b], ids[a], ids[b]); }
 };
 
-// The comparison of ExactLt when the similarities are known only within
-// `bound` of their screened values: decided by the intervals when they are
-// apart (then the exact values are ordered the same way and differ), and by
-// the exact values, computed once on demand, otherwise.
-struct ScreenedLt {
-  const std::vector<float>& screened;
-  const std::vector<unsigned char>& exact_only;
-  double bound;
-  const std::vector<std::string_view>& ids;
-  const std::function<double(std::size_t)>& exact_fn;
-  std::vector<double> sims;
-  std::vector<unsigned char> known;
-
-  double exact(std::size_t i) {
-    if (!known[i]) {
-      sims[i] = exact_fn(i);
-      known[i] = 1;
-    }
-    return sims[i];
-  }
-  bool operator()(std::size_t a, std::size_t b) {
-    if (!exact_only[a] && !exact_only[b]) {
-      const double la = known[a] ? sims[a] : screened[a] - bound, ha = known[a] ? sims[a] : screened[a] + bound;
-      const double lb = known[b] ? sims[b] : screened[b] - bound, hb = known[b] ? sims[b] : screened[b] + bound;
-      if (ha < lb) return true;   // sim[a] <= ha < lb <= sim[b]
-      if (hb < la) return false;  // sim[b] < sim[a]
-    }
-    const double x = exact(a), y = exact(b);
-    return tuple_lt(x, y, ids[a], ids[b]);
+// ExactLt over the similarities known so far, with one stand-in position
+// (`below`) that compares below every other: a candidate whose upper bound
+// is under the heap's smallest similarity, which makes exactly the moves the
+// candidate itself would.
+struct BoundedLt {
+  const double* sims;
+  const std::function<std::string_view(std::size_t)>* id;
+  std::size_t below;
+  bool operator()(std::size_t a, std::size_t b) const {
+    if (a == below) return true;
+    if (b == below) return false;
+    if (sims[a] == sims[b]) return (*id)(a) < (*id)(b);
+    return sims[a] < sims[b];
   }
 };
 
@@ -246,25 +230,38 @@ std::vector<QueryHit> StreamingTopK::finish() const {
   return out;
 }
 
-std::vector<std::pair<std::size_t, double>> rank_default_screened(const std::vector<float>& screened,
-                                                                  const std::vector<unsigned char>& exact_only,
-                                                                  double bound, const std::vector<std::string_view>& ids,
-                                                                  std::size_t top_k,
-                                                                  const std::function<double(std::size_t)>& exact) {
-  const std::size_t n = screened.size();
-  // The same pushes and pops as rank_default: the layout of the heap, and so
-  // the order of tied results, depends on every comparison made on the way,
-  // including those with candidates that end up dropped.
-  PyHeap<ScreenedLt> heap(ScreenedLt{screened, exact_only, bound, ids, exact, std::vector<double>(n),
-                                     std::vector<unsigned char>(n, 0)});
+std::optional<std::vector<std::pair<std::size_t, double>>> rank_default_bounded(
+    const double* upper, std::size_t n, std::size_t top_k, const std::function<std::string_view(std::size_t)>& id,
+    const std::function<double(std::size_t)>& exact) {
+  // Similarities by position, filled only where computed (no page of the
+  // array is touched for the candidates the bounds rule out).
+  std::unique_ptr<double[]> sims(new double[n + 1]);
+  PyHeap<BoundedLt> heap(BoundedLt{sims.get(), &id, n});
+  // A candidate below the whole heap is pushed and popped: its moves depend
+  // on the heap alone, so once they leave the heap as it was, every later
+  // one does too until a real candidate enters.
+  bool unchanged = false;
+  std::vector<std::size_t> before;
   for (std::size_t i = 0; i < n; ++i) {
+    if (top_k && heap.size() == top_k && upper[i] < sims[heap.items()[0]]) {
+      if (!unchanged) {
+        before = heap.items();
+        heap.push(n);
+        heap.pop();
+        unchanged = heap.items() == before;
+      }
+      continue;
+    }
+    const double s = exact(i);
+    if (std::isnan(s)) return std::nullopt;  // no total order: the caller ranks exact scores
+    sims[i] = s;
     heap.push(i);
     if (top_k && heap.size() > top_k) heap.pop();
+    unchanged = false;
   }
-  ScreenedLt& lt = heap.less();
   std::vector<std::pair<double, std::size_t>> items;
   items.reserve(heap.size());
-  for (std::size_t i : heap.items()) items.emplace_back(lt.exact(i), i);
+  for (std::size_t i : heap.items()) items.emplace_back(sims[i], i);
   python_sort_desc(items);
   std::vector<std::pair<std::size_t, double>> out;
   out.reserve(items.size());

@@ -26,6 +26,7 @@
 #include "core/numbers.hpp"
 #include "core/outline.hpp"
 #include "query_internal.hpp"
+#include "vector_cache.hpp"
 
 namespace lstore {
 namespace detail {
@@ -340,12 +341,27 @@ double cosine(const double* q, double q_norm, const double* v, std::size_t dim) 
 
 }  // namespace detail
 
+// A warm cache answers through its view, which checks what it returns.
+std::string_view PackedVectors::id(std::size_t i) const { return m_cache ? m_cache->id(i) : m_ids[i]; }
+
+const std::vector<std::string_view>& PackedVectors::ids() const {
+  if (m_cache && m_ids.size() != m_rows) {
+    m_ids.resize(m_rows);
+    for (std::size_t i = 0; i < m_rows; ++i) m_ids[i] = m_cache->id(i);
+  }
+  return m_ids;
+}
+
+const double* PackedVectors::row(std::size_t i) const { return m_cache ? m_cache->row(i) : m_data + i * m_dim; }
+
 std::optional<std::string_view> PackedVectors::ref_doc_id(std::size_t i) const {
+  if (m_cache) return i < m_rows ? m_cache->ref(i) : std::nullopt;
   if (i >= m_ref_doc_ids.size()) return std::nullopt;
   return m_ref_doc_ids[i];
 }
 
 std::size_t PackedVectors::find(std::string_view id) const {
+  if (m_cache) return m_cache->find(id);
   if (m_index.size() != m_ids.size()) {
     m_index.clear();
     m_index.reserve(m_ids.size());
