@@ -202,8 +202,10 @@ class NarrowedDiffTest(unittest.TestCase):
         names = sorted(n for n in os.listdir(FIXTURES) if os.path.isdir(fixture(n)))
         for n in names:
             with self.subTest(fixture=n):
-                self.same(BASE, fixture(n))
-                self.same(fixture(n), BASE, [[], ["--json"]])
+                # Every format on a few; the rest in the two that carry every field.
+                full = n in ("node-embedding", "node-respelled", "node-metadata_template", "ts")
+                self.same(BASE, fixture(n), FORMATS if full else [["--text", "--all"], ["--json"]])
+                self.same(fixture(n), BASE, [["--json"]], narrowed=None)
         self.same(fixture("files"), fixture("files-changed"))
 
     def test_corpus_pairs(self):
@@ -278,8 +280,8 @@ class NarrowedDiffTest(unittest.TestCase):
             }
             for name, d in pairs.items():
                 with self.subTest(pair=name):
-                    self.same(base, d)
-                    self.same(d, base, [[], ["--json"]])
+                    self.same(base, d, FORMATS if name in ("deleted", "embedding") else [["--text", "--all"], ["--json"]])
+                    self.same(d, base, [["--json"]], narrowed=None)
             rc, out, _ = run_env(["diff", base, pairs["respelled"], "--json"], True)
             self.assertNotEqual(pairs["respelled"], base)
             self.assertEqual((rc, json.loads(out)["equal"]), (0, True))

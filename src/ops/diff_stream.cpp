@@ -59,7 +59,7 @@ struct Member {
   bool container = false, is_array = false;
   std::string scalar;  // the whole value of a member that is no container
   Span span;           // a container's bytes in the file
-  std::vector<Mark> marks;  // an object's entries, in file order
+  std::vector<Mark> marks;  // an object's entries, sorted by key (narrowed() puts them back in file order)
 };
 
 // The marks of one document (a file streamed, or a model's document).
@@ -67,8 +67,9 @@ struct DocMarks {
   const JsonDoc* doc = nullptr;
   const Buffer* source = nullptr;  // streamed: the file read again
   std::vector<Member> members;     // streamed: the root's members in order
-  // Per object collection: its entries' (key, value, length), sorted by key.
-  std::vector<std::pair<std::string, std::vector<Mark>>> collections;
+  std::vector<Member> held;        // a model's document: its object collections (marks without offsets)
+  // Per object collection: its name and entries, sorted by key (in members or held).
+  std::vector<std::pair<std::string, const std::vector<Mark>*>> collections;
 };
 
 class MarkingVisitor : public OutlineVisitor {
@@ -102,11 +103,10 @@ class MarkingVisitor : public OutlineVisitor {
 
 // Sorted by key; a key twice (a duplicate, or two keys of one hash) is left
 // to the model, which keeps duplicates as json.load does.
-std::vector<Mark> by_key(std::vector<Mark> marks) {
+void sort_by_key(std::vector<Mark>& marks) {
   std::sort(marks.begin(), marks.end(), [](const Mark& x, const Mark& y) { return x.key < y.key; });
   for (std::size_t i = 1; i < marks.size(); ++i)
     if (marks[i].key == marks[i - 1].key) throw CannotNarrow{};
-  return marks;
 }
 
 const Buffer* streamed_source(const Store& s, const JsonDoc& d) {
@@ -124,20 +124,25 @@ DocMarks mark(const Store& s, const JsonDoc* d) {
   if (out.source) {
     MarkingVisitor v(out.members);
     stream_file(out.source->fd(), out.source->view().size(), v);
-    for (const Member& m : out.members)
-      if (m.container && !m.is_array) out.collections.emplace_back(m.name, by_key(m.marks));
+    for (Member& m : out.members)
+      if (m.container && !m.is_array) {
+        sort_by_key(m.marks);
+        out.collections.emplace_back(m.name, &m.marks);
+      }
     return out;
   }
   for (const Section& sec : d->sections()) {
     if (!sec.outlined || sec.is_array) continue;
-    std::vector<Mark> marks;
-    marks.reserve(sec.entries.size());
+    for (const Member& seen : out.held)
+      if (seen.name == sec.name) throw CannotNarrow{};
+    Member& m = out.held.emplace_back();
+    m.name = sec.name;
+    m.marks.reserve(sec.entries.size());
     for (const Entry& e : sec.entries)
-      marks.push_back({key_hash(e.key), value_hash(e.raw), 0, 0, static_cast<std::uint32_t>(e.raw.size())});
-    for (const auto& [name, seen] : out.collections)
-      if (name == sec.name) throw CannotNarrow{};
-    out.collections.emplace_back(sec.name, by_key(std::move(marks)));
+      m.marks.push_back({key_hash(e.key), value_hash(e.raw), 0, 0, static_cast<std::uint32_t>(e.raw.size())});
+    sort_by_key(m.marks);
   }
+  for (const Member& m : out.held) out.collections.emplace_back(m.name, &m.marks);
   return out;
 }
 
@@ -150,10 +155,11 @@ std::vector<std::uint64_t> keys_that_may_differ(const DocMarks& a, const DocMark
   };
   auto find = [](const DocMarks& d, const std::string& name) -> const std::vector<Mark>* {
     for (const auto& [n, marks] : d.collections)
-      if (n == name) return &marks;
+      if (n == name) return marks;
     return nullptr;
   };
-  for (const auto& [name, x] : a.collections) {
+  for (const auto& [name, xp] : a.collections) {
+    const std::vector<Mark>& x = *xp;
     const std::vector<Mark>* y = find(b, name);
     if (!y) {
       all(x);
@@ -170,7 +176,7 @@ std::vector<std::uint64_t> keys_that_may_differ(const DocMarks& a, const DocMark
     }
   }
   for (const auto& [name, y] : b.collections)
-    if (!find(a, name)) all(y);
+    if (!find(a, name)) all(*y);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -190,23 +196,22 @@ std::string read_at(const Buffer& source, std::uint64_t begin, std::size_t size)
 
 // The streamed file as a small document: its root's members as they are,
 // but each object collection holding only the entries of `keep`.
-JsonDoc narrowed(const DocMarks& d, const std::vector<std::uint64_t>& keep) {
+JsonDoc narrowed(DocMarks& d, const std::vector<std::uint64_t>& keep) {
   std::string text = "{";
   for (std::size_t i = 0; i < d.members.size(); ++i) {
-    const Member& m = d.members[i];
+    Member& m = d.members[i];
     text.append(i ? ", " : "").append(m.raw_key).append(": ");
     if (!m.container) {
       text += m.scalar;
     } else if (m.is_array) {
       text += read_at(*d.source, m.span.begin, m.span.size());
     } else {
+      // The entries kept, in file order.
+      std::erase_if(m.marks, [&](const Mark& e) { return !std::binary_search(keep.begin(), keep.end(), e.key); });
+      std::sort(m.marks.begin(), m.marks.end(), [](const Mark& x, const Mark& y) { return x.offset < y.offset; });
       text += '{';
-      bool first = true;
-      for (const Mark& e : m.marks) {
-        if (!std::binary_search(keep.begin(), keep.end(), e.key)) continue;
-        text.append(first ? "" : ", ").append(read_at(*d.source, e.offset, e.length));
-        first = false;
-      }
+      for (std::size_t j = 0; j < m.marks.size(); ++j)
+        text.append(j ? ", " : "").append(read_at(*d.source, m.marks[j].offset, m.marks[j].length));
       text += '}';
     }
   }
