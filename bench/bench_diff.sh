@@ -27,7 +27,7 @@ trap 'rm -rf "$OUT"' EXIT
 for mode in narrowed whole; do
   env=(); [ $mode = whole ] && env=(LSTORE_NO_STREAM=1)
   env "${env[@]}" /usr/bin/time -o "$OUT/$mode.time" -f '%U %S %M' "$LSTORE" diff "$STORE" "$COPY" --json > "$OUT/$mode.json" || true
-  read -r u s k < "$OUT/$mode.time"
+  read -r u s k < <(tail -1 "$OUT/$mode.time")
   printf '  diff %-9s %7.2f CPU s %9.1f MiB\n' "$mode" "$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')" "$(awk -v k="$k" 'BEGIN{print k/1024}')"
 done
 cmp -s "$OUT/narrowed.json" "$OUT/whole.json" && echo "  same output" || { echo "  OUTPUTS DIFFER" >&2; exit 1; }

@@ -282,6 +282,13 @@ class NarrowedDiffTest(unittest.TestCase):
                 with self.subTest(pair=name):
                     self.same(base, d, FORMATS if name in ("deleted", "embedding") else [["--text", "--all"], ["--json"]])
                     self.same(d, base, [["--json"]], narrowed=None)
+            # One side a model read whole (SQLite), the other streamed: the
+            # model's collections are narrowed alike.
+            db = "sqlite:" + os.path.join(tmp, "deleted.db")
+            rc, _, err = run_env(["convert", deleted, db, "-q"], True)
+            self.assertEqual(rc, 0, err)
+            self.same(base, db, [["--text", "--all"], ["--json"]])
+            self.same(db, pairs["text"], [["--json"]])
             rc, out, _ = run_env(["diff", base, pairs["respelled"], "--json"], True)
             self.assertNotEqual(pairs["respelled"], base)
             self.assertEqual((rc, json.loads(out)["equal"]), (0, True))
