@@ -127,6 +127,8 @@ StoreDiff compared(Output& out, const DiffCli& o, const DiffOptions& options) {
       if (out.verbose()) out.note("diff: a store cannot be narrowed exactly; comparing the stores read whole");
     } catch (const Error&) {
       if (out.verbose()) out.note("diff: the narrowed read failed; the stores read whole say why");
+    } catch (const ParseError&) {
+      if (out.verbose()) out.note("diff: the narrowed read failed; the stores read whole say why");
     }
     out.drop_pending_warnings(pending);
   }

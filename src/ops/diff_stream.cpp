@@ -32,6 +32,7 @@
 #include "core/outline.hpp"
 #include "diff_internal.hpp"
 #include "lstore/diff.hpp"
+#include "lstore/error.hpp"
 
 namespace lstore {
 namespace {
@@ -293,6 +294,8 @@ bool narrow_for_diff(Store& a, Store& b) {
         if (streamed_source(*s, *d) && !narrowed_docs.count(d)) return false;
   } catch (const CannotNarrow&) {
     return false;
+  } catch (const ParseError&) {
+    return false;  // the file changed under the second read? The whole read says.
   }
   // What was counted no longer describes the documents.
   a.streamed.reset();
