@@ -167,6 +167,168 @@ class VerifyTest(unittest.TestCase):
                 self.verify(store, "sqlite:" + os.path.join(self.tmp, "s.db"))
 
 
+def run_env(args, streamed):
+    """rc, stdout, stderr of lstore args, streamed (narrowed) or with LSTORE_NO_STREAM=1."""
+    env = dict(os.environ)
+    env.pop("LSTORE_NO_STREAM", None)
+    if not streamed:
+        env["LSTORE_NO_STREAM"] = "1"
+    p = subprocess.run([LSTORE, *args], capture_output=True, env=env, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+# Every way diff prints its answer.
+FORMATS = [[], ["--stat"], ["--text", "--all"], ["--max", "2"], ["--json"], ["--format", "ndjson"],
+           ["--format", "csv"], ["--format", "tsv"], ["--brief"], ["-q"]]
+NARROWED_NOT = "read whole"  # what -v says when the narrowed read hands over to the whole stores
+
+
+class NarrowedDiffTest(unittest.TestCase):
+    """diff reads directory stores narrowed to the entries that may differ
+    (src/ops/diff_stream.cpp: a hash of every entry's key and bytes, then
+    only those entries read again); LSTORE_NO_STREAM=1 compares the stores
+    read whole. Both print the same bytes with the same exit code."""
+
+    def same(self, a, b, formats=FORMATS, narrowed=True):
+        for f in formats:
+            args = ["diff", a, b, *f]
+            self.assertEqual(run_env(args, True), run_env(args, False), " ".join(args))
+        if narrowed is not None:
+            # -v says when the narrowed read gave up: it must not have, unless expected.
+            _, _, err = run_env(["diff", a, b, "-v", "--stat"], True)
+            self.assertEqual(NARROWED_NOT not in err.decode(), narrowed, (a, b, err))
+
+    def test_fixtures(self):
+        names = sorted(n for n in os.listdir(FIXTURES) if os.path.isdir(fixture(n)))
+        for n in names:
+            with self.subTest(fixture=n):
+                # Every format on a few; the rest in the two that carry every field.
+                full = n in ("node-embedding", "node-respelled", "node-metadata_template", "ts")
+                self.same(BASE, fixture(n), FORMATS if full else [["--text", "--all"], ["--json"]])
+                self.same(fixture(n), BASE, [["--json"]], narrowed=None)
+        self.same(fixture("files"), fixture("files-changed"))
+
+    def test_corpus_pairs(self):
+        stores, _ = corpus_stores()
+        stores = [s for s in stores if os.path.isdir(s)]
+        for x, y in zip(stores, stores[1:]):
+            with self.subTest(a=x, b=y):
+                self.same(x, y, [["--json"], ["--text", "--all"]], narrowed=None)
+                self.same(y, x, [["--json"]], narrowed=None)
+
+    def test_generated_pairs(self):
+        """Seeded changes in a generated store with collections too large
+        for the summary's sample: added, removed and changed entries, numbers
+        spelt otherwise, keys in another order, a duplicate key, an entry
+        that does not decode."""
+        with tempfile.TemporaryDirectory() as tmp:
+            base = os.path.join(tmp, "base")
+            subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), base, "--nodes", "1500",
+                            "--dim", "4", "--quiet"], check=True)
+            with open(os.path.join(base, "docstore.json"), encoding="utf-8") as fh:
+                doc = json.load(fh)
+            node_ids = list(doc["docstore/data"])
+            ref_id = next(iter(doc["docstore/ref_doc_info"]))
+
+            def edited(name, edit):
+                d = os.path.join(tmp, name)
+                shutil.copytree(base, d)
+                changed = False
+                for f in sorted(os.listdir(d)):
+                    p = os.path.join(d, f)
+                    with open(p, encoding="utf-8") as fh:
+                        text = fh.read()
+                    new = edit(f, text)
+                    if new != text:
+                        changed = True
+                        with open(p, "w", encoding="utf-8") as fh:
+                            fh.write(new)
+                self.assertTrue(changed, name)
+                return d
+
+            def in_file(name, fn):
+                return lambda f, t: fn(t) if f == name else t
+
+            # Removed: one ref doc deleted as LlamaIndex deletes it.
+            deleted = os.path.join(tmp, "deleted")
+            shutil.copytree(base, deleted)
+            rc, _, err = run_env(["delete", deleted, "--ref-doc", ref_id, "-q"], True)
+            self.assertEqual(rc, 0, err)
+            # Added: a node put in.
+            added = os.path.join(tmp, "added")
+            shutil.copytree(base, added)
+            nd = os.path.join(tmp, "n.ndjson")
+            with open(nd, "w") as fh:
+                fh.write(json.dumps({"id": "new-node", "text": "hello", "ref_doc_id": "new-doc",
+                                     "embedding": [0.1, 0.2, 0.3, 0.4]}) + "\n")
+            rc, _, err = run_env(["put", added, nd, "-q"], True)
+            self.assertEqual(rc, 0, err)
+            victim = node_ids[700]
+            pairs = {
+                "deleted": deleted,
+                "added": added,
+                # Changed: a node's text, an embedding's value, a metadata value.
+                "text": edited("text", in_file("docstore.json", lambda t: t.replace(
+                    '"id_": "%s"' % victim, '"id_": "%s", "extra": 1' % victim, 1))),
+                "embedding": edited("embedding", in_file("default__vector_store.json", lambda t: respell(t, victim, 9.5))),
+                "dimension": edited("dimension", in_file("default__vector_store.json", lambda t: t.replace(
+                    '"%s": [' % victim, '"%s": [9.5, ' % victim, 1))),
+                # Numbers spelt otherwise (0.25 -> 2.5e-01 is one float): no change.
+                "respelled": edited("respelled", in_file("default__vector_store.json", lambda t: respell(t, victim))),
+                # Keys in another order in one node: no change.
+                "reordered": edited("reordered", in_file("docstore.json", lambda t: reorder(t, victim))),
+            }
+            for name, d in pairs.items():
+                with self.subTest(pair=name):
+                    self.same(base, d, FORMATS if name in ("deleted", "embedding") else [["--text", "--all"], ["--json"]])
+                    self.same(d, base, [["--json"]], narrowed=None)
+            # One side a model read whole (SQLite), the other streamed: the
+            # model's collections are narrowed alike.
+            db = "sqlite:" + os.path.join(tmp, "deleted.db")
+            rc, _, err = run_env(["convert", deleted, db, "-q"], True)
+            self.assertEqual(rc, 0, err)
+            self.same(base, db, [["--text", "--all"], ["--json"]])
+            self.same(db, pairs["text"], [["--json"]])
+            rc, out, _ = run_env(["diff", base, pairs["respelled"], "--json"], True)
+            self.assertNotEqual(pairs["respelled"], base)
+            self.assertEqual((rc, json.loads(out)["equal"]), (0, True))
+            rc, out, _ = run_env(["diff", base, pairs["reordered"], "--json"], True)
+            self.assertEqual((rc, json.loads(out)["equal"]), (0, True))
+            rc, out, _ = run_env(["diff", base, pairs["deleted"], "--json"], True)
+            self.assertEqual(json.loads(out)["removed"]["ref_docs"], [ref_id])
+
+            # Handed over to the whole stores: a duplicate key (the same
+            # answer), an entry that does not decode where it differs (the
+            # same error, naming its place in the whole file).
+            dup = edited("dup", in_file("docstore.json", lambda t: t.replace(
+                '"docstore/ref_doc_info": {', '"docstore/ref_doc_info": {"%s": {"node_ids": []}, ' % ref_id, 1)))
+            self.same(base, dup, [[], ["--json"]], narrowed=False)
+            bad = edited("bad", in_file("docstore.json", lambda t: t.replace(
+                '"id_": "%s"' % victim, '"id_": "%s", "bad": [1, 2,, 3]' % victim, 1)))
+            self.same(base, bad, [[], ["--json"]], narrowed=False)
+            self.assertEqual(run_env(["diff", base, bad], True)[0], 3)
+
+
+def respell(text, node_id, first=None):
+    """The embedding of node_id with each number written another way that
+    json.loads reads as the same float (and its first number `first`, if given)."""
+    start = text.index('"%s": [' % node_id) + len('"%s": [' % node_id)
+    end = text.index("]", start)
+    nums = [float(x) for x in text[start:end].split(",")]
+    if first is not None:
+        nums[0] = first
+    return text[:start] + ", ".join("%.17e" % x for x in nums) + text[end:]
+
+
+def reorder(text, node_id):
+    """The docstore entry of node_id with its __data__'s keys reversed."""
+    key = '"%s": ' % node_id
+    start = text.index(key, text.index('"docstore/data"')) + len(key)
+    entry, end = json.JSONDecoder().raw_decode(text, start)
+    entry["__data__"] = dict(reversed(list(entry["__data__"].items())))
+    return text[:start] + json.dumps(entry) + text[end:]
+
+
 if __name__ == "__main__":
     LSTORE = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=1)

@@ -58,6 +58,15 @@ struct StoreDiff {
 
 StoreDiff diff_stores(const Store& a, const Store& b, const DiffOptions& options);
 
+// Two stores read for their summary (Backend::load_streamed) made ready for
+// diff_stores in compact memory: each large file is streamed again for a
+// hash of every entry's key and bytes, and cut down to the entries whose
+// keys may differ between the two (diff_stream.cpp); diff_stores then says
+// what it says of the stores read whole. False when that cannot be done
+// exactly (a duplicate key, ...): the caller diffs the stores read whole.
+// Throws Error as reading a file does.
+bool narrow_for_diff(Store& a, Store& b);
+
 // A unified diff of two texts, line by line (for diff --text).
 std::string unified_diff(const std::string& a, const std::string& b, const std::string& label_a,
                          const std::string& label_b, int context = 3);

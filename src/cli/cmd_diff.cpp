@@ -1,7 +1,11 @@
 // lstore diff STORE_A STORE_B: what changed, part by part (spec/CLI.md).
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <string_view>
+
 #include "commands.hpp"
+#include "streamed_reader.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/diff.hpp"
 #include "lstore/error.hpp"
@@ -103,6 +107,36 @@ void print_text(Output& out, const StoreDiff& d, const DiffCli& o) {
   }
 }
 
+// The two stores as diff_stores compares them. Read for their summary and
+// narrowed (narrow_for_diff: a few words an entry, then only the entries
+// that may differ), unless LSTORE_NO_STREAM=1; when the narrowed stores
+// cannot give the answer the whole ones give (a duplicate key, an entry that
+// does not decode, whose error names a place in the whole file), the
+// stores are read whole, which answers or fails as it always has; the
+// warnings of the first read are dropped, as the second says them again.
+StoreDiff compared(Output& out, const DiffCli& o, const DiffOptions& options) {
+  const char* off = std::getenv("LSTORE_NO_STREAM");
+  if (!(off && *off && std::string_view(off) != "0")) {
+    const std::size_t pending = out.pending_warnings();
+    try {
+      StreamedReader ra(open_backend(o.a), std::nullopt);
+      Store a = load_store(out, ra);
+      StreamedReader rb(open_backend(o.b), std::nullopt);
+      Store b = load_store(out, rb);
+      if (narrow_for_diff(a, b)) return diff_stores(a, b, options);
+      if (out.verbose()) out.note("diff: a store cannot be narrowed exactly; comparing the stores read whole");
+    } catch (const Error&) {
+      if (out.verbose()) out.note("diff: the narrowed read failed; the stores read whole say why");
+    } catch (const ParseError&) {
+      if (out.verbose()) out.note("diff: the narrowed read failed; the stores read whole say why");
+    }
+    out.drop_pending_warnings(pending);
+  }
+  Store a = load_store(out, o.a);
+  Store b = load_store(out, o.b);
+  return diff_stores(a, b, options);
+}
+
 }  // namespace
 
 CommandSpec add_diff(CLI::App& parent) {
@@ -119,9 +153,7 @@ CommandSpec add_diff(CLI::App& parent) {
   app->add_option("--tolerance", o->tolerance, "Embeddings within this absolute difference count as equal (default: exact)");
   app->add_option("--ignore", o->ignore, "A metadata key to ignore (repeatable), e.g. last_modified_date");
   return {app, [o](Output& out) {
-            Store a = load_store(out, o->a);
-            Store b = load_store(out, o->b);
-            StoreDiff d = diff_stores(a, b, DiffOptions{o->tolerance, {o->ignore.begin(), o->ignore.end()}});
+            StoreDiff d = compared(out, *o, DiffOptions{o->tolerance, {o->ignore.begin(), o->ignore.end()}});
             // -q: the exit status only, as a scripted `if` wants it (cmp -s, git diff --quiet).
             if (o->quiet) return d.equal() ? 0 : 1;
             if (o->brief) {

@@ -19,6 +19,19 @@
 #include "lstore/side_files.hpp"
 
 namespace lstore {
+namespace diffing {
+
+std::string namespace_key(const Store& s, const std::string& ns, const Vocabulary& v) {
+  return v.across && s.dialect == Dialect::TypeScript && ns == "images" ? "image" : ns;
+}
+
+const VectorStoreDoc* find_namespace(const Store& s, const std::string& key, const Vocabulary& v) {
+  for (const VectorStoreDoc& d : s.vector_stores)
+    if (namespace_key(s, d.ns, v) == key) return &d;
+  return nullptr;
+}
+
+}  // namespace diffing
 namespace {
 
 // What convert --dialect ts keeps aside for the way back ("lstore/python:..."
@@ -157,18 +170,6 @@ void diff_indexes(const Store& a, const Store& b, const Meaning& m, StoreDiff& o
 }
 
 // ---------------------------------------------------------------- vectors
-
-// Across dialects TS's "images" (its image vector store's directory) is
-// Python's "image" namespace.
-std::string namespace_key(const Store& s, const std::string& ns, const Vocabulary& v) {
-  return v.across && s.dialect == Dialect::TypeScript && ns == "images" ? "image" : ns;
-}
-
-const VectorStoreDoc* find_namespace(const Store& s, const std::string& key, const Vocabulary& v) {
-  for (const VectorStoreDoc& d : s.vector_stores)
-    if (namespace_key(s, d.ns, v) == key) return &d;
-  return nullptr;
-}
 
 // Embeddings: the largest absolute difference and the cosine similarity of
 // those that changed, or the change of dimension.

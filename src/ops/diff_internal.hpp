@@ -35,6 +35,12 @@ struct Vocabulary {
 };
 Vocabulary vocabulary_of(const Store& a, const Store& b);
 
+// The namespace a vector store is compared under: across dialects TS's
+// "images" (its image vector store's directory) is Python's "image".
+std::string namespace_key(const Store& s, const std::string& ns, const Vocabulary& v);
+// The vector store of `s` compared under `key`, or nullptr.
+const VectorStoreDoc* find_namespace(const Store& s, const std::string& key, const Vocabulary& v);
+
 // A camelCase TS field (or a Python <= 0.6.33 alias) as the Python field it
 // converts to; other names as they are.
 std::string python_name(const std::string& key);
