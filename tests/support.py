@@ -7,8 +7,10 @@ import pty
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.environ.get("LSTORE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
@@ -242,3 +244,28 @@ def assert_never_shown(test, lstore, secrets, variant, cases, env=None):
             test.assertNotIn(secret, out + err, (variant, args))
         shown.append(out + err)
     return "".join(shown)
+
+
+def vector_namespaces(ls_json):
+    """(namespace, dim) of each vector store with vectors, from `ls --format json`'s output."""
+    return [(v["namespace"], v["dim"]) for v in json.loads(ls_json).get("vector_stores") or []
+            if v.get("vectors") and isinstance(v.get("dim"), int)]
+
+
+class QueryScratch(unittest.TestCase):
+    """A scratch directory per test (self.tmp), and query vectors written there as files."""
+    scratch_prefix = "lstore-query-"
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix=self.scratch_prefix)
+        self.n = 0
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def vector_file(self, vec):
+        self.n += 1
+        p = os.path.join(self.tmp, "q%d.json" % self.n)
+        with open(p, "w") as f:
+            json.dump(vec, f)
+        return p

@@ -10,7 +10,6 @@ file is simply rebuilt."""
 import json
 import os
 import random
-import shutil
 import struct
 import subprocess
 import sys
@@ -42,8 +41,7 @@ def namespaces(store):
     rc, out, _ = run(["ls", store, "--format", "json"])
     if rc != 0:
         return []
-    return [(v["namespace"], v["dim"]) for v in json.loads(out).get("vector_stores") or []
-            if v.get("vectors") and isinstance(v.get("dim"), int)]
+    return support.vector_namespaces(out)
 
 
 def header(path):
@@ -51,20 +49,8 @@ def header(path):
         return dict(zip(FIELDS, HEADER.unpack(f.read(HEADER.size))))
 
 
-class WarmQueryTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="lstore-query-cache-")
-        self.n = 0
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def vector_file(self, vec):
-        self.n += 1
-        p = os.path.join(self.tmp, "q%d.json" % self.n)
-        with open(p, "w") as f:
-            json.dump(vec, f)
-        return p
+class WarmQueryTest(support.QueryScratch):
+    scratch_prefix = "lstore-query-cache-"
 
     def cache_dir(self):
         self.n += 1

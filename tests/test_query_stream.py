@@ -41,24 +41,11 @@ def namespaces(store):
     rc, out, _ = run(["ls", store, "--format", "json"], False)
     if rc != 0:
         return []
-    return [(v["namespace"], v["dim"]) for v in json.loads(out).get("vector_stores") or []
-            if v.get("vectors") and isinstance(v.get("dim"), int)]
+    return support.vector_namespaces(out)
 
 
-class StreamedQueryTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="lstore-query-stream-")
-        self.n = 0
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def vector_file(self, vec):
-        self.n += 1
-        p = os.path.join(self.tmp, "q%d.json" % self.n)
-        with open(p, "w") as f:
-            json.dump(vec, f)
-        return p
+class StreamedQueryTest(support.QueryScratch):
+    scratch_prefix = "lstore-query-stream-"
 
     def same(self, args):
         a = run(args, True)
