@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/stream_index_store.hpp"
+#include "ops/validate_index_refs.hpp"
 #include "lstore/json.hpp"
 #include "lstore/jsondoc.hpp"
 #include "lstore/model.hpp"
@@ -135,4 +136,131 @@ TEST_CASE("what the reader does not follow is handed back") {
     CAPTURE(text);
     CHECK_FALSE(streamed(text));
   }
+}
+
+// validate's references read in windows (stream_index_refs) against
+// visit_vector_struct_refs() over each struct held whole: where the windowed
+// reader answers, it tells exactly the pairs the whole read tells; it must
+// answer for plain stores, and refuse wherever the whole read refuses.
+namespace {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+std::optional<Pairs> windowed_refs(const std::string& text, std::size_t window) {
+  Pairs got;
+  bool ok = stream_index_refs(
+      text, [&](std::string_view k, std::string_view v) { got.emplace_back(std::string(k), std::string(v)); }, window);
+  if (!ok) return std::nullopt;
+  return got;
+}
+
+std::optional<Pairs> whole_refs(const std::vector<std::string>& entries) {
+  Pairs got;
+  for (const std::string& e : entries)
+    if (!visit_vector_struct_refs(e, [&](std::string_view k, std::string_view v) {
+          got.emplace_back(std::string(k), std::string(v));
+        }))
+      return std::nullopt;
+  return got;
+}
+
+std::string store_of(const std::vector<std::string>& entries) {
+  std::string text = "{\"index_store/data\": {";
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    text += (i ? ", \"s" : "\"s") + std::to_string(i) + "\": " + entries[i];
+  return text + "}}";
+}
+
+// Both reads of a store of these entries, the windowed one in several window
+// sizes (1 byte crosses every escape and token); `answers`: the windowed
+// read must answer (else it may only refuse).
+void same_refs(const std::vector<std::string>& entries, bool answers) {
+  const std::string text = store_of(entries);
+  CAPTURE(text);
+  std::optional<Pairs> whole = whole_refs(entries);
+  for (std::size_t window : {std::size_t{1}, std::size_t{7}, std::size_t{1} << 20}) {
+    CAPTURE(window);
+    std::optional<Pairs> got = windowed_refs(text, window);
+    CHECK(got.has_value() == answers);
+    if (got) {
+      REQUIRE(whole);
+      CHECK(*got == *whole);
+    }
+  }
+  TempFile f(text);  // the descriptor's reader too
+  Pairs from_fd;
+  bool ok = stream_index_refs(f.fd, text.size(), [&](std::string_view k, std::string_view v) {
+    from_fd.emplace_back(std::string(k), std::string(v));
+  });
+  CHECK(ok == answers);
+  if (ok) CHECK(from_fd == *whole);
+}
+
+std::string raw_entry(const std::string& type, const std::string& inner_json_text) {
+  return "{\"__type__\": \"" + type + "\", \"__data__\": " + dump(Json(inner_json_text)) + "}";
+}
+
+}  // namespace
+
+TEST_CASE("validate's references stream as visit_vector_struct_refs reads them whole") {
+  // Plain stores: answered, with the same pairs.
+  same_refs({envelope("vector_store", vector_struct(0))}, true);
+  same_refs({envelope("vector_store", vector_struct(1))}, true);
+  same_refs({envelope("vector_store", vector_struct(1000))}, true);
+  same_refs({envelope("vector_store", vector_struct(3, "a")), envelope("vector_store", vector_struct(5, "b"))}, true);
+  same_refs({}, true);
+  // Other members around and inside, escapes in other strings, a nodesDict
+  // beside nodes_dict (another root name), LlamaIndex's indented layout.
+  same_refs({"{\"x\": [1, {\"y\": null}], \"__type__\": \"vector_store\", \"__data__\": " +
+             dump(Json(std::string("{\"summary\": \"a \\\"q\\\"\\n\\\\\", \"nodesDict\": {}, \"nodes_dict\": "
+                                   "{\"k1\": \"v1\", \"k2\": \"v1\"}, \"deep\": [[[{}]]]}"))) +
+             ", \"z\": -1.5e-3}"},
+            true);
+  same_refs({"{\n  \"__type__\": \"vector_store\",\n  \"__data__\": " +
+             dump(Json(std::string("{\n \"nodes_dict\" : { \"a\" : \"b\" } \n}"))) + "\n}"},
+            true);
+
+  // Refused by both.
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {\"x\": \"x\", \"x\": \"y\"}}")}, false);  // a node key twice
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {\"a\\\"b\": \"x\"}}")}, false);          // an escaped key
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {\"a\": \"x\\\\y\"}}")}, false);          // an escaped value
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {\"a\": 1}}")}, false);                   // not a string
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {\"a\": [\"x\"]}}")}, false);
+  same_refs({raw_entry("list", "{\"nodes_dict\": {\"a\": \"x\"}}")}, false);                      // another type
+  same_refs({raw_entry("vector_store", "{\"nodesDict\": {\"a\": \"x\"}}")}, false);               // TS name only
+  same_refs({raw_entry("vector_store", "{\"index_id\": \"i\"}")}, false);                         // no nodes_dict
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {}, \"nodes_dict\": {}}")}, false);       // twice
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": []}")}, false);                          // an array
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {}, \"x\": 1, \"x\": 2}")}, false);       // a root name twice
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {\"a\": \"x\",}}")}, false);             // a syntax error inside
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {}} x")}, false);
+  same_refs({raw_entry("vector_store", "[1]")}, false);
+  same_refs({"{\"__type__\": \"vector_store\", \"__type__\": \"vector_store\", \"__data__\": \"{\\\"nodes_dict\\\": {}}\"}"},
+            false);  // an envelope name twice
+  same_refs({"{\"__type__\": \"vector_store\"}"}, false);                                          // no struct
+  same_refs({"{\"__type__\": \"vector_store\", \"__data__\": {\"nodes_dict\": {}}}"}, false);     // not a string
+  same_refs({"{\"__type__\": \"vector_\\u0073tore\", \"__data__\": \"{\\\"nodes_dict\\\": {}}\"}"}, false);
+  same_refs({"[1]"}, false);
+
+  // Refused here though the whole read answers: left to the loaded path.
+  same_refs({"{\"__data__\": \"{\\\"nodes_dict\\\": {}}\", \"__type__\": \"vector_store\"}"}, false);  // type after
+  same_refs({raw_entry("vector_store", "{\"summary\": \"caf\\u00e9\", \"nodes_dict\": {}}")}, false);   // \u escape
+  same_refs({raw_entry("vector_store", "{\"summary\": \"caf\xc3\xa9\", \"nodes_dict\": {}}")}, false);  // UTF-8
+  same_refs({raw_entry("vector_store", "{\"nodes_dict\": {\"" + std::string(300, 'k') + "\": \"v\"}}")}, false);
+}
+
+TEST_CASE("validate's references: a file the streamed validate does not follow is refused") {
+  const std::string ok = envelope("vector_store", vector_struct(3, "a"));
+  for (const std::string& text : std::vector<std::string>{
+           "{\"index_store/data\": {\"a\": " + ok + "}, \"other\": {}}",   // another container
+           "{\"index_store/data\": [" + ok + "]}",                         // entries without keys
+           "{\"index_store/data\": {\"a\": " + ok + "}, \"index_store/data\": {}}",
+           "{\"index_store/data\": {\"a\": " + ok + "}} x",
+           "{\"index_store/data\": {\"a\": " + ok + "}",
+       }) {
+    CAPTURE(text);
+    CHECK_FALSE(windowed_refs(text, 1 << 20));
+  }
+  // A scalar root member is fine (read as JSON).
+  CHECK(windowed_refs("{\"index_store/data\": {\"a\": " + ok + "}, \"v\": 1}", 1 << 20));
 }

@@ -230,6 +230,84 @@ class StreamedValidateTest(unittest.TestCase):
             self.assertEqual(sorted(with_findings), sorted(edited))
             self.same_every_format(edited)
 
+    def test_large_index_store(self):
+        """An index store over the 1 MiB window (read by stream_index_refs
+        from its file, never held whole): a struct padded with whitespace,
+        then edited in each way the windowed reader must follow or refuse;
+        each compared byte for byte with the loaded path."""
+        with tempfile.TemporaryDirectory() as tmp:
+            base = self.gen(tmp, 1200, "nodes")
+
+            def padded(edit_struct=None, edit_entry=None, ensure_ascii=True):
+                def edit(text):
+                    j = json.loads(text)
+                    key = list(j["index_store/data"])[-1]
+                    entry = j["index_store/data"][key]
+                    data = json.loads(entry["__data__"])
+                    # indent 600: about 1.4 MB of whitespace inside the struct's string
+                    text = json.dumps(data, indent=600)
+                    if edit_struct:
+                        text = edit_struct(text, data)
+                    entry["__data__"] = text
+                    if edit_entry:
+                        j["index_store/data"][key] = edit_entry(entry)
+                    return json.dumps(j, ensure_ascii=ensure_ascii)
+                return edit
+
+            first = lambda data: next(iter(data["nodes_dict"]))  # noqa: E731
+
+            def dup_key(t, data):
+                k = first(data)
+                return t.replace('"nodes_dict": {', '"nodes_dict": {"%s": "%s", ' % (k, data["nodes_dict"][k]), 1)
+
+            def escaped_key(t, data):
+                k = first(data)
+                return t.replace('"%s":' % k, '"\\u%04x%s":' % (ord(k[0]), k[1:]), 1)
+
+            def number_value(t, data):
+                k = first(data)
+                return t.replace('"%s": "%s"' % (k, data["nodes_dict"][k]), '"%s": 1' % k, 1)
+
+            def syntax_error(t, data):
+                return t.replace('"nodes_dict": {', '"nodes_dict": {,', 1)
+
+            def camel(t, data):
+                return t.replace('"nodes_dict"', '"nodesDict"', 1)
+
+            def twice(t, data):
+                return t[: t.rindex("}")] + ', "nodes_dict": {}}'
+
+            def non_ascii(t, data):
+                return t.replace("{", '{"note": "caf\u00e9", ', 1)
+
+            def other_type(e):
+                return {"__type__": "list", "__data__": e["__data__"]}
+
+            def type_after(e):
+                return {"__data__": e["__data__"], "__type__": e["__type__"]}
+
+            cases = [
+                # (name, edit, the stream answers)
+                ("plain", padded(), True),
+                ("dup-key", padded(dup_key), False),
+                ("escaped-key", padded(escaped_key), False),
+                ("number-value", padded(number_value), False),
+                ("syntax-error", padded(syntax_error), False),
+                ("nodesDict", padded(camel), False),
+                ("twice", padded(twice), False),
+                ("non-ascii-escaped", padded(non_ascii), False),
+                ("non-ascii-utf8", padded(non_ascii, ensure_ascii=False), False),
+                ("other-type", padded(edit_entry=other_type), False),
+                ("type-after", padded(edit_entry=type_after), False),
+            ]
+            stores = [self.edited(tmp, base, name, "index_store.json", edit, True) for name, edit, _ in cases]
+            for d in stores:
+                self.assertGreater(os.path.getsize(os.path.join(d, "index_store.json")), 1 << 20)
+            self.assertEqual(paths_taken(stores), ["streamed" if ok else "loaded" for _, _, ok in cases])
+            for fmt in ("json", "text"):
+                self.same(["validate"] + stores + ["--format", fmt])
+
+
 
 if __name__ == "__main__":
     LSTORE = sys.argv.pop(1)

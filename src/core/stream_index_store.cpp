@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,6 +17,7 @@ namespace {
 constexpr std::size_t kWindow = std::size_t{1} << 20;
 constexpr std::size_t kMaxToken = 256;  // keys, type names and numbers checked here
 constexpr std::size_t kMaxSample = std::size_t{64} << 20;
+constexpr std::size_t kStrictDepth = 64;  // well inside locate_json_error's 256
 
 // Anything this reader does not take on: the file is read whole instead.
 struct GiveUp {};
@@ -71,6 +74,12 @@ class Lexer {
 
   explicit Lexer(Hooks& hooks) : m_hooks(hooks) {}
 
+  // Reading references (stream_index_refs): a \\u escape gives up (json.load
+  // and locate_json_error may judge a lone surrogate apart; a decoded
+  // non-ASCII id would be misread here), and so does nesting deeper than
+  // locate_json_error's limit could matter.
+  bool strict = false;
+
   // Inside a string, not within an escape: a run of plain characters may be
   // passed with plain().
   bool in_plain_string() const { return m_in_string && !m_escape && m_hex == 0; }
@@ -115,6 +124,7 @@ class Lexer {
       case '{':
       case '[':
         begin_value(c);
+        if (strict && m_frames.size() >= kStrictDepth) throw GiveUp{};
         m_frames.push_back({c == '{', c == '{' ? Expect::KeyOrClose : Expect::ValueOrClose});
         return;
       case '}':
@@ -178,6 +188,7 @@ class Lexer {
       --m_hex;
     } else if (m_escape) {
       m_escape = false;
+      if (c == 'u' && strict) throw GiveUp{};
       if (c == 'u') m_hex = 4;
       else if (!std::strchr("\"\\/bfnrt", c)) throw GiveUp{};
     } else if (c == '\\') {
@@ -218,21 +229,40 @@ class Lexer {
 // member named `a` or `b` (as count_index_struct() does), and tells the
 // reader which of its characters to leave out of the sample (every entry of
 // that member after the first).
+//
+// With `refs` (stream_index_refs) it also tells every member of the
+// struct's nodes_dict to `refs`, and gives up wherever visit_vector_struct()
+// of validate_index_refs.cpp would refuse the struct: nodes_dict not an
+// object found once, a key or value not a plain string without escapes, a
+// root name or a node key twice (compared by hash, as there).
 class StructCounter : public Lexer::Hooks {
  public:
-  StructCounter(const char* a, const char* b) : m_a(a), m_b(b) {}
+  StructCounter(const char* a, const char* b, const IndexRefSink* refs = nullptr) : m_a(a), m_b(b), m_refs(refs) {}
 
   std::size_t count = 0;
   bool skipping = false;
 
   void key(std::size_t depth, const std::string& k, bool whole) override {
+    if (depth == 2 && m_in_nodes) {
+      if (!whole || k.find('\\') != std::string::npos) throw GiveUp{};
+      m_key = k;
+    }
     if (depth != 1) return;
     // A name written with escapes is compared decoded by the loaded path.
     if (k.find('\\') != std::string::npos) throw GiveUp{};
     m_member = whole ? k : std::string();
+    if (m_refs) {
+      if (!whole) throw GiveUp{};
+      m_roots.push_back(std::hash<std::string_view>{}(k));
+    }
   }
   void value_start(std::size_t depth, char kind) override {
     if (depth == 0 && kind != '{') throw GiveUp{};  // not a struct: the loaded path decides
+    if (m_refs && depth == 1 && m_member == "nodes_dict") {
+      if (m_nodes_seen || kind != '{') throw GiveUp{};
+      m_nodes_seen = m_in_nodes = true;
+    }
+    if (m_in_nodes && depth == 2 && kind != '"') throw GiveUp{};
     if (depth == 1 && !m_found && (m_member == m_a || (m_b && m_member == m_b))) {
       m_found = true;
       m_counting = kind == '{' || kind == '[';
@@ -240,23 +270,44 @@ class StructCounter : public Lexer::Hooks {
       ++count;
     }
   }
-  void value_string(std::size_t, const std::string&, bool) override {}
+  void value_string(std::size_t depth, const std::string& raw, bool whole) override {
+    if (depth != 2 || !m_in_nodes) return;
+    if (!whole || raw.find('\\') != std::string::npos) throw GiveUp{};
+    m_keys.push_back(std::hash<std::string_view>{}(m_key));
+    (*m_refs)(m_key, raw);
+  }
   void separator(std::size_t depth) override {
     if (depth == 2 && m_counting) skipping = true;
   }
   void closing(std::size_t depth) override {
+    if (depth == 2) m_in_nodes = false;
     if (depth == 2 && m_counting) {
       m_counting = false;
       skipping = false;
     }
   }
 
+  // The struct has been read whole: the checks made at its end.
+  void finish_refs() {
+    if (!m_refs) return;
+    if (!m_nodes_seen || !distinct(m_roots) || !distinct(m_keys)) throw GiveUp{};
+  }
+
  private:
+  static bool distinct(std::vector<std::size_t>& hashes) {
+    std::sort(hashes.begin(), hashes.end());
+    return std::adjacent_find(hashes.begin(), hashes.end()) == hashes.end();
+  }
+
   const char* m_a;
   const char* m_b;
+  const IndexRefSink* m_refs;
   std::string m_member;
   bool m_found = false;
   bool m_counting = false;
+  bool m_nodes_seen = false, m_in_nodes = false;
+  std::string m_key;  // the nodes_dict key whose value comes next
+  std::vector<std::size_t> m_roots, m_keys;
 };
 
 // The member counted for a struct type, as count_index_struct() has it.
@@ -271,9 +322,15 @@ bool counted_members(const std::string& type, const char*& a, const char*& b) {
 // The whole file: root object -> collections (objects) -> entries (objects)
 // -> members. A __data__ string of an entry whose type was given before it
 // is fed through a StructCounter as it is read.
+//
+// With `refs` (stream_index_refs) only what the streamed validate takes is
+// followed: root members each once, the one container index_store/data an
+// object whose entries are all {"__type__": "vector_store", "__data__":
+// "..."} objects with distinct member names, the type before the struct;
+// anything else gives up.
 class Reader : public Lexer::Hooks {
  public:
-  explicit Reader(const std::string* keep) : m_keep(keep) {}
+  explicit Reader(const std::string* keep, const IndexRefSink* refs = nullptr) : m_keep(keep), m_refs(refs) {}
   StreamedFile out;
 
   void key(std::size_t depth, const std::string& k, bool whole) override {
@@ -289,11 +346,18 @@ class Reader : public Lexer::Hooks {
       if (!m_entries.insert(m_collection + '\0' + k).second) throw GiveUp{};
     } else if (depth == 3) {
       m_member = k;
+      if (m_refs && !m_names.insert(k).second) throw GiveUp{};
+      if (m_refs && k == "__type__" && m_data_seen) throw GiveUp{};  // whatever its value
     }
   }
 
   void value_start(std::size_t depth, char kind) override {
     if (depth == 0 && kind != '{') throw GiveUp{};
+    if (m_refs && depth == 1 && (kind == '[' || (kind == '{' && m_collection != "index_store/data"))) throw GiveUp{};
+    if (m_refs && depth == 2) {
+      if (kind != '{') throw GiveUp{};
+      m_names.clear();
+    }
     if (depth == 1) {
       m_collection_object = kind == '{';
       if (m_collection_object) out.counts[m_collection];  // counted below
@@ -314,19 +378,23 @@ class Reader : public Lexer::Hooks {
       const char* a;
       const char* b;
       const bool asked = m_keep && *m_keep == m_entry;  // get ID: this struct stays whole
-      if (kind == '"' && m_type && !asked && counted_members(*m_type, a, b)) m_enter_struct = StructCounter(a, b);
+      if (m_refs && (kind != '"' || m_type != std::string("vector_store"))) throw GiveUp{};
+      if (kind == '"' && m_type && !asked && counted_members(*m_type, a, b)) m_enter_struct = StructCounter(a, b, m_refs);
     }
   }
 
   void value_string(std::size_t depth, const std::string& raw, bool whole) override {
-    if (depth == 3 && m_entry_object && (m_member == "__type__" || m_member == "type")) {
+    // (validate_index_refs.cpp reads "__type__" alone.)
+    if (depth == 3 && m_entry_object && (m_member == "__type__" || (!m_refs && m_member == "type"))) {
       if (m_data_seen) throw GiveUp{};  // the type after the struct: not followed here
       if (whole && raw.find('\\') == std::string::npos) m_type = raw;
       else m_type = std::string("\\");  // a type no struct counter takes
     }
   }
   void separator(std::size_t) override {}
-  void closing(std::size_t) override {}
+  void closing(std::size_t depth) override {
+    if (m_refs && depth == 3 && !m_data_seen) throw GiveUp{};  // an entry without a struct
+  }
 
   // Set by value_start() when a struct to count begins; taken by the loop.
   std::optional<StructCounter> m_enter_struct;
@@ -335,6 +403,8 @@ class Reader : public Lexer::Hooks {
 
  private:
   const std::string* m_keep;
+  const IndexRefSink* m_refs;
+  std::set<std::string> m_names;  // of the entry being read (refs)
   std::set<std::string> m_collections;
   std::set<std::string> m_entries;
   std::string m_member;
@@ -372,7 +442,10 @@ std::size_t unit_length(const std::string& unit) {
 
 class Loop {
  public:
-  explicit Loop(const std::string* keep) : m_reader(keep), m_outer(m_reader) {}
+  explicit Loop(const std::string* keep, const IndexRefSink* refs = nullptr)
+      : m_reader(keep, refs), m_outer(m_reader), m_refs(refs) {
+    m_outer.strict = refs != nullptr;
+  }
 
   void feed(const char* p, std::size_t n) {
     std::size_t i = 0;
@@ -380,11 +453,12 @@ class Loop {
       if (!m_struct) {
         char c = p[i++];
         m_outer.feed(c);
-        m_reader.out.sample.push_back(c);
+        if (!m_refs) m_reader.out.sample.push_back(c);  // (no sample is made of references)
         if (m_reader.m_enter_struct) {
           m_struct.emplace(*m_reader.m_enter_struct);
           m_reader.m_enter_struct.reset();
           m_inner.emplace(*m_struct);
+          m_inner->strict = m_refs != nullptr;
         }
         if (m_reader.out.sample.size() > kMaxSample) throw GiveUp{};
         continue;
@@ -398,7 +472,7 @@ class Loop {
         if (j > i) {
           m_outer.plain(p + i, j - i);
           m_inner->plain(p + i, j - i);
-          if (!m_struct->skipping) m_reader.out.sample.append(p + i, j - i);
+          if (!m_struct->skipping && !m_refs) m_reader.out.sample.append(p + i, j - i);
           i = j;
           continue;
         }
@@ -408,8 +482,9 @@ class Loop {
       if (!m_outer.in_string()) {  // the closing quote of __data__
         if (!m_unit.empty()) throw GiveUp{};
         m_inner->end();
+        m_struct->finish_refs();
         m_reader.out.counts[m_reader.m_collection].struct_nodes[m_reader.m_entry] = m_struct->count;
-        m_reader.out.sample.push_back(c);
+        if (!m_refs) m_reader.out.sample.push_back(c);
         m_inner.reset();
         m_struct.reset();
         continue;
@@ -422,7 +497,7 @@ class Loop {
         d = 'x';  // a character of one of the struct's strings: not structure
       }
       m_inner->feed(d);
-      if (!m_struct->skipping) m_reader.out.sample.append(m_unit);
+      if (!m_struct->skipping && !m_refs) m_reader.out.sample.append(m_unit);
       m_unit.clear();
       if (m_reader.out.sample.size() > kMaxSample) throw GiveUp{};
     }
@@ -440,9 +515,55 @@ class Loop {
   std::optional<StructCounter> m_struct;
   std::optional<Lexer> m_inner;
   std::string m_unit;  // an escape sequence of the struct's string being read
+  const IndexRefSink* m_refs;
 };
 
+// The file read in windows through `loop`; false on a read error.
+template <class Feed>
+bool read_windows(int fd, std::size_t size, std::size_t window, Feed&& feed) {
+  std::vector<char> buf(window);
+  std::size_t off = 0;
+  while (off < size) {
+    ssize_t n = ::pread(fd, buf.data(), std::min(buf.size(), size - off), static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    feed(buf.data(), static_cast<std::size_t>(n));
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace
+
+bool stream_index_refs(int fd, std::size_t size, const IndexRefSink& sink,
+                       const std::function<void(std::size_t)>& passed) {
+  try {
+    Loop loop(nullptr, &sink);
+    std::size_t off = 0;
+    bool read = read_windows(fd, size, kWindow, [&](const char* p, std::size_t n) {
+      loop.feed(p, n);
+      off += n;
+      if (passed) passed(off);
+    });
+    if (!read) return false;
+    loop.finish();
+    return true;
+  } catch (const GiveUp&) {
+    return false;
+  }
+}
+
+bool stream_index_refs(std::string_view text, const IndexRefSink& sink, std::size_t window) {
+  try {
+    Loop loop(nullptr, &sink);
+    for (std::size_t off = 0; off < text.size(); off += window)
+      loop.feed(text.data() + off, std::min(window, text.size() - off));
+    loop.finish();
+    return true;
+  } catch (const GiveUp&) {
+    return false;
+  }
+}
 
 std::optional<StreamedFile> stream_index_store(int fd, std::size_t size, const std::string* keep) {
   try {

@@ -14,8 +14,10 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/stream_counts.hpp"
 
@@ -27,5 +29,20 @@ namespace lstore {
 // and reports whatever is wrong with it, as it always has.
 // With `keep` (get ID), the struct of that id stays whole in the sample.
 std::optional<StreamedFile> stream_index_store(int fd, std::size_t size, const std::string* keep = nullptr);
+
+// validate's references read the same way: every (node id, the id it maps
+// to) of each vector struct's nodes_dict, told to `sink` as read, for the
+// whole file without holding a struct. True only where validate_index_refs'
+// visit_vector_struct_refs() would take every entry of index_store/data and
+// tell the same pairs (and the file holds nothing else the streamed validate
+// would refuse); false wherever this reader is unsure (any \\u escape, a byte
+// outside ASCII, a duplicate name, another struct type, the type after the
+// struct, ...), and the pairs told are then to be dropped.
+using IndexRefSink = std::function<void(std::string_view node, std::string_view target)>;
+bool stream_index_refs(int fd, std::size_t size, const IndexRefSink& sink,
+                       const std::function<void(std::size_t offset)>& passed = {});
+// The same over a text in memory, fed in pieces of `window` bytes (tests
+// give a small one to cross every boundary).
+bool stream_index_refs(std::string_view text, const IndexRefSink& sink, std::size_t window = std::size_t{1} << 20);
 
 }  // namespace lstore

@@ -28,6 +28,7 @@
 #include "core/hash.hpp"
 #include "core/outline.hpp"
 #include "core/plain_json.hpp"
+#include "core/stream_index_store.hpp"
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
 #include "lstore/json.hpp"
@@ -36,7 +37,6 @@
 #include "lstore/validate.hpp"
 #include "ops/diagnose.hpp"
 #include "ops/validate_checks.hpp"
-#include "ops/validate_index_refs.hpp"
 
 namespace lstore {
 namespace {
@@ -133,28 +133,34 @@ struct IndexRefs {
   std::vector<std::uint64_t> keys, values;
 };
 
-class IndexVisitor : public FileVisitor {
- public:
-  explicit IndexVisitor(IndexRefs& out) : m_out(out) {}
-
- protected:
-  void opened(bool container, bool) override {
-    if (container && m_section != coll::kIndexData) unsure();
+// The index store read by stream_index_refs() in 1 MiB windows: a struct
+// over millions of nodes is one string the outline would hold whole (and
+// visit_vector_struct_refs() unescape into a second copy). It follows only
+// Python vector structs, as visit_vector_struct_refs() takes them; where it
+// is unsure, so is this path (the loaded path decodes any other kind).
+void read_index_refs(const Store& store, const JsonDoc& doc, IndexRefs& out, ProgressTicker& progress) {
+  auto sink = [&](std::string_view key, std::string_view value) {
+    out.keys.push_back(id_hash(key));
+    out.values.push_back(id_hash(value));
+  };
+  if (store.streamed) {
+    auto it = store.streamed->sources.find(doc.name());
+    if (it != store.streamed->sources.end()) {
+      if (it->second->fd() < 0) unsure();
+      std::size_t told = 0;
+      auto passed = [&](std::size_t offset) {
+        if (offset > told) progress.add(offset - told), told = offset;
+      };
+      if (!stream_index_refs(it->second->fd(), it->second->view().size(), sink, passed)) unsure();
+      return;
+    }
+    if (store.streamed->files.count(doc.name())) unsure();  // a sample
   }
-  void take(const StreamEntry& e) override {
-    if (m_is_array) unsure();
-    auto sink = [&](std::string_view key, std::string_view value) {
-      m_out.keys.push_back(id_hash(key));
-      m_out.values.push_back(id_hash(value));
-    };
-    // Only Python vector structs read as read_vector_struct_refs reads them;
-    // any other kind is decoded whole by the loaded path.
-    if (!visit_vector_struct_refs(e.raw, sink)) unsure();
-  }
-
- private:
-  IndexRefs& m_out;
-};
+  for (const FileInfo& f : store.files)
+    if (f.name == doc.name() && f.size != doc.bytes().size()) unsure();  // transcoded (UTF-16, ...)
+  if (!stream_index_refs(doc.bytes(), sink)) unsure();
+  progress.add(doc.bytes().size());
+}
 
 // What the checks need of one docstore node: 56 bytes, held for every node at once.
 struct NodeRec {
@@ -473,8 +479,7 @@ std::vector<Finding> run(const Store& store, const ValidateOptions& opts) {
   IndexRefs index;
   if (store.index_store) {
     index.present = true;
-    IndexVisitor v(index);
-    stream_doc(store, *store.index_store, v, progress);
+    read_index_refs(store, *store.index_store, index, progress);
     std::sort(index.keys.begin(), index.keys.end());
     std::sort(index.values.begin(), index.values.end());
     index.values.erase(std::unique(index.values.begin(), index.values.end()), index.values.end());
