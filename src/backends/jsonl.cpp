@@ -314,7 +314,10 @@ class JsonlSource : public RecordSource {
       }();
       EntryRecord e;
       e.has_key = false;
+      // "v" is used where it lies in the line (a large value is not copied);
+      // "vs" is decoded into value_text.
       std::string value_text;
+      std::string_view value;
       bool have_value = false;
       for (const Member& m : o.root.members) {
         std::string_view raw = m.value.in(m_text);
@@ -326,18 +329,19 @@ class JsonlSource : public RecordSource {
         } else if (m.name == "s") {
           e.seq = std::strtoull(std::string(raw).c_str(), nullptr, 10);
         } else if (m.name == "v") {
-          value_text.assign(raw);
+          value = raw;
           have_value = true;
         } else if (m.name == "vs") {
           Json s = parse(raw);
           if (!s.is_string()) fail("\"vs\" is not a string");
           value_text = s.as_string();
+          value = value_text;
           have_value = true;
         }
       }
       if (!have_value) fail("an entry line has no value (\"v\")");
       e.key = key;
-      e.json = value_text;
+      e.json = value;
       fn(e);
       advance();
     }
@@ -381,7 +385,16 @@ class JsonlBackend : public Backend {
   std::string describe() const override { return "jsonl:" + m_path; }
   std::string lock_path() const override { return stdio() ? std::string() : m_path; }
 
-  Store load() override {
+  Store load() override { return load_mode(false, nullptr); }
+  // The way back streamed (issue #20), as sqlite.cpp's. Not from standard
+  // input: a convert that the stream cannot write exactly reads the store
+  // again, whole.
+  Store load_streamed(const std::string* id) override {
+    if (streaming_disabled() || stdio()) return load();
+    return load_mode(true, id);
+  }
+
+  Store load_mode(bool streamed, const std::string* id) {
     bool zst = ends_with(m_path, ".zst");
     int fd = stdio() ? ::dup(0) : ::open(m_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) throw Error(ErrorKind::Data, describe(), std::string("cannot open: ") + std::strerror(errno));
@@ -399,7 +412,7 @@ class JsonlBackend : public Backend {
     }
     Reader reader(fd, zst, describe());
     JsonlSource source(reader, describe());
-    return assemble_store(source, describe());
+    return assemble_store(source, describe(), streamed, id);
   }
 
   void save(const Store& store, const SaveOptions& options) override {
