@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -118,7 +119,19 @@ class Reader {
   // The next line without its '\n'; false at the end of the stream.
   bool line(std::string& out) {
     for (;;) {
-      std::size_t nl = m_text.find('\n', m_pos);
+      // A long line comes in many fills: only the bytes of the last are searched.
+      std::size_t nl = m_text.find('\n', std::max(m_pos, m_searched));
+      if (nl != std::string::npos && m_pos == 0 && nl >= (std::size_t{1} << 20)) {
+        // A long line (an 84 MB index struct at 1M nodes) is handed over,
+        // not copied: the rest of the buffer is the short part.
+        std::string rest(m_text, nl + 1);
+        out.swap(m_text);
+        out.resize(nl);
+        m_text = std::move(rest);
+        m_searched = 0;
+        ++m_line;
+        return true;
+      }
       if (nl != std::string::npos) {
         out.assign(m_text, m_pos, nl - m_pos);
         m_pos = nl + 1;
@@ -127,10 +140,12 @@ class Reader {
       }
       m_text.erase(0, m_pos);
       m_pos = 0;
+      m_searched = m_text.size();
       if (!fill()) {
         if (m_text.empty()) return false;
         out.swap(m_text);
         m_text.clear();
+        m_searched = 0;
         ++m_line;
         return true;
       }
@@ -173,6 +188,7 @@ class Reader {
   std::size_t m_in_pos = 0;
   std::string m_text;
   std::size_t m_pos = 0;
+  std::size_t m_searched = 0;  // m_text holds no '\n' between m_pos and here
   std::size_t m_line = 0;
 };
 
