@@ -84,7 +84,9 @@ def written(target):
     return support.read_bytes(path)
 
 
-class StreamedConvertTest(unittest.TestCase):
+class ConvertCase(unittest.TestCase):
+    """Converts a store both ways (streamed and loaded) and compares."""
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="lstore-convert-stream-")
 
@@ -120,23 +122,6 @@ class StreamedConvertTest(unittest.TestCase):
             self.assertTrue(s[2] == l[2], "%s -> %s: what was written differs" % (store, kind))
         return s
 
-    def test_every_store(self):
-        stores, _ = support.corpus_stores()
-        stores += [os.path.join(support.CORPUS, "wild", d) for d in sorted(support.NOT_STORES)
-                   if os.path.isdir(os.path.join(support.CORPUS, "wild", d))]
-        for s in stores:
-            with self.subTest(store=s):
-                self.same(s)
-
-    def test_single_files_and_stdout(self):
-        for s in (os.path.join(ROOT, "testdata", "sample"), os.path.join(ROOT, "testdata", "pretty"),
-                  os.path.join(ROOT, "testdata", "kv", "kvstore.json"),
-                  os.path.join(ROOT, "testdata", "sample", "docstore.json")):
-            with self.subTest(store=s):
-                self.same(s, kinds=("stdout", "zst", "sqlite"))
-        self.same(os.path.join(ROOT, "testdata", "sample"), kinds=("sqlite", "dir"), extra=["--dry-run"])
-        self.same(os.path.join(ROOT, "testdata", "sample"), kinds=("sqlite",), extra=["--strict"])
-
     def gen_shared(self, nodes):
         """A generated store kept for the other tests (read only)."""
         if nodes not in SHARED:
@@ -154,6 +139,25 @@ class StreamedConvertTest(unittest.TestCase):
         subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), d, "--nodes", str(nodes),
                         "--dim", str(dim), "--layout", layout, "--quiet"], check=True)
         return d
+
+
+class StreamedConvertTest(ConvertCase):
+    def test_every_store(self):
+        stores, _ = support.corpus_stores()
+        stores += [os.path.join(support.CORPUS, "wild", d) for d in sorted(support.NOT_STORES)
+                   if os.path.isdir(os.path.join(support.CORPUS, "wild", d))]
+        for s in stores:
+            with self.subTest(store=s):
+                self.same(s)
+
+    def test_single_files_and_stdout(self):
+        for s in (os.path.join(ROOT, "testdata", "sample"), os.path.join(ROOT, "testdata", "pretty"),
+                  os.path.join(ROOT, "testdata", "kv", "kvstore.json"),
+                  os.path.join(ROOT, "testdata", "sample", "docstore.json")):
+            with self.subTest(store=s):
+                self.same(s, kinds=("stdout", "zst", "sqlite"))
+        self.same(os.path.join(ROOT, "testdata", "sample"), kinds=("sqlite", "dir"), extra=["--dry-run"])
+        self.same(os.path.join(ROOT, "testdata", "sample"), kinds=("sqlite",), extra=["--strict"])
 
     def test_generated_stores(self):
         for layout in ("documents", "nodes"):
@@ -310,6 +314,139 @@ class StreamedConvertTest(unittest.TestCase):
             if os.path.exists(db):
                 os.remove(db)
             peaks.append(peak_rss_kb(["convert", d, "sqlite:" + db], streamed))
+        self.assertLess(peaks[0], peaks[1] * 0.8, "peak RSS streamed %d KiB, loaded %d KiB" % tuple(peaks))
+
+
+class WayBackTest(ConvertCase):
+    """The way back (sqlite:FILE or jsonl:FILE -> a directory, and between
+    the two): each file rebuilt from the records is counted from its
+    temporary file and written entry by entry, not read into the model; the
+    same bytes (every file of the target tree), exit code and messages as
+    the loaded path, on backups of every testdata and corpus store, of
+    generated stores (one with an index struct kept as a BLOB), and on
+    damaged backups."""
+
+    def backups(self, store, tag):
+        """store in sqlite: and jsonl: (as convert writes them), or None when
+        convert refuses the store."""
+        db = os.path.join(self.tmp, "%s.db" % tag)
+        jl = os.path.join(self.tmp, "%s.jsonl" % tag)
+        rc1, _, _ = run(["convert", store, "sqlite:" + db], True)
+        rc2, _, _ = run(["convert", store, "jsonl:" + jl], True)
+        return ("sqlite:" + db if rc1 == 0 else None), ("jsonl:" + jl if rc2 == 0 else None)
+
+    def back_both_ways(self, db, jl, across=True):
+        """db and jl back to a directory (and, across, into each other's kind)."""
+        if db:
+            self.same(db, kinds=("dir", "jsonl") if across else ("dir",))
+        if jl:
+            self.same(jl, kinds=("dir", "sqlite") if across else ("dir",))
+
+    def test_every_store(self):
+        stores, _ = support.corpus_stores()
+        made = 0
+        for i, s in enumerate(stores):
+            with self.subTest(store=s):
+                db, jl = self.backups(s, "b%d" % i)
+                made += bool(db) + bool(jl)
+                self.back_both_ways(db, jl, across=False)  # (across: the generated stores below)
+        self.assertGreater(made, 10)
+
+    def test_generated_stores(self):
+        for layout in ("documents", "nodes"):
+            d = self.gen(1500, layout)
+            db, jl = self.backups(d, layout)
+            with self.subTest(layout=layout):
+                self.back_both_ways(db, jl)
+                for src in (db, jl):
+                    back = os.path.join(self.tmp, "back-" + layout)
+                    rc, _, err = run(["convert", src, back], True)
+                    self.assertEqual(rc, 0, err)
+                    self.assertEqual(support.tree(back), support.tree(d))
+                    shutil.rmtree(back)
+                # Commands that read a backup for a summary stream it too.
+                with open(os.path.join(d, "docstore.json")) as f:
+                    ident = next(iter(json.load(f)["docstore/data"]))
+                for args in (["ls", db], ["ls", jl, "--json"], ["get", db, ident], ["get", jl, ident]):
+                    s, l = run(args, True), run(args, False)
+                    self.assertEqual(s, l, args)
+                    self.assertEqual(s[0], 0, s)
+
+    def test_large_json_value(self):
+        # An index struct over 1 MiB: a BLOB in sqlite:, read back in pieces
+        # through a blob handle, and the same files both ways.
+        d = self.gen_shared(14000)
+        db, jl = self.backups(d, "large")
+        con = sqlite3.connect(db.split(":", 1)[1])
+        kinds = con.execute("SELECT typeof(value) FROM lstore_entries WHERE file = 'index_store.json'").fetchall()
+        con.close()
+        self.assertEqual(kinds, [("blob",)])
+        self.back_both_ways(db, jl)
+        for src in (db, jl):  # jsonl: holds the struct on one line of over 1 MiB
+            back = os.path.join(self.tmp, "back")
+            rc, _, err = run(["convert", src, back], True)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(support.tree(back), support.tree(d))
+            shutil.rmtree(back)
+
+    def damaged(self, db, sql):
+        """A copy of the database db with sql run on it."""
+        out = os.path.join(self.tmp, "damaged-%d.db" % len(os.listdir(self.tmp)))
+        shutil.copy(db.split(":", 1)[1], out)
+        con = sqlite3.connect(out)
+        con.execute(sql)
+        con.commit()
+        con.close()
+        return "sqlite:" + out
+
+    def assert_refused(self, src, naming):
+        s = self.same(src, kinds=("dir", "jsonl" if src.startswith("sqlite:") else "sqlite"))
+        self.assertEqual(s[0], 3, s[1])
+        self.assertIsNone(s[2])  # nothing written
+        lines = s[1].decode().strip().splitlines()
+        self.assertEqual(len(lines), 1, s[1])
+        self.assertIn(naming, lines[0])
+
+    def test_damaged_backups(self):
+        d = self.gen(1500, "documents")
+        db, jl = self.backups(d, "dmg")
+        # A row whose JSON is cut short; an index struct BLOB cut short.
+        bad_row = self.damaged(db, "UPDATE lstore_entries SET value = '{\"__data__\": ' "
+                                   "WHERE rowid = (SELECT max(rowid) FROM lstore_entries WHERE file = 'docstore.json')")
+        self.assert_refused(bad_row, "docstore.json")
+        large = self.backups(self.gen_shared(14000), "dmg-large")[0]
+        bad_blob = self.damaged(large, "UPDATE lstore_entries SET value = CAST(substr(value, 1, length(value) - 9) AS BLOB) "
+                                       "WHERE file = 'index_store.json'")
+        self.assert_refused(bad_blob, "index_store.json")
+        # A file name that leads out of the target.
+        for name in ("../evil.json", "/tmp/evil.json"):
+            unsafe = self.damaged(db, "UPDATE lstore_files SET name = '%s' WHERE name = 'docstore.json'" % name)
+            self.assert_refused(unsafe, "not a plain relative name")
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, "evil.json")))
+        # A truncated stream (cut in the middle of an entry line), a line that is not JSON.
+        data = support.read_bytes(jl.split(":", 1)[1])
+        cut = os.path.join(self.tmp, "cut.jsonl")
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) * 2 // 3])
+        self.assert_refused("jsonl:" + cut, "line ")
+        lines = data.split(b"\n")
+        i = next(k for k in range(len(lines) - 1, 0, -1) if lines[k].startswith(b'{"k":'))
+        lines[i] = lines[i][:-20] + b"}"
+        broken = os.path.join(self.tmp, "broken.jsonl")
+        with open(broken, "wb") as f:
+            f.write(b"\n".join(lines))
+        self.assert_refused("jsonl:" + broken, "jsonl:")
+
+    def test_memory_is_bounded(self):
+        with open(LSTORE, "rb") as f:
+            if b"__asan_init" in f.read():
+                raise unittest.SkipTest("built with AddressSanitizer")
+        d = self.gen(20000, "documents", dim=32)
+        db, _ = self.backups(d, "mem")
+        peaks = []
+        for streamed in (True, False):
+            back = os.path.join(self.tmp, "back-%d" % streamed)
+            peaks.append(peak_rss_kb(["convert", db, back], streamed))
         self.assertLess(peaks[0], peaks[1] * 0.8, "peak RSS streamed %d KiB, loaded %d KiB" % tuple(peaks))
 
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -118,7 +119,19 @@ class Reader {
   // The next line without its '\n'; false at the end of the stream.
   bool line(std::string& out) {
     for (;;) {
-      std::size_t nl = m_text.find('\n', m_pos);
+      // A long line comes in many fills: only the bytes of the last are searched.
+      std::size_t nl = m_text.find('\n', std::max(m_pos, m_searched));
+      if (nl != std::string::npos && m_pos == 0 && nl >= (std::size_t{1} << 20)) {
+        // A long line (an 84 MB index struct at 1M nodes) is handed over,
+        // not copied: the rest of the buffer is the short part.
+        std::string rest(m_text, nl + 1);
+        out.swap(m_text);
+        out.resize(nl);
+        m_text = std::move(rest);
+        m_searched = 0;
+        ++m_line;
+        return true;
+      }
       if (nl != std::string::npos) {
         out.assign(m_text, m_pos, nl - m_pos);
         m_pos = nl + 1;
@@ -127,10 +140,12 @@ class Reader {
       }
       m_text.erase(0, m_pos);
       m_pos = 0;
+      m_searched = m_text.size();
       if (!fill()) {
         if (m_text.empty()) return false;
         out.swap(m_text);
         m_text.clear();
+        m_searched = 0;
         ++m_line;
         return true;
       }
@@ -173,6 +188,7 @@ class Reader {
   std::size_t m_in_pos = 0;
   std::string m_text;
   std::size_t m_pos = 0;
+  std::size_t m_searched = 0;  // m_text holds no '\n' between m_pos and here
   std::size_t m_line = 0;
 };
 
@@ -314,7 +330,10 @@ class JsonlSource : public RecordSource {
       }();
       EntryRecord e;
       e.has_key = false;
+      // "v" is used where it lies in the line (a large value is not copied);
+      // "vs" is decoded into value_text.
       std::string value_text;
+      std::string_view value;
       bool have_value = false;
       for (const Member& m : o.root.members) {
         std::string_view raw = m.value.in(m_text);
@@ -326,18 +345,19 @@ class JsonlSource : public RecordSource {
         } else if (m.name == "s") {
           e.seq = std::strtoull(std::string(raw).c_str(), nullptr, 10);
         } else if (m.name == "v") {
-          value_text.assign(raw);
+          value = raw;
           have_value = true;
         } else if (m.name == "vs") {
           Json s = parse(raw);
           if (!s.is_string()) fail("\"vs\" is not a string");
           value_text = s.as_string();
+          value = value_text;
           have_value = true;
         }
       }
       if (!have_value) fail("an entry line has no value (\"v\")");
       e.key = key;
-      e.json = value_text;
+      e.json = value;
       fn(e);
       advance();
     }
@@ -381,7 +401,16 @@ class JsonlBackend : public Backend {
   std::string describe() const override { return "jsonl:" + m_path; }
   std::string lock_path() const override { return stdio() ? std::string() : m_path; }
 
-  Store load() override {
+  Store load() override { return load_mode(false, nullptr); }
+  // The way back streamed (issue #20), as sqlite.cpp's. Not from standard
+  // input: a convert that the stream cannot write exactly reads the store
+  // again, whole.
+  Store load_streamed(const std::string* id) override {
+    if (streaming_disabled() || stdio()) return load();
+    return load_mode(true, id);
+  }
+
+  Store load_mode(bool streamed, const std::string* id) {
     bool zst = ends_with(m_path, ".zst");
     int fd = stdio() ? ::dup(0) : ::open(m_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) throw Error(ErrorKind::Data, describe(), std::string("cannot open: ") + std::strerror(errno));
@@ -399,7 +428,7 @@ class JsonlBackend : public Backend {
     }
     Reader reader(fd, zst, describe());
     JsonlSource source(reader, describe());
-    return assemble_store(source, describe());
+    return assemble_store(source, describe(), streamed, id);
   }
 
   void save(const Store& store, const SaveOptions& options) override {

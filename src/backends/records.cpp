@@ -39,6 +39,7 @@
 #include "core/utf8.hpp"
 #include "records_detail.hpp"
 #include "records_stream.hpp"
+#include "records_restream.hpp"
 #include "store_builder.hpp"
 
 namespace lstore {
@@ -428,7 +429,8 @@ void rebuild(const Json& layout, const FileRecord& file, RecordSource& source, S
         auto it = except.find(e.seq);
         const Json* x = it == except.end() || field(it->second, "value") ? nullptr : it->second;
         emit(x, e.key, !array, [&] {
-          if (e.json.data() || e.vector.empty()) out.write(e.json);
+          if (e.pieces) (*e.pieces)([&](std::string_view piece) { out.write(piece); });
+          else if (e.json.data() || e.vector.empty()) out.write(e.json);
           else out.write(format_vector(e.vector, d, vsep));
         });
       });
@@ -528,7 +530,11 @@ void write_records(const Store& store, RecordSink& sink, const Progress& report)
   progress.finish();
 }
 
-Store assemble_store(RecordSource& source, const std::string& location) {
+Store assemble_store(RecordSource& source, const std::string& location, bool streamed, const std::string* keep) {
+  // Streamed (Backend::load_streamed): each rebuilt file that the directory
+  // backend would stream is counted from its spool, not outlined.
+  std::shared_ptr<StreamedCounts> streamed_counts;
+  if (streamed) streamed_counts = std::make_shared<StreamedCounts>();
   StoreHeader header = source.header();
   if (header.format > kRecordFormatRead)
     throw Error(ErrorKind::Data, location,
@@ -577,6 +583,16 @@ Store assemble_store(RecordSource& source, const std::string& location) {
     auto buffer = spool.finish(display);
     info.size = buffer->view().size();
     JsonDialect jd = dialect_from_name(str(layout, "dialect"));
+    if (streamed_counts)
+      if (std::optional<StreamedSample> sample = stream_rebuilt(f.name, buffer, jd, keep)) {
+        info.kind = sample->kind;
+        info.detail = std::move(sample->detail);
+        info.bytes = buffer;
+        streamed_counts->files[f.name] = std::move(sample->counts);
+        streamed_counts->sources[f.name] = buffer;
+        builder.add(std::move(info), std::move(sample->doc), sample->dialect);
+        continue;
+      }
     JsonDoc doc = [&] {
       try {
         return JsonDoc::read(f.name, buffer, jd);
@@ -591,7 +607,9 @@ Store assemble_store(RecordSource& source, const std::string& location) {
     doc.set_dialect(jd);
     builder.add(std::move(info), std::move(doc), dialect);
   }
-  return builder.finish();
+  Store store = builder.finish();
+  store.streamed = std::move(streamed_counts);
+  return store;
 }
 
 std::string default_layout(const std::vector<std::string>& collections, Dialect dialect) {

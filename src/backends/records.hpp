@@ -62,6 +62,10 @@ struct EntryRecord {
   std::uint64_t seq = 0;
   std::string_view json;      // the value as JSON text, unless `vector` holds it
   std::span<const double> vector;  // a packed embedding (json is empty then)
+  // A value too large to hold (an SQLite BLOB of JSON), from a RecordSource
+  // only: when set, `json` and `vector` are empty and this hands the value's
+  // bytes, piece by piece, to its argument.
+  const std::function<void(const std::function<void(std::string_view)>&)>* pieces = nullptr;
 };
 
 // Where records go. Calls come in this order: begin; then per file: file,
@@ -111,7 +115,15 @@ class RecordSource {
 
 // Rebuilds every file (into unlinked temporary files, so a big store does not
 // sit in memory) and reads them into the model as the directory backend does.
-Store assemble_store(RecordSource& source, const std::string& location);
+// `streamed` (Backend::load_streamed, issue #20): a rebuilt file is counted
+// from its temporary file as the directory backend streams one (its sample
+// in the model, its bytes in Store::streamed), so that convert writes it
+// entry by entry in bounded memory; a file the stream cannot take exactly
+// is read whole as without it.
+Store assemble_store(RecordSource& source, const std::string& location, bool streamed = false,
+                     const std::string* keep = nullptr);
+// LSTORE_NO_STREAM=1 (the tests' switch to the loaded path) is set.
+bool streaming_disabled();
 
 // The layout of a KV file that LlamaIndex itself wrote into a backend (so
 // lstore stored no layout): what SimpleKVStore.persist would write for those

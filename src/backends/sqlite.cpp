@@ -372,17 +372,30 @@ class SqliteSource : public RecordSource {
   }
   void entries(const FileRecord& file, const std::string& collection,
                const std::function<void(const EntryRecord&)>& fn) override {
-    Stmt st(m_db, "SELECT key, seq, value FROM lstore_entries WHERE file = ?1 AND collection = ?2 ORDER BY seq");
+    // A large BLOB of JSON is left out of the row (typeof() and length() do
+    // not read it) and read through a blob handle in pieces: SQLite would
+    // hold it whole (840 MB for a 10M-node index struct).
+    const bool embeddings = records_detail::is_embedding_section(file.kind, collection);
+    Stmt st(m_db, embeddings ? "SELECT key, seq, value, rowid, 0 FROM lstore_entries WHERE file = ?1 AND collection = ?2 ORDER BY seq"
+                             : "SELECT key, seq, CASE WHEN typeof(value) = 'blob' AND length(value) >= ?3 THEN NULL ELSE value END, "
+                               "rowid, typeof(value) = 'blob' AND length(value) >= ?3 "
+                               "FROM lstore_entries WHERE file = ?1 AND collection = ?2 ORDER BY seq");
     st.text(1, file.name);
     st.text(2, collection);
+    if (!embeddings) st.integer(3, static_cast<std::int64_t>(kLargeJson));
     std::vector<double> packed;
-    const bool embeddings = records_detail::is_embedding_section(file.kind, collection);
+    std::int64_t rowid = 0;
+    const std::function<void(const std::function<void(std::string_view)>&)> pieces =
+        [&](const std::function<void(std::string_view)>& to) { read_blob(rowid, to); };
     while (st.step()) {
       EntryRecord e;
       e.has_key = st.type(0) != SQLITE_NULL;
       e.key = e.has_key ? st.column_text(0) : std::string_view();
       e.seq = static_cast<std::uint64_t>(st.column_int(1));
-      if (st.type(2) == SQLITE_BLOB && !embeddings) {  // a large JSON value (SqliteSink::entry_begin)
+      if (st.column_int(4) != 0) {  // a large JSON value (SqliteSink::entry_begin)
+        rowid = st.column_int(3);
+        e.pieces = &pieces;
+      } else if (st.type(2) == SQLITE_BLOB && !embeddings) {  // a JSON value kept as a BLOB
         e.json = st.column_blob(2);
       } else if (st.type(2) == SQLITE_BLOB) {
         std::string_view b = st.column_blob(2);
@@ -401,6 +414,28 @@ class SqliteSource : public RecordSource {
   }
 
  private:
+  // One row's value through a read-only blob handle, 1 MiB at a time.
+  void read_blob(std::int64_t rowid, const std::function<void(std::string_view)>& to) {
+    sqlite3_blob* blob = nullptr;
+    if (sqlite3_blob_open(m_db.get(), "main", "lstore_entries", "value", rowid, 0, &blob) != SQLITE_OK) {
+      sqlite3_blob_close(blob);
+      m_db.fail("SQLite error");
+    }
+    struct Close {
+      sqlite3_blob* b;
+      ~Close() { sqlite3_blob_close(b); }
+    } close{blob};
+    const int size = sqlite3_blob_bytes(blob);
+    std::string piece;
+    for (int at = 0; at < size;) {
+      const int n = std::min(size - at, 1 << 20);
+      piece.resize(static_cast<std::size_t>(n));
+      if (sqlite3_blob_read(blob, piece.data(), n, at) != SQLITE_OK) m_db.fail("SQLite error");
+      to(piece);
+      at += n;
+    }
+  }
+
   Db m_db;
   std::string m_display;
   bool m_ours = false, m_chats = false, m_synthesized = false;
@@ -424,13 +459,21 @@ class SqliteBackend : public Backend {
   std::string describe() const override { return "sqlite:" + m_path; }
   std::string lock_path() const override { return m_path; }
 
-  Store load() override {
+  Store load() override { return load_mode(false, nullptr); }
+  // The way back streamed (issue #20): each file rebuilt from the rows is
+  // counted from its temporary file, not held (records_restream.hpp).
+  Store load_streamed(const std::string* id) override {
+    if (streaming_disabled()) return load();
+    return load_mode(true, id);
+  }
+
+  Store load_mode(bool streamed, const std::string* id) {
     std::error_code ec;
     if (!fs::exists(m_path, ec)) throw Error(ErrorKind::Data, describe(), "no such file");
     if (fs::is_directory(m_path, ec)) throw Error(ErrorKind::Data, describe(), "is a directory, expected an SQLite file");
     if (!fs::is_regular_file(m_path, ec)) throw Error(ErrorKind::Data, describe(), "not a regular file (a FIFO, socket or device)");
     SqliteSource source(m_path, describe());
-    return assemble_store(source, describe());
+    return assemble_store(source, describe(), streamed, id);
   }
 
   void save(const Store& store, const SaveOptions& options) override {
