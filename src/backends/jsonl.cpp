@@ -211,7 +211,8 @@ class JsonlSink : public RecordSink {
   void collection(const FileRecord&, const std::string& name) override {
     m_w.write("{\"collection\":" + json_quote(name) + "}\n");
   }
-  void entry(const EntryRecord& e) override {
+  // An entry's line up to its value: {"k":KEY,"s":SEQ (no key for an array element).
+  void start_line(const EntryRecord& e) {
     ++m_entries;
     m_line.assign("{");
     if (e.has_key) {
@@ -220,6 +221,9 @@ class JsonlSink : public RecordSink {
       m_line += ',';
     }
     m_line += "\"s\":" + std::to_string(e.seq);
+  }
+  void entry(const EntryRecord& e) override {
+    start_line(e);
     std::string_view v = e.json;
     if (v.find('\n') == std::string_view::npos && v.find('\r') == std::string_view::npos) {
       m_line += ",\"v\":";
@@ -236,14 +240,8 @@ class JsonlSink : public RecordSink {
   void entry_begin(const EntryRecord& e, std::size_t size, bool newline) override {
     m_raw_pieces = !newline;
     if (!m_raw_pieces) return RecordSink::entry_begin(e, size, newline);
-    ++m_entries;
-    m_line.assign("{");
-    if (e.has_key) {
-      m_line += "\"k\":";
-      dump_string(m_line, e.key, JsonDialect::Compact);
-      m_line += ',';
-    }
-    m_line += "\"s\":" + std::to_string(e.seq) + ",\"v\":";
+    start_line(e);
+    m_line += ",\"v\":";
     m_w.write(m_line);
   }
   void entry_piece(std::string_view bytes) override {
