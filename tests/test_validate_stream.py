@@ -49,7 +49,9 @@ class StreamedValidateTest(unittest.TestCase):
         self.assertEqual(run(args, True), run(args, False), " ".join(args))
 
     def same_every_format(self, stores):
-        for fmt in FORMATS:
+        # The sanitizer pass (LSTORE_QUICK) compares two formats: the
+        # renderers are the loaded path's own, and every format ran above.
+        for fmt in FORMATS[:2] if os.environ.get("LSTORE_QUICK") else FORMATS:
             self.same(["validate"] + stores + ["--format", fmt])
         self.same(["validate"] + stores + ["--rule", "multiple-indexes", "--rule", "vector-not-indexed"])
         self.same(["validate"] + stores + ["--skip", "multiple-indexes", "--fail-on", "warning", "--all"])
