@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <deque>
 #include <functional>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,30 +68,48 @@ void sort_distinct(std::vector<std::uint64_t>& v) {
   if (std::adjacent_find(v.begin(), v.end()) != v.end()) unsure();
 }
 
-// A file streamed: from its descriptor when the streamed read kept one,
-// else from the bytes the model holds (a small file read whole).
-void stream_doc(const Store& store, const JsonDoc& doc, OutlineVisitor& v, ProgressTicker& progress) {
+// Where a file's bytes come from: the descriptor the streamed read kept
+// (fd >= 0), or the bytes the model holds (a small file read whole). Unsure
+// of a file the streamed read only sampled, and of one the model transcoded
+// (UTF-16, ...), whose held bytes are not the file's.
+struct DocBytes {
+  int fd = -1;
+  std::size_t size = 0;
+  std::string_view held;
+};
+DocBytes doc_bytes(const Store& store, const JsonDoc& doc) {
   if (store.streamed) {
     auto it = store.streamed->sources.find(doc.name());
     if (it != store.streamed->sources.end()) {
       if (it->second->fd() < 0) unsure();
-      std::size_t told = 0;
-      auto passed = [&](std::size_t offset) {
-        if (offset > told) progress.add(offset - told), told = offset;
-      };
-      const std::size_t size = it->second->view().size();
-      stream_file(it->second->fd(), size, v, passed);
-      passed(size);
-      return;
+      return {it->second->fd(), it->second->view().size(), {}};
     }
-    // A streamed store's file not in its sources is a sample or read whole:
-    // only the latter may be checked from the model.
-    if (store.streamed->files.count(doc.name())) unsure();
+    if (store.streamed->files.count(doc.name())) unsure();  // a sample
   }
   for (const FileInfo& f : store.files)
-    if (f.name == doc.name() && f.size != doc.bytes().size()) unsure();  // transcoded (UTF-16, ...)
-  stream_object(doc.bytes(), v);
-  progress.add(doc.bytes().size());
+    if (f.name == doc.name() && f.size != doc.bytes().size()) unsure();  // transcoded
+  return {-1, doc.bytes().size(), doc.bytes()};
+}
+
+// A streamed file's progress: the scan reports offsets, the ticker takes increments.
+class OffsetTicker {
+ public:
+  explicit OffsetTicker(ProgressTicker& progress) : m_progress(progress) {}
+  void operator()(std::size_t offset) {
+    if (offset > m_told) m_progress.add(offset - m_told), m_told = offset;
+  }
+
+ private:
+  ProgressTicker& m_progress;
+  std::size_t m_told = 0;
+};
+
+void stream_doc(const Store& store, const JsonDoc& doc, OutlineVisitor& v, ProgressTicker& progress) {
+  const DocBytes in = doc_bytes(store, doc);
+  OffsetTicker passed(progress);
+  if (in.fd >= 0) stream_file(in.fd, in.size, v, std::ref(passed));
+  else stream_object(in.held, v);
+  passed(in.size);
 }
 
 // Root members: each name once; a scalar member checked as JSON.
@@ -143,23 +162,11 @@ void read_index_refs(const Store& store, const JsonDoc& doc, IndexRefs& out, Pro
     out.keys.push_back(id_hash(key));
     out.values.push_back(id_hash(value));
   };
-  if (store.streamed) {
-    auto it = store.streamed->sources.find(doc.name());
-    if (it != store.streamed->sources.end()) {
-      if (it->second->fd() < 0) unsure();
-      std::size_t told = 0;
-      auto passed = [&](std::size_t offset) {
-        if (offset > told) progress.add(offset - told), told = offset;
-      };
-      if (!stream_index_refs(it->second->fd(), it->second->view().size(), sink, passed)) unsure();
-      return;
-    }
-    if (store.streamed->files.count(doc.name())) unsure();  // a sample
-  }
-  for (const FileInfo& f : store.files)
-    if (f.name == doc.name() && f.size != doc.bytes().size()) unsure();  // transcoded (UTF-16, ...)
-  if (!stream_index_refs(doc.bytes(), sink)) unsure();
-  progress.add(doc.bytes().size());
+  const DocBytes in = doc_bytes(store, doc);
+  OffsetTicker passed(progress);
+  const bool read = in.fd >= 0 ? stream_index_refs(in.fd, in.size, sink, std::ref(passed)) : stream_index_refs(in.held, sink);
+  if (!read) unsure();
+  passed(in.size);
 }
 
 // What the checks need of one docstore node: 56 bytes, held for every node at once.
@@ -534,6 +541,8 @@ std::optional<std::vector<Finding>> validate_streamed(const Store& store, const 
     return run(store, options);
   } catch (const Unsure&) {
     return std::nullopt;
+  } catch (const std::bad_alloc&) {
+    throw;  // never retried on the loaded path, which needs far more memory
   } catch (const std::exception&) {
     return std::nullopt;  // a parse error, ...: the loaded path reports it
   }
