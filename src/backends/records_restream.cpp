@@ -4,6 +4,7 @@
 #include "records_restream.hpp"
 
 #include <cstdlib>
+#include <new>
 
 #include "core/sniff.hpp"
 #include "core/stream_counts.hpp"
@@ -39,6 +40,8 @@ std::optional<StreamedSample> stream_rebuilt(const std::string& name, const std:
     out.counts = std::move(f.counts);
     out.doc.set_dialect(dialect);  // as assemble_store sets the whole file's
     return out;
+  } catch (const std::bad_alloc&) {
+    throw;  // never retried on the loaded path, which needs far more memory
   } catch (const std::exception&) {
     return std::nullopt;  // the loaded path says what is wrong, as it always has
   }

@@ -2,9 +2,11 @@
 // the format CI systems read; the exit code says whether any reached --fail-on.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <new>
 #include <optional>
 
 #include "commands.hpp"

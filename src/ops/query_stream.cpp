@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <new>
 #include <set>
 #include <unordered_set>
 
@@ -124,6 +125,8 @@ class FilterPass : public OutlineVisitor {
     bool pass = false;
     try {
       pass = m_filter.matches(parse(e.raw));
+    } catch (const std::bad_alloc&) {
+      throw;  // never retried on the loaded path, which needs far more memory
     } catch (const std::exception&) {
       needs_loaded();  // not JSON: the loaded path names the place
     } catch (const detail::PyError&) {
@@ -179,6 +182,8 @@ class HitEntries {
   static void check(std::string_view raw) {
     try {
       (void)parse(raw);
+    } catch (const std::bad_alloc&) {
+      throw;
     } catch (const std::exception&) {
       needs_loaded();
     }
