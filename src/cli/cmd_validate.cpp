@@ -224,18 +224,22 @@ void print_sarif(const std::vector<StoreFindings>& all) {
 // per-node state instead of the store model), when that path is sure of its
 // answer; nullopt otherwise, and the store is loaded whole as always.
 // LSTORE_NO_STREAM=1 forces the loaded path (tests/test_validate_stream.py
-// compares the two).
-std::optional<std::vector<Finding>> validate_streaming(const Output& out, const std::string& name,
+// compares the two). --verbose says which path answered.
+std::optional<std::vector<Finding>> validate_streaming(Output& out, const std::string& name,
                                                        const std::string& shown, ValidateOptions vo) {
   const char* off = std::getenv("LSTORE_NO_STREAM");
-  if ((off && *off && std::string_view(off) != "0") || out.verbose()) return std::nullopt;
+  if (off && *off && std::string_view(off) != "0") return std::nullopt;
   std::error_code ec;
   if (!std::filesystem::is_directory(name, ec)) return std::nullopt;
   Store store;
   try {
+    const auto start = std::chrono::steady_clock::now();
     std::unique_ptr<Backend> backend = open_backend(name);
     store = backend->load_streamed(nullptr);
     if (!backend->read_notes().empty()) return std::nullopt;  // load_store would print them
+    note_read(out, *backend, store, start);
+  } catch (const std::bad_alloc&) {
+    throw;  // never retried on the loaded path, which needs far more memory
   } catch (const std::exception&) {
     return std::nullopt;  // the loaded path reports it
   }
@@ -243,6 +247,9 @@ std::optional<std::vector<Finding>> validate_streaming(const Output& out, const 
   vo.progress = bar.callback();
   std::optional<std::vector<Finding>> found = validate_streamed(store, vo);
   if (found) bar.finish();  // (else erased: the loaded path draws its own)
+  if (out.verbose())
+    out.note(found ? "validate: checked as the files streamed by (compact per-node state)"
+                   : "validate: the streamed check is not sure of its answer; validating the store loaded whole");
   return found;
 }
 

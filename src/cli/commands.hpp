@@ -3,6 +3,7 @@
 // list in main.cpp is the only registration.
 #pragma once
 
+#include <chrono>
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -42,6 +43,8 @@ void print_error(const std::string& command, const Error& e);
 // caller through `notes` (convert, whose --strict refuses on them).
 Store load_store(Output& out, Backend& backend, bool tolerant = false, bool may_be_empty = false,
                  std::vector<std::string>* notes = nullptr);
+// --verbose's line about a store just read (files, bytes, dialect, era, time).
+void note_read(Output& out, Backend& backend, const Store& store, std::chrono::steady_clock::time_point start);
 Store load_store(Output& out, const std::string& name, bool tolerant = false, bool may_be_empty = false);
 
 // A command's input as text: the file `path`, or standard input for "-";

@@ -10,6 +10,17 @@
 
 namespace lstore::cli {
 
+void note_read(Output& out, Backend& backend, const Store& store, std::chrono::steady_clock::time_point start) {
+  if (!out.verbose()) return;
+  std::uint64_t bytes = 0;
+  for (const FileInfo& f : store.files) bytes += f.size;
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.note(fmt::format("read {}: {}, {}, {} dialect, LlamaIndex {}, in {:.3f} s", backend.describe(),
+                       plural(store.files.size(), "file"), human_bytes(bytes),
+                       store.dialect == Dialect::TypeScript ? "TS" : "Python", store.era.empty() ? "unknown" : store.era,
+                       seconds));
+}
+
 Store load_store(Output& out, Backend& backend, bool tolerant, bool may_be_empty, std::vector<std::string>* notes) {
   auto start = std::chrono::steady_clock::now();
   Store store = tolerant ? backend.load_tolerant() : backend.load();
@@ -31,15 +42,7 @@ Store load_store(Output& out, Backend& backend, bool tolerant, bool may_be_empty
     notes->insert(notes->end(), read.begin(), read.end());
   else
     for (const std::string& n : read) out.warn_on_success(backend.describe() + ": " + n);
-  if (out.verbose()) {
-    std::uint64_t bytes = 0;
-    for (const FileInfo& f : store.files) bytes += f.size;
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    out.note(fmt::format("read {}: {}, {}, {} dialect, LlamaIndex {}, in {:.3f} s", backend.describe(),
-                         plural(store.files.size(), "file"), human_bytes(bytes),
-                         store.dialect == Dialect::TypeScript ? "TS" : "Python", store.era.empty() ? "unknown" : store.era,
-                         seconds));
-  }
+  note_read(out, backend, store, start);
   return store;
 }
 
