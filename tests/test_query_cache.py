@@ -5,8 +5,8 @@ with vectors, the first run (which writes the cache) and the second (which
 reads it), and on generated stores full of ties and near-ties (vectors that
 differ by less than the int8 screen's error, so the screen mis-orders them).
 A damaged cache is found by its checksums: said in one warning line,
-rebuilt, and the answer is still the cold one; a damaged header or a cut
-file is simply rebuilt."""
+rebuilt, and the answer is still the cold one; so is a damaged header, a
+file cut short or another version's cache."""
 import json
 import os
 import random
@@ -171,9 +171,17 @@ class WarmQueryTest(support.QueryScratch):
 
         err = self.corrupted(d, args, id_byte)
         one_warning(err, "the id of row %d does not match its checksum" % row)
-        # A damaged header, a cut file: not a cache, rewritten silently.
-        self.assertEqual(self.corrupted(d, args, lambda p, h: flip(p, 40)), "")
-        self.assertEqual(self.corrupted(d, args, lambda p, h: os.truncate(p, h["data_off"] + 100)), "")
+        # A damaged header, a cut file, another version's cache: each said, then rewritten.
+        one_warning(self.corrupted(d, args, lambda p, h: flip(p, 40)), "the header does not match its checksum")
+        err = self.corrupted(d, args, lambda p, h: os.truncate(p, h["data_off"] + 100))
+        one_warning(err, "bytes where its header says %d (cut short or grown)" % seen["file_size"])
+        one_warning(self.corrupted(d, args, lambda p, h: os.truncate(p, 10)), "cut short (10 bytes, not even a header)")
+
+        def older(path, h):
+            with open(path, "r+b") as f:
+                f.write(b"LSVCACH2")
+
+        one_warning(self.corrupted(d, args, older), "a version 2 cache (this lstore writes version 3)")
         # --like reads the row through the same checks.
         like = ["query", d, "--like", ids[3], "--top-k", "3", "--json"]
         err = self.corrupted(d, like, lambda p, h: flip(p, h["data_off"] + 3 * h["dim"] * 8 + 9))

@@ -247,10 +247,11 @@ std::filesystem::path vector_cache_dir();
 // The cache file for namespace `ns` of the directory store `store_dir`.
 std::filesystem::path vector_cache_path(const std::filesystem::path& store_dir, std::string_view ns);
 
-// Reads a cache; nullopt when there is none, it is not a version 3 cache,
-// its header or tables fail their checks, or the vector file it was made
-// from is no longer the same (stale). Costs a few system calls and the
-// header's checksum: the rest is checked as it is read (CorruptVectorCache).
+// Reads a cache; nullopt when there is none or the vector file it was made
+// from is no longer the same (stale). A file that is not a whole version 3
+// cache (another version, a damaged header, cut short) throws
+// CorruptVectorCache, as its rows do when they fail their checksums as they
+// are read. Costs a few system calls and the header's checksum.
 std::optional<PackedVectors> read_vector_cache(const std::filesystem::path& cache_file,
                                                const std::filesystem::path& store_dir);
 // Parses every vector of namespace `ns` of a directory store and writes them

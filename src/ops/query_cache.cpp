@@ -7,7 +7,9 @@
 // number, populated in one go) and reads the float64 rows, ids and ref doc
 // ids of the few candidates the screening cannot rule out, each checked
 // against its checksum as it is read. Versions 1 and 2 ("LSVCACH1",
-// "LSVCACH2") are not read: they are rewritten.
+// "LSVCACH2") are not read: they are rewritten, with a warning, as is any
+// file that fails a check. A stale cache (the store changed) is rewritten
+// without one: that is what it is for.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -265,25 +267,39 @@ std::optional<PackedVectors> read_vector_cache(const fs::path& cache_file, const
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
+  // A file here that is not a whole cache of this version is said, then
+  // rewritten (CorruptVectorCache): never silently.
+  auto unusable = [&](const std::string& why) -> std::optional<PackedVectors> {
+    throw CorruptVectorCache(cache_file.string() + ": " + why);
+  };
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < sizeof(CacheHeader)) return std::nullopt;
+  if (::fstat(fd, &st) != 0) return std::nullopt;
   CacheHeader h;
-  if (::pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return std::nullopt;
-  // Not this version, or a damaged header: rewritten.
-  if (std::memcmp(h.magic, detail::kCacheMagic, 8) != 0 || h.byte_order != kByteOrder ||
-      h.header_size != sizeof(CacheHeader) || header_sum(h) != h.header_sum ||
-      h.file_size != static_cast<std::uint64_t>(st.st_size) || h.rows > 0xFFFFFFFFu || h.dim > (1u << 24) ||
-      h.name_len == 0 || h.name_len > 4096 || h.strings_size > h.file_size)
-    return std::nullopt;
+  if (static_cast<std::size_t>(st.st_size) < sizeof(CacheHeader) ||
+      ::pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
+    return unusable("cut short (" + std::to_string(st.st_size) + " bytes, not even a header)");
+  if (std::memcmp(h.magic, detail::kCacheMagic, 7) == 0 && h.magic[7] != detail::kCacheMagic[7])
+    return unusable(std::string("a version ") + h.magic[7] + " cache (this lstore writes version " +
+                    detail::kCacheMagic[7] + ")");
+  if (std::memcmp(h.magic, detail::kCacheMagic, 8) != 0) return unusable("not an lstore cache");
+  if (h.byte_order != kByteOrder) return unusable("written on a machine of the other byte order");
+  if (h.header_size != sizeof(CacheHeader) || header_sum(h) != h.header_sum)
+    return unusable("the header does not match its checksum");
+  if (h.file_size != static_cast<std::uint64_t>(st.st_size))
+    return unusable(std::to_string(st.st_size) + " bytes where its header says " + std::to_string(h.file_size) +
+                    " (cut short or grown)");
+  if (h.rows > 0xFFFFFFFFu || h.dim > (1u << 24) || h.name_len == 0 || h.name_len > 4096 ||
+      h.strings_size > h.file_size)
+    return unusable("the header's sizes are out of range");
   const Layout l = layout_for(h.rows, h.dim, h.name_len, h.strings_size);
   if (l.stride != h.stride || l.block_rows != h.block_rows || l.name_off != h.name_off || l.rows_off != h.rows_off ||
       l.strings_off != h.strings_off || l.order_off != h.order_off || l.block_sums_off != h.block_sums_off ||
       l.params_off != h.params_off || l.codes_off != h.codes_off || l.data_off != h.data_off || l.file_size != h.file_size)
-    return std::nullopt;
+    return unusable("the header's layout is not the one its sizes give");
   std::string name(h.name_len, '\0');
   if (::pread(fd, name.data(), name.size(), static_cast<off_t>(h.name_off)) != static_cast<ssize_t>(name.size()) ||
       checksum64(name.data(), name.size()) != h.name_sum || !is_safe_relative_name(name))
-    return std::nullopt;
+    return unusable("the vector file's name does not match its checksum");
   // Stale? The vector file it was made from must be the same file, unchanged,
   // and still the one the directory backend picks for the namespace.
   try {
