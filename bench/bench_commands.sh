@@ -8,17 +8,10 @@
 #     baseline of delete and put, which LlamaIndex does as load, change, persist).
 # Usage: bench/bench_commands.sh [BUILD_DIR] [N] [D]    (env REPS, default 3)
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BUILD_DIR=${1:-build}
-N=${2:-100000}
-D=${3:-384}
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+ensure_store
 REPS=${REPS:-3}
-LSTORE=$(cd "$BUILD_DIR" && pwd)/lstore
-CACHE=${TMPDIR:-/tmp}/lstore-bench-$N-$D
-STORE=$CACHE/persist
 WORK=$CACHE/work
-[ -x "$LSTORE" ] || { echo "no $LSTORE: build first" >&2; exit 2; }
-[ -d "$STORE" ] || python3 "$HERE/gen_store.py" "$STORE" --nodes "$N" --dim "$D" --seed 1234 --docs $(( (N + 9) / 10 )) --quiet
 mkdir -p "$WORK"
 FILES=("$STORE"/*.json)
 cat "${FILES[@]}" > /dev/null  # warm the page cache
@@ -60,7 +53,7 @@ best() {  # best NAME SETUP_CMD -- CMD...: best wall time of REPS runs, SETUP no
   printf '  %-28s %8.2f s %9.1f MiB\n' "$name" "$b" "$(awk -v k="$m" 'BEGIN{print k/1024}')"
 }
 
-REF=$("$LSTORE" ls "$STORE" docs --json | head -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])')
+REF=$("$LSTORE" ls "$STORE" docs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 fresh() { rm -rf "$WORK/store"; cp -r "$STORE" "$WORK/store"; sync; }
 NODE='{"id": "bench-node", "text": "a new node", "metadata": {"k": "v"}, "ref_doc_id": "bench-doc", "embedding": ['$(python3 -c "print(','.join(['0.01']*$D))")']}'
 echo "$NODE" > "$WORK/node.json"

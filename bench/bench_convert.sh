@@ -10,18 +10,11 @@
 # Each target is removed before the next, so the disk holds one copy at a time.
 # Usage: bench/bench_convert.sh [BUILD_DIR] [N] [D]
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BUILD_DIR=${1:-build}
-N=${2:-100000}
-D=${3:-384}
-LSTORE=$(cd "$BUILD_DIR" && pwd)/lstore
-CACHE=${TMPDIR:-/tmp}/lstore-bench-$N-$D
-STORE=$CACHE/persist
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+ensure_store
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lstore-bench-convert-XXXXXX")
-[ -x "$LSTORE" ] || { echo "no $LSTORE: build first" >&2; exit 2; }
-[ -d "$STORE" ] || python3 "$HERE/gen_store.py" "$STORE" --nodes "$N" --dim "$D" --seed 1234 --docs $(( (N + 9) / 10 )) --quiet
-BYTES=$(cat "$STORE"/*.json | wc -c)
-cat "$STORE"/*.json > /dev/null  # warm the page cache
+BYTES=$(store_bytes)
+warm_store
 
 cleanup() {
   [ -n "${REDIS_PID:-}" ] && kill "$REDIS_PID" 2>/dev/null || true

@@ -6,14 +6,8 @@
 # $TMPDIR/lstore-bench-N-D/diff-copy (delete it and diff-copy.ok when done: it is the store's size).
 # Usage: bench/bench_diff.sh [BUILD_DIR] [N] [D]
 set -euo pipefail
-BUILD_DIR=${1:-build}
-N=${2:-100000}
-D=${3:-384}
-LSTORE=$(cd "$BUILD_DIR" && pwd)/lstore
-CACHE=${TMPDIR:-/tmp}/lstore-bench-$N-$D
-STORE=$CACHE/persist
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 COPY=${DIFF_COPY:-$CACHE/diff-copy}
-[ -x "$LSTORE" ] || { echo "no $LSTORE: build first" >&2; exit 2; }
 [ -d "$STORE" ] || { echo "no $STORE: run bench_ls.sh $BUILD_DIR $N $D first" >&2; exit 2; }
 if [ ! -f "$COPY.ok" ]; then
   rm -rf "$COPY" "$COPY.ok"

@@ -7,20 +7,13 @@
 # bench_pgvector.sh use ($TMPDIR/lstore-bench-N-D, same generator arguments).
 # Usage: bench/bench_faiss.sh [BUILD_DIR] [N] [D]
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BUILD_DIR=${1:-build}
-N=${2:-100000}
-D=${3:-384}
-LSTORE=$(cd "$BUILD_DIR" && pwd)/lstore
-CACHE=${TMPDIR:-/tmp}/lstore-bench-$N-$D
-STORE=$CACHE/persist
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+"$LSTORE" --version | grep -q "faiss (libfaiss)" || { echo "$LSTORE was built without FAISS" >&2; exit 2; }
+ensure_store
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lstore-bench-faiss-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-[ -x "$LSTORE" ] || { echo "no $LSTORE: build first" >&2; exit 2; }
-"$LSTORE" --version | grep -q "faiss (libfaiss)" || { echo "$LSTORE was built without FAISS" >&2; exit 2; }
-[ -d "$STORE" ] || python3 "$HERE/gen_store.py" "$STORE" --nodes "$N" --dim "$D" --seed 1234 --docs $(( (N + 9) / 10 )) --quiet
-BYTES=$(cat "$STORE"/*.json | wc -c)
-cat "$STORE"/*.json > /dev/null  # warm the page cache
+BYTES=$(store_bytes)
+warm_store
 
 timed() {  # prints "seconds peak_kb" of the command
   /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }

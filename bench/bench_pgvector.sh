@@ -10,19 +10,12 @@
 # PGlite takes minutes at 100k rows).
 # Usage: bench/bench_pgvector.sh [BUILD_DIR] [N] [D]
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BUILD_DIR=$(cd "${1:-build}" && pwd)
-N=${2:-100000}
-D=${3:-384}
-LSTORE=$BUILD_DIR/lstore
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 SERVER=$BUILD_DIR/pgvector-deps/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js
-CACHE=${TMPDIR:-/tmp}/lstore-bench-$N-$D
-STORE=$CACHE/persist
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lstore-bench-pgvector-XXXXXX")
-[ -x "$LSTORE" ] || { echo "no $LSTORE: build first" >&2; exit 2; }
 [ -f "$SERVER" ] || { echo "no PGlite in $BUILD_DIR/pgvector-deps: run ctest -R pgvector first" >&2; exit 2; }
-[ -d "$STORE" ] || python3 "$HERE/gen_store.py" "$STORE" --nodes "$N" --dim "$D" --seed 1234 --docs $(( (N + 9) / 10 )) --quiet
-BYTES=$(cat "$STORE"/*.json | wc -c)
+ensure_store
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lstore-bench-pgvector-XXXXXX")
+BYTES=$(store_bytes)
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 (cd "$BUILD_DIR/pgvector-deps" && exec node "$SERVER" -p "$PORT" -e @electric-sql/pglite-pgvector:vector >/dev/null 2>&1) &
