@@ -204,10 +204,12 @@ class SplitLsTest(unittest.TestCase):
     """ls reads a large file on two cores (outline.cpp's Split) through a
     mapping (mapped_file.hpp): with every file split (LSTORE_SPLIT_BYTES=64),
     mapped or read with pread() (LSTORE_NO_MMAP=1), at the default and a tiny
-    window, every summary and get is the loaded path's, byte for byte."""
+    window, every summary and get is the loaded path's, byte for byte
+    (LSTORE_SPLIT_WAIT=1: the scan from the start waits for the other thread,
+    which it would otherwise outrun on a small file)."""
 
-    ENVS = ({"LSTORE_SPLIT_BYTES": "64"},
-            {"LSTORE_SPLIT_BYTES": "64", "LSTORE_NO_MMAP": "1"},
+    ENVS = ({"LSTORE_SPLIT_BYTES": "64", "LSTORE_SPLIT_WAIT": "1"},
+            {"LSTORE_SPLIT_BYTES": "64", "LSTORE_SPLIT_WAIT": "1", "LSTORE_NO_MMAP": "1"},
             {"LSTORE_SPLIT_BYTES": "64", "LSTORE_STREAM_WINDOW": "64"})
 
     def same(self, args):

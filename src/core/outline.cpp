@@ -191,7 +191,9 @@ class Split {
   Split(int fd, std::size_t size, std::size_t window, std::size_t from, SplitVisitor& visitor)
       : m_fd(fd), m_size(size), m_window(window), m_from(from), m_visitor(visitor) {
     m_thread = std::thread([this] { run(); });
+    if (waits()) m_thread.join();
   }
+  static bool waits();
   ~Split() {
     m_cancel.store(true);
     if (m_thread.joinable()) m_thread.join();
@@ -206,7 +208,7 @@ class Split {
   // result when that key is the point and its scan succeeded.
   std::optional<Result> take(std::size_t at) {
     if (at != point()) m_cancel.store(true);
-    m_thread.join();
+    if (m_thread.joinable()) m_thread.join();
     if (at != point() || !m_ok) return std::nullopt;
     return std::move(m_result);
   }
@@ -778,6 +780,18 @@ Outline stream_file(int fd, std::size_t size, OutlineVisitor& visitor,
                     const std::function<void(std::size_t)>& progress, std::size_t window) {
   Source src(fd, size, window);
   return outline(src, 2, progress, &visitor);
+}
+
+std::atomic<bool> g_split_waits{false};
+
+void split_waits_for_tests(bool wait) { g_split_waits.store(wait); }
+
+bool Split::waits() {
+  static const bool env = [] {
+    const char* e = std::getenv("LSTORE_SPLIT_WAIT");
+    return e && *e && std::string_view(e) != "0";
+  }();
+  return env || g_split_waits.load();
 }
 
 std::size_t split_bytes() {

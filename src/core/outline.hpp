@@ -138,6 +138,10 @@ Outline stream_object(std::string_view text, OutlineVisitor& visitor);
 // Files from this size are split across cores: 16 MiB, or LSTORE_SPLIT_BYTES
 // (the tests split small files).
 std::size_t split_bytes();
+// Tests: the scan from the start waits until the other thread is done (a
+// small file is otherwise scanned before that thread has started); also
+// LSTORE_SPLIT_WAIT=1.
+void split_waits_for_tests(bool wait);
 
 // A visitor whose collections can be streamed on two cores: a run of
 // entries from the middle of a collection to its end is told to a visitor
