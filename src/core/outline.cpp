@@ -436,10 +436,12 @@ class Scanner {
   // The key of what looks like an object member, at or after `pos` and
   // before `limit`: a string after a ',' that follows the end of a value,
   // then ':' and the start of a value (keys with escapes are passed over).
-  // kNone when there is none. Only a guess: see Split.
-  std::size_t next_member_key(std::size_t pos, std::size_t limit) {
+  // kNone when there is none, or once `cancel` is set (the caller's scan
+  // no longer wants a split). Only a guess: see Split.
+  std::size_t next_member_key(std::size_t pos, std::size_t limit, const std::atomic<bool>& cancel) {
     const std::size_t start = pos;
     for (std::size_t j = pos; j < limit; ++j) {
+      if (cancel.load(std::memory_order_relaxed)) return Split::kNone;
       m_src.keep_from(j > start + 64 ? j - 64 : start);
       if (!have(j)) return Split::kNone;
       const char* base = m_src.base();
@@ -684,7 +686,7 @@ void Split::run() {
     const std::size_t confirm = std::min<std::size_t>(std::size_t{1} << 20, m_size / 16);
     for (std::size_t pos = m_from; !m_cancel.load(std::memory_order_relaxed);) {
       Scanner finder(src, nullptr);
-      const std::size_t key = finder.next_member_key(pos, limit);
+      const std::size_t key = finder.next_member_key(pos, limit, m_cancel);
       if (key == kNone) return;
       std::unique_ptr<OutlineVisitor> tail = m_visitor.tail();
       TailRun run{&m_cancel, &m_point, confirm};
