@@ -22,11 +22,12 @@ ROOT = support.ROOT
 QUICK_LAYOUTS = ("nodes",) if os.environ.get("LSTORE_QUICK") else ("documents", "nodes")
 
 
-def run(args, streamed):
+def run(args, streamed, extra_env=None):
     env = dict(os.environ)
     env.pop("LSTORE_NO_STREAM", None)
     if not streamed:
         env["LSTORE_NO_STREAM"] = "1"
+    env.update(extra_env or {})
     p = subprocess.run([LSTORE] + args, capture_output=True, env=env)
     return p.returncode, p.stdout, p.stderr
 
@@ -197,6 +198,64 @@ class StreamedLsTest(unittest.TestCase):
         with open(p, "w", encoding="utf-8") as fh:
             fh.write(new)
         return dst
+
+
+class SplitLsTest(unittest.TestCase):
+    """ls reads a large file on two cores (outline.cpp's Split) through a
+    mapping (mapped_file.hpp): with every file split (LSTORE_SPLIT_BYTES=64),
+    mapped or read with pread() (LSTORE_NO_MMAP=1), at the default and a tiny
+    window, every summary and get is the loaded path's, byte for byte
+    (LSTORE_SPLIT_WAIT=1: the scan from the start waits for the other thread,
+    which it would otherwise outrun on a small file)."""
+
+    ENVS = ({"LSTORE_SPLIT_BYTES": "64", "LSTORE_SPLIT_WAIT": "1"},
+            {"LSTORE_SPLIT_BYTES": "64", "LSTORE_SPLIT_WAIT": "1", "LSTORE_NO_MMAP": "1"},
+            {"LSTORE_SPLIT_BYTES": "64", "LSTORE_STREAM_WINDOW": "64"})
+
+    def same(self, args):
+        want = run(args, False)
+        for env in self.ENVS:
+            self.assertEqual(run(args, True, env), want, " ".join(args) + " " + str(env))
+
+    def test_every_store(self):
+        stores, _ = support.corpus_stores()
+        for s in stores:
+            with self.subTest(store=s):
+                self.same(["ls", s, "--format", "json"])
+
+    def test_generated_and_edited(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for layout in QUICK_LAYOUTS:
+                d = os.path.join(tmp, "gen-" + layout)
+                subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), d, "--nodes", "3000",
+                                "--dim", "4", "--layout", layout, "--quiet"], check=True)
+                for fmt in ("table", "json"):
+                    self.same(["ls", d, "--format", fmt])
+                _, out, _ = run(["ls", d, "nodes", "--format", "json"], False)
+                for i in [r["id"] for r in json.loads(out)[1500:1503]]:
+                    self.same(["get", d, i])
+            # Faults in the second half of the large files: the loaded path's answer.
+            base = os.path.join(tmp, "gen-" + QUICK_LAYOUTS[0])
+            edits = {
+                "dup": ("docstore.json", lambda t: t[:t.rindex(', "', 0, len(t) * 3 // 4)] + ', "' +
+                        next(iter(json.loads(t)["docstore/data"])) + '": {"x": 1}' + t[t.rindex(', "', 0, len(t) * 3 // 4):]),
+                "mixed": ("default__vector_store.json", lambda t: t[:t.index("]", len(t) * 3 // 4)] + ", 0.5" +
+                          t[t.index("]", len(t) * 3 // 4):]),
+                "cut": ("default__vector_store.json", lambda t: t[: len(t) * 3 // 4]),
+                "bad": ("docstore.json", lambda t: t[:t.index(', "', len(t) * 3 // 4)] + ", 1,, 2" +
+                        t[t.index(', "', len(t) * 3 // 4):]),
+            }
+            for name, (f, edit) in edits.items():
+                with self.subTest(edit=name):
+                    e = os.path.join(tmp, name)
+                    shutil.copytree(base, e)
+                    with open(os.path.join(e, f), encoding="utf-8") as fh:
+                        text = fh.read()
+                    new = edit(text)
+                    self.assertNotEqual(new, text)
+                    with open(os.path.join(e, f), "w", encoding="utf-8") as fh:
+                        fh.write(new)
+                    self.same(["ls", e, "--format", "json"])
 
 
 class ValidateOldPathsTest(unittest.TestCase):

@@ -1,21 +1,28 @@
 // Structural scanner for the top levels of a JSON file; see outline.hpp for why.
 //
 // The scanner reads through a Source: either a whole text in memory, or a
-// file read with pread() through a sliding window. The window keeps the bytes
-// from the start of the member being scanned, so a file is scanned with
-// memory bounded by its largest entry, and without mapping it (page faults
-// cost more than the scan itself on large files).
+// file read through a sliding window, mapped a window at a time (faulted in
+// ahead of the scan in one call per few MiB, dropped behind it) or read with
+// pread(). The window keeps the bytes from the start of the member being
+// scanned, so a file is scanned with memory bounded by its largest entry.
 #include "core/outline.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <atomic>
+#include <cctype>
 
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
+#include "core/mapped_file.hpp"
 #include "scan_kernels.hpp"
 
 #if defined(__SSE2__)
@@ -44,12 +51,18 @@ const char* find_quote_or_backslash(const char* p, const char* end) {
 }
 
 // The bytes being scanned: offsets are file offsets; at(off) is valid for
-// off in [lo, hi).
+// off in [lo, hi). A file is read through a mapping (mapped_file.hpp) when it
+// can be, else with pread() into a buffer that keeps the bytes from `keep`.
 class Source {
  public:
   explicit Source(std::string_view text) : m_base(text.data()), m_hi(text.size()), m_size(text.size()) {}
   Source(int fd, std::size_t size, std::size_t window)
-      : m_chunk(std::max<std::size_t>(window, 1)), m_size(size), m_fd(fd) {}
+      : m_chunk(std::max<std::size_t>(window, 1)), m_size(size), m_fd(fd) {
+    if (MappedFile::wanted(size)) {
+      m_map = std::make_unique<MappedFile>(fd, size);
+      if (!m_map->ok()) m_map.reset();
+    }
+  }
 
   std::size_t size() const { return m_size; }
   std::size_t chunk() const { return m_chunk; }
@@ -61,10 +74,33 @@ class Source {
   // Bytes before `off` may be dropped from now on.
   void keep_from(std::size_t off) { m_keep = off; }
 
+  // Goes on from `off`, with nothing before it kept: another thread scanned
+  // the bytes up to it (a split), or a guess is tried again further on.
+  void skip_to(std::size_t off) {
+    if (m_fd < 0) return;
+    off = std::min(off, m_size);
+    if (off >= m_lo && off <= m_hi) {
+      m_keep = off;
+      return;
+    }
+    m_lo = m_hi = m_keep = off;
+    if (m_map) m_populated = std::max(m_populated, off);
+  }
+
+  // The mapped file was cut short under the scan: what was read since is
+  // not the file's (mapped_file.hpp).
+  bool shrank() const { return m_map && m_map->shrank(); }
+  [[noreturn]] void fail_shrank() const {
+    struct stat st {};
+    std::size_t now = ::fstat(m_fd, &st) == 0 ? static_cast<std::size_t>(st.st_size) : m_lo;
+    throw ParseError(std::clamp(now, m_lo, m_size), "read failed: file shrank");
+  }
+
   // Makes more bytes available after hi(); false at the end of the file.
   bool more() {
     if (m_fd < 0 || m_hi >= m_size) return false;
     std::size_t keep = std::clamp(m_keep, m_lo, m_hi);  // first offset still needed
+    if (m_map) return more_mapped(keep);
     std::size_t kept = m_hi - keep;
     if (keep > m_lo && kept > 0) std::memmove(m_buf.data(), m_buf.data() + (keep - m_lo), kept);
     m_lo = keep;
@@ -84,19 +120,117 @@ class Source {
   }
 
  private:
+  // Pages are faulted in this far ahead at once, and dropped behind the scan
+  // in steps as large: fewer madvise calls, a few MiB resident.
+  static constexpr std::size_t kMapStep = std::size_t{4} << 20;
+
+  bool more_mapped(std::size_t keep) {
+    if (shrank()) fail_shrank();
+    m_lo = keep;
+    if (keep >= m_map_released + kMapStep) {
+      m_map->release_below(keep);
+      m_map_released = keep;
+    }
+    const std::size_t want = std::min(m_chunk, m_size - m_hi);
+    if (m_hi + want > m_populated) {
+      const std::size_t to = std::min(m_size, std::max(m_hi + want, m_populated + kMapStep));
+      if (!m_map->populate(m_populated, to)) fail_shrank();
+      m_populated = to;
+    }
+    m_hi += want;
+    m_base = m_map->data();
+    return true;
+  }
+
   std::size_t m_chunk = 0;
   const char* m_base = nullptr;
   std::size_t m_lo = 0, m_hi = 0, m_keep = 0;
   std::size_t m_size = 0;
   int m_fd = -1;
   std::vector<char> m_buf;
+  std::unique_ptr<MappedFile> m_map;
+  std::size_t m_populated = 0, m_map_released = 0;
+};
+
+// A split scan (stream_file_split): while the caller's thread scans the
+// file from its start, another thread finds the key of a member of a large
+// collection near the middle of the file and streams that collection's
+// entries from there to its end, to a visitor of its own (tail()). When the
+// caller's scan reaches that very key as a member of the collection it is
+// streaming, the other thread's entries are joined to its own and it goes on
+// at the collection's end.
+//
+// Why this is exact: from a member's key to its collection's closing brace,
+// the scan is the same code in the same state (outside any string, at depth
+// 2, expecting a key), so the other thread saw exactly the entries the
+// caller's thread would have seen. A point it guessed wrong (inside a string,
+// or a member of a nested object) is never met at that state by the
+// caller's scan, which then cancels the other thread and scans on alone; so
+// does a file with any fault after the point: its error is always the
+// caller's scan's own.
+struct Cancelled {};
+
+// What the other thread's scan shares with the caller's.
+struct TailRun {
+  std::atomic<bool>* cancel;
+  std::atomic<std::size_t>* point;  // published here
+  std::size_t confirm;              // bytes of entries before publishing
+  bool published = false;
+  std::size_t entries = 0;          // streamed, once the collection closed
+};
+
+class Split {
+ public:
+  static constexpr std::size_t kNone = ~std::size_t{0};
+  struct Result {
+    std::unique_ptr<OutlineVisitor> tail;
+    std::size_t close = 0;    // offset of the collection's closing brace
+    std::size_t entries = 0;  // entries the tail was told
+  };
+
+  Split(int fd, std::size_t size, std::size_t window, std::size_t from, SplitVisitor& visitor)
+      : m_fd(fd), m_size(size), m_window(window), m_from(from), m_visitor(visitor) {
+    m_thread = std::thread([this] { run(); });
+    if (waits()) m_thread.join();
+  }
+  static bool waits();
+  ~Split() {
+    m_cancel.store(true);
+    if (m_thread.joinable()) m_thread.join();
+  }
+  Split(const Split&) = delete;
+  Split& operator=(const Split&) = delete;
+
+  // Where the other thread's entries begin, once it is sure enough to say.
+  std::size_t point() const { return m_point.load(std::memory_order_acquire); }
+
+  // The caller's scan is at a key at or past point(): the other thread's
+  // result when that key is the point and its scan succeeded.
+  std::optional<Result> take(std::size_t at) {
+    if (at != point()) m_cancel.store(true);
+    if (m_thread.joinable()) m_thread.join();
+    if (at != point() || !m_ok) return std::nullopt;
+    return std::move(m_result);
+  }
+
+ private:
+  void run();
+
+  int m_fd;
+  std::size_t m_size, m_window, m_from;
+  SplitVisitor& m_visitor;
+  std::atomic<bool> m_cancel{false};
+  std::atomic<std::size_t> m_point{kNone};
+  bool m_ok = false;  // set by the thread before it ends
+  Result m_result;
+  std::thread m_thread;
 };
 
 class Scanner {
  public:
   Scanner(Source& src, const std::function<void(std::size_t)>* progress, std::vector<char>* keys = nullptr,
-          OutlineVisitor* visitor = nullptr)
-      : m_src(src), m_progress(progress), m_keys(keys), m_visitor(visitor), m_kernels(scan::kernels()) {}
+          OutlineVisitor* visitor = nullptr, Split* split = nullptr)
+      : m_src(src), m_progress(progress), m_keys(keys), m_visitor(visitor), m_split(split), m_kernels(scan::kernels()) {}
 
   // Is `pos` readable (fetching more if needed)? False only at end of file.
   bool have(std::size_t pos) {
@@ -299,16 +433,63 @@ class Scanner {
     return decode_key(std::string_view(m_src.base() + key.begin, key.size()), Span{0, key.size()});
   }
 
+  // The key of what looks like an object member, at or after `pos` and
+  // before `limit`: a string after a ',' that follows the end of a value,
+  // then ':' and the start of a value (keys with escapes are passed over).
+  // kNone when there is none, or once `cancel` is set (the caller's scan
+  // no longer wants a split). Only a guess: see Split.
+  std::size_t next_member_key(std::size_t pos, std::size_t limit, const std::atomic<bool>& cancel) {
+    const std::size_t start = pos;
+    for (std::size_t j = pos; j < limit; ++j) {
+      if (cancel.load(std::memory_order_relaxed)) return Split::kNone;
+      m_src.keep_from(j > start + 64 ? j - 64 : start);
+      if (!have(j)) return Split::kNone;
+      const char* base = m_src.base();
+      const void* hit = std::memchr(base + j, ',', m_src.hi() - j);
+      if (!hit) {
+        j = m_src.hi() - 1;
+        continue;
+      }
+      j = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+      std::size_t b = j;
+      while (b > start && b + 64 > j && is_ws(at(b - 1))) --b;
+      if (b <= start) continue;
+      const char before = at(b - 1);
+      if (!(before == ']' || before == '}' || before == '"' || std::isalnum(static_cast<unsigned char>(before)))) continue;
+      const std::size_t k = ws(j + 1);
+      if (!have(k) || at(k) != '"') continue;
+      std::size_t e = k + 1;
+      while (have(e) && at(e) != '"' && at(e) != '\\' && e - k < 4096) ++e;
+      if (!have(e) || at(e) != '"') continue;
+      const std::size_t colon = ws(e + 1);
+      if (!have(colon) || at(colon) != ':') continue;
+      const std::size_t v = ws(colon + 1);
+      if (!have(v)) return Split::kNone;
+      const char c = at(v);
+      if (c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n' ||
+          c == 'N' || c == 'I')
+        return k;
+    }
+    return Split::kNone;
+  }
+
   // Outlines the container at pos. `path` names it for errors. With
   // `children`, object/array members are outlined too (one level more).
   // With `stream`, the members are handed to m_visitor as entries and not
   // kept (the container's span and count are still returned).
+  //
+  // With `tail` (the other thread of a split scan, see Split), `pos` is a
+  // member's key inside an object collection whose start was not read: its
+  // members from there are streamed, and the span returned ends at the
+  // collection's closing brace. The scan publishes `pos` once the entries
+  // from it look like the collection's (kConfirm bytes of them without
+  // the collection ending), and stops when told to (Cancelled).
   Container container(std::size_t pos, const std::string& path,
                       std::vector<std::optional<Container>>* children = nullptr, bool names = false,
-                      bool stream = false) {
+                      bool stream = false, TailRun* tail = nullptr) {
     Container c;
     std::size_t count = 0;  // members so far (c.members stays empty when streaming)
-    c.is_array = at(pos) == '[';
+    c.is_array = !tail && at(pos) == '[';
     const char close = c.is_array ? ']' : '}';
     std::size_t i = ws(pos + 1);
     auto where = [&](std::size_t at_pos, const char* expected) {
@@ -317,12 +498,24 @@ class Scanner {
       msg += " after " + std::to_string(count) + " complete entr" + (count == 1 ? "y" : "ies");
       fail(at_pos, msg);
     };
-    if (have(i) && at(i) == close) {
+    if (tail) i = pos;
+    else if (have(i) && at(i) == close) {
       c.span = {pos, i + 1};
       return c;
     }
-    std::size_t lead_at = pos + 1;  // where the bytes before the next member start
+    std::size_t lead_at = tail ? pos : pos + 1;  // where the bytes before the next member start
     for (;;) {
+      if (stream && m_split && !c.is_array && count > 0 && i >= m_split->point() && join_split(i, count)) {
+        if (!have(i) || at(i) != close) where(i, "the other thread's end");  // cannot be: it read these bytes
+        break;
+      }
+      if (tail) {
+        if (tail->cancel->load(std::memory_order_relaxed)) throw Cancelled{};
+        if (!tail->published && i >= pos + tail->confirm) {
+          tail->published = true;
+          tail->point->store(pos, std::memory_order_release);
+        }
+      }
       Member m;
       // Streaming keeps the bytes before the member too (StreamEntry::lead).
       m_src.keep_from(stream ? lead_at : i);
@@ -442,14 +635,32 @@ class Scanner {
       where(i, c.is_array ? "',' or ']'" : "',' or '}'");
     }
     c.span = {pos, i + 1};
+    if (tail) tail->entries = count;
     return c;
   }
 
  private:
+  // The scan is at the key of a member (`count` before it) of the collection
+  // being streamed, at or past where the other thread of a split began. At
+  // it: the other thread's entries are the visitor's, and the scan goes on
+  // at the collection's closing brace (true). Past it, or when the other
+  // thread failed or the visitor refuses: the scan goes on here (false).
+  bool join_split(std::size_t& i, std::size_t& count) {
+    Split* split = m_split;
+    m_split = nullptr;  // one split per scan
+    std::optional<Split::Result> r = split->take(i);
+    if (!r || !static_cast<SplitVisitor*>(m_visitor)->join(*r->tail, r->entries)) return false;
+    count += r->entries;
+    i = r->close;
+    m_src.skip_to(i);
+    return true;
+  }
+
   Source& m_src;
   const std::function<void(std::size_t)>* m_progress;
   std::vector<char>* m_keys;
   OutlineVisitor* m_visitor;  // streaming: collections' entries go here instead of into Containers
+  Split* m_split;             // the other thread of a split scan, until it is met
   std::size_t m_reported = 0;
   const scan::Kernels& m_kernels;
   // The streamed entry whose value is being scanned, for spill().
@@ -463,10 +674,50 @@ class Scanner {
   } m_piece;  // this CPU's block scanners
 };
 
-Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& progress,
-                OutlineVisitor* visitor = nullptr) {
+void Split::run() {
+  try {
+    Source src(m_fd, m_size, m_window);
+    src.skip_to(m_from);
+    // Guesses are tried for a while past the middle; a file whose middle
+    // yields no run is scanned by the caller alone.
+    const std::size_t limit = std::min(m_size, m_from + m_size / 4);
+    // A run is trusted once this much of it parsed as entries of one
+    // collection: a guess inside a nested object meets its closing brace first.
+    const std::size_t confirm = std::min<std::size_t>(std::size_t{1} << 20, m_size / 16);
+    for (std::size_t pos = m_from; !m_cancel.load(std::memory_order_relaxed);) {
+      Scanner finder(src, nullptr);
+      const std::size_t key = finder.next_member_key(pos, limit, m_cancel);
+      if (key == kNone) return;
+      std::unique_ptr<OutlineVisitor> tail = m_visitor.tail();
+      TailRun run{&m_cancel, &m_point, confirm};
+      Scanner s(src, nullptr, nullptr, tail.get());
+      Container got;
+      try {
+        got = s.container(key, "", nullptr, false, true, &run);
+      } catch (const ParseError&) {
+        if (run.published) return;  // the caller's scan meets the fault itself
+        pos = key + 1;
+        src.skip_to(pos);
+        continue;
+      }
+      if (!run.published) {  // ended soon: a nested object's members
+        pos = got.span.end;
+        src.skip_to(pos);
+        continue;
+      }
+      m_result = Result{std::move(tail), got.span.end - 1, run.entries};
+      m_ok = true;
+      return;
+    }
+  } catch (...) {
+    // Cancelled, or anything else: the caller's scan reads it all itself.
+  }
+}
+
+Outline outline_unchecked(Source& src, int depth, const std::function<void(std::size_t)>& progress,
+                          OutlineVisitor* visitor, Split* split) {
   Outline out;
-  Scanner s(src, &progress, visitor ? nullptr : &out.keys, visitor);
+  Scanner s(src, &progress, visitor ? nullptr : &out.keys, visitor, split);
   if (visitor) depth = 2;
   std::size_t i = 0;
   if (s.have(2) && s.at(0) == '\xEF' && s.at(1) == '\xBB' && s.at(2) == '\xBF') i = 3;
@@ -477,6 +728,21 @@ Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& 
   out.children.resize(out.root.members.size());
   std::size_t end = s.ws(out.root.span.end);
   if (s.have(end)) throw ParseError(end, "trailing content after the root object");
+  return out;
+}
+
+// A mapped file cut short under the scan read zeros where its bytes were:
+// whatever the scan made of them, the error is that the file shrank.
+Outline outline(Source& src, int depth, const std::function<void(std::size_t)>& progress,
+                OutlineVisitor* visitor = nullptr, Split* split = nullptr) {
+  Outline out;
+  try {
+    out = outline_unchecked(src, depth, progress, visitor, split);
+  } catch (const ParseError&) {
+    if (src.shrank()) src.fail_shrank();
+    throw;
+  }
+  if (src.shrank()) src.fail_shrank();
   return out;
 }
 
@@ -516,6 +782,35 @@ Outline stream_file(int fd, std::size_t size, OutlineVisitor& visitor,
                     const std::function<void(std::size_t)>& progress, std::size_t window) {
   Source src(fd, size, window);
   return outline(src, 2, progress, &visitor);
+}
+
+std::atomic<bool> g_split_waits{false};
+
+void split_waits_for_tests(bool wait) { g_split_waits.store(wait); }
+
+bool Split::waits() {
+  static const bool env = [] {
+    const char* e = std::getenv("LSTORE_SPLIT_WAIT");
+    return e && *e && std::string_view(e) != "0";
+  }();
+  return env || g_split_waits.load();
+}
+
+std::size_t split_bytes() {
+  static const std::size_t bytes = [] {
+    const char* env = std::getenv("LSTORE_SPLIT_BYTES");
+    return env && *env ? std::strtoull(env, nullptr, 10) : std::size_t{16} << 20;
+  }();
+  return bytes;
+}
+
+Outline stream_file_split(int fd, std::size_t size, SplitVisitor& visitor, std::size_t window,
+                          std::size_t split_at) {
+  Source src(fd, size, window);
+  std::unique_ptr<Split> split;
+  if (size >= std::max<std::size_t>(split_at, 64) && std::thread::hardware_concurrency() > 1)
+    split = std::make_unique<Split>(fd, size, window, size / 2, visitor);
+  return outline(src, 2, {}, &visitor, split.get());
 }
 
 Outline stream_object(std::string_view text, OutlineVisitor& visitor) {

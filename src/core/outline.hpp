@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,8 +66,9 @@ struct Outline {
 Outline outline_object(std::string_view text, int depth = 2,
                        const std::function<void(std::size_t)>& progress = {});
 
-// The same for a file read with pread() through a sliding window (the file
-// is never mapped: memory stays bounded by the largest entry).
+// The same for a file read through a sliding window (mapped a window at a
+// time, or read with pread(); see mapped_file.hpp): memory stays bounded by
+// the largest entry.
 // `window` is the read size (tests use tiny ones to cross every boundary):
 // 1 MiB is as fast as larger reads and keeps each file being outlined at about
 // 2 MiB of buffer (8 MiB windows were 40 MB of an ls peak of 130 MB).
@@ -132,6 +134,37 @@ Outline stream_file(int fd, std::size_t size, OutlineVisitor& visitor,
                     std::size_t window = std::size_t{1} << 20);
 // The same over a text in memory (tests, transcoded files).
 Outline stream_object(std::string_view text, OutlineVisitor& visitor);
+
+// Files from this size are split across cores: 16 MiB, or LSTORE_SPLIT_BYTES
+// (the tests split small files).
+std::size_t split_bytes();
+// Tests: the scan from the start waits until the other thread is done (a
+// small file is otherwise scanned before that thread has started); also
+// LSTORE_SPLIT_WAIT=1.
+void split_waits_for_tests(bool wait);
+
+// A visitor whose collections can be streamed on two cores: a run of
+// entries from the middle of a collection to its end is told to a visitor
+// of its own on another thread, and handed back when the scan gets there.
+class SplitVisitor : public OutlineVisitor {
+ public:
+  // A fresh visitor for such a run (called on the other thread): it is told
+  // entry() only, in order, for the entries of one object collection from
+  // its entry at some point to its last. It may be thrown away unused.
+  virtual std::unique_ptr<OutlineVisitor> tail() const = 0;
+  // On the scanning thread, in the collection being streamed, where the
+  // run starts: takes the run over as if entry() had been told each of its
+  // `entries` entries. False when it cannot; the scan then tells them here.
+  virtual bool join(OutlineVisitor& tail, std::size_t entries) = 0;
+};
+
+// stream_file, the file split across two threads when it is at least
+// `split_at` bytes long and the machine has two cores: the same calls of the
+// visitor (a run joined in one go), the same result, the same errors
+// (a fault is always reported by the scan from the start).
+Outline stream_file_split(int fd, std::size_t size, SplitVisitor& visitor,
+                          std::size_t window = std::size_t{1} << 20, std::size_t split_at = split_bytes());
+
 
 // The decoded key of a member (keys with escapes are unescaped).
 std::string decode_key(std::string_view text, const Span& key);

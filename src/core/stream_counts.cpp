@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -19,9 +20,93 @@ constexpr std::size_t kWholeEntries = 1024;
 constexpr std::size_t kWholeBytes = std::size_t{4} << 20;
 constexpr std::size_t kCheckedBytes = std::size_t{1} << 20;
 
-class CountingVisitor : public OutlineVisitor {
+// Element counts as vector_store_info() takes them.
+std::size_t elements_of(const StreamEntry& e) {
+  if (e.elements != Member::kNotCounted) return e.elements;
+  return (!e.raw.empty() && e.raw[0] == '[') ? count_array_elements(e.raw, {0, e.raw.size()}) : 0;
+}
+
+// Whether an entry the sample keeps decodes (a DOM parse costs about 6 bytes
+// a byte: a large entry is not checked here, and the file is then read
+// whole, as before).
+bool checks(std::string_view raw) {
+  if (raw.size() > kCheckedBytes) return false;
+  try {
+    (void)parse(raw);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// The entries of a collection from its middle to its end, counted on another
+// thread (stream_file_split): what CountingVisitor::entry() does with them
+// once the sample is cut down to its few, kept until join() knows whether
+// the sample already holds a non-object entry.
+class TailCounter : public OutlineVisitor {
+ public:
+  explicit TailCounter(const std::string* keep) : m_keep(keep) {}
+
+  void section(std::string_view, std::string_view, bool, bool, std::string_view) override {}
+
+  void entry(const StreamEntry& e) override {
+    hashes.push_back(std::hash<std::string_view>{}(e.key));
+    const std::size_t n = elements_of(e);
+    if (hashes.size() == 1) first_dim = n;
+    else if (n != first_dim) mixed_dims = true;
+    const bool non_object = e.raw.empty() || e.raw[0] != '{';
+    const bool asked = m_keep && e.key == *m_keep;
+    const bool first_non_object = non_object && !m_seen_non_object;
+    m_seen_non_object |= non_object;
+    if (asked || first_non_object)
+      kept.push_back({std::string(e.raw_key) + ": " + std::string(e.raw), asked, first_non_object, checks(e.raw)});
+  }
+
+  std::vector<std::uint64_t> hashes;  // of its keys, 8 bytes an entry
+  std::size_t first_dim = 0;
+  bool mixed_dims = false;
+  struct Kept {
+    std::string text;  // "key": value
+    bool asked = false;
+    bool first_non_object = false;  // kept only if the sample has no non-object entry yet
+    bool checked = false;           // decodes (and is small enough to be checked)
+  };
+  std::vector<Kept> kept;
+
+ private:
+  const std::string* m_keep;
+  bool m_seen_non_object = false;
+};
+
+class CountingVisitor : public SplitVisitor {
  public:
   CountingVisitor(StreamedFile& out, const std::string* keep) : m_out(out), m_keep(keep) { m_out.sample = "{"; }
+
+  std::unique_ptr<OutlineVisitor> tail() const override { return std::make_unique<TailCounter>(m_keep); }
+
+  // As if entry() had been told each of the run's entries. Only once the
+  // sample is cut down to its few (before that, every entry would be kept
+  // in order), and not for graph_dict (its triplets are counted by parsing).
+  bool join(OutlineVisitor& run, std::size_t entries) override {
+    auto& t = static_cast<TailCounter&>(run);
+    if (!m_truncated || m_is_array || m_graph || t.hashes.size() != entries || entries == 0) return false;
+    m_counts.entries += entries;
+    m_hashes.insert(m_hashes.end(), t.hashes.begin(), t.hashes.end());
+    if (!m_counts.dim) m_counts.dim = t.first_dim;
+    if (t.mixed_dims || *m_counts.dim != t.first_dim) m_counts.mixed_dims = true;
+    std::size_t kept = 0;
+    for (TailCounter::Kept& k : t.kept) {
+      const bool non_object = k.first_non_object && !m_kept_non_object;
+      if (!k.asked && !non_object) continue;
+      if (!k.checked) whole();
+      m_kept.push_back({std::move(k.text), k.asked || non_object});
+      m_kept_bytes += m_kept.back().text.size();
+      if (non_object) m_kept_non_object = true;
+      ++kept;
+    }
+    if (kept < entries) m_out.truncated = true;  // entries the sample does not hold
+    return true;
+  }
 
   void section(std::string_view name, std::string_view raw_key, bool container, bool is_array,
                std::string_view raw) override {
@@ -46,10 +131,7 @@ class CountingVisitor : public OutlineVisitor {
   void entry(const StreamEntry& e) override {
     ++m_counts.entries;
     if (!m_is_array) m_hashes.push_back(std::hash<std::string_view>{}(e.key));
-    // Element counts as vector_store_info() takes them.
-    std::size_t n = e.elements;
-    if (e.elements == Member::kNotCounted)
-      n = (!e.raw.empty() && e.raw[0] == '[') ? count_array_elements(e.raw, {0, e.raw.size()}) : 0;
+    const std::size_t n = elements_of(e);
     if (!m_counts.dim) m_counts.dim = n;
     else if (*m_counts.dim != n) m_counts.mixed_dims = true;
     if (m_graph) {
@@ -67,17 +149,7 @@ class CountingVisitor : public OutlineVisitor {
     const bool non_object = e.raw.empty() || e.raw[0] != '{';
     const bool asked = m_keep && !m_is_array && e.key == *m_keep;
     if (!m_truncated || asked || (non_object && !m_kept_non_object)) {
-      // (A DOM parse costs about 6 bytes a byte: a large entry is not
-      // checked here, and the file is then read whole, as before.)
-      if (e.raw.size() > kCheckedBytes) {
-        whole();
-      } else {
-        try {
-          (void)parse(e.raw);
-        } catch (const std::exception&) {
-          whole();
-        }
-      }
+      if (!checks(e.raw)) whole();
       m_kept.push_back({std::string(e.raw_key) + (m_is_array ? "" : ": ") + std::string(e.raw), asked});
       m_kept_bytes += m_kept.back().text.size();
       if (non_object && !m_kept_non_object) {
@@ -154,7 +226,7 @@ StreamedFile stream_counts(int fd, std::size_t size, const std::string* keep) {
   StreamedFile out;
   CountingVisitor v(out, keep);
   try {
-    stream_file(fd, size, v);
+    stream_file_split(fd, size, v);
   } catch (const CountingVisitor::Stop&) {
     return StreamedFile{{}, {}, false, true};
   }
