@@ -284,9 +284,12 @@ class CacheTest(Base):
         after = self.query_json(store, "--vector", q, "--top-k", "0", "--cache", env=env)
         self.assertEqual(after, fresh_cold)
         self.assertNotEqual(os.stat(cache).st_mtime_ns, stamp)  # rewritten
-        # A corrupt cache is ignored (and replaced), never trusted.
+        # A corrupt cache is said, replaced, never trusted; the new one is read without a word.
         with open(cache, "r+b") as f:
             f.write(b"garbage!")
+        rc, out, err = run("query", store, "--vector", q, "--top-k", "0", "--cache", "--json", env=env)
+        self.assertEqual((rc, json.loads(out)["results"]), (0, fresh_cold), err)
+        self.assertEqual(err, "lstore: warning: %s: not an lstore cache; rebuilding the cache from the store\n" % cache)
         self.assertEqual(self.query_json(store, "--vector", q, "--top-k", "0", "--cache", env=env), fresh_cold)
 
 
