@@ -8,7 +8,18 @@ namespace lstore::detail {
 
 ScorePipeline::ScorePipeline(const VectorQuery& q, std::size_t dim, StreamingTopK& top)
     : m_q(q), m_dim(dim), m_qn(norm(q.embedding.data(), q.embedding.size())), m_top(top) {
-  m_cur = std::make_unique<Batch>();
+  m_cur = fresh_batch();
+}
+
+std::unique_ptr<ScorePipeline::Batch> ScorePipeline::fresh_batch() {
+  if (m_spare.empty()) {
+    auto b = std::make_unique<Batch>();
+    b->bytes.reserve(kBatchBytes + (kBatchBytes >> 2));
+    return b;
+  }
+  std::unique_ptr<Batch> b = std::move(m_spare.back());
+  m_spare.pop_back();
+  return b;
 }
 
 void ScorePipeline::add(std::string_view key, std::string_view raw) {
@@ -48,7 +59,7 @@ void ScorePipeline::score(Batch& b) const {
 void ScorePipeline::submit(bool last) {
   if (m_cur->ends.empty()) return;
   std::unique_ptr<Batch> b = std::move(m_cur);
-  m_cur = std::make_unique<Batch>();
+  m_cur = fresh_batch();
   // A store of one batch is scored here: no thread for a few entries.
   if (last && m_workers.empty()) {
     score(*b);
@@ -87,6 +98,8 @@ void ScorePipeline::rank_front(std::unique_lock<std::mutex>& lock) {
       begin = b->key_ends[i];
     }
   }
+  b->clear();
+  m_spare.push_back(std::move(b));
   lock.lock();
 }
 
