@@ -4,9 +4,11 @@ stderr on a terminal, and every command lstore has (for the password tests)."""
 import json
 import os
 import pty
+import random
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -262,6 +264,35 @@ class QueryScratch(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def tied_store(self, nodes=2000):
+        """A generated store whose vectors come in families: exact copies,
+        copies scaled (the same cosine), and copies moved by less than the
+        int8 screen's error (1e-3 of one element) or the streamed search's
+        (1e-9 and less)."""
+        d = os.path.join(self.tmp, "tied-%d" % nodes)
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), d, "--nodes", str(nodes), "--dim",
+                        "48", "--layout", "nodes", "--quiet"], check=True)
+        path = os.path.join(d, "default__vector_store.json")
+        with open(path) as f:
+            data = json.load(f)
+        emb = data["embedding_dict"]
+        ids = list(emb)
+        rnd = random.Random(5)
+        for i, k in enumerate(ids):
+            base = emb[ids[i - i % 8]]
+            kind = i % 8
+            if kind in (1, 2):
+                emb[k] = list(base)
+            elif kind == 3:
+                emb[k] = [x * 3 for x in base]
+            elif kind in (4, 5, 6):
+                v = list(base)
+                v[rnd.randrange(len(v))] += rnd.choice([1e-3, -1e-3, 1e-6, 1e-9, 1e-12, -1e-15])
+                emb[k] = v
+        with open(path, "w") as f:
+            f.write(json.dumps(data))
+        return d, emb, ids
 
     def vector_file(self, vec):
         self.n += 1

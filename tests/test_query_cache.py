@@ -20,7 +20,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
 
 LSTORE = None
-ROOT = support.ROOT
 # vector_cache.hpp's CacheHeader: magic, byte order, header size, then 24 u64/i64.
 HEADER = struct.Struct("=8sII QQQqqQ QQQQ QQQ Q QQ QQ Q QQQ Q Q")
 FIELDS = ("magic byte_order header_size dev ino size mtime_ns ctime_ns head_tail_hash rows dim stride block_rows "
@@ -79,34 +78,6 @@ class WarmQueryTest(support.QueryScratch):
                     self.same_warm(s, ns, vec, ["--top-k", "1"])
                     self.same_warm(s, ns, vec, ["--top-k", "0", "--with-text"])
         self.assertGreater(answered, 0)
-
-    def tied_store(self):
-        """A generated store whose vectors come in families: exact copies,
-        copies scaled (the same cosine), and copies moved by less than the
-        int8 screen's error (1e-3 of one element)."""
-        d = os.path.join(self.tmp, "tied")
-        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_store.py"), d, "--nodes", "2000", "--dim",
-                        "48", "--layout", "nodes", "--quiet"], check=True)
-        path = os.path.join(d, "default__vector_store.json")
-        with open(path) as f:
-            data = json.load(f)
-        emb = data["embedding_dict"]
-        ids = list(emb)
-        rnd = random.Random(5)
-        for i, k in enumerate(ids):
-            base = emb[ids[i - i % 8]]
-            kind = i % 8
-            if kind in (1, 2):
-                emb[k] = list(base)
-            elif kind == 3:
-                emb[k] = [x * 3 for x in base]
-            elif kind in (4, 5, 6):
-                v = list(base)
-                v[rnd.randrange(len(v))] += rnd.choice([1e-3, -1e-3, 1e-6, 1e-9])
-                emb[k] = v
-        with open(path, "w") as f:
-            f.write(json.dumps(data))
-        return d, emb, ids
 
     def test_ties_and_near_ties(self):
         d, emb, ids = self.tied_store()

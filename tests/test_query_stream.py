@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +26,9 @@ ROOT = support.ROOT
 STREAMED_NOTE = b"query: streamed"
 
 
-def run(args, streamed):
+def run(args, streamed, extra_env=None):
     env = dict(os.environ)
+    env.update(extra_env or {})
     env.pop("LSTORE_NO_STREAM", None)
     env.pop("NO_COLOR", None)
     env["LSTORE_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "lstore-query-stream-unused-cache")
@@ -127,6 +129,37 @@ class StreamedQueryTest(support.QueryScratch):
             with open(os.path.join(d, "default__vector_store.json")) as f:
                 first = next(iter(json.load(f)["embedding_dict"].values()))
             self.same_query(d, "default", first, ["--top-k", "4"])
+
+    def test_screen_near_ties(self):
+        """The screen (screened numbers, a proven margin) rules out rows, and
+        the answer is still the loaded path's to the last bit: exact copies,
+        scaled copies (equal cosines), and copies moved by 1e-3 down to 1e-15
+        of one element around the k-th hit. Batches of 4 KiB make this small
+        store take many, so the heap is full while most rows are read."""
+        d, emb, ids = self.tied_store(3000)
+        small = {"LSTORE_QUERY_BATCH_BYTES": "4096"}
+        rnd = random.Random(11)
+        queries = [emb[ids[0]], emb[ids[13]], [x + 1e-4 for x in emb[ids[2000]]], [rnd.gauss(0, 1) for _ in range(48)]]
+        quick = os.environ.get("LSTORE_QUICK")
+        for q in queries[:2] if quick else queries:
+            for k in ("1", "9", "40") if quick else ("1", "2", "9", "40", "300"):
+                args = ["query", d, "--vector-file", self.vector_file(q), "--top-k", k, "--json"]
+                streamed = run(args + ["-v"], True, small)
+                loaded = run(args, False)
+                self.assertEqual(streamed[:2], loaded[:2], " ".join(args))
+                self.assertEqual(len(json.loads(streamed[1])["results"]), int(k))
+                note = [line for line in streamed[2].decode().splitlines() if "query: streamed" in line]
+                self.assertEqual(len(note), 1, streamed[2])
+                scored, ruled_out = (int(x) for x in re.search(r"(\d+) candidates scored in float64, (\d+) ruled out",
+                                                               note[0]).groups())
+                self.assertEqual(scored + ruled_out, 3000, note[0])
+                if int(k) <= 40:
+                    self.assertGreater(ruled_out, 1500, note[0])  # the screen did its job
+        # LSTORE_NO_SCREEN=1 scores every row in float64: the same answer.
+        args = ["query", d, "--vector-file", self.vector_file(queries[1]), "--top-k", "9", "--json", "-v"]
+        unscreened = run(args, True, dict(small, LSTORE_NO_SCREEN="1"))
+        self.assertIn(b"3000 candidates scored in float64, 0 ruled out", unscreened[2])
+        self.assertEqual(unscreened[1], run(args, True, small)[1])
 
     def edited(self, name, edit, nodes=1200):
         """A generated store with its vector file rewritten by edit(dict) -> text."""

@@ -195,6 +195,9 @@ std::vector<QueryHit> query_packed(const PackedVectors& packed, const VectorQuer
 struct NeedsLoadedStore {};
 struct StreamedSearch {
   std::vector<QueryHit> hits;
+  // Candidates scored in float64, and those the screen ruled out (their
+  // screened similarity, plus its proven error, below the k-th's).
+  std::size_t scored = 0, ruled_out = 0;
   // The hits' entries of the vector file's ref doc and metadata sections
   // (text_id_to_ref_doc_id, metadata_dict, ... under their own names), as a
   // small document that answers for them as the loaded file would.

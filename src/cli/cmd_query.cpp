@@ -224,7 +224,9 @@ bool run_streamed(Output& out, const QueryOptions& o, const std::vector<double>&
     if (out.verbose()) out.note("query: the streamed read failed; the loaded store says why");
     return false;
   }
-  if (out.verbose()) out.note(fmt::format("query: streamed {} ({} hits)", found.vectors->doc.name(), found.hits.size()));
+  if (out.verbose())
+    out.note(fmt::format("query: streamed {} ({} hits; {} candidates scored in float64, {} ruled out by the screen)",
+                         found.vectors->doc.name(), found.hits.size(), found.scored, found.ruled_out));
   HitSources src;
   src.store = &*summary;
   src.vectors = &*found.vectors;

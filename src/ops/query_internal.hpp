@@ -92,6 +92,14 @@ void scan_embeddings(const DocReader& reader, const JsonDoc& doc, const std::vec
 // Parses one JSON array of numbers (Python's NaN / Infinity included) into
 // out[0..dim). Returns false when it is not exactly that.
 bool parse_embedding(std::string_view raw, double* out, std::size_t dim);
+// The same for a screen (embedding_parse.cpp): true exactly where
+// parse_embedding is, and each out[i] within a relative 2^-46 of
+// parse_embedding's (equal where that is not finite).
+bool screen_embedding(std::string_view raw, double* out, std::size_t dim);
+// At least |cosine(q, v) - cosine(q, w)| for a `dim`-number row v and its
+// screened w, both computed by cosine(), when every w[i] is finite and
+// norm(w) is in [1e-100, 1e100] (as is q's).
+double screen_margin(std::size_t dim);
 
 // sqrt(v·v), and the cosine similarity numpy computes:
 // dot(q, v) / (norm(q) * norm(v)) (0/0 gives NaN, as numpy does).
@@ -120,6 +128,11 @@ class StreamingTopK {
   // The next candidate, in embedding_dict order.
   void push(double similarity, std::string_view id);
   std::size_t size() const;  // candidates held
+  // A similarity below which a candidate pushed now would leave the hits as
+  // they would be had it not been pushed: the smallest held once top_k are
+  // held, -inf before, with no top-k, or once a NaN was pushed (NaN has no
+  // place in the order: every candidate then counts).
+  double floor() const;
   // The hits in rank order.
   std::vector<QueryHit> finish() const;
 

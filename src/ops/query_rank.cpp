@@ -190,6 +190,7 @@ struct StreamingTopK::Impl {
   };
   explicit Impl(std::size_t k) : k(k), heap(SlotLt{&slots}) {}
   std::size_t k;
+  bool saw_nan = false;
   std::vector<Slot> slots;
   std::vector<std::size_t> free;
   PyHeap<SlotLt> heap;
@@ -209,6 +210,7 @@ void StreamingTopK::push(double similarity, std::string_view id) {
   }
   m->slots[slot].sim = similarity;
   m->slots[slot].id.assign(id);
+  if (std::isnan(similarity)) m->saw_nan = true;
   m->heap.push(slot);
   if (m->k && m->heap.size() > m->k) {
     std::size_t top = m->heap.items()[0];
@@ -218,6 +220,15 @@ void StreamingTopK::push(double similarity, std::string_view id) {
 }
 
 std::size_t StreamingTopK::size() const { return m->heap.size(); }
+
+// Pushing a candidate below the smallest held then pops it again: the held
+// set is unchanged, and with (similarity, id) a total order (no NaN; ids are
+// distinct dict keys) the hits depend on that set alone, not on where the
+// push and pop left each slot in the heap.
+double StreamingTopK::floor() const {
+  if (!m->k || m->saw_nan || m->heap.size() < m->k) return -std::numeric_limits<double>::infinity();
+  return m->slots[m->heap.items()[0]].sim;
+}
 
 std::vector<QueryHit> StreamingTopK::finish() const {
   std::vector<std::pair<double, std::size_t>> items;

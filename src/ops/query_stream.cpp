@@ -261,10 +261,16 @@ class ScorePass : public OutlineVisitor {
   bool metadata_usable() const { return m_metadata_object && m_metadata_entries > 0; }
   bool collect_again() const { return m_collect_again && !m_result.empty(); }
   std::string hit_entries() const { return m_hits.text(); }
+  std::size_t scored() const { return m_scored; }
+  std::size_t ruled_out() const { return m_ruled_out; }
 
  private:
   void rank() {
-    if (m_pipeline) m_pipeline->finish();
+    if (m_pipeline) {
+      m_pipeline->finish();
+      m_scored = m_pipeline->scored();
+      m_ruled_out = m_pipeline->ruled_out();
+    }
     m_pipeline.reset();
     m_result = m_top.finish();
     m_ranked = true;
@@ -281,6 +287,7 @@ class ScorePass : public OutlineVisitor {
   bool m_ranked = false;
   bool m_collect_again = false;
   std::size_t m_entries = 0;
+  std::size_t m_scored = 0, m_ruled_out = 0;
   std::vector<std::uint64_t> m_hashes;  // of every embedding_dict key
   bool m_metadata_object = false;
   std::size_t m_metadata_entries = 0;
@@ -381,6 +388,8 @@ StreamedSearch query_streamed(const Store& summary, std::string_view ns, const V
 
   StreamedSearch out;
   out.hits = pass.hits();
+  out.scored = pass.scored();
+  out.ruled_out = pass.ruled_out();
   std::string entries = pass.hit_entries();
   if (pass.collect_again()) {
     CollectPass again(out.hits);

@@ -3,18 +3,39 @@
 #include "query_stream_pipeline.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 
 namespace lstore::detail {
 
+namespace {
+bool in_screen_range(double n) { return n >= 1e-100 && n <= 1e100; }  // and not NaN
+}  // namespace
+
 ScorePipeline::ScorePipeline(const VectorQuery& q, std::size_t dim, StreamingTopK& top)
-    : m_q(q), m_dim(dim), m_qn(norm(q.embedding.data(), q.embedding.size())), m_top(top) {
+    : m_q(q),
+      m_dim(dim),
+      m_qn(norm(q.embedding.data(), q.embedding.size())),
+      m_screens(in_screen_range(m_qn) && !std::getenv("LSTORE_NO_SCREEN")),
+      m_margin(screen_margin(dim)),
+      m_top(top),
+      m_floor(top.floor()) {
   m_cur = fresh_batch();
+}
+
+std::size_t ScorePipeline::batch_bytes() {
+  static const std::size_t bytes = [] {
+    const char* env = std::getenv("LSTORE_QUERY_BATCH_BYTES");
+    const long long n = env ? std::atoll(env) : 0;
+    return n > 0 ? static_cast<std::size_t>(n) : std::size_t{1} << 20;
+  }();
+  return bytes;
 }
 
 std::unique_ptr<ScorePipeline::Batch> ScorePipeline::fresh_batch() {
   if (m_spare.empty()) {
     auto b = std::make_unique<Batch>();
-    b->bytes.reserve(kBatchBytes + (kBatchBytes >> 2));
+    b->bytes.reserve(m_batch_bytes + (m_batch_bytes >> 2));
     return b;
   }
   std::unique_ptr<Batch> b = std::move(m_spare.back());
@@ -27,7 +48,7 @@ void ScorePipeline::add(std::string_view key, std::string_view raw) {
   m_cur->ends.push_back(m_cur->bytes.size());
   m_cur->keys.append(key);
   m_cur->key_ends.push_back(m_cur->keys.size());
-  if (m_cur->bytes.size() >= kBatchBytes) submit(false);
+  if (m_cur->bytes.size() >= m_batch_bytes) submit(false);
 }
 
 void ScorePipeline::finish() {
@@ -44,10 +65,27 @@ void ScorePipeline::finish() {
 void ScorePipeline::score(Batch& b) const {
   std::vector<double> values(m_dim);
   b.sims.resize(b.ends.size());
+  b.below.assign(b.ends.size(), 0);
+  const double floor = m_screens ? m_floor.load(std::memory_order_relaxed) : -HUGE_VAL;
   std::size_t begin = 0;
   for (std::size_t i = 0; i < b.ends.size(); ++i) {
     std::string_view raw(b.bytes.data() + begin, b.ends[i] - begin);
     begin = b.ends[i];
+    if (floor > -HUGE_VAL) {
+      // screen_embedding accepts exactly what parse_embedding does: a row
+      // it refuses is bad either way.
+      if (!screen_embedding(raw, values.data(), m_dim)) {
+        b.bad = true;
+        return;
+      }
+      bool finite = true;
+      for (std::size_t j = 0; j < m_dim; ++j) finite &= std::isfinite(values[j]);
+      if (finite && in_screen_range(norm(values.data(), m_dim)) &&
+          cosine(m_q.embedding.data(), m_qn, values.data(), m_dim) + m_margin < floor) {
+        b.below[i] = 1;
+        continue;
+      }
+    }
     if (!parse_embedding(raw, values.data(), m_dim)) {
       b.bad = true;
       return;
@@ -94,9 +132,15 @@ void ScorePipeline::rank_front(std::unique_lock<std::mutex>& lock) {
   if (!m_bad) {
     std::size_t begin = 0;
     for (std::size_t i = 0; i < b->key_ends.size(); ++i) {
-      m_top.push(b->sims[i], std::string_view(b->keys.data() + begin, b->key_ends[i] - begin));
+      if (b->below[i]) {
+        ++m_ruled_out;
+      } else {
+        m_top.push(b->sims[i], std::string_view(b->keys.data() + begin, b->key_ends[i] - begin));
+        ++m_scored;
+      }
       begin = b->key_ends[i];
     }
+    m_floor.store(m_top.floor(), std::memory_order_relaxed);
   }
   b->clear();
   m_spare.push_back(std::move(b));

@@ -1,7 +1,8 @@
 // Embeddings straight from the vector file into float64: the outline already
 // knows where every array is and how many numbers it holds, so each array is
-// parsed in place as json.loads reads it (parse_embedding), in file-order chunks spread over the
-// cores, never as a DOM. Each chunk is mapped in just before it is parsed
+// parsed in place as json.loads reads it (parse_embedding, in
+// embedding_parse.cpp), in file-order chunks spread over the cores, never as
+// a DOM. Each chunk is mapped in just before it is parsed
 // and dropped right after, so resident memory stays at a few MB whatever the
 // size of the file, and no byte is copied.
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -23,7 +23,6 @@
 #include "ops/diagnose.hpp"
 #include "lstore/error.hpp"
 #include "lstore/model.hpp"
-#include "core/numbers.hpp"
 #include "core/outline.hpp"
 #include "query_internal.hpp"
 #include "vector_cache.hpp"
@@ -47,11 +46,6 @@ bool pread_all(int fd, char* dst, std::size_t n, std::size_t offset) {
     n -= static_cast<std::size_t>(got);
   }
   return true;
-}
-
-inline const char* skip_ws(const char* p, const char* end) {
-  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
-  return p;
 }
 
 std::size_t page_size() {
@@ -134,60 +128,6 @@ void DocReader::release(std::string_view span) const {
   const std::size_t e = (offset + span.size()) / page * page;
   if (e > b) ::madvise(const_cast<char*>(m_map) + b, e - b, MADV_DONTNEED);
 }
-
-namespace {
-
-// One number of an embedding, as float(json.loads) reads it. from_chars
-// reads a superset of JSON's numbers with the same rounding, so a token it
-// read is taken when it is also JSON's (a digit after the sign, no leading
-// zero, a digit after the point); anything else, and the tokens
-// numbers::scan_number rounds itself (beyond a double's range; -0, an int
-// that is 0.0), go through scan_number: NaN and Infinity, or no number.
-const char* embedding_number(const char* p, const char* end, double& out) {
-  auto r = std::from_chars(p, end, out);
-  const char* q = p + (p < end && *p == '-');
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (r.ec == std::errc() && q < r.ptr && digit(*q) && !(*q == '0' && q + 1 < r.ptr && digit(q[1])) &&
-      !(out == 0 && std::signbit(out))) {
-    const void* dot = std::memchr(q, '.', static_cast<std::size_t>(r.ptr - q));
-    const char* d = static_cast<const char*>(dot);
-    if (!d || (d + 1 < r.ptr && digit(d[1]))) return r.ptr;
-  }
-  numbers::Token t;
-  const char* next = numbers::scan_number(p, end, t);
-  // An int beyond a double makes numpy's float array raise OverflowError.
-  if (!next || t.int_overflow) return nullptr;
-  out = t.value;
-  return next;
-}
-
-}  // namespace
-
-// As json.loads reads the array (numbers.hpp: JSON's grammar plus NaN and
-// Infinity; 1e400 is inf and 1e-400 is 0.0, an int beyond a double no number).
-bool parse_embedding(std::string_view raw, double* out, std::size_t dim) {
-  const char* p = skip_ws(raw.data(), raw.data() + raw.size());
-  const char* end = raw.data() + raw.size();
-  if (p == end || *p != '[') return false;
-  p = skip_ws(p + 1, end);
-  std::size_t n = 0;
-  if (p < end && *p == ']') return dim == 0 && skip_ws(p + 1, end) == end;
-  for (;;) {
-    if (n >= dim || p == end) return false;
-    const char* next = embedding_number(p, end, out[n]);
-    if (!next) return false;
-    p = skip_ws(next, end);
-    ++n;
-    if (p == end) return false;
-    if (*p == ',') {
-      p = skip_ws(p + 1, end);
-      continue;
-    }
-    if (*p != ']') return false;
-    return n == dim && skip_ws(p + 1, end) == end;
-  }
-}
-
 
 void parallel_for(std::size_t n, std::size_t min_per_thread, const std::function<void(std::size_t, std::size_t)>& fn) {
   std::size_t threads = std::min<std::size_t>(worker_count(), std::max<std::size_t>(1, n / std::max<std::size_t>(1, min_per_thread)));
