@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "core/mapped_file.hpp"
 #include "core/outline.hpp"
 #include "lstore/error.hpp"
+#include "lstore/jsondoc.hpp"
 #include "temp_dir.hpp"
 
 using namespace lstore;
@@ -154,4 +156,32 @@ TEST_CASE("split: a mapped file cut short under the scan is an error, not SIGBUS
     CHECK(error == "read failed: file shrank");
   }
   MappedFile::force_for_tests(0);
+}
+
+TEST_CASE("buffer: a whole-file mapping cut short is read as zeros, said, and blocks every commit") {
+  // Buffer::map_file (the loaded path) maps a file whole; another program
+  // truncating it in place made the first read past the new end SIGBUS.
+  const std::string text(3 * 4096 + 100, 'x');
+  TempFile f(text);
+  const std::string name = "/proc/self/fd/" + std::to_string(f.fd);
+  std::shared_ptr<Buffer> b = Buffer::map_file(name);
+  CHECK_FALSE(b->shrank());
+  CHECK_FALSE(sigbus_guard::shrunk_file());
+  REQUIRE(::ftruncate(f.fd, 4096) == 0);
+  const std::string_view v = b->view();
+  CHECK(v[10] == 'x');                   // the page still in the file
+  CHECK(v[2 * 4096 + 7] == '\0');       // past its new end: zeros, not SIGBUS
+  CHECK(b->shrank());
+  REQUIRE(sigbus_guard::shrunk_file());
+  CHECK(*sigbus_guard::shrunk_file() == name);
+  std::string error;
+  try {
+    sigbus_guard::fail_if_shrunk();
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  CHECK(error.find("shrank while it was read") != std::string::npos);
+  b.reset();
+  sigbus_guard::forget_for_tests();  // sticky for the process: the other cases write
+  CHECK_FALSE(sigbus_guard::shrunk_file());
 }

@@ -42,6 +42,10 @@ class Buffer {
   void release(std::size_t begin, std::size_t end) const;
   // Maps [begin, end) in one go (fewer page faults on a sequential scan).
   void prefetch(std::size_t begin, std::size_t end) const;
+  // The mapped file was cut short under the mapping by another program
+  // (open(path, "w") truncates in place) and a page past its new end was
+  // read: it read as zeros, not as the file (see core/mapped_file.hpp).
+  bool shrank() const;
 
  private:
   Buffer() = default;
@@ -49,6 +53,8 @@ class Buffer {
   std::size_t m_size = 0;
   bool m_mapped = false;
   int m_fd = -1;
+  int m_guard = -1;    // the SIGBUS handler's slot of the mapping
+  std::string m_name;  // the file, for that handler's report
   std::string m_owned;
 };
 

@@ -21,6 +21,7 @@
 #include "lstore/error.hpp"
 #include "lstore/faiss.hpp"
 #include "core/fileio.hpp"
+#include "core/mapped_file.hpp"
 #include "lstore/version.hpp"
 
 namespace {
@@ -63,6 +64,19 @@ int finish_stdout(const std::string& command, int rc) {
   std::fprintf(stderr, "lstore: %s: cannot write to standard output%s%s\n", command.c_str(), err ? ": " : "",
                err ? std::strerror(err) : "");
   return 3;
+}
+
+// A store file read through a mapping was cut short by another program
+// while the command ran (core/mapped_file.hpp): what it printed may rest on
+// zeros, not on the file, so it is said and the exit is 3. (Writes refused
+// to commit already.) True when it was said.
+bool said_shrunk_file(const std::string& command) {
+  std::optional<std::string> name = lstore::sigbus_guard::shrunk_file();
+  if (!name) return false;
+  std::fprintf(stderr, "lstore: %s: %s: the file shrank while it was read (another program truncated it in place): "
+               "what was printed from it is not to be trusted\n", command.c_str(),
+               lstore::redact_store_names_in(*name).c_str());
+  return true;
 }
 
 }  // namespace
@@ -245,6 +259,7 @@ int main(int argc, char** argv) {
       out.finish();
       rc = finish_stdout(command, rc);
       out.flush_warnings();
+      if (said_shrunk_file(command)) rc = 3;
       out.note(fmt::format("{}: exit {} after {:.3f} s", command, rc,
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
       return rc;
@@ -253,7 +268,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       lstore::cli::print_error(command, e);
       if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", lstore::redact_store_names_in(e.hint()).c_str());
-      return exit_code(e.kind());
+      return said_shrunk_file(command) ? 3 : exit_code(e.kind());
     } catch (const std::bad_alloc&) {
       std::fprintf(stderr, "lstore: %s: out of memory\n", command.c_str());
       return 3;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/mapped_file.hpp"
 #include "lstore/error.hpp"
 #include "lstore/jsondoc.hpp"
 
@@ -43,6 +44,8 @@ std::shared_ptr<Buffer> Buffer::map_fd(int fd, const std::string& path) {
     }
     b->m_data = static_cast<const char*>(p);
     b->m_mapped = true;
+    b->m_name = path;
+    b->m_guard = sigbus_guard::guard(p, b->m_size, b->m_name.c_str());
     b->m_fd = fd;  // kept for pread(): scans read through it instead of faulting the mapping in
     return b;
   }
@@ -58,7 +61,10 @@ std::shared_ptr<Buffer> Buffer::own(std::string bytes) {
   return b;
 }
 
+bool Buffer::shrank() const { return sigbus_guard::shrank(m_guard); }
+
 Buffer::~Buffer() {
+  sigbus_guard::unguard(m_guard);
   if (m_mapped) ::munmap(const_cast<char*>(m_data), m_size);
   if (m_fd >= 0) ::close(m_fd);
 }

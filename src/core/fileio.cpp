@@ -18,6 +18,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/mapped_file.hpp"
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
 #include "lstore/jsondoc.hpp"
@@ -340,6 +341,7 @@ void StagedDirectory::mirror_from(const fs::path& source) {
 }
 
 std::vector<std::string> StagedDirectory::commit() {
+  sigbus_guard::fail_if_shrunk();
   for (auto& e : fs::recursive_directory_iterator(m_staging))
     if (e.is_directory() && !e.is_symlink()) fsync_path(e.path(), true);
   if (::chmod(m_staging.c_str(), m_mode) != 0) io_fail(m_staging, "cannot set the mode");
@@ -443,6 +445,7 @@ int AtomicFile::fd() {
 void AtomicFile::write(std::string_view bytes) { write_fd(fd(), m_temp.path(), bytes.data(), bytes.size()); }
 
 void AtomicFile::commit() {
+  sigbus_guard::fail_if_shrunk();
   if (m_fd >= 0) {
     if (timed_fsync(m_fd) != 0) io_fail(m_temp.path(), "fsync failed");
     int fd = m_fd;

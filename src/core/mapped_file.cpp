@@ -2,6 +2,8 @@
 // into an error instead of SIGBUS; see mapped_file.hpp.
 #include "core/mapped_file.hpp"
 
+#include "lstore/error.hpp"
+
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,7 +13,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace lstore {
@@ -24,12 +29,18 @@ struct Slot {
   std::atomic<std::uintptr_t> begin{0};
   std::atomic<std::uintptr_t> end{0};
   std::atomic<bool> shrank{false};
+  const char* name = nullptr;  // the file, for sigbus_guard::shrunk_file()
 };
 constexpr int kSlots = 64;
 Slot g_slots[kSlots];
 struct sigaction g_previous;
 std::size_t g_page = 4096;
 constexpr std::uintptr_t kClaimed = 1;  // `begin` of a slot being set up
+// Sticky: some guarded mapping shrank since the process started, and the
+// name of the first such file (copied in the handler: its Buffer may be
+// gone by the time anyone asks).
+std::atomic<bool> g_any_shrank{false};
+char g_shrunk_name[1024];
 
 void on_sigbus(int sig, siginfo_t* info, void* context) {
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
@@ -42,6 +53,13 @@ void on_sigbus(int sig, siginfo_t* info, void* context) {
       void* page = reinterpret_cast<void*>(addr & ~(static_cast<std::uintptr_t>(g_page) - 1));
       if (::mmap(page, g_page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
         s.shrank.store(true, std::memory_order_release);
+        // (A MappedFile's scan, nameless here, fails on shrank() itself.)
+        if (s.name && !g_any_shrank.exchange(true)) {
+          std::size_t n = 0;
+          while (s.name[n] && n + 1 < sizeof g_shrunk_name) ++n;
+          std::memcpy(g_shrunk_name, s.name, n);  // async-signal-safe, unlike strncpy's guarantees
+          g_shrunk_name[n] = '\0';
+        }
         return;
       }
     }
@@ -82,6 +100,46 @@ std::atomic<int> g_forced{0};
 
 }  // namespace
 
+namespace sigbus_guard {
+
+int guard(const void* data, std::size_t length, const char* name) {
+  if (!data || length == 0) return -1;
+  install_handler();
+  const int slot = claim_slot();
+  if (slot < 0) return -1;  // every slot taken: unguarded, as before
+  Slot& s = g_slots[slot];
+  const auto b = reinterpret_cast<std::uintptr_t>(data);
+  s.shrank.store(false, std::memory_order_relaxed);
+  s.name = name;
+  s.end.store(b + (length + g_page - 1) / g_page * g_page, std::memory_order_release);
+  s.begin.store(b, std::memory_order_release);
+  return slot;
+}
+
+void unguard(int slot) {
+  if (slot < 0) return;
+  Slot& s = g_slots[slot];
+  s.end.store(0, std::memory_order_release);
+  s.begin.store(0, std::memory_order_release);
+}
+
+bool shrank(int slot) { return slot >= 0 && g_slots[slot].shrank.load(std::memory_order_acquire); }
+
+std::optional<std::string> shrunk_file() {
+  if (!g_any_shrank.load(std::memory_order_acquire)) return std::nullopt;
+  return std::string(g_shrunk_name);
+}
+
+void forget_for_tests() { g_any_shrank.store(false); }
+
+void fail_if_shrunk() {
+  if (std::optional<std::string> name = shrunk_file())
+    throw Error(ErrorKind::Data, *name,
+                "the file shrank while it was read (another program truncated it in place): nothing written");
+}
+
+}  // namespace sigbus_guard
+
 void MappedFile::force_for_tests(int mode) { g_forced.store(mode); }
 
 bool MappedFile::wanted(std::size_t size) {
@@ -99,30 +157,22 @@ MappedFile::MappedFile(int fd, std::size_t size) {
   if (size == 0 || fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
       static_cast<std::uint64_t>(st.st_size) < size)
     return;
-  install_handler();
-  m_slot = claim_slot();
-  if (m_slot < 0) return;  // every slot taken: pread()
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) {
-    g_slots[m_slot].begin.store(0, std::memory_order_release);
-    m_slot = -1;
+  if (p == MAP_FAILED) return;
+  m_slot = sigbus_guard::guard(p, size, nullptr);
+  if (m_slot < 0) {  // every slot taken: pread()
+    ::munmap(p, size);
     return;
   }
   m_data = static_cast<const char*>(p);
   m_size = size;
   m_mapped = (size + g_page - 1) / g_page * g_page;
-  Slot& s = g_slots[m_slot];
-  s.shrank.store(false, std::memory_order_relaxed);
-  s.end.store(reinterpret_cast<std::uintptr_t>(m_data) + m_mapped, std::memory_order_release);
-  s.begin.store(reinterpret_cast<std::uintptr_t>(m_data), std::memory_order_release);
 }
 
 MappedFile::~MappedFile() {
   if (!m_data) return;
+  sigbus_guard::unguard(m_slot);
   ::munmap(const_cast<char*>(m_data), m_mapped);
-  Slot& s = g_slots[m_slot];
-  s.end.store(0, std::memory_order_release);
-  s.begin.store(0, std::memory_order_release);
 }
 
 bool MappedFile::populate(std::size_t begin, std::size_t end) {
@@ -146,6 +196,6 @@ void MappedFile::release_below(std::size_t end) {
   m_released = end;
 }
 
-bool MappedFile::shrank() const { return m_slot >= 0 && g_slots[m_slot].shrank.load(std::memory_order_acquire); }
+bool MappedFile::shrank() const { return sigbus_guard::shrank(m_slot); }
 
 }  // namespace lstore

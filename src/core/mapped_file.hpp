@@ -22,8 +22,34 @@
 
 #include <atomic>
 #include <cstddef>
+#include <optional>
+#include <string>
 
 namespace lstore {
+
+// The SIGBUS handler's table, for any read-only mapping of a store file
+// (MappedFile's windows, Buffer's whole files): a page of the mapping found
+// past the end of its file reads as zeros instead of killing the process,
+// and is remembered, so that the command that read it fails instead of
+// trusting what it read (main.cpp, and every commit of a write, check
+// shrunk_file()).
+namespace sigbus_guard {
+// Registers [data, data + length); `name` (kept, not copied: it must outlive
+// the guard) names the file in shrunk_file(), and nullptr keeps it out of
+// that (a MappedFile's scan checks shrank() and fails by itself). Returns
+// the slot, or -1 when the table is full (the mapping is then unguarded, as
+// any mapping was).
+int guard(const void* data, std::size_t length, const char* name);
+void unguard(int slot);  // before the mapping goes
+bool shrank(int slot);   // a page of this mapping was past its file's end
+// The first named guarded file found shorter than its mapping since the
+// process started; nullopt when none was.
+std::optional<std::string> shrunk_file();
+void forget_for_tests();
+// Throws Error(Data) naming that file: called before every commit of a
+// write, so what was read as zeros is never written anywhere.
+void fail_if_shrunk();
+}  // namespace sigbus_guard
 
 class MappedFile {
  public:

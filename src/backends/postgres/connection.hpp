@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/mapped_file.hpp"
 #include "lstore/error.hpp"
 #include "uri.hpp"
 
@@ -79,6 +80,7 @@ class Transaction {
     if (!m_done) m_c.abort();
   }
   void commit() {
+    sigbus_guard::fail_if_shrunk();
     m_c.exec("COMMIT");
     m_done = true;
   }

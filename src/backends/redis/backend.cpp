@@ -2,6 +2,7 @@
 // The keys a store is kept in are described in keys.hpp; this file is the
 // Backend over them, and the write: every key staged, then renamed into
 // place in one MULTI/EXEC.
+#include "core/mapped_file.hpp"
 #include "lstore/backend.hpp"
 #include "lstore/version.hpp"
 #include "store_rows.hpp"
@@ -181,6 +182,7 @@ class RedisBackend : public Backend {
       write_records(store, sink, options.progress);
       std::set<std::string> written;
       for (auto& [final_key, staged] : sink.staged()) written.insert(final_key);
+      sigbus_guard::fail_if_shrunk();
       c.append({"MULTI"});
       for (const std::string& k : old)
         if (!written.count(k)) c.append({"DEL", k});
