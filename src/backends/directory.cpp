@@ -230,25 +230,39 @@ class DirectoryBackend : public Backend {
     std::atomic<std::size_t> next{0};
     std::uint64_t total = 0;
     for (std::uint64_t z : sizes) total += z;
-    auto worker = [&] {
-      for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
-        std::size_t i = order[k];
-        try {
-          scanned[i] = scan_file(names[i]);
-        } catch (const Vanished&) {
-          errors[i] = std::make_exception_ptr(Vanished{});
-        } catch (...) {
-          errors[i] = std::current_exception();
-        }
+    auto scan_one = [&](std::size_t i) {
+      try {
+        scanned[i] = scan_file(names[i]);
+      } catch (const Vanished&) {
+        errors[i] = std::make_exception_ptr(Vanished{});
+      } catch (...) {
+        errors[i] = std::current_exception();
       }
     };
-    unsigned threads = std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()), 4);
-    // Streaming a large store: one file at a time, so that one collection's
-    // key hashes are held at a time (memory, not time, is what it is for).
-    if (m_streaming && total > (std::uint64_t{1} << 30)) threads = 1;
+    auto worker = [&] {
+      for (std::size_t k; (k = next.fetch_add(1)) < order.size();) scan_one(order[k]);
+    };
     std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads && t < names.size(); ++t) pool.emplace_back(worker);
-    worker();
+    if (m_streaming && total > (std::uint64_t{1} << 30)) {
+      // Streaming a large store: its large files one at a time (each is
+      // split across the cores by its own scan), so that one collection's
+      // key hashes are held at a time; the small ones (the index store's
+      // structs, parsed whole) on a thread of their own meanwhile.
+      constexpr std::uint64_t kLarge = std::uint64_t{64} << 20;
+      std::vector<std::size_t> small;
+      for (std::size_t i : order)
+        if (sizes[i] < kLarge) small.push_back(i);
+      if (!small.empty())
+        pool.emplace_back([&] {
+          for (std::size_t i : small) scan_one(i);
+        });
+      for (std::size_t i : order)
+        if (sizes[i] >= kLarge) scan_one(i);
+    } else {
+      unsigned threads = std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()), 4);
+      for (unsigned t = 1; t < threads && t < names.size(); ++t) pool.emplace_back(worker);
+      worker();
+    }
     for (auto& t : pool) t.join();
     m_read.clear();
     m_transcoded.clear();
