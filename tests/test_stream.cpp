@@ -4,9 +4,14 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
+#include <random>
+#include <vector>
 
 #include "core/outline.hpp"
+#include "core/radix_sort.hpp"
 #include "corpus.hpp"
 #include "lstore/error.hpp"
 #include "outline_describe.hpp"
@@ -148,4 +153,17 @@ TEST_CASE("stream: a scalar section hands over its value") {
   } v;
   stream_object(R"({"a\u00e9": "x\"y", "c": {"k": 1, "k": 2}, "l": [3]})", v);
   CHECK(v.seen == "a\xc3\xa9/\"a\\u00e9\"=\"x\\\"y\"c/\"c\"[k,k,]l/\"l\"[,]");
+}
+
+TEST_CASE("radix_sort: the order std::sort gives, repeats and every size kept") {
+  std::mt19937_64 rng(3);
+  for (std::size_t n : {0, 1, 4095, 4096, 4097, 100000, 300001}) {
+    std::vector<std::uint64_t> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = i % 7 == 3 && i ? v[i - 1] : (i % 5 ? rng() : rng() >> (i % 64));
+    std::vector<std::uint64_t> want = v;
+    std::sort(want.begin(), want.end());
+    radix_sort(v);
+    CAPTURE(n);
+    CHECK(v == want);
+  }
 }
