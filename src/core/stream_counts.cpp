@@ -27,6 +27,16 @@ std::size_t elements_of(const StreamEntry& e) {
   return (!e.raw.empty() && e.raw[0] == '[') ? count_array_elements(e.raw, {0, e.raw.size()}) : 0;
 }
 
+// Whether two ascending arrays hold a value in common.
+bool shares_one(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  for (std::size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    if (a[i] == b[j]) return true;
+    if (a[i] < b[j]) ++i;
+    else ++j;
+  }
+  return false;
+}
+
 // Whether an entry the sample keeps decodes, as json.load would take it
 // (accepts_json: simdjson's validation, parse() only for what it refuses;
 // a DOM parse of the first 4 MiB of embeddings was an eighth of `ls`). A
@@ -85,7 +95,9 @@ class CountingVisitor : public SplitVisitor {
     auto& t = static_cast<TailCounter&>(run);
     if (!m_truncated || m_is_array || m_graph || t.hashes.size() != entries || entries == 0) return false;
     m_counts.entries += entries;
-    m_hashes.insert(m_hashes.end(), t.hashes.begin(), t.hashes.end());
+    // Kept apart: one array of both runs would be built while both are held.
+    if (m_tail_hashes.empty()) m_tail_hashes = std::move(t.hashes);
+    else m_tail_hashes.insert(m_tail_hashes.end(), t.hashes.begin(), t.hashes.end());
     if (!m_counts.dim) m_counts.dim = t.first_dim;
     if (t.mixed_dims || *m_counts.dim != t.first_dim) m_counts.mixed_dims = true;
     std::size_t kept = 0;
@@ -116,6 +128,7 @@ class CountingVisitor : public SplitVisitor {
     m_graph = name == "graph_dict";
     m_counts = {};
     m_hashes.clear();
+    m_tail_hashes.clear();
     m_kept.clear();
     m_kept_bytes = 0;
     m_truncated = false;
@@ -168,14 +181,18 @@ class CountingVisitor : public SplitVisitor {
     if (m_is_array) {
       m_counts.distinct = m_counts.entries;
     } else {
-      radix_sort(m_hashes);
-      auto last = std::unique(m_hashes.begin(), m_hashes.end());
-      m_counts.distinct = static_cast<std::size_t>(last - m_hashes.begin());
       // A duplicate key, or two keys of one hash: the model's count compares
       // the keys themselves, so the loaded path counts this file.
-      if (m_counts.distinct != m_hashes.size()) whole();
+      radix_sort(m_hashes);
+      radix_sort(m_tail_hashes);
+      if (std::adjacent_find(m_hashes.begin(), m_hashes.end()) != m_hashes.end() ||
+          std::adjacent_find(m_tail_hashes.begin(), m_tail_hashes.end()) != m_tail_hashes.end() ||
+          shares_one(m_hashes, m_tail_hashes))
+        whole();
+      m_counts.distinct = m_hashes.size() + m_tail_hashes.size();
     }
     std::vector<std::uint64_t>().swap(m_hashes);
+    std::vector<std::uint64_t>().swap(m_tail_hashes);
     m_out.sample += m_is_array ? "[" : "{";
     for (std::size_t i = 0; i < m_kept.size(); ++i) m_out.sample.append(i ? ", " : "").append(m_kept[i].text);
     m_out.sample += m_is_array ? "]" : "}";
@@ -203,7 +220,8 @@ class CountingVisitor : public SplitVisitor {
   bool m_is_array = false;
   bool m_graph = false;
   CollectionCounts m_counts;
-  std::vector<std::uint64_t> m_hashes;  // of its keys, 8 bytes an entry
+  std::vector<std::uint64_t> m_hashes;       // of its keys, 8 bytes an entry
+  std::vector<std::uint64_t> m_tail_hashes;  // of the keys a split's other thread read
   struct Kept {
     std::string text;   // "key": value
     bool keep = false;  // stays when the collection is cut down to its few
@@ -220,7 +238,12 @@ StreamedFile stream_counts(int fd, std::size_t size, const std::string* keep) {
   StreamedFile out;
   CountingVisitor v(out, keep);
   try {
-    stream_file_split(fd, size, v);
+    // Files past 4 GiB are read by one thread: there the disk, not the
+    // scan, sets the pace (at 10M nodes the split was no faster), and the
+    // two threads' key-hash arrays growing at once took `ls` past its
+    // 200 MB bound.
+    constexpr std::size_t kSplitMost = std::size_t{4} << 30;
+    stream_file_split(fd, size, v, std::size_t{1} << 20, size > kSplitMost ? ~std::size_t{0} : split_bytes());
   } catch (const CountingVisitor::Stop&) {
     return StreamedFile{{}, {}, false, true};
   }
