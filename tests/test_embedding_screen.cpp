@@ -125,3 +125,36 @@ TEST_CASE("screen: the screened similarity is within screen_margin of the exact 
     CHECK(worst <= margin);
   }
 }
+
+TEST_CASE("screen: a candidate below StreamingTopK::floor() changes nothing, ties and their order included") {
+  // Few distinct similarities, so the hits are full of ties whose order is
+  // the heap's arrangement: not pushing the candidates below the floor must
+  // leave that arrangement as pushing and popping them does.
+  std::mt19937_64 rng(11);
+  const double values[] = {0.1, 0.2, 0.3, 0.5, 0.5, 0.7, 0.7, 0.9};
+  std::size_t skipped = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const std::size_t n = 20 + rng() % 200, k = 1 + rng() % 40;
+    std::vector<std::string> ids(n);
+    for (std::size_t i = 0; i < n; ++i) ids[i] = fmt::format("id{:04}", (i * 7919 + trial) % 10007);
+    detail::StreamingTopK all(k), screened(k);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double s = values[rng() % 8];
+      all.push(s, ids[i]);
+      if (s < screened.floor()) ++skipped;
+      else screened.push(s, ids[i]);
+    }
+    const auto a = all.finish(), b = screened.finish();
+    CAPTURE(trial);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].id == b[i].id);
+      CHECK(a[i].score == b[i].score);
+    }
+  }
+  CHECK(skipped > 10000);  // the case above is the one screening makes
+  detail::StreamingTopK nan(2);
+  nan.push(0.5, "a");
+  nan.push(std::nan(""), "b");
+  CHECK(nan.floor() == -HUGE_VAL);  // NaN has no place in the order: no floor
+}

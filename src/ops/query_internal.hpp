@@ -128,10 +128,11 @@ class StreamingTopK {
   // The next candidate, in embedding_dict order.
   void push(double similarity, std::string_view id);
   std::size_t size() const;  // candidates held
-  // A similarity below which a candidate pushed now would leave the hits as
-  // they would be had it not been pushed: the smallest held once top_k are
-  // held, -inf before, with no top-k, or once a NaN was pushed (NaN has no
-  // place in the order: every candidate then counts).
+  // A similarity below which a candidate pushed now would leave the heap,
+  // hence the hits and their order, as they would be had it not been
+  // pushed: the smallest held once top_k are held; -inf before, with no
+  // top-k, or once a NaN was pushed (NaN has no place in the order: every
+  // candidate then counts).
   double floor() const;
   // The hits in rank order.
   std::vector<QueryHit> finish() const;

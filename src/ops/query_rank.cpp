@@ -221,10 +221,12 @@ void StreamingTopK::push(double similarity, std::string_view id) {
 
 std::size_t StreamingTopK::size() const { return m->heap.size(); }
 
-// Pushing a candidate below the smallest held then pops it again: the held
-// set is unchanged, and with (similarity, id) a total order (no NaN; ids are
-// distinct dict keys) the hits depend on that set alone, not on where the
-// push and pop left each slot in the heap.
+// Pushing a candidate below the smallest held then pops it again, and with
+// (similarity, id) a total order (no NaN; ids are distinct dict keys) the
+// heap is left exactly as it was: heapq's push sifts it up to the root along
+// one path, and the pop's sift-down takes each smaller child back up that
+// same path. So not pushing it leaves the hits and the order of ties as
+// they would be (tests/test_embedding_screen.cpp checks both ways agree).
 double StreamingTopK::floor() const {
   if (!m->k || m->saw_nan || m->heap.size() < m->k) return -std::numeric_limits<double>::infinity();
   return m->slots[m->heap.items()[0]].sim;
