@@ -27,10 +27,7 @@ namespace {
 
 bool digit(char c) { return c >= '0' && c <= '9'; }
 
-const char* skip_ws(const char* p, const char* end) {
-  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
-  return p;
-}
+using numbers::detail::skip_space;
 
 // One number of an embedding, as float(json.loads) reads it. from_chars
 // reads a superset of JSON's numbers with the same rounding, so a token it
@@ -184,25 +181,25 @@ const char* screen_number(const char* p, const char* end, double& out) {
 // structure is checked the same whichever reads the numbers.
 template <const char* (*Number)(const char*, const char*, double&)>
 bool parse_array(std::string_view raw, double* out, std::size_t dim) {
-  const char* p = skip_ws(raw.data(), raw.data() + raw.size());
+  const char* p = skip_space(raw.data(), raw.data() + raw.size());
   const char* end = raw.data() + raw.size();
   if (p == end || *p != '[') return false;
-  p = skip_ws(p + 1, end);
+  p = skip_space(p + 1, end);
   std::size_t n = 0;
-  if (p < end && *p == ']') return dim == 0 && skip_ws(p + 1, end) == end;
+  if (p < end && *p == ']') return dim == 0 && skip_space(p + 1, end) == end;
   for (;;) {
     if (n >= dim || p == end) return false;
     const char* next = Number(p, end, out[n]);
     if (!next) return false;
-    p = skip_ws(next, end);
+    p = skip_space(next, end);
     ++n;
     if (p == end) return false;
     if (*p == ',') {
-      p = skip_ws(p + 1, end);
+      p = skip_space(p + 1, end);
       continue;
     }
     if (*p != ']') return false;
-    return n == dim && skip_ws(p + 1, end) == end;
+    return n == dim && skip_space(p + 1, end) == end;
   }
 }
 

@@ -78,9 +78,8 @@ void ScorePipeline::score(Batch& b) const {
         b.bad = true;
         return;
       }
-      bool finite = true;
-      for (std::size_t j = 0; j < m_dim; ++j) finite &= std::isfinite(values[j]);
-      if (finite && in_screen_range(norm(values.data(), m_dim)) &&
+      // A norm in range means every number is finite (inf or NaN is not).
+      if (in_screen_range(norm(values.data(), m_dim)) &&
           cosine(m_q.embedding.data(), m_qn, values.data(), m_dim) + m_margin < floor) {
         b.below[i] = 1;
         continue;
