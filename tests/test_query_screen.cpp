@@ -73,6 +73,16 @@ std::vector<std::size_t> all_rows(const Matrix& m) {
   return c;
 }
 
+// The same hits in the same order, each score to the last bit.
+void check_same_hits(const std::vector<QueryHit>& got, const std::vector<QueryHit>& want) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    INFO("rank " << i);
+    CHECK(got[i].id == want[i].id);
+    CHECK(std::bit_cast<std::uint64_t>(got[i].score) == std::bit_cast<std::uint64_t>(want[i].score));
+  }
+}
+
 // Checks screened == exact; returns false when the screening did not apply.
 bool same_as_exact(const Matrix& m, const Screened& s, const std::vector<double>& q, std::size_t k,
                    const std::vector<std::size_t>& cands) {
@@ -82,12 +92,7 @@ bool same_as_exact(const Matrix& m, const Screened& s, const std::vector<double>
   auto got = detail::search_screened(vq, s.packed, cands);
   auto want = exact_top_k(m, q, k, cands);
   if (!got) return false;
-  REQUIRE(got->size() == want.size());
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    INFO("rank " << i);
-    CHECK((*got)[i].id == want[i].id);
-    CHECK(std::bit_cast<std::uint64_t>((*got)[i].score) == std::bit_cast<std::uint64_t>(want[i].score));
-  }
+  check_same_hits(*got, want);
   return true;
 }
 
@@ -228,13 +233,7 @@ TEST_CASE("screen: zero, huge, tiny and non-finite rows are scored exactly") {
     VectorQuery vq;
     vq.embedding = q;
     vq.top_k = k;
-    auto got = query_packed(s->packed, vq);
-    auto want = exact_top_k(m, vq.embedding, k, all_rows(m));
-    REQUIRE(got.size() == want.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      CHECK(got[i].id == want[i].id);
-      CHECK(std::bit_cast<std::uint64_t>(got[i].score) == std::bit_cast<std::uint64_t>(want[i].score));
-    }
+    check_same_hits(query_packed(s->packed, vq), exact_top_k(m, vq.embedding, k, all_rows(m)));
   };
   for (std::size_t k : {1, 5, 40, 200}) {
     CHECK(same_as_exact(m, *s, gaussian(rng, dim), k, finite));
@@ -270,13 +269,7 @@ TEST_CASE("screen: when it does not apply, and through query_packed") {
   q.mode = QueryMode::Default;
   for (std::size_t k : {3, 49, 50, 80}) {
     q.top_k = k;
-    auto got = query_packed(s->packed, q);
-    auto want = exact_top_k(m, q.embedding, k, all_rows(m));
-    REQUIRE(got.size() == want.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      CHECK(got[i].id == want[i].id);
-      CHECK(got[i].score == want[i].score);
-    }
+    check_same_hits(query_packed(s->packed, q), exact_top_k(m, q.embedding, k, all_rows(m)));
   }
   std::vector<std::size_t> none;
   q.top_k = 3;
