@@ -274,6 +274,7 @@ int main(int argc, char** argv) {
       return 3;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "lstore: %s: %s\n", command.c_str(), lstore::redact_store_names_in(e.what()).c_str());
+      said_shrunk_file(command);  // the cause, when a file was cut short under the read
       return 3;
     }
   }
