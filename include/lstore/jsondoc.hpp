@@ -4,6 +4,7 @@
 // decode one, and an unchanged entry (or file) is written back byte for byte.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -135,8 +136,15 @@ class JsonDoc {
   // Checks that every entry (and every section kept whole) is JSON that
   // json.load accepts: a writer carries entries as raw bytes, so a corrupt
   // one would otherwise travel on unnoticed. Throws Error naming the file,
-  // the entry's key path and the line:column of the bad byte.
-  void verify() const;
+  // the entry's key path and the line:column of the bad byte. Values in
+  // `passed` (keep_passing's answer for this document as read, sorted by
+  // address) are not checked again.
+  void verify(const std::vector<std::string_view>* passed = nullptr) const;
+  // The values verify() checks that are bytes of the file (keys and values
+  // as read, sections kept whole), in file order: a snapshot that
+  // keep_passing() may check on another thread while the document is edited.
+  std::vector<std::string_view> values_as_read() const;
+  const std::shared_ptr<Buffer>& buffer() const { return m_buffer; }
 
   // Editing: values are serialised in this document's dialect and layout.
   Section& add_section(std::string name, bool outlined);
@@ -173,5 +181,10 @@ class JsonDoc {
   std::shared_ptr<const std::vector<char>> m_keys;
   std::shared_ptr<std::deque<std::string>> m_arena = std::make_shared<std::deque<std::string>>();
 };
+
+// Keeps of `raws` (values_as_read() of a document whose bytes are `buffer`)
+// those json.load accepts, sorted by address, releasing the pages behind as
+// verify() does. Empties `raws` if `cancel` is set meanwhile.
+void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, const std::atomic<bool>& cancel);
 
 }  // namespace lstore

@@ -133,6 +133,12 @@ class Store {
   // JsonDoc::verify() on every document, both cores at work: what every
   // writer calls before it writes, so that no corrupt entry is carried on.
   void verify() const;
+  // Starts verify()'s check of every value as read, on two other threads,
+  // so that it runs while an edit is planned: verify() then
+  // waits for it and checks only what it did not pass (edited values; a bad
+  // one again, for its error and only if it is still in the store).
+  void start_precheck();
+  std::shared_ptr<struct Precheck> precheck;  // set by start_precheck()
   // The model's document written to `name`, or nullptr.
   const JsonDoc* document(std::string_view name) const;
 };

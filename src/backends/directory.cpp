@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <future>
 #include <thread>
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -302,7 +304,30 @@ class DirectoryBackend : public Backend {
       if (!fs::is_empty(target, ec) && !options.force)
         throw Error(ErrorKind::Data, m_path, "target directory is not empty", "", "use --force to replace it");
     }
-    store.verify();  // no corrupt entry is carried into the new store
+    // No corrupt entry is carried into the new store: every entry is checked
+    // on other threads while the files are written (it reads, the copy is the
+    // kernel's), and nothing is swapped in before the check has passed.
+    std::shared_future<void> check = std::async(std::launch::async, [&store] { store.verify(); }).share();
+    std::optional<StagedDirectory> staged;
+    std::vector<std::string> notes;  // said once the check has passed
+    try {
+      staged.emplace(target);
+      write_files(store, options, target, *staged, notes);
+    } catch (...) {
+      check.get();  // the check's error first: a bad entry is what the user must hear of
+      throw;
+    }
+    check.get();
+    if (options.warn)
+      for (const std::string& n : notes) options.warn(n);
+    for (const std::string& w : staged->commit())
+      if (options.warn) options.warn(w);
+  }
+
+ private:
+  // The new directory's files, written into `staged` (save's body, beside its check).
+  void write_files(const Store& store, const SaveOptions& options, const fs::path& target, StagedDirectory& staged,
+                   std::vector<std::string>& notes) {
     // A file the user made read-only is one LlamaIndex's persist could not
     // rewrite either (open(path, "w") fails): lstore does not go round it.
     if (m_loaded)
@@ -311,20 +336,59 @@ class DirectoryBackend : public Backend {
             errno == EACCES)
           throw Error(ErrorKind::Data, m_path + "/" + doc->name(), "is read-only: LlamaIndex's own persist could not write it either", "",
                       "make it writable (chmod u+w) to let lstore change it");
-    StagedDirectory staged(target);
-    std::uint64_t total = 0, done = 0;
-    for (const FileInfo& f : store.files) total += f.size;
-    for (const FileInfo& f : store.files) {
+    for (const FileInfo& f : store.files)
+      if (store.document(f.name) && m_transcoded.count(f.name))
+        notes.push_back(f.name + ": read as " + m_transcoded[f.name] + ", written as UTF-8 (as LlamaIndex's own persist writes it)");
+    const std::size_t n = store.files.size();
+    auto write_one = [&](std::size_t i) {
+      const FileInfo& f = store.files[i];
       const JsonDoc* doc = store.document(f.name);
-      if (doc && options.warn && m_transcoded.count(f.name))
-        options.warn(f.name + ": read as " + m_transcoded[f.name] + ", written as UTF-8 (as LlamaIndex's own persist writes it)");
       const Buffer* source = streamed_source(store, f.name);
       if (doc && source) staged.write_with(f.name, [&](FileSink& sink) { sink.copy(*source, source->view()); });
       else if (doc) staged.write_with(f.name, [&](FileSink& sink) { doc->write_to(sink); });
       else if (f.bytes) staged.write_with(f.name, [&](FileSink& sink) { sink.copy(*f.bytes, f.bytes->view()); });
-      done += f.size;
-      if (options.progress) options.progress(done, total);
+    };
+    // A large store's files are written in two lanes at once, largest first,
+    // each to the lane with fewer bytes: the filesystem serialises writes to
+    // one file, not to two, and the kernel's copy of the carried bytes is
+    // most of what an edit of a large store waits for.
+    std::uint64_t total = 0, done = 0;
+    for (const FileInfo& f : store.files) total += f.size;
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return store.files[a].size > store.files[b].size; });
+    std::vector<std::size_t> lanes[2];
+    std::uint64_t lane_bytes[2] = {0, 0};
+    constexpr std::uint64_t kTwoLanes = std::uint64_t{64} << 20;
+    for (std::size_t i : order) {
+      int k = total >= kTwoLanes && lane_bytes[1] < lane_bytes[0] ? 1 : 0;
+      lanes[k].push_back(i);
+      lane_bytes[k] += store.files[i].size;
     }
+    std::vector<std::exception_ptr> errors(n);
+    std::atomic<bool> failed{false};
+    std::mutex progress;
+    auto run_lane = [&](const std::vector<std::size_t>& lane) {
+      for (std::size_t i : lane) {
+        if (failed) return;
+        try {
+          write_one(i);
+        } catch (...) {
+          errors[i] = std::current_exception();
+          failed = true;
+          return;
+        }
+        std::lock_guard<std::mutex> lock(progress);
+        done += store.files[i].size;
+        if (options.progress) options.progress(done, total);
+      }
+    };
+    {
+      auto other = std::async(std::launch::async, run_lane, std::cref(lanes[1]));
+      run_lane(lanes[0]);
+    }
+    for (const std::exception_ptr& e : errors)  // the first file's error, in the store's order
+      if (e) std::rethrow_exception(e);
     // Documents added to the model without a file of origin.
     for (const JsonDoc* doc : store.documents()) {
       bool listed = false;
@@ -334,11 +398,8 @@ class DirectoryBackend : public Backend {
     // An edit of the store this backend read: what LlamaIndex never touches
     // (subdirectories, links, files lstore did not read) comes along as it is.
     if (m_loaded) staged.carry_over(m_read);
-    for (const std::string& w : staged.commit())
-      if (options.warn) options.warn(w);
   }
 
- private:
   // The file a streamed store's sample stands for, unchanged: its bytes as
   // read; nullptr for a file the model holds whole.
   static const Buffer* streamed_source(const Store& store, const std::string& name) {

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  lstore::free_replaced_files_after_exit(true);  // this process ends after its write
 
   CLI::App app{"lstore: look inside, check, repair, back up and move LlamaIndex stores", "lstore"};
   app.require_subcommand(1);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -33,12 +34,16 @@ class FileSink {
 
  private:
   void flush_pending();
+  void put(const char* data, std::size_t size);
+  void handed(std::size_t size);
   int m_fd;
   std::string m_path;
   std::string m_buf;
   const Buffer* m_src = nullptr;  // a pending range of m_src not yet copied
   std::size_t m_src_begin = 0, m_src_end = 0;
   std::uint64_t m_written = 0;
+  std::uint64_t m_handed = 0;  // bytes given to the kernel so far
+  std::uint64_t m_kicked = 0;  // ... of which writeback has been started
 };
 
 // The path a write to the store named `path` goes to: symlinks resolved, so
@@ -69,6 +74,13 @@ std::optional<std::filesystem::path> interrupted_swap(const std::filesystem::pat
 // true once a write has swapped its new store in: from then on the command
 // has succeeded, and an interrupt must not turn that into a failure.
 bool store_swapped();
+
+// For a command-line process, which ends soon after its write: the replaced
+// store's files, still held through this process's mappings, are let go by
+// a child once the process has exited rather than at its exit (see
+// fileio.cpp). Off by default: a library caller that lives on would have
+// its child keep the old files' space until it ends.
+void free_replaced_files_after_exit(bool on);
 
 // Seconds this process has spent in fsync (files and directories) so far:
 // how much of a write's time is the disk's (`-v` reports it).

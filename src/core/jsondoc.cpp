@@ -2,6 +2,7 @@
 #include "lstore/jsondoc.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <thread>
 
@@ -183,8 +184,80 @@ Json JsonDoc::decode(std::string_view raw) const {
   }
 }
 
-void JsonDoc::verify() const {
+namespace {
+
+// What json.load accepts, as verify() and the precheck judge a value:
+// embeddings and ids first by the cheap checks (sound: a "no" goes to
+// accepts_json, whose answer and error are the ones reported).
+bool value_is_json(std::string_view raw, bool in_file) {
+  bool plain = !raw.empty() && ((raw.front() == '[' && plain_number_array(raw)) || (raw.front() == '"' && plain_ascii_string(raw)));
+  return plain || accepts_json(raw, in_file);
+}
+
+bool in_file_padded(std::string_view all, std::string_view raw) {
+  return !all.empty() && raw.data() >= all.data() && raw.data() + raw.size() + kJsonPadding <= all.data() + all.size();
+}
+
+}  // namespace
+
+std::vector<std::string_view> JsonDoc::values_as_read() const {
+  std::vector<std::string_view> raws;
   std::string_view all = bytes();
+  auto add = [&](std::string_view raw) {
+    if (in_file_padded(all, raw)) raws.push_back(raw);
+  };
+  for (const Section& s : m_sections) {
+    if (!s.outlined) {
+      if (!s.dirty) add(s.raw);
+      continue;
+    }
+    for (const Entry& e : s.entries) {
+      if (!e.raw_key.empty()) add(e.raw_key);
+      add(e.raw);
+    }
+  }
+  return raws;
+}
+
+void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, const std::atomic<bool>& cancel) {
+  std::string_view all = buffer.view();
+  const char* released = nullptr;
+  constexpr std::ptrdiff_t kWindow = std::ptrdiff_t{16} << 20;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < raws.size(); ++i) {
+    if ((i & 255) == 0 && cancel.load(std::memory_order_relaxed)) {
+      raws.clear();
+      return;
+    }
+    std::string_view raw = raws[i];
+    if (!value_is_json(raw, true)) continue;
+    raws[kept++] = raw;
+    if (!released) released = raw.data();
+    if (raw.data() - released > kWindow) {  // as verify(): the pages behind may go
+      buffer.release(static_cast<std::size_t>(released - all.data()), static_cast<std::size_t>(raw.data() - all.data()));
+      released = raw.data();
+    }
+  }
+  raws.resize(kept);
+  if (!std::is_sorted(raws.begin(), raws.end(), [](std::string_view a, std::string_view b) { return a.data() < b.data(); }))
+    std::sort(raws.begin(), raws.end(), [](std::string_view a, std::string_view b) { return a.data() < b.data(); });
+}
+
+void JsonDoc::verify(const std::vector<std::string_view>* passed) const {
+  std::string_view all = bytes();
+  // A value the precheck passed (the same bytes, where they were) is not
+  // checked again. Both lists are in file order, so each run walks `passed`
+  // along with its values (a search only to start, or if the order breaks).
+  auto by_address = [](std::string_view a, std::string_view b) { return a.data() < b.data(); };
+  auto was_passed = [&](std::string_view raw, std::size_t& at) {
+    if (!passed || passed->empty()) return false;
+    const std::vector<std::string_view>& p = *passed;
+    if (at >= p.size() || p[at].data() > raw.data())
+      at = static_cast<std::size_t>(std::lower_bound(p.begin(), p.end(), raw, by_address) - p.begin());
+    while (at < p.size() && p[at].data() < raw.data()) ++at;
+    return at < p.size() && p[at].data() == raw.data() && p[at].size() == raw.size();
+  };
+
   // Every value to check, in document order (entry null: a section kept whole).
   struct Item {
     const Section* section;
@@ -203,13 +276,10 @@ void JsonDoc::verify() const {
   // file read behind may stay resident.
   auto run = [&](std::size_t b, std::size_t e, std::ptrdiff_t window) {
     const char* released = nullptr;
+    std::size_t at = ~std::size_t{0};  // where in `passed` the walk is
     auto check = [&](std::string_view raw, const Item& it, bool key) {
-      bool in_file = !all.empty() && raw.data() >= all.data() && raw.data() + raw.size() + kJsonPadding <= all.data() + all.size();
-      // Embeddings and ids first by the cheap checks (sound: a "no" goes to
-      // accepts_json, whose answer and error are the ones reported).
-      bool plain = !raw.empty() && ((raw.front() == '[' && plain_number_array(raw)) ||
-                                    (raw.front() == '"' && plain_ascii_string(raw)));
-      if (plain || accepts_json(raw, in_file)) {
+      bool in_file = in_file_padded(all, raw);
+      if ((in_file && was_passed(raw, at)) || value_is_json(raw, in_file)) {
         // A big file's pages behind us can go (they are not needed again).
         if (in_file && !released) released = raw.data();
         if (in_file && raw.data() - released > window) {

@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <atomic>
+#include <future>
+#include <map>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -51,15 +54,95 @@ const JsonDoc* Store::document(std::string_view name) const {
 
 namespace lstore {
 
+// The check start_precheck() runs: each document's values as read (one of
+// 128 MiB or more in two halves), checked by two threads, largest part
+// first; each part keeps the values that passed.
+struct Precheck {
+  struct Part {
+    std::string doc;
+    std::shared_ptr<Buffer> buffer;  // kept alive while it is checked
+    std::vector<std::string_view> raws;
+    std::uint64_t bytes = 0;
+  };
+  std::vector<Part> parts;
+  std::map<std::string, std::vector<std::string_view>> passed;  // by document, once done
+  std::atomic<bool> cancel{false};
+  std::shared_future<void> done;
+  ~Precheck() {
+    cancel = true;
+    if (done.valid()) done.wait();
+  }
+};
+
+void Store::start_precheck() {
+  constexpr std::uint64_t kPart = std::uint64_t{64} << 20;
+  auto pre = std::make_shared<Precheck>();
+  for (const JsonDoc* doc : documents()) {
+    if (!doc->buffer()) continue;
+    std::vector<std::string_view> raws = doc->values_as_read();
+    std::uint64_t bytes = 0;
+    for (std::string_view r : raws) bytes += r.size();
+    // Halves by bytes, not by count: a vector store's embeddings come first
+    // and are most of its bytes.
+    std::size_t half = raws.size();
+    if (bytes >= 2 * kPart)
+      for (std::uint64_t acc = 0, i = 0; i < raws.size(); ++i)
+        if ((acc += raws[i].size()) >= bytes / 2) {
+          half = i + 1;
+          break;
+        }
+    for (auto [from, to] : {std::pair<std::size_t, std::size_t>{0, half}, {half, raws.size()}}) {
+      if (from == to && from != 0) continue;
+      Precheck::Part part{doc->name(), doc->buffer(), {raws.begin() + static_cast<std::ptrdiff_t>(from), raws.begin() + static_cast<std::ptrdiff_t>(to)}, 0};
+      for (std::string_view r : part.raws) part.bytes += r.size();
+      pre->parts.push_back(std::move(part));
+    }
+  }
+  Precheck* p = pre.get();
+  pre->done = std::async(std::launch::async, [p] {
+                std::vector<std::size_t> largest(p->parts.size());
+                for (std::size_t i = 0; i < largest.size(); ++i) largest[i] = i;
+                std::stable_sort(largest.begin(), largest.end(),
+                                 [&](std::size_t a, std::size_t b) { return p->parts[a].bytes > p->parts[b].bytes; });
+                std::atomic<std::size_t> next{0};
+                auto worker = [&] {
+                  for (std::size_t k; (k = next.fetch_add(1)) < largest.size();) {
+                    Precheck::Part& part = p->parts[largest[k]];
+                    keep_passing(part.raws, *part.buffer, p->cancel);
+                  }
+                };
+                std::thread other(worker);
+                worker();
+                other.join();
+                for (Precheck::Part& part : p->parts) {  // in file order again
+                  std::vector<std::string_view>& all = p->passed[part.doc];
+                  all.insert(all.end(), part.raws.begin(), part.raws.end());
+                  part.raws = {};
+                }
+                auto by_address = [](std::string_view a, std::string_view b) { return a.data() < b.data(); };
+                for (auto& [name, raws] : p->passed)
+                  if (!std::is_sorted(raws.begin(), raws.end(), by_address)) std::sort(raws.begin(), raws.end(), by_address);
+              }).share();
+  precheck = std::move(pre);
+}
+
 void Store::verify() const {
   std::vector<const JsonDoc*> docs = documents();
+  const std::map<std::string, std::vector<std::string_view>>* passed = nullptr;
+  if (precheck && !precheck->cancel) {
+    precheck->done.get();
+    passed = &precheck->passed;
+  }
   std::atomic<std::size_t> next{0};
   std::exception_ptr first;
   std::mutex m;
   auto worker = [&] {
     for (std::size_t i; (i = next.fetch_add(1)) < docs.size();) {
       try {
-        docs[i]->verify();
+        const std::vector<std::string_view>* mine = nullptr;
+        if (passed)
+          if (auto it = passed->find(docs[i]->name()); it != passed->end()) mine = &it->second;
+        docs[i]->verify(mine);
       } catch (...) {
         std::lock_guard<std::mutex> lock(m);
         if (!first) first = std::current_exception();

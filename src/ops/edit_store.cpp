@@ -22,6 +22,9 @@ EditedStore edit_store(const std::string& name, Backend& backend, const std::fun
   std::unique_ptr<WriteLock> lock;
   if (!options.dry_run) lock = backend.lock(options.wait);
   EditedStore out{options.load ? options.load(backend) : backend.load(), {}};
+  // The check every write makes of the values it carries starts now, on the
+  // cores the edit leaves idle, instead of after it.
+  if (!options.dry_run) out.store.start_precheck();
   out.changes = edit(out.store);
   if (options.dry_run || out.changes.empty()) return out;
   if (!options.backup.empty()) backup_store(name, backend, options.backup);
