@@ -382,6 +382,155 @@ class PutTest(Base):
         self.assertEqual(snapshot(store), before)
 
 
+class LargeStoreTest(Base):
+    """A store over 64 MiB, where a write takes its large-store paths: the
+    check of the carried values started before the edit (the precheck) and
+    run beside the writes, two write lanes, writeback started as the copy
+    goes, and the replaced files let go by a child after lstore exits."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.big = tempfile.mkdtemp(prefix="lstore-large-")
+        cls.store = os.path.join(cls.big, "persist")
+        subprocess.run([sys.executable, GEN, cls.store, "--nodes", "4000", "--dim", "768", "--seed", "11",
+                        "--docs", "400", "--quiet"], check=True)
+        size = sum(os.path.getsize(os.path.join(cls.store, n)) for n in os.listdir(cls.store))
+        assert size > 64 << 20, size
+        cls.refs = ref_docs(cls.store)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.big, ignore_errors=True)
+
+    def nodes_of(self, store, ref):
+        return load_json(os.path.join(store, "docstore.json"))["docstore/ref_doc_info"][ref]["node_ids"]
+
+    def expected_files(self, store, ref):
+        """What delete_ref_doc(ref, delete_from_docstore=True) and persist() write."""
+        nodes = self.nodes_of(store, ref)
+        docstore = load_json(os.path.join(store, "docstore.json"))
+        vectors = load_json(os.path.join(store, "default__vector_store.json"))
+        index = load_json(os.path.join(store, "index_store.json"))
+        for n in nodes:
+            docstore["docstore/data"].pop(n)
+            docstore["docstore/metadata"].pop(n)
+            for part in ("embedding_dict", "text_id_to_ref_doc_id", "metadata_dict"):
+                vectors[part].pop(n)
+        docstore["docstore/metadata"].pop(ref)
+        docstore["docstore/ref_doc_info"].pop(ref)
+        for entry in index["index_store/data"].values():
+            data = json.loads(entry["__data__"])
+            for n in nodes:
+                data["nodes_dict"].pop(n)
+            entry["__data__"] = json.dumps(data)
+        want = {name: data for name, (data, _) in snapshot(store).items()}
+        want["docstore.json"] = kv_bytes(docstore)
+        want["default__vector_store.json"] = json.dumps(vectors).encode()
+        want["index_store.json"] = kv_bytes(index)
+        return want
+
+    def corrupt_embedding(self, store, node):
+        """A number json.load refuses ("1.") in `node`'s embedding."""
+        p = os.path.join(store, "default__vector_store.json")
+        with open(p, "rb") as f:
+            s = f.read()
+        i = s.index(b'"%s": [' % node.encode()) + len(node) + 5
+        j = s.index(b",", i)
+        with open(p, "wb") as f:
+            f.write(s[:i] + b"1." + s[j:])
+
+    def test_delete_writes_what_llamaindex_would(self):
+        store = self.copy(self.store, "d")
+        ref = self.refs[len(self.refs) // 2]
+        want = self.expected_files(store, ref)
+        rc, out, err = run("delete", store, "--ref-doc", ref)
+        self.assertEqual(rc, 0, err)
+        got = {name: data for name, (data, _) in snapshot(store).items()}
+        self.assertEqual(sorted(got), sorted(want))
+        for name in want:
+            self.assertEqual(got[name], want[name], name)
+        self.assertEqual(run("validate", store)[0], 0)
+
+    def test_a_bad_value_carried_is_refused_and_one_deleted_is_not(self):
+        ref, other = self.refs[1], self.refs[-1]
+        # Kept: the precheck refused it, and the error names it where json.load would.
+        store = self.copy(self.store, "bad-kept")
+        kept = self.nodes_of(store, other)[0]
+        self.corrupt_embedding(store, kept)
+        before = snapshot(store)
+        with self.assertRaises(json.JSONDecodeError) as python:
+            load_json(os.path.join(store, "default__vector_store.json"))
+        rc, out, err = run("delete", store, "--ref-doc", ref)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("default__vector_store.json", err)
+        self.assertIn(f"embedding_dict.{kept} at ", err)
+        self.assertIn(f"byte {python.exception.pos}", err)
+        self.assertEqual(snapshot(store), before)
+        # Deleted: what the edit removes is not carried, so it blocks nothing.
+        store = self.copy(self.store, "bad-gone")
+        self.corrupt_embedding(store, self.nodes_of(store, ref)[0])
+        rc, out, err = run("delete", store, "--ref-doc", ref)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(run("validate", store)[0], 0)
+
+    def test_the_replaced_files_are_let_go_and_nothing_else_is_held(self):
+        store = self.copy(self.store, "h")
+        marker = os.path.join(self.tmp, ".h.lstore-")
+        p = subprocess.Popen([LSTORE, "delete", store, "--ref-doc", self.refs[2]], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(p.stderr.close)
+        ours = {os.readlink(f"/proc/self/fd/{fd}") for fd in (p.stdout.fileno(), p.stderr.fileno())}
+        self.assertEqual(p.wait(timeout=120), 0)
+
+        def holders():
+            """Processes that still map the replaced files, with their descriptors."""
+            found = {}
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/maps") as f:
+                        if marker not in f.read():
+                            continue
+                    found[pid] = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+                except OSError:
+                    continue  # gone meanwhile
+            return found
+
+        for pid, fds in holders().items():  # the child, if it has not finished yet
+            self.assertFalse(fds & ours, "the child holds lstore's stdout or stderr")
+            self.assertTrue(all(fd.startswith("pipe:") for fd in fds), fds)
+        # Its cue is lstore's exit: the files go at once.
+        self.assertIn("removed", p.stdout.read().decode())
+        deadline = time.monotonic() + 30
+        while holders() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(holders(), {})
+        self.assertEqual([n for n in os.listdir(self.tmp) if n.startswith(".h.")], [])
+        # The lock is free: the next writer goes at once.
+        self.assertEqual(run("delete", store, "--ref-doc", self.refs[3], "--wait", "0")[0], 0)
+
+    def test_sigkill_leaves_old_or_new(self):
+        ref = self.refs[7]
+        old = snapshot(self.store)
+        ref_store = self.copy(self.store, "reference")
+        t0 = time.monotonic()
+        self.assertEqual(run("delete", ref_store, "--ref-doc", ref)[0], 0)
+        duration = time.monotonic() - t0
+        new = snapshot(ref_store)
+        rng = random.Random(4)
+        for trial in range(max(4, TRIALS // 3)):
+            work = self.copy(self.store, f"t{trial}")
+            p = subprocess.Popen([LSTORE, "delete", work, "--ref-doc", ref], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, duration * 1.2))
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            got = snapshot(work)
+            self.assertIn(got, (old, new), f"trial {trial}: a mix of old and new")
+            self.assertEqual(run("delete", work, "--ref-doc", self.refs[8])[0], 0)
+            shutil.rmtree(work)
+
+
 class ScaleTest(Base):
     """A store large enough for a write to take a while: killed at random
     instants, the store is always exactly the old or the new one."""

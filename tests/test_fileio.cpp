@@ -4,8 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "corpus.hpp"
 #include "lstore/error.hpp"
@@ -108,6 +112,62 @@ TEST_CASE("StagedDirectory: the new directory is swapped in whole; uncommitted, 
   CHECK(slurp((store / "docstore.json").string()) == "new");
   CHECK(slurp((store / "index_store.json").string()) == "{}");
   CHECK(t.entries() == 1);  // the old directory is gone too
+}
+
+namespace {
+
+// The processes whose parent is this one.
+std::set<std::string> children() {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = slurp((e.path() / "stat").string());
+    std::size_t close = stat.rfind(')');  // "pid (comm) state ppid ..."
+    if (close == std::string::npos) continue;
+    int ppid = 0;
+    char state = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == ::getpid()) out.insert(pid);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("StagedDirectory: a replaced large store goes to a child that holds no descriptor but its cue") {
+  TempDir t("handoff");
+  fs::path store = t.dir / "persist";
+  fs::create_directories(store);
+  put_file(store / "vectors.json", "");
+  fs::resize_file(store / "vectors.json", std::uintmax_t{65} << 20);  // sparse: its size is what counts
+  std::set<std::string> before = children();
+  free_replaced_files_after_exit(true);
+  {
+    StagedDirectory s(store);
+    s.write_with("vectors.json", [](FileSink& f) { f.write("{}"); });
+    CHECK(s.commit().empty());
+  }
+  free_replaced_files_after_exit(false);
+  std::set<std::string> added;
+  for (const std::string& pid : children())
+    if (!before.count(pid)) added.insert(pid);
+  // It waits for this process to exit: here it is still there.
+  REQUIRE(added.size() == 1);
+  std::vector<std::string> fds;
+  for (const auto& e : fs::directory_iterator("/proc/" + *added.begin() + "/fd")) fds.push_back(fs::read_symlink(e.path()).string());
+  REQUIRE(fds.size() == 1);  // not the lock, not stdout or stderr: the pipe of its cue
+  CHECK(fds[0].rfind("pipe:", 0) == 0);
+  CHECK(t.entries() == 1);  // the old store is gone from the directory
+  CHECK(slurp((store / "vectors.json").string()) == "{}");
+
+  // Off (a library caller), or a small store: no child.
+  {
+    StagedDirectory s(store);
+    s.write_with("vectors.json", [](FileSink& f) { f.write("[]"); });
+    CHECK(s.commit().empty());
+  }
+  std::size_t now = children().size();
+  CHECK(now == before.size() + 1);
 }
 
 TEST_CASE("StoreLock: a second writer fails at once naming the holder; the lock file goes on release") {

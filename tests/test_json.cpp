@@ -115,6 +115,31 @@ TEST_CASE("malformed JSON throws with the offset") {
   }
 }
 
+TEST_CASE("a number json.load cuts short is placed and worded as json.load does") {
+  // Python's scanner takes a fraction or an exponent only with its digits:
+  // "1." is the number 1 and a stray '.', where a delimiter was expected.
+  // (json.loads's msg and pos for each text.)
+  struct Case {
+    const char* text;
+    const char* msg;
+    std::size_t pos;
+  };
+  for (const Case& c : {Case{"[1.]", "Expecting ',' delimiter", 2}, Case{"[1e]", "Expecting ',' delimiter", 2},
+                        Case{"[1e+]", "Expecting ',' delimiter", 2}, Case{"[1.e5]", "Expecting ',' delimiter", 2},
+                        Case{"[01]", "Expecting ',' delimiter", 2}, Case{"{\"a\": 1.}", "Expecting ',' delimiter", 7},
+                        Case{"1.", "Extra data", 1}, Case{"[-]", "Expecting value", 1},
+                        Case{"[1.5e]", "Expecting ',' delimiter", 4}, Case{"[-0.]", "Expecting ',' delimiter", 3}}) {
+    CAPTURE(c.text);
+    try {
+      parse(c.text);
+      FAIL("no throw");
+    } catch (const ParseError& e) {
+      CHECK(e.offset() == c.pos);
+      CHECK(std::string(e.what()).find(c.msg) != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("indented output matches json.dumps(indent=4)") {
   Json v = parse(R"({"a": [1, {}], "b": {"c": null}})");
   CHECK(dump(v, {JsonDialect::Python, 4, 0}) ==

@@ -1,10 +1,12 @@
 // JsonDoc's editors and verify() (src/core/jsondoc.cpp): duplicated keys are
 // edited as before (put changes the first, erase removes the first,
 // erase_all every one), and a large document checked in two halves still
-// reports its first bad entry.
+// reports its first bad entry; values a precheck passed are not checked again.
 #include <doctest/doctest.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "lstore/error.hpp"
 #include "lstore/json.hpp"
@@ -59,4 +61,48 @@ TEST_CASE("JsonDoc: verify of a large document names its first bad entry") {
       CHECK(std::string(e.place()).find("embedding_dict.k" + std::to_string(a) + " ") == 0);
     }
   }
+}
+
+TEST_CASE("JsonDoc: verify after keep_passing checks only what the precheck did not pass") {
+  // Values near the end of the text have no padding after them in the
+  // buffer: the precheck leaves them to verify(), so the ones tested come first.
+  std::string t = R"({"c": {"a": [1, 2], "b": [1, 2x], "s": "ok"}, "tail": [)";
+  for (int i = 0; i < 40; ++i) t += (i ? ", " : "") + std::to_string(i);
+  t += "]}";
+  JsonDoc d = JsonDoc::read("x.json", Buffer::own(t), JsonDialect::Python);
+  Section* c = d.section("c");
+  REQUIRE(c);
+  std::vector<std::string_view> passed = d.values_as_read();
+  auto has = [&](std::string_view raw) {
+    for (std::string_view p : passed)
+      if (p.data() == raw.data() && p.size() == raw.size()) return true;
+    return false;
+  };
+  REQUIRE(has(c->find("b")->raw));
+  keep_passing(passed, *d.buffer(), [] { return true; });
+  CHECK(has(c->find("a")->raw));
+  CHECK(has(c->find("a")->raw_key));
+  CHECK_FALSE(has(c->find("b")->raw));  // refused: verify() checks it again, for its error
+  auto place_of_error = [&] {
+    try {
+      d.verify(&passed);
+    } catch (const Error& e) {
+      return std::string(e.place());
+    }
+    return std::string("none");
+  };
+  CHECK(place_of_error().rfind("c.b at ", 0) == 0);
+  CHECK(d.erase(*c, "b"));
+  CHECK(place_of_error() == "none");  // what the edit removed is not carried
+  d.put_raw(*c, "e", "[1, 2y]");        // what the edit wrote is checked
+  CHECK(place_of_error().rfind("c.e at ", 0) == 0);
+  CHECK(d.erase(*c, "e"));
+  CHECK(place_of_error() == "none");
+
+  // Cancelled: nothing passed, so verify() checks everything itself.
+  JsonDoc e = JsonDoc::read("x.json", Buffer::own(t), JsonDialect::Python);
+  std::vector<std::string_view> none = e.values_as_read();
+  keep_passing(none, *e.buffer(), [] { return false; });
+  CHECK(none.empty());
+  CHECK_THROWS_AS(e.verify(&none), Error);
 }

@@ -4,7 +4,6 @@
 // decode one, and an unchanged entry (or file) is written back byte for byte.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -184,7 +183,8 @@ class JsonDoc {
 
 // Keeps of `raws` (values_as_read() of a document whose bytes are `buffer`)
 // those json.load accepts, sorted by address, releasing the pages behind as
-// verify() does. Empties `raws` if `cancel` is set meanwhile.
-void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, const std::atomic<bool>& cancel);
+// verify() does. `go_on` is asked every 256 values (it may wait: a pause);
+// when it says no, `raws` is emptied and the check ends.
+void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, const std::function<bool()>& go_on);
 
 }  // namespace lstore

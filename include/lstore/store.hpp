@@ -138,6 +138,9 @@ class Store {
   // waits for it and checks only what it did not pass (edited values; a bad
   // one again, for its error and only if it is still in the store).
   void start_precheck();
+  // How many threads the precheck may use (2 at the start): a writer lends
+  // one to its copy while it copies, and gives it back after.
+  void pace_precheck(unsigned threads) const;
   std::shared_ptr<struct Precheck> precheck;  // set by start_precheck()
   // The model's document written to `name`, or nullptr.
   const JsonDoc* document(std::string_view name) const;

@@ -384,9 +384,11 @@ class DirectoryBackend : public Backend {
       }
     };
     {
+      if (!lanes[1].empty()) store.pace_precheck(1);  // two lanes: the check keeps one core
       auto other = std::async(std::launch::async, run_lane, std::cref(lanes[1]));
       run_lane(lanes[0]);
     }
+    store.pace_precheck(2);
     for (const std::exception_ptr& e : errors)  // the first file's error, in the store's order
       if (e) std::rethrow_exception(e);
     // Documents added to the model without a file of origin.

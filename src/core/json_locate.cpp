@@ -172,14 +172,20 @@ class Locator {
       m_i = start;
       fail("Expecting value");
     }
-    if (peek() == '.') {
+    // As Python's scanner: a fraction or an exponent without digits is not
+    // part of the number ("1." is 1 and a stray '.', and the error is the
+    // delimiter expected at the '.').
+    auto digit_at = [&](std::size_t i) { return i < m_t.size() && m_t[i] >= '0' && m_t[i] <= '9'; };
+    if (peek() == '.' && digit_at(m_i + 1)) {
       ++m_i;
-      if (digits() == 0) fail("Expecting digits after the decimal point");
+      digits();
     }
     if (peek() == 'e' || peek() == 'E') {
-      ++m_i;
-      if (peek() == '+' || peek() == '-') ++m_i;
-      if (digits() == 0) fail("Expecting digits in the exponent");
+      std::size_t sign = m_i + 1 < m_t.size() && (m_t[m_i + 1] == '+' || m_t[m_i + 1] == '-') ? 1 : 0;
+      if (digit_at(m_i + 1 + sign)) {
+        m_i += 1 + sign;
+        digits();
+      }
     }
   }
 

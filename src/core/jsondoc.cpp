@@ -2,7 +2,7 @@
 #include "lstore/jsondoc.hpp"
 
 #include <algorithm>
-#include <atomic>
+#include <functional>
 #include <exception>
 #include <thread>
 
@@ -219,13 +219,13 @@ std::vector<std::string_view> JsonDoc::values_as_read() const {
   return raws;
 }
 
-void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, const std::atomic<bool>& cancel) {
+void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, const std::function<bool()>& go_on) {
   std::string_view all = buffer.view();
   const char* released = nullptr;
   constexpr std::ptrdiff_t kWindow = std::ptrdiff_t{16} << 20;
   std::size_t kept = 0;
   for (std::size_t i = 0; i < raws.size(); ++i) {
-    if ((i & 255) == 0 && cancel.load(std::memory_order_relaxed)) {
+    if ((i & 255) == 0 && !go_on()) {
       raws.clear();
       return;
     }

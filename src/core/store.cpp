@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <condition_variable>
 #include <atomic>
 #include <future>
 #include <map>
@@ -56,7 +57,10 @@ namespace lstore {
 
 // The check start_precheck() runs: each document's values as read (one of
 // 128 MiB or more in two halves), checked by two threads, largest part
-// first; each part keeps the values that passed.
+// first; each part keeps the values that passed. While a writer copies, one
+// thread steps aside (pace(1)): the copy of the largest file is what the
+// command waits for, and the check has time until that copy ends. A pause,
+// not a priority: the cores stay shared fairly with other processes.
 struct Precheck {
   struct Part {
     std::string doc;
@@ -66,10 +70,42 @@ struct Precheck {
   };
   std::vector<Part> parts;
   std::map<std::string, std::vector<std::string_view>> passed;  // by document, once done
-  std::atomic<bool> cancel{false};
   std::shared_future<void> done;
+
+  std::mutex m;
+  std::condition_variable cv;
+  bool cancel = false;
+  unsigned limit = 2, running = 0;  // threads allowed to check, and checking
+
+  // A worker's turn: false once cancelled. A worker over the limit waits.
+  bool go_on() {
+    std::unique_lock<std::mutex> lock(m);
+    if (running <= limit) return !cancel;
+    --running;
+    cv.wait(lock, [&] { return cancel || running < limit; });
+    ++running;
+    return !cancel;
+  }
+  void pace(unsigned threads) {
+    {
+      std::lock_guard<std::mutex> lock(m);
+      limit = threads;
+    }
+    cv.notify_all();
+  }
+  void worker_done() {
+    {
+      std::lock_guard<std::mutex> lock(m);
+      --running;
+    }
+    cv.notify_all();
+  }
   ~Precheck() {
-    cancel = true;
+    {
+      std::lock_guard<std::mutex> lock(m);
+      cancel = true;
+    }
+    cv.notify_all();
     if (done.valid()) done.wait();
   }
 };
@@ -105,11 +141,16 @@ void Store::start_precheck() {
                 std::stable_sort(largest.begin(), largest.end(),
                                  [&](std::size_t a, std::size_t b) { return p->parts[a].bytes > p->parts[b].bytes; });
                 std::atomic<std::size_t> next{0};
+                {
+                  std::lock_guard<std::mutex> lock(p->m);
+                  p->running = 2;
+                }
                 auto worker = [&] {
                   for (std::size_t k; (k = next.fetch_add(1)) < largest.size();) {
                     Precheck::Part& part = p->parts[largest[k]];
-                    keep_passing(part.raws, *part.buffer, p->cancel);
+                    keep_passing(part.raws, *part.buffer, [p] { return p->go_on(); });
                   }
+                  p->worker_done();
                 };
                 std::thread other(worker);
                 worker();
@@ -126,10 +167,14 @@ void Store::start_precheck() {
   precheck = std::move(pre);
 }
 
+void Store::pace_precheck(unsigned threads) const {
+  if (precheck) precheck->pace(threads);
+}
+
 void Store::verify() const {
   std::vector<const JsonDoc*> docs = documents();
   const std::map<std::string, std::vector<std::string_view>>* passed = nullptr;
-  if (precheck && !precheck->cancel) {
+  if (precheck) {
     precheck->done.get();
     passed = &precheck->passed;
   }
