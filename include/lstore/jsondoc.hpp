@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -181,10 +182,11 @@ class JsonDoc {
   std::shared_ptr<std::deque<std::string>> m_arena = std::make_shared<std::deque<std::string>>();
 };
 
-// Keeps of `raws` (values_as_read() of a document whose bytes are `buffer`)
-// those json.load accepts, sorted by address, releasing the pages behind as
-// verify() does. `go_on` is asked every 256 values (it may wait: a pause);
-// when it says no, `raws` is emptied and the check ends.
-void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, const std::function<bool()>& go_on);
+// Moves to the front of `raws` (part of values_as_read() of a document
+// whose bytes are `buffer`) those json.load accepts, in their order, and
+// returns how many; releases the pages behind as verify() does. `go_on` is
+// asked every 256 values (it may wait: a pause); when it says no, the check
+// ends and 0 is returned.
+std::size_t keep_passing(std::span<std::string_view> raws, const Buffer& buffer, const std::function<bool()>& go_on);
 
 }  // namespace lstore

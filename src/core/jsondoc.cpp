@@ -202,6 +202,9 @@ bool in_file_padded(std::string_view all, std::string_view raw) {
 
 std::vector<std::string_view> JsonDoc::values_as_read() const {
   std::vector<std::string_view> raws;
+  std::size_t n = 0;
+  for (const Section& s : m_sections) n += s.outlined ? 2 * s.entries.size() : 1;
+  raws.reserve(n);
   std::string_view all = bytes();
   auto add = [&](std::string_view raw) {
     if (in_file_padded(all, raw)) raws.push_back(raw);
@@ -219,16 +222,13 @@ std::vector<std::string_view> JsonDoc::values_as_read() const {
   return raws;
 }
 
-void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, const std::function<bool()>& go_on) {
+std::size_t keep_passing(std::span<std::string_view> raws, const Buffer& buffer, const std::function<bool()>& go_on) {
   std::string_view all = buffer.view();
   const char* released = nullptr;
-  constexpr std::ptrdiff_t kWindow = std::ptrdiff_t{16} << 20;
+  constexpr std::ptrdiff_t kWindow = std::ptrdiff_t{4} << 20;  // it runs beside the edit: little resident
   std::size_t kept = 0;
   for (std::size_t i = 0; i < raws.size(); ++i) {
-    if ((i & 255) == 0 && !go_on()) {
-      raws.clear();
-      return;
-    }
+    if ((i & 255) == 0 && !go_on()) return 0;
     std::string_view raw = raws[i];
     if (!value_is_json(raw, true)) continue;
     raws[kept++] = raw;
@@ -238,9 +238,7 @@ void keep_passing(std::vector<std::string_view>& raws, const Buffer& buffer, con
       released = raw.data();
     }
   }
-  raws.resize(kept);
-  if (!std::is_sorted(raws.begin(), raws.end(), [](std::string_view a, std::string_view b) { return a.data() < b.data(); }))
-    std::sort(raws.begin(), raws.end(), [](std::string_view a, std::string_view b) { return a.data() < b.data(); });
+  return kept;
 }
 
 void JsonDoc::verify(const std::vector<std::string_view>* passed) const {

@@ -1,10 +1,10 @@
 #include <algorithm>
-#include <condition_variable>
 #include <atomic>
-#include <future>
-#include <map>
+#include <condition_variable>
 #include <exception>
+#include <future>
 #include <mutex>
+#include <span>
 #include <thread>
 #include "lstore/store.hpp"
 
@@ -63,13 +63,18 @@ namespace lstore {
 // not a priority: the cores stay shared fairly with other processes.
 struct Precheck {
   struct Part {
-    std::string doc;
-    std::shared_ptr<Buffer> buffer;  // kept alive while it is checked
-    std::vector<std::string_view> raws;
+    std::size_t doc;         // index in `docs`
+    std::size_t from, to;    // its values: docs[doc].raws[from, to)
+    std::size_t kept = 0;    // how many passed, moved to the front of the range
     std::uint64_t bytes = 0;
   };
+  struct Doc {
+    std::string name;
+    std::shared_ptr<Buffer> buffer;  // kept alive while it is checked
+    std::vector<std::string_view> raws;  // values_as_read(), then the ones that passed
+  };
   std::vector<Part> parts;
-  std::map<std::string, std::vector<std::string_view>> passed;  // by document, once done
+  std::vector<Doc> docs;
   std::shared_future<void> done;
 
   std::mutex m;
@@ -115,7 +120,8 @@ void Store::start_precheck() {
   auto pre = std::make_shared<Precheck>();
   for (const JsonDoc* doc : documents()) {
     if (!doc->buffer()) continue;
-    std::vector<std::string_view> raws = doc->values_as_read();
+    Precheck::Doc d{doc->name(), doc->buffer(), doc->values_as_read()};
+    const std::vector<std::string_view>& raws = d.raws;
     std::uint64_t bytes = 0;
     for (std::string_view r : raws) bytes += r.size();
     // Halves by bytes, not by count: a vector store's embeddings come first
@@ -129,10 +135,11 @@ void Store::start_precheck() {
         }
     for (auto [from, to] : {std::pair<std::size_t, std::size_t>{0, half}, {half, raws.size()}}) {
       if (from == to && from != 0) continue;
-      Precheck::Part part{doc->name(), doc->buffer(), {raws.begin() + static_cast<std::ptrdiff_t>(from), raws.begin() + static_cast<std::ptrdiff_t>(to)}, 0};
-      for (std::string_view r : part.raws) part.bytes += r.size();
-      pre->parts.push_back(std::move(part));
+      Precheck::Part part{pre->docs.size(), from, to};
+      for (std::size_t i = from; i < to; ++i) part.bytes += raws[i].size();
+      pre->parts.push_back(part);
     }
+    pre->docs.push_back(std::move(d));
   }
   Precheck* p = pre.get();
   pre->done = std::async(std::launch::async, [p] {
@@ -148,21 +155,32 @@ void Store::start_precheck() {
                 auto worker = [&] {
                   for (std::size_t k; (k = next.fetch_add(1)) < largest.size();) {
                     Precheck::Part& part = p->parts[largest[k]];
-                    keep_passing(part.raws, *part.buffer, [p] { return p->go_on(); });
+                    Precheck::Doc& d = p->docs[part.doc];
+                    part.kept = keep_passing(std::span(d.raws).subspan(part.from, part.to - part.from), *d.buffer,
+                                             [p] { return p->go_on(); });
                   }
                   p->worker_done();
                 };
                 std::thread other(worker);
                 worker();
                 other.join();
-                for (Precheck::Part& part : p->parts) {  // in file order again
-                  std::vector<std::string_view>& all = p->passed[part.doc];
-                  all.insert(all.end(), part.raws.begin(), part.raws.end());
-                  part.raws = {};
+                // Each document's passed values together, in file order, in place.
+                std::vector<std::size_t> end(p->docs.size(), 0);
+                for (const Precheck::Part& part : p->parts) {
+                  std::vector<std::string_view>& raws = p->docs[part.doc].raws;
+                  if (part.from != end[part.doc])
+                    std::copy(raws.begin() + static_cast<std::ptrdiff_t>(part.from),
+                              raws.begin() + static_cast<std::ptrdiff_t>(part.from + part.kept),
+                              raws.begin() + static_cast<std::ptrdiff_t>(end[part.doc]));
+                  end[part.doc] += part.kept;
                 }
                 auto by_address = [](std::string_view a, std::string_view b) { return a.data() < b.data(); };
-                for (auto& [name, raws] : p->passed)
+                for (std::size_t i = 0; i < p->docs.size(); ++i) {
+                  std::vector<std::string_view>& raws = p->docs[i].raws;
+                  raws.resize(end[i]);
+                  raws.shrink_to_fit();
                   if (!std::is_sorted(raws.begin(), raws.end(), by_address)) std::sort(raws.begin(), raws.end(), by_address);
+                }
               }).share();
   precheck = std::move(pre);
 }
@@ -173,10 +191,10 @@ void Store::pace_precheck(unsigned threads) const {
 
 void Store::verify() const {
   std::vector<const JsonDoc*> docs = documents();
-  const std::map<std::string, std::vector<std::string_view>>* passed = nullptr;
+  const std::vector<Precheck::Doc>* passed = nullptr;
   if (precheck) {
     precheck->done.get();
-    passed = &precheck->passed;
+    passed = &precheck->docs;
   }
   std::atomic<std::size_t> next{0};
   std::exception_ptr first;
@@ -186,7 +204,8 @@ void Store::verify() const {
       try {
         const std::vector<std::string_view>* mine = nullptr;
         if (passed)
-          if (auto it = passed->find(docs[i]->name()); it != passed->end()) mine = &it->second;
+          for (const Precheck::Doc& d : *passed)
+            if (d.name == docs[i]->name()) mine = &d.raws;
         docs[i]->verify(mine);
       } catch (...) {
         std::lock_guard<std::mutex> lock(m);
