@@ -56,6 +56,38 @@ class Base(unittest.TestCase):
         shutil.copytree(src, dst)
         return dst
 
+    def sigkill_delete_trials(self, store, ref, other, trials, seed):
+        """`delete --ref-doc ref` on copies of `store`, killed at random
+        instants: each copy is the old store or the new one, and the next
+        writers clean up what the killed one left and succeed."""
+        old = snapshot(store)
+        ref_store = self.copy(store, "reference")
+        t0 = time.monotonic()
+        self.assertEqual(run("delete", ref_store, "--ref-doc", ref)[0], 0)
+        duration = time.monotonic() - t0
+        new = snapshot(ref_store)
+        self.assertNotEqual(old, new)
+        rng = random.Random(seed)
+        outcomes = {"old": 0, "new": 0}
+        for trial in range(trials):
+            work = self.copy(store, f"t{trial}")
+            p = subprocess.Popen([LSTORE, "delete", work, "--ref-doc", ref], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, duration * 1.2))
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            got = snapshot(work)
+            self.assertIn(got, (old, new), f"trial {trial}: a mix of old and new")
+            outcomes["old" if got == old else "new"] += 1
+            if got == old:
+                self.assertEqual(run("delete", work, "--ref-doc", ref)[0], 0)
+                self.assertEqual(snapshot(work), new)
+            self.assertEqual(run("delete", work, "--ref-doc", other)[0], 0)
+            leftovers = [n for n in os.listdir(self.tmp) if n.startswith(f".t{trial}.lstore-")]
+            self.assertEqual(leftovers, [], "staging directory left behind")
+            shutil.rmtree(work)
+        print(f"crash trials: {outcomes}", file=sys.stderr)
+
 
 class DeleteTest(Base):
     def test_delete_ref_doc(self):
@@ -382,25 +414,36 @@ class PutTest(Base):
         self.assertEqual(snapshot(store), before)
 
 
-class LargeStoreTest(Base):
+class GeneratedStoreBase(Base):
+    """Tests over one store made by bench/gen_store.py with GEN_ARGS."""
+
+    GEN_ARGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.big = tempfile.mkdtemp(prefix="lstore-gen-")
+        cls.store = os.path.join(cls.big, "persist")
+        subprocess.run([sys.executable, GEN, cls.store, *cls.GEN_ARGS, "--quiet"], check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.big, ignore_errors=True)
+
+
+class LargeStoreTest(GeneratedStoreBase):
     """A store over 64 MiB, where a write takes its large-store paths: the
     check of the carried values started before the edit (the precheck) and
     run beside the writes, two write lanes, writeback started as the copy
     goes, and the replaced files let go by a child after lstore exits."""
 
+    GEN_ARGS = ("--nodes", "4000", "--dim", "768", "--seed", "11", "--docs", "400")
+
     @classmethod
     def setUpClass(cls):
-        cls.big = tempfile.mkdtemp(prefix="lstore-large-")
-        cls.store = os.path.join(cls.big, "persist")
-        subprocess.run([sys.executable, GEN, cls.store, "--nodes", "4000", "--dim", "768", "--seed", "11",
-                        "--docs", "400", "--quiet"], check=True)
+        super().setUpClass()
         size = sum(os.path.getsize(os.path.join(cls.store, n)) for n in os.listdir(cls.store))
         assert size > 64 << 20, size
         cls.refs = ref_docs(cls.store)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.big, ignore_errors=True)
 
     def nodes_of(self, store, ref):
         return load_json(os.path.join(store, "docstore.json"))["docstore/ref_doc_info"][ref]["node_ids"]
@@ -510,72 +553,18 @@ class LargeStoreTest(Base):
         self.assertEqual(run("delete", store, "--ref-doc", self.refs[3], "--wait", "0")[0], 0)
 
     def test_sigkill_leaves_old_or_new(self):
-        ref = self.refs[7]
-        old = snapshot(self.store)
-        ref_store = self.copy(self.store, "reference")
-        t0 = time.monotonic()
-        self.assertEqual(run("delete", ref_store, "--ref-doc", ref)[0], 0)
-        duration = time.monotonic() - t0
-        new = snapshot(ref_store)
-        rng = random.Random(4)
-        for trial in range(max(4, TRIALS // 3)):
-            work = self.copy(self.store, f"t{trial}")
-            p = subprocess.Popen([LSTORE, "delete", work, "--ref-doc", ref], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0, duration * 1.2))
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-            got = snapshot(work)
-            self.assertIn(got, (old, new), f"trial {trial}: a mix of old and new")
-            self.assertEqual(run("delete", work, "--ref-doc", self.refs[8])[0], 0)
-            shutil.rmtree(work)
+        self.sigkill_delete_trials(self.store, self.refs[7], self.refs[8], max(4, TRIALS // 3), seed=4)
 
 
-class ScaleTest(Base):
+class ScaleTest(GeneratedStoreBase):
     """A store large enough for a write to take a while: killed at random
     instants, the store is always exactly the old or the new one."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.big = tempfile.mkdtemp(prefix="lstore-big-")
-        cls.store = os.path.join(cls.big, "persist")
-        subprocess.run([sys.executable, GEN, cls.store, "--nodes", "3000", "--dim", "128", "--seed", "7",
-                        "--docs", "300", "--quiet"], check=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.big, ignore_errors=True)
+    GEN_ARGS = ("--nodes", "3000", "--dim", "128", "--seed", "7", "--docs", "300")
 
     def test_sigkill_leaves_old_or_new(self):
-        ref, other = ref_docs(self.store)[5], ref_docs(self.store)[6]
-        old = snapshot(self.store)
-        ref_store = self.copy(self.store, "reference")
-        t0 = time.monotonic()
-        self.assertEqual(run("delete", ref_store, "--ref-doc", ref)[0], 0)
-        duration = time.monotonic() - t0
-        new = snapshot(ref_store)
-        self.assertNotEqual(old, new)
-        rng = random.Random(1)
-        outcomes = {"old": 0, "new": 0}
-        for trial in range(TRIALS):
-            work = self.copy(self.store, f"t{trial}")
-            p = subprocess.Popen([LSTORE, "delete", work, "--ref-doc", ref], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0, duration * 1.2))
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-            got = snapshot(work)
-            self.assertIn(got, (old, new), f"trial {trial}: a mix of old and new")
-            outcomes["old" if got == old else "new"] += 1
-            # The next writer cleans up what the killed one left and succeeds.
-            if got == old:
-                self.assertEqual(run("delete", work, "--ref-doc", ref)[0], 0)
-                self.assertEqual(snapshot(work), new)
-            self.assertEqual(run("delete", work, "--ref-doc", other)[0], 0)
-            leftovers = [n for n in os.listdir(self.tmp) if n.startswith(f".t{trial}.lstore-")]
-            self.assertEqual(leftovers, [], "staging directory left behind")
-            shutil.rmtree(work)
-        print(f"crash trials: {outcomes}", file=sys.stderr)
+        refs = ref_docs(self.store)
+        self.sigkill_delete_trials(self.store, refs[5], refs[6], TRIALS, seed=1)
 
     def test_sigkill_during_put_leaves_old_or_new(self):
         node = {"id": "crash-node", "text": "t", "metadata": {}, "ref_doc_id": "crash-doc", "embedding": [0.1] * 128}
