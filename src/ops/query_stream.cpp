@@ -61,6 +61,14 @@ void stream_doc(const Store& summary, const JsonDoc& doc, OutlineVisitor& v,
       stream_object(doc.bytes(), v);
       return;
     }
+    // The file the summary read, through its descriptor: reopened by name,
+    // a file replaced meanwhile by one of the same size would be searched
+    // under the summary of the other.
+    if (auto src = summary.streamed->sources.find(doc.name());
+        src != summary.streamed->sources.end() && src->second && src->second->fd() >= 0) {
+      stream_file(src->second->fd(), src->second->view().size(), v, progress);
+      return;
+    }
     std::uint64_t expected = 0;
     for (const FileInfo& f : summary.files)
       if (f.name == doc.name()) expected = f.size;
