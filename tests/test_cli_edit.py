@@ -539,7 +539,12 @@ class LargeStoreTest(GeneratedStoreBase):
                     continue  # gone meanwhile
             return found
 
-        for pid, fds in holders().items():  # the child, if it has not finished yet
+        # The child, if it has not finished yet: its first act is to close
+        # every descriptor but its cue (it may not have been scheduled yet).
+        deadline = time.monotonic() + 10
+        while any(len(fds) > 1 for fds in holders().values()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for pid, fds in holders().items():
             self.assertFalse(fds & ours, "the child holds lstore's stdout or stderr")
             self.assertTrue(all(fd.startswith("pipe:") for fd in fds), fds)
         # Its cue is lstore's exit: the files go at once.

@@ -320,7 +320,7 @@ class DirectoryBackend : public Backend {
     check.get();
     if (options.warn)
       for (const std::string& n : notes) options.warn(n);
-    for (const std::string& w : staged->commit())
+    for (const std::string& w : staged->commit(m_loaded))
       if (options.warn) options.warn(w);
   }
 

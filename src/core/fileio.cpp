@@ -379,7 +379,7 @@ void hand_off_old_files(std::uint64_t bytes) {
 
 void free_replaced_files_after_exit(bool on) { g_free_after_exit = on; }
 
-std::vector<std::string> StagedDirectory::commit() {
+std::vector<std::string> StagedDirectory::commit(bool read_old) {
   sigbus_guard::fail_if_shrunk();
   for (auto& e : fs::recursive_directory_iterator(m_staging))
     if (e.is_directory() && !e.is_symlink()) fsync_path(e.path(), true);
@@ -432,8 +432,9 @@ std::vector<std::string> StagedDirectory::commit() {
   if (dfd >= 0) ::close(dfd);
   if (!old_store.empty()) {
     std::uint64_t old_bytes = 0;
-    for (const auto& e : fs::directory_iterator(old_store, ec))
-      if (e.is_regular_file(ec)) old_bytes += e.file_size(ec);
+    if (read_old)
+      for (const auto& e : fs::directory_iterator(old_store, ec))
+        if (e.is_regular_file(ec)) old_bytes += e.file_size(ec);
     fs::remove_all(old_store, ec);
     hand_off_old_files(old_bytes);
     if (ec)

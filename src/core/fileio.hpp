@@ -110,7 +110,9 @@ class StagedDirectory {
   // or two renames that the next writer completes or rolls back if killed
   // between them), then removes the old one. Problems after the swap (the
   // store has changed by then) are returned as warnings, not thrown.
-  std::vector<std::string> commit();
+  // `read_old`: this process read the old store's files (and holds them),
+  // so that free_replaced_files_after_exit may apply.
+  std::vector<std::string> commit(bool read_old = false);
 
  private:
   std::filesystem::path m_target;
