@@ -543,7 +543,8 @@ void FileSink::put(const char* data, std::size_t size) {
 
 // Every 32 MiB handed to the kernel, its writeback is started: the disk
 // writes while the rest is copied, and the fsync at the end waits for the
-// tail only instead of the whole file.
+// tail only instead of the whole file. Only a hint: a failure here (a pipe,
+// an I/O error) is left to that fsync, which reports it.
 void FileSink::handed(std::size_t size) {
   constexpr std::uint64_t kKick = std::uint64_t{32} << 20;
   m_handed += size;

@@ -194,6 +194,27 @@ bool value_is_json(std::string_view raw, bool in_file) {
   return plain || accepts_json(raw, in_file);
 }
 
+// A pass over a large file lets the pages behind it go, `window` bytes at a
+// time (they are not needed again): verify() and keep_passing().
+class ReleaseBehind {
+ public:
+  ReleaseBehind(const Buffer* buffer, std::ptrdiff_t window) : m_buffer(buffer), m_window(window) {}
+  // The pass has got to `p`, a byte of the buffer.
+  void at(const char* p) {
+    if (!m_buffer) return;
+    if (!m_from) m_from = p;
+    if (p - m_from <= m_window) return;
+    const char* base = m_buffer->view().data();
+    m_buffer->release(static_cast<std::size_t>(m_from - base), static_cast<std::size_t>(p - base));
+    m_from = p;
+  }
+
+ private:
+  const Buffer* m_buffer;
+  std::ptrdiff_t m_window;
+  const char* m_from = nullptr;
+};
+
 bool in_file_padded(std::string_view all, std::string_view raw) {
   return !all.empty() && raw.data() >= all.data() && raw.data() + raw.size() + kJsonPadding <= all.data() + all.size();
 }
@@ -223,20 +244,14 @@ std::vector<std::string_view> JsonDoc::values_as_read() const {
 }
 
 std::size_t keep_passing(std::span<std::string_view> raws, const Buffer& buffer, const std::function<bool()>& go_on) {
-  std::string_view all = buffer.view();
-  const char* released = nullptr;
-  constexpr std::ptrdiff_t kWindow = std::ptrdiff_t{4} << 20;  // it runs beside the edit: little resident
+  ReleaseBehind behind(&buffer, std::ptrdiff_t{4} << 20);  // it runs beside the edit: little resident
   std::size_t kept = 0;
   for (std::size_t i = 0; i < raws.size(); ++i) {
     if ((i & 255) == 0 && !go_on()) return 0;
     std::string_view raw = raws[i];
     if (!value_is_json(raw, true)) continue;
     raws[kept++] = raw;
-    if (!released) released = raw.data();
-    if (raw.data() - released > kWindow) {  // as verify(): the pages behind may go
-      buffer.release(static_cast<std::size_t>(released - all.data()), static_cast<std::size_t>(raw.data() - all.data()));
-      released = raw.data();
-    }
+    behind.at(raw.data());
   }
   return kept;
 }
@@ -273,17 +288,12 @@ void JsonDoc::verify(const std::vector<std::string_view>* passed) const {
   // Checks items [b, e); the first bad one throws. `window`: how much of the
   // file read behind may stay resident.
   auto run = [&](std::size_t b, std::size_t e, std::ptrdiff_t window) {
-    const char* released = nullptr;
+    ReleaseBehind behind(m_buffer.get(), window);
     std::size_t at = ~std::size_t{0};  // where in `passed` the walk is
     auto check = [&](std::string_view raw, const Item& it, bool key) {
       bool in_file = in_file_padded(all, raw);
       if ((in_file && was_passed(raw, at)) || value_is_json(raw, in_file)) {
-        // A big file's pages behind us can go (they are not needed again).
-        if (in_file && !released) released = raw.data();
-        if (in_file && raw.data() - released > window) {
-          release_between(released, raw.data());
-          released = raw.data();
-        }
+        if (in_file) behind.at(raw.data());
         return;
       }
       const Section& s = *it.section;

@@ -16,10 +16,6 @@
 // known before it is pushed); then the scoring pass, which also keeps the
 // hits' entries of the sections after embedding_dict; a third only when such
 // a section came before it.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <functional>
 #include <new>
@@ -49,10 +45,12 @@ Group group_of(std::string_view name) {
 
 std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
 
-// Streams `doc`'s file through `v`: from disk when the summary holds only a
-// sample of it, else the bytes the summary read whole. A file that changed
-// size since the summary was read (a writer swapped the store) or that does
-// not parse is left to the loaded path.
+// Streams `doc`'s file through `v`: when the summary holds only a sample of
+// it, the file the summary read, through the descriptor it kept (reopened
+// by name, a file replaced meanwhile by one of the same size would be
+// searched under the other's summary); else the bytes the summary read
+// whole. A sampled file without a descriptor, or one that does not parse,
+// is left to the loaded path.
 void stream_doc(const Store& summary, const JsonDoc& doc, OutlineVisitor& v,
                 const std::function<void(std::size_t)>& progress = {}) {
   const bool sampled = summary.streamed && summary.streamed->files.find(doc.name()) != summary.streamed->files.end();
@@ -61,32 +59,9 @@ void stream_doc(const Store& summary, const JsonDoc& doc, OutlineVisitor& v,
       stream_object(doc.bytes(), v);
       return;
     }
-    // The file the summary read, through its descriptor: reopened by name,
-    // a file replaced meanwhile by one of the same size would be searched
-    // under the summary of the other.
-    if (auto src = summary.streamed->sources.find(doc.name());
-        src != summary.streamed->sources.end() && src->second && src->second->fd() >= 0) {
-      stream_file(src->second->fd(), src->second->view().size(), v, progress);
-      return;
-    }
-    std::uint64_t expected = 0;
-    for (const FileInfo& f : summary.files)
-      if (f.name == doc.name()) expected = f.size;
-    const std::string path = summary.location + "/" + doc.name();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) needs_loaded();
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != expected) {
-      ::close(fd);
-      needs_loaded();
-    }
-    try {
-      stream_file(fd, static_cast<std::size_t>(st.st_size), v, progress);
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
-    ::close(fd);
+    auto src = summary.streamed->sources.find(doc.name());
+    if (src == summary.streamed->sources.end() || !src->second || src->second->fd() < 0) needs_loaded();
+    stream_file(src->second->fd(), src->second->view().size(), v, progress);
   } catch (const ParseError&) {
     needs_loaded();
   }
